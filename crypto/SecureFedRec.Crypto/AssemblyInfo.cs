@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("SecureFedRec.Crypto.Tests")]
+[assembly: CLSCompliant(false)]

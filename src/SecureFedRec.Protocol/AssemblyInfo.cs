@@ -1,0 +1,5 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("SecureFedRec.Protocol.Tests")]
+[assembly: InternalsVisibleTo("SecureFedRec.Conformance.Tests")]
+[assembly: CLSCompliant(false)]
