@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SecureFedRec.Cli.Commands;
 
 namespace SecureFedRec.Cli;
 
@@ -8,6 +9,8 @@ internal static class Program
     private static int Main(string[] args)
     {
         var root = new RootCommand("SecureFedRec: secure aggregation with distributed differential privacy for federated recommendation.");
+        // One line per command family; each family lives in its own file under Commands/.
+        root.Subcommands.Add(BenchCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
