@@ -1,0 +1,110 @@
+namespace SecureFedRec.Protocol.Graph;
+
+/// <summary>
+/// Hypergeometric distribution: the number X of marked items in a uniform sample of <c>sampled</c> items drawn without
+/// replacement from <c>total</c> items of which <c>marked</c> are marked. Double precision throughout.
+/// </summary>
+/// <remarks>
+/// Probabilities are computed as exp of a log-factorial expression (<see cref="LogFactorial"/>, absolute error about
+/// 1e-16·ln(n!) ≈ 2e-9 at n = 10^6, i.e. a relative error of about 2e-9 in each probability) and tails are summed
+/// term by term from the far end with the exact ratio recurrence, never as 1 − (other tail), so tiny tails such as
+/// 2^-41/10^6 ≈ 4.5e-19 keep their full relative precision.
+/// </remarks>
+internal readonly struct Hypergeometric
+{
+    private readonly long _total;
+    private readonly long _marked;
+    private readonly long _sampled;
+
+    internal Hypergeometric(long total, long marked, long sampled)
+    {
+        if (total < 0 || marked < 0 || sampled < 0 || marked > total || sampled > total)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(total), $"Invalid hypergeometric parameters: total {total}, marked {marked}, sampled {sampled}.");
+        }
+
+        _total = total;
+        _marked = marked;
+        _sampled = sampled;
+    }
+
+    /// <summary>Smallest value with non-zero probability.</summary>
+    internal long Min => Math.Max(0, _sampled - (_total - _marked));
+
+    /// <summary>Largest value with non-zero probability.</summary>
+    internal long Max => Math.Min(_sampled, _marked);
+
+    /// <summary>P(X = x).</summary>
+    internal double Pmf(long x)
+    {
+        if (x < Min || x > Max)
+        {
+            return 0;
+        }
+
+        double log = LogFactorial.LogChoose(_marked, x)
+            + LogFactorial.LogChoose(_total - _marked, _sampled - x)
+            - LogFactorial.LogChoose(_total, _sampled);
+        return Math.Exp(log);
+    }
+
+    /// <summary>P(X ≤ x), summed downwards from x.</summary>
+    internal double Cdf(long x)
+    {
+        if (x < Min)
+        {
+            return 0;
+        }
+
+        if (x >= Max)
+        {
+            return 1;
+        }
+
+        double term = Pmf(x);
+        double sum = 0;
+        for (long j = x; j >= Min && term > sum * 1e-17; j--)
+        {
+            sum += term;
+
+            // P(X = j-1) / P(X = j) = j (N - M - K + j) / ((M - j + 1)(K - j + 1)).
+            term *= j * (double)(_total - _marked - _sampled + j);
+            term /= (_marked - j + 1) * (double)(_sampled - j + 1);
+        }
+
+        return Math.Min(sum, 1);
+    }
+
+    /// <summary>The smallest x with P(X ≤ x) ≥ <paramref name="q"/>, for 0 &lt; q ≤ 1.</summary>
+    internal long SmallestWithCdfAtLeast(double q)
+    {
+        // Hoeffding (1963, §6, also valid without replacement): P(X ≤ K(M/N − s)) ≤ exp(−2Ks²); with
+        // s = sqrt(ln(1/q) / (2K)) this is a point at or below the answer, so the walk below is short.
+        double start = _sampled * (((double)_marked / _total) - Math.Sqrt(-Math.Log(q) / (2.0 * _sampled)));
+        long x = Math.Max(Min, (long)Math.Floor(Math.Min(start, Max)));
+        double cdf = Cdf(x);
+        if (cdf >= q)
+        {
+            // Only reachable through rounding at the start point; step down to the smallest qualifying value.
+            while (x > Min && Cdf(x - 1) >= q)
+            {
+                x--;
+            }
+
+            return x;
+        }
+
+        double pmf = Pmf(x);
+        while (cdf < q && x < Max)
+        {
+            // P(X = x+1) / P(X = x) = (M − x)(K − x) / ((x + 1)(N − M − K + x + 1)).
+            pmf *= (_marked - x) * (double)(_sampled - x);
+            pmf /= (x + 1) * (double)(_total - _marked - _sampled + x + 1);
+            x++;
+            cdf += pmf;
+        }
+
+        return x;
+    }
+}
