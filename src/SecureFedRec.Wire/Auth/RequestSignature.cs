@@ -1,0 +1,102 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace SecureFedRec.Wire.Auth;
+
+/// <summary>
+/// The signed-request scheme of <c>protocol-spec/proto/coordinator.proto</c>: ECDSA P-256 / SHA-256 (FIPS 186-5,
+/// signature as IEEE P1363 r‖s, 64 bytes) over
+/// <c>"SecureFedRec/v1" 0x00 "request-auth" 0x00 ‖ u32be(len method) ‖ method ‖ SHA-256(request) ‖
+/// u32be(len client id) ‖ client id ‖ u64be(timestamp ms) ‖ nonce(16)</c>.
+/// </summary>
+/// <remarks>Stateless and thread-safe. <see cref="Verify"/> never throws for bad input: it returns false.</remarks>
+public static class RequestSignature
+{
+    /// <summary>Length of a SEC1 uncompressed P-256 public key (0x04 ‖ X ‖ Y).</summary>
+    public const int PublicKeyLength = 65;
+
+    /// <summary>Length of a signature (r ‖ s, big-endian, 32 bytes each).</summary>
+    public const int SignatureLength = 64;
+
+    /// <summary>Length of the per-request nonce.</summary>
+    public const int NonceLength = 16;
+
+    /// <summary>Length of a client id: lowercase hex of a SHA-256 digest.</summary>
+    public const int ClientIdLength = 64;
+
+    public const string ClientIdHeader = "x-sfr-client-id";
+    public const string TimestampHeader = "x-sfr-timestamp";
+    public const string NonceHeader = "x-sfr-nonce-bin";
+    public const string SignatureHeader = "x-sfr-signature-bin";
+
+    private static ReadOnlySpan<byte> Domain => "SecureFedRec/v1\0request-auth\0"u8;
+
+    /// <summary>The client id of an identity public key: lowercase hex SHA-256 of its 65 SEC1 bytes.</summary>
+    public static string ClientIdOf(ReadOnlySpan<byte> publicKey)
+    {
+        if (publicKey.Length != PublicKeyLength || publicKey[0] != 0x04)
+        {
+            throw new ArgumentException("Expected a 65-byte SEC1 uncompressed P-256 public key.", nameof(publicKey));
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(publicKey));
+    }
+
+    /// <summary>Whether a string has the shape of a client id (64 lowercase hex characters).</summary>
+    public static bool IsClientId(string? value) =>
+        value is { Length: ClientIdLength } && value.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
+
+    /// <summary>Builds the byte string that is signed.</summary>
+    public static byte[] BuildSignedMessage(string method, ReadOnlySpan<byte> request, string clientId, long timestampUnixMs, ReadOnlySpan<byte> nonce)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(clientId);
+        if (nonce.Length != NonceLength)
+        {
+            throw new ArgumentException("The nonce is 16 bytes.", nameof(nonce));
+        }
+
+        byte[] methodBytes = Encoding.UTF8.GetBytes(method);
+        byte[] idBytes = Encoding.ASCII.GetBytes(clientId);
+        byte[] message = new byte[Domain.Length + 4 + methodBytes.Length + 32 + 4 + idBytes.Length + 8 + NonceLength];
+        Span<byte> w = message;
+        Domain.CopyTo(w);
+        w = w[Domain.Length..];
+        BinaryPrimitives.WriteUInt32BigEndian(w, (uint)methodBytes.Length);
+        methodBytes.CopyTo(w[4..]);
+        w = w[(4 + methodBytes.Length)..];
+        SHA256.HashData(request, w);
+        w = w[32..];
+        BinaryPrimitives.WriteUInt32BigEndian(w, (uint)idBytes.Length);
+        idBytes.CopyTo(w[4..]);
+        w = w[(4 + idBytes.Length)..];
+        BinaryPrimitives.WriteInt64BigEndian(w, timestampUnixMs);
+        nonce.CopyTo(w[8..]);
+        return message;
+    }
+
+    /// <summary>Verifies a signature under a SEC1 public key; false for any malformed key, signature or mismatch.</summary>
+    public static bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> signedMessage, ReadOnlySpan<byte> signature)
+    {
+        if (publicKey.Length != PublicKeyLength || publicKey[0] != 0x04 || signature.Length != SignatureLength)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var ecdsa = ECDsa.Create(new ECParameters
+            {
+                Curve = ECCurve.NamedCurves.nistP256,
+                Q = new ECPoint { X = publicKey.Slice(1, 32).ToArray(), Y = publicKey.Slice(33, 32).ToArray() },
+            });
+            return ecdsa.VerifyData(signedMessage, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+        catch (CryptographicException)
+        {
+            // Not a point on the curve.
+            return false;
+        }
+    }
+}

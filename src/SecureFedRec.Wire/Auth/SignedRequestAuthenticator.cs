@@ -1,0 +1,82 @@
+using System.Globalization;
+using SecureFedRec.Wire.Server;
+
+namespace SecureFedRec.Wire.Auth;
+
+/// <summary>
+/// Server-side check of the signed-request scheme (<see cref="RequestSignature"/>) against an allow-list, with replay
+/// protection (<see cref="ReplayGuard"/>). Use <see cref="AuthenticateAsync"/> as a <see cref="WireAuthenticator"/>.
+/// </summary>
+/// <remarks>
+/// Status codes: missing or malformed headers → UNAUTHENTICATED; unknown client id or bad signature →
+/// PERMISSION_DENIED with one fixed message, so that a caller cannot probe which ids are enrolled; stale timestamp or
+/// replayed nonce → UNAUTHENTICATED; nonce cache full → UNAVAILABLE. The replay check runs only after the signature
+/// verified, so nobody but the key holder can fill the cache with its nonces. Thread-safe.
+/// </remarks>
+public sealed class SignedRequestAuthenticator
+{
+    /// <summary>The one message sent for an unknown client or a bad signature.</summary>
+    public const string DeniedMessage = "Permission denied.";
+
+    private readonly Func<string, CancellationToken, ValueTask<byte[]?>> _lookup;
+    private readonly ReplayGuard _replay;
+
+    /// <summary>
+    /// Creates the authenticator. <paramref name="lookupPublicKey"/> returns the 65-byte public key of an allow-listed
+    /// client id, or null.
+    /// </summary>
+    public SignedRequestAuthenticator(Func<string, CancellationToken, ValueTask<byte[]?>> lookupPublicKey, ReplayGuard replay)
+    {
+        ArgumentNullException.ThrowIfNull(lookupPublicKey);
+        ArgumentNullException.ThrowIfNull(replay);
+        _lookup = lookupPublicKey;
+        _replay = replay;
+    }
+
+    /// <summary>Key under which the authenticated client id is stored in <c>HttpContext.Items</c>.</summary>
+    public static readonly object ClientIdItem = new();
+
+    /// <summary>The client id a call was authenticated as (set by <see cref="AuthenticateAsync"/>).</summary>
+    public static string AuthenticatedClientId(WireCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.HttpContext.Items[ClientIdItem] as string
+            ?? throw new InvalidOperationException("The call was not authenticated.");
+    }
+
+    /// <summary>Authenticates one call or throws <see cref="WireException"/>.</summary>
+    public async ValueTask AuthenticateAsync(WireCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        string? clientId = context.GetHeader(RequestSignature.ClientIdHeader);
+        string? timestampText = context.GetHeader(RequestSignature.TimestampHeader);
+        byte[]? nonce = context.GetBinaryHeader(RequestSignature.NonceHeader);
+        byte[]? signature = context.GetBinaryHeader(RequestSignature.SignatureHeader);
+        if (!RequestSignature.IsClientId(clientId) || timestampText is null || nonce is null || signature is null
+            || nonce.Length != RequestSignature.NonceLength || signature.Length != RequestSignature.SignatureLength
+            || !long.TryParse(timestampText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long timestamp))
+        {
+            throw new WireException(GrpcStatusCode.Unauthenticated, "Missing or malformed request signature headers.");
+        }
+
+        byte[]? publicKey = await _lookup(clientId!, context.CancellationToken).ConfigureAwait(false);
+        byte[] signed = RequestSignature.BuildSignedMessage(context.Method, context.RequestBytes.Span, clientId!, timestamp, nonce);
+        if (publicKey is null || !RequestSignature.Verify(publicKey, signed, signature))
+        {
+            throw new WireException(GrpcStatusCode.PermissionDenied, DeniedMessage);
+        }
+
+        switch (_replay.Check(clientId!, nonce, timestamp))
+        {
+            case ReplayVerdict.Fresh:
+                context.HttpContext.Items[ClientIdItem] = clientId;
+                return;
+            case ReplayVerdict.Stale:
+                throw new WireException(GrpcStatusCode.Unauthenticated, "Request timestamp outside the accepted window.");
+            case ReplayVerdict.Replayed:
+                throw new WireException(GrpcStatusCode.Unauthenticated, "Replayed request.");
+            default:
+                throw new WireException(GrpcStatusCode.Unavailable, "Too many requests in flight; retry later.");
+        }
+    }
+}
