@@ -1,0 +1,81 @@
+using System.Security.Cryptography;
+
+namespace SecureFedRec.Crypto.Internal;
+
+/// <summary>
+/// ECDH P-256 with .NET's <see cref="ECDiffieHellman"/> (OpenSSL underneath). The private key's native object is created once
+/// and kept in the <see cref="PrivateKey"/> holder. The peer point is validated here (on the curve, coordinates &lt; p)
+/// before OpenSSL sees it, independently of the platform's own checks. The <c>D</c> arrays passed to and returned from
+/// .NET are wiped right after use; the raw agreement array is wiped after copying into the holder.
+/// </summary>
+internal sealed class P256Agreement : KeyAgreementAlgorithm
+{
+    public override KeyAgreementSuite Id => KeyAgreementSuite.P256;
+
+    public override int PublicKeyLength => 65;
+
+    private protected override void GenerateScalar(RandomSource rng, byte[] scalar) => P256Curve.GenerateScalar(rng, scalar);
+
+    private protected override bool IsValidScalar(ReadOnlySpan<byte> scalar) => P256Curve.IsValidScalar(scalar);
+
+    private protected override PrivateKey CreateKey(PinnedSecret scalar)
+    {
+        ECParameters parameters = P256Curve.PrivateParameters(scalar.Span(scalar));
+        ECDiffieHellman? ecdh = null;
+        try
+        {
+            ecdh = ECDiffieHellman.Create(parameters);
+            ECParameters exported = ecdh.ExportParameters(includePrivateParameters: false);
+            return new PrivateKey(this, scalar, P256Curve.Encode(exported.Q), ecdh);
+        }
+        catch
+        {
+            ecdh?.Dispose();
+            throw;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(parameters.D);
+        }
+    }
+
+    private protected override bool AgreeCore(PrivateKey mine, ReadOnlySpan<byte> peerPublicKey, byte[] output)
+    {
+        if (!P256Curve.IsValidUncompressedPoint(peerPublicKey))
+        {
+            return false;
+        }
+
+        byte[]? raw = null;
+        try
+        {
+            using var peer = ECDiffieHellman.Create(P256Curve.PublicParameters(peerPublicKey));
+            using ECDiffieHellmanPublicKey peerKey = peer.PublicKey;
+            var ecdh = (ECDiffieHellman)mine.Native!;
+            lock (ecdh)
+            {
+                raw = ecdh.DeriveRawSecretAgreement(peerKey);
+            }
+
+            if (raw.Length != 32)
+            {
+                return false;
+            }
+
+            raw.CopyTo(output, 0);
+            return true;
+        }
+        catch (CryptographicException)
+        {
+            // The platform refused the point (it already passed our own check, so this is defensive).
+            return false;
+        }
+        finally
+        {
+            if (raw is not null)
+            {
+                CryptographicOperations.ZeroMemory(raw);
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.Security.Cryptography;
+using BcX25519 = Org.BouncyCastle.Math.EC.Rfc7748.X25519;
+
+namespace SecureFedRec.Crypto.Internal;
+
+/// <summary>
+/// X25519 over Portable.BouncyCastle's constant-time RFC 7748 implementation. BouncyCastle reads the private scalar
+/// directly from the holder's pinned array and writes the output straight into the result holder's pinned array, so no
+/// unwiped copy is made here. The peer key is public and copied into a plain array.
+/// </summary>
+internal sealed class X25519Agreement : KeyAgreementAlgorithm
+{
+    public override KeyAgreementSuite Id => KeyAgreementSuite.X25519;
+
+    public override int PublicKeyLength => 32;
+
+    private protected override void GenerateScalar(RandomSource rng, byte[] scalar) => rng.Fill(scalar);
+
+    // Every 32-byte string is a valid X25519 private key (it is clamped at use, RFC 7748 §5).
+    private protected override bool IsValidScalar(ReadOnlySpan<byte> scalar) => true;
+
+    private protected override PrivateKey CreateKey(PinnedSecret scalar)
+    {
+        byte[] publicKey = new byte[32];
+        BcX25519.ScalarMultBase(scalar.Array(scalar), 0, publicKey, 0);
+        return new PrivateKey(this, scalar, publicKey, native: null);
+    }
+
+    private protected override bool AgreeCore(PrivateKey mine, ReadOnlySpan<byte> peerPublicKey, byte[] output)
+    {
+        byte[] u = peerPublicKey.ToArray();
+        BcX25519.ScalarMult(mine.ScalarArray, 0, u, 0, output, 0);
+
+        // RFC 7748 §6.1: reject the all-zero output (the peer sent a low-order point). Checked in constant time.
+        Span<byte> zero = stackalloc byte[32];
+        zero.Clear();
+        return !CryptographicOperations.FixedTimeEquals(output, zero);
+    }
+
+    /// <summary>Raw RFC 7748 §5 scalar multiplication (for the §5.2 vectors): output = X25519(k, u).</summary>
+    internal static void ScalarMult(ReadOnlySpan<byte> k, ReadOnlySpan<byte> u, Span<byte> output)
+    {
+        byte[] kk = k.ToArray();
+        byte[] r = new byte[32];
+        try
+        {
+            BcX25519.ScalarMult(kk, 0, u.ToArray(), 0, r, 0);
+            r.CopyTo(output);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(kk);
+            CryptographicOperations.ZeroMemory(r);
+        }
+    }
+}
