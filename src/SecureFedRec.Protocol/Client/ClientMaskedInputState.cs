@@ -1,0 +1,149 @@
+using System.Buffers.Binary;
+using Google.Protobuf;
+using SecureFedRec.Protocol.Internal;
+using SecureFedRec.Protocol.Wire;
+
+namespace SecureFedRec.Protocol.Client;
+
+/// <summary>
+/// Round 2 (Bonawitz Fig. 4 "MaskedInputCollection"): accepts the shares addressed to this client (senders U2 ∩ N(u)),
+/// decrypts and checks each, and sends y = x + PRG(b_u) + Σ_{v∈U2∩N(u), v&gt;u} PRG(s_uv) − Σ_{v&lt;u} PRG(s_uv) mod 2^b,
+/// adding each mask in place (no temporary of size d per mask).
+/// </summary>
+public sealed class ClientMaskedInputState : ClientState
+{
+    internal ClientMaskedInputState(ClientContext context)
+        : base(context)
+    {
+    }
+
+    /// <inheritdoc />
+    public override ClientPhase Phase => ClientPhase.MaskedInput;
+
+    private protected override ClientStep OnMaskedInputRequest(MaskedInputRequest message)
+    {
+        SecAggParameters p = Context.P;
+        if (message.RoundNumber != p.RoundNumber)
+        {
+            return Abort(ClientAbortReason.WrongSession);
+        }
+
+        var keyNeighbours = new HashSet<int>(Context.KeyNeighbours);
+        uint previous = 0;
+        foreach (EncryptedShare share in message.Shares)
+        {
+            if (share.PeerId <= previous || share.PeerId > int.MaxValue || !keyNeighbours.Contains((int)share.PeerId))
+            {
+                return Abort(ClientAbortReason.UnknownOrDuplicateClient);
+            }
+
+            previous = share.PeerId;
+        }
+
+        if (message.Shares.Count + 1 < p.Threshold)
+        {
+            return Abort(ClientAbortReason.TooFewSurvivors);
+        }
+
+        var received = new List<(int Sender, byte[] SeedShare, byte[] KeyShare)>(message.Shares.Count);
+        byte[] plaintext = new byte[Derivations.SharePlaintextLength];
+        try
+        {
+            foreach (EncryptedShare share in message.Shares)
+            {
+                int v = (int)share.PeerId;
+                if (share.Ciphertext.Length != Derivations.ShareCiphertextLength
+                    || !Primitives.TryOpen(Context.ShareEncryptionKeys[v], Derivations.ShareAssociatedData(Context.SessionId, v, ClientId),
+                        share.Ciphertext.Span, plaintext)
+                    || BinaryPrimitives.ReadUInt32BigEndian(plaintext) != (uint)v
+                    || BinaryPrimitives.ReadUInt32BigEndian(plaintext.AsSpan(4)) != (uint)ClientId)
+                {
+                    WipeAll(received);
+                    return Abort(ClientAbortReason.BadCiphertext);
+                }
+
+                received.Add((v, plaintext.AsSpan(8, Primitives.ShareValueLength).ToArray(),
+                    plaintext.AsSpan(8 + Primitives.ShareValueLength, Primitives.ShareValueLength).ToArray()));
+            }
+        }
+        finally
+        {
+            Primitives.Wipe(plaintext);
+        }
+
+        uint[] input = Context.Options.Input(p);
+        if (input is null || input.Length != p.Dimension)
+        {
+            WipeAll(received);
+            throw new ArgumentException($"The input must have exactly d = {p.Dimension} elements.", nameof(message));
+        }
+
+        uint modulus = p.ValueMask;
+        var masked = new uint[p.Dimension];
+        for (int i = 0; i < masked.Length; i++)
+        {
+            if (input[i] > modulus)
+            {
+                WipeAll(received);
+                throw new ArgumentException($"Input element {i} is not below 2^{p.Bits}.", nameof(message));
+            }
+
+            masked[i] = input[i];
+        }
+
+        Primitives.AddMask(Context.SelfSeed, Derivations.SelfMaskContext(Context.SessionId, ClientId), p.Bits, masked);
+        byte[] seed = new byte[Primitives.SeedLength];
+        try
+        {
+            foreach ((int v, _, _) in received)
+            {
+                if (!Derivations.TryPairKey(p.Suite, Context.MaskKey!, Context.PeerMaskKeys[v], Context.SessionId,
+                        Derivations.PairwiseSeedLabel, ClientId, v, seed))
+                {
+                    WipeAll(received);
+                    return Abort(ClientAbortReason.MalformedMessage);
+                }
+
+                byte[] context = Derivations.PairwiseMaskContext(Context.SessionId, ClientId, v);
+                if (v > ClientId)
+                {
+                    Primitives.AddMask(seed, context, p.Bits, masked);
+                }
+                else
+                {
+                    Primitives.SubtractMask(seed, context, p.Bits, masked);
+                }
+            }
+        }
+        finally
+        {
+            Primitives.Wipe(seed);
+        }
+
+        foreach ((int v, byte[] seedShare, byte[] keyShare) in received)
+        {
+            Context.HeldShares[v] = (seedShare, keyShare);
+        }
+
+        var reply = new ClientToServer
+        {
+            MaskedInput = new MaskedInput
+            {
+                RoundNumber = p.RoundNumber,
+                ClientId = (uint)ClientId,
+                MaskedVector = UnsafeByteOperations.UnsafeWrap(VectorCodec.Encode(masked)),
+            },
+        };
+        ClientState next = p.IsMalicious ? new ClientConsistencyCheckState(Context) : new ClientUnmaskingState(Context);
+        return Next(next, reply);
+    }
+
+    private static void WipeAll(List<(int Sender, byte[] SeedShare, byte[] KeyShare)> shares)
+    {
+        foreach ((_, byte[] a, byte[] b) in shares)
+        {
+            Primitives.Wipe(a);
+            Primitives.Wipe(b);
+        }
+    }
+}

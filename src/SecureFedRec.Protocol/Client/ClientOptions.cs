@@ -1,0 +1,140 @@
+using SecureFedRec.Crypto;
+using SecureFedRec.Protocol.Graph;
+using SecureFedRec.Protocol.Internal;
+
+namespace SecureFedRec.Protocol.Client;
+
+/// <summary>
+/// What a client brings to a round: its id, how to produce its input once the parameters are known, its randomness, and
+/// (malicious mode) its enrolled identity and the roster of enrolled identity public keys.
+/// </summary>
+/// <remarks>
+/// The <see cref="Input"/> callback must return exactly d words, each below 2^b (else <see cref="ArgumentException"/>).
+/// <see cref="Policy"/> returns null to accept the parameters or a reason to refuse them (the client then aborts with
+/// <c>InvalidParameters</c>). The identity key is owned by the caller (not disposed here).
+/// </remarks>
+public sealed class ClientOptions
+{
+    /// <summary>Creates options for client <paramref name="clientId"/>.</summary>
+    public ClientOptions(int clientId, Func<SecAggParameters, uint[]> input)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(clientId, 1);
+        ArgumentNullException.ThrowIfNull(input);
+        ClientId = clientId;
+        Input = input;
+    }
+
+    /// <summary>This client's id in [1, 2^31).</summary>
+    public int ClientId { get; }
+
+    /// <summary>Produces the input vector (d words &lt; 2^b) once the parameters are accepted.</summary>
+    public Func<SecAggParameters, uint[]> Input { get; }
+
+    /// <summary>Randomness (null: <see cref="RandomSource.System"/>).</summary>
+    public RandomSource? Random { get; init; }
+
+    /// <summary>Local policy over the parameters: null to accept, else the refusal reason.</summary>
+    public Func<SecAggParameters, string?>? Policy { get; init; }
+
+    /// <summary>Malicious mode: this client's enrolled ECDSA P-256 identity.</summary>
+    public SigningKey? Identity { get; init; }
+
+    /// <summary>Malicious mode: enrolled identity public keys (65-byte SEC1) by client id.</summary>
+    public IReadOnlyDictionary<int, byte[]>? EnrolledIdentities { get; init; }
+}
+
+/// <summary>Entry point: the first state of a client.</summary>
+public static class SecAggClient
+{
+    /// <summary>Returns the client's first state (<see cref="ClientPhase.AdvertiseKeys"/>), waiting for the round parameters.</summary>
+    public static ClientState Create(ClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new ClientAdvertiseKeysState(new ClientContext(options));
+    }
+}
+
+/// <summary>Per-round client memory shared by its states; owns and wipes every secret (secagg.md §"What a client stores").</summary>
+internal sealed class ClientContext : IDisposable
+{
+    private bool _disposed;
+
+    public ClientContext(ClientOptions options)
+    {
+        Options = options;
+        Rng = options.Random ?? RandomSource.System;
+    }
+
+    public ClientOptions Options { get; }
+
+    public int Id => Options.ClientId;
+
+    public RandomSource Rng { get; }
+
+    public SecAggParameters? Parameters { get; set; }
+
+    public SecAggParameters P => Parameters ?? throw new InvalidOperationException("Parameters are not known yet.");
+
+    public PrivateKey? CipherKey { get; set; }
+
+    public PrivateKey? MaskKey { get; set; }
+
+    public byte[] CipherPublicKey { get; set; } = [];
+
+    public byte[] MaskPublicKey { get; set; } = [];
+
+    /// <summary>Self-mask seed b_u (32 bytes; wiped on dispose).</summary>
+    public byte[] SelfSeed { get; } = new byte[Primitives.SeedLength];
+
+    public byte[] SessionId { get; set; } = [];
+
+    public NeighbourGraph? Graph { get; set; }
+
+    /// <summary>Neighbours of this client that are in the key list U1 (ids, increasing; self excluded).</summary>
+    public int[] KeyNeighbours { get; set; } = [];
+
+    /// <summary>Mask public keys of the neighbours in U1.</summary>
+    public Dictionary<int, byte[]> PeerMaskKeys { get; } = [];
+
+    /// <summary>Share-encryption keys with each neighbour in U1 (32 bytes each; wiped on dispose).</summary>
+    public Dictionary<int, byte[]> ShareEncryptionKeys { get; } = [];
+
+    /// <summary>Shares held for each owner (sender of shares, or self): (self-seed share, mask-key share), 33 bytes each.</summary>
+    public SortedDictionary<int, (byte[] SelfSeed, byte[] MaskKey)> HeldShares { get; } = [];
+
+    /// <summary>Survivor list this client signed (malicious mode).</summary>
+    public int[]? SignedSurvivors { get; set; }
+
+    public bool IsNeighbour(int id)
+    {
+        int mine = P.IndexOf(Id);
+        int other = P.IndexOf(id);
+        return other >= 0 && Graph is not null && Graph.AreNeighbours(mine, other);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        CipherKey?.Dispose();
+        MaskKey?.Dispose();
+        Primitives.Wipe(SelfSeed);
+        foreach (byte[] key in ShareEncryptionKeys.Values)
+        {
+            Primitives.Wipe(key);
+        }
+
+        foreach ((byte[] a, byte[] b) in HeldShares.Values)
+        {
+            Primitives.Wipe(a);
+            Primitives.Wipe(b);
+        }
+
+        ShareEncryptionKeys.Clear();
+        HeldShares.Clear();
+    }
+}

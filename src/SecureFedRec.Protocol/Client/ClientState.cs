@@ -1,0 +1,171 @@
+using SecureFedRec.Protocol.Wire;
+
+namespace SecureFedRec.Protocol.Client;
+
+/// <summary>Client protocol phases, one per state class (Bonawitz et al. 2017, Fig. 4 rounds 0–4).</summary>
+public enum ClientPhase
+{
+    /// <summary>Waiting for the round parameters; answers with advertised keys (round 0).</summary>
+    AdvertiseKeys = 1,
+
+    /// <summary>Waiting for the key list; answers with encrypted shares (round 1).</summary>
+    ShareKeys = 2,
+
+    /// <summary>Waiting for the shares addressed to it; answers with the masked input (round 2).</summary>
+    MaskedInput = 3,
+
+    /// <summary>Malicious mode: waiting for the survivor list; answers with its signature (round 3).</summary>
+    ConsistencyCheck = 4,
+
+    /// <summary>Waiting for the unmasking request; answers with shares (round 4).</summary>
+    Unmasking = 5,
+
+    /// <summary>Terminal: the unmasking shares were sent.</summary>
+    Completed = 6,
+
+    /// <summary>Terminal: the client stopped with a <see cref="ClientAbortReason"/>.</summary>
+    Aborted = 7,
+}
+
+/// <summary>The result of feeding one coordinator message to a <see cref="ClientState"/>.</summary>
+/// <remarks>
+/// A rejected message (wrong kind for the state) leaves the state untouched: <see cref="State"/> is the same object and
+/// <see cref="Message"/> is null. An accepted message yields the next state and, usually, the message to send.
+/// </remarks>
+public sealed class ClientStep
+{
+    internal ClientStep(ClientState state, ClientToServer? message, bool accepted, string? rejection)
+    {
+        State = state;
+        Message = message;
+        Accepted = accepted;
+        Rejection = rejection;
+    }
+
+    /// <summary>The state to use for the next message.</summary>
+    public ClientState State { get; }
+
+    /// <summary>The message to send to the coordinator, if any.</summary>
+    public ClientToServer? Message { get; }
+
+    /// <summary>False when the input was rejected and the state is unchanged.</summary>
+    public bool Accepted { get; }
+
+    /// <summary>Why the input was rejected (diagnostic text, no secrets).</summary>
+    public string? Rejection { get; }
+}
+
+/// <summary>
+/// One state of a secure-aggregation client (design after Google's fcp/secagg client states). The base class rejects
+/// every input; each state overrides the one message kind it expects. A state never mutates itself: a transition
+/// returns the next state; a rejected input leaves this state untouched.
+/// </summary>
+/// <remarks>
+/// <para>Failures: a well-formed message of the expected kind that fails validation moves the client to
+/// <see cref="ClientAbortedState"/> with a closed <see cref="ClientAbortReason"/> and a <see cref="ClientAbort"/> to send;
+/// nothing else is revealed afterwards. Local misuse (an input vector of the wrong length) throws
+/// <see cref="ArgumentException"/>.</para>
+/// <para>No I/O, clock or randomness of its own: randomness comes from <see cref="ClientOptions.Random"/>.
+/// Not thread-safe: feed one message at a time.</para>
+/// </remarks>
+public abstract class ClientState
+{
+    private protected ClientState(ClientContext context) => Context = context;
+
+    /// <summary>This state's phase.</summary>
+    public abstract ClientPhase Phase { get; }
+
+    /// <summary>This client's id.</summary>
+    public int ClientId => Context.Options.ClientId;
+
+    /// <summary>Whether no further input is accepted.</summary>
+    public bool IsTerminal => Phase is ClientPhase.Completed or ClientPhase.Aborted;
+
+    private protected ClientContext Context { get; }
+
+    /// <summary>Feeds one coordinator message.</summary>
+    public ClientStep Handle(ServerToClient message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return message.MessageCase switch
+        {
+            ServerToClient.MessageOneofCase.BeginRound => OnBeginRound(message.BeginRound),
+            ServerToClient.MessageOneofCase.ShareKeysRequest => OnShareKeysRequest(message.ShareKeysRequest),
+            ServerToClient.MessageOneofCase.MaskedInputRequest => OnMaskedInputRequest(message.MaskedInputRequest),
+            ServerToClient.MessageOneofCase.ConsistencyCheckRequest => OnConsistencyCheckRequest(message.ConsistencyCheckRequest),
+            ServerToClient.MessageOneofCase.UnmaskingRequest => OnUnmaskingRequest(message.UnmaskingRequest),
+            ServerToClient.MessageOneofCase.Result => Reject("A round result is not an input of this state."),
+            ServerToClient.MessageOneofCase.Abort => OnAbortRound(message.Abort),
+            _ => Reject("Empty envelope."),
+        };
+    }
+
+    private protected virtual ClientStep OnBeginRound(BeginRound message) => Unexpected("BeginRound");
+
+    private protected virtual ClientStep OnShareKeysRequest(ShareKeysRequest message) => Unexpected("ShareKeysRequest");
+
+    private protected virtual ClientStep OnMaskedInputRequest(MaskedInputRequest message) => Unexpected("MaskedInputRequest");
+
+    private protected virtual ClientStep OnConsistencyCheckRequest(ConsistencyCheckRequest message) => Unexpected("ConsistencyCheckRequest");
+
+    private protected virtual ClientStep OnUnmaskingRequest(UnmaskingRequest message) => Unexpected("UnmaskingRequest");
+
+    private protected virtual ClientStep OnAbortRound(AbortRound message)
+    {
+        if (IsTerminal || Context.Parameters is null || message.RoundNumber != Context.Parameters.RoundNumber)
+        {
+            return Reject("An abort for another round, or after the round ended.");
+        }
+
+        return Abort(ClientAbortReason.CoordinatorAborted, send: false);
+    }
+
+    private protected ClientStep Unexpected(string kind) => Reject($"{kind} is not expected in phase {Phase}.");
+
+    private protected ClientStep Reject(string reason) => new(this, null, accepted: false, reason);
+
+    private protected static ClientStep Next(ClientState next, ClientToServer? message) => new(next, message, accepted: true, null);
+
+    /// <summary>Moves to the aborted state, wiping every secret; sends only the reason.</summary>
+    private protected ClientStep Abort(ClientAbortReason reason, bool send = true)
+    {
+        Context.Dispose();
+        ClientToServer? message = send
+            ? new ClientToServer
+            {
+                Abort = new ClientAbort
+                {
+                    RoundNumber = Context.Parameters?.RoundNumber ?? 0,
+                    ClientId = (uint)ClientId,
+                    Reason = reason,
+                },
+            }
+            : null;
+        return Next(new ClientAbortedState(Context, reason), message);
+    }
+}
+
+/// <summary>Terminal state after the unmasking shares were sent. Rejects every input.</summary>
+public sealed class ClientCompletedState : ClientState
+{
+    internal ClientCompletedState(ClientContext context)
+        : base(context)
+    {
+    }
+
+    /// <inheritdoc />
+    public override ClientPhase Phase => ClientPhase.Completed;
+}
+
+/// <summary>Terminal state after an abort; <see cref="Reason"/> says why. Rejects every input.</summary>
+public sealed class ClientAbortedState : ClientState
+{
+    internal ClientAbortedState(ClientContext context, ClientAbortReason reason)
+        : base(context) => Reason = reason;
+
+    /// <inheritdoc />
+    public override ClientPhase Phase => ClientPhase.Aborted;
+
+    /// <summary>Why the client stopped.</summary>
+    public ClientAbortReason Reason { get; }
+}

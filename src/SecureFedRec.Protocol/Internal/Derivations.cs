@@ -1,0 +1,80 @@
+using SecureFedRec.Crypto;
+
+namespace SecureFedRec.Protocol.Internal;
+
+/// <summary>
+/// Every label, hash and key derivation of the protocol (secagg.md §"Derivations"); the conformance vectors pin each.
+/// </summary>
+internal static class Derivations
+{
+    public const string ParametersPurpose = "secagg/round-parameters";
+    public const string SessionPurpose = "secagg/session-id";
+    public const string GraphSeedPurpose = "secagg/graph-relabel-seed";
+    public const string AdvertisePurpose = "secagg/advertise-keys";
+    public const string ConsistencyPurpose = "secagg/consistency-check";
+    public const string ShareEncryptionLabel = "secagg/share-encryption-key";
+    public const string PairwiseSeedLabel = "secagg/pairwise-mask-seed";
+    public const string SelfMaskContextPurpose = "secagg/self-mask";
+    public const string PairwiseMaskContextPurpose = "secagg/pairwise-mask";
+
+    /// <summary>Length of the plaintext of one encrypted share pair: u32be(sender) ‖ u32be(recipient) ‖ 33 ‖ 33.</summary>
+    public const int SharePlaintextLength = 8 + (2 * Primitives.ShareValueLength);
+
+    public static int ShareCiphertextLength => SharePlaintextLength + Primitives.AeadOverhead;
+
+    /// <summary>A key list entry as hashed into the session id.</summary>
+    internal readonly record struct KeyEntry(int ClientId, byte[] CipherPublicKey, byte[] MaskPublicKey);
+
+    /// <summary>S = SHA-256(Enc("secagg/session-id", P, then per entry in increasing id: u32be(id), c_pk, s_pk)).</summary>
+    public static byte[] SessionId(ReadOnlySpan<byte> parameterDigest, IEnumerable<KeyEntry> entries)
+    {
+        Encoder encoder = Encoder.For(SessionPurpose).Add(parameterDigest);
+        foreach (KeyEntry entry in entries.OrderBy(e => e.ClientId))
+        {
+            encoder.AddU32((uint)entry.ClientId).Add(entry.CipherPublicKey).Add(entry.MaskPublicKey);
+        }
+
+        return encoder.Sha256();
+    }
+
+    /// <summary>Harary relabelling seed = SHA-256(Enc("secagg/graph-relabel-seed", S)).</summary>
+    public static byte[] GraphSeed(ReadOnlySpan<byte> sessionId) => Encoder.For(GraphSeedPurpose).Add(sessionId).Sha256();
+
+    /// <summary>The message an identity key signs in round 0: Enc("secagg/advertise-keys", P, u32be(id), c_pk, s_pk).</summary>
+    public static byte[] AdvertiseMessage(ReadOnlySpan<byte> parameterDigest, int clientId, ReadOnlySpan<byte> cipherPk,
+        ReadOnlySpan<byte> maskPk) =>
+        Encoder.For(AdvertisePurpose).Add(parameterDigest).AddU32((uint)clientId).Add(cipherPk).Add(maskPk).ToArray();
+
+    /// <summary>The consistency-check message: Enc("secagg/consistency-check", S, u64be(round), ids of survivors).</summary>
+    public static byte[] ConsistencyMessage(ReadOnlySpan<byte> sessionId, ulong round, IEnumerable<int> survivors) =>
+        Encoder.For(ConsistencyPurpose).Add(sessionId).AddU64(round).AddIds(survivors).ToArray();
+
+    /// <summary>HKDF info for a pair: label with parts u32be(min id), u32be(max id).</summary>
+    public static DomainLabel PairLabel(string purpose, int a, int b) =>
+        DomainLabel.For(purpose).Add(Encoder.U32(Math.Min(a, b))).Add(Encoder.U32(Math.Max(a, b)));
+
+    /// <summary>
+    /// 32-byte key: HKDF-SHA256(ikm = DH(mine, peer), salt = S, info = PairLabel(purpose, a, b)). False for an invalid peer key.
+    /// </summary>
+    public static bool TryPairKey(Crypto.KeyAgreementSuite suite, PrivateKey mine, ReadOnlySpan<byte> peerPublicKey,
+        ReadOnlySpan<byte> sessionId, string purpose, int a, int b, Span<byte> output) =>
+        Primitives.TryAgreeAndDerive(suite, mine, peerPublicKey, sessionId, PairLabel(purpose, a, b), output);
+
+    /// <summary>MaskPrg context of u's self mask: Enc("secagg/self-mask", S, u32be(u)).</summary>
+    public static byte[] SelfMaskContext(ReadOnlySpan<byte> sessionId, int clientId) =>
+        Encoder.For(SelfMaskContextPurpose).Add(sessionId).AddU32((uint)clientId).ToArray();
+
+    /// <summary>MaskPrg context of the pair mask: Enc("secagg/pairwise-mask", S, u32be(min), u32be(max)).</summary>
+    public static byte[] PairwiseMaskContext(ReadOnlySpan<byte> sessionId, int a, int b) =>
+        Encoder.For(PairwiseMaskContextPurpose).Add(sessionId).AddU32((uint)Math.Min(a, b)).AddU32((uint)Math.Max(a, b)).ToArray();
+
+    /// <summary>AEAD associated data of an encrypted share pair: S ‖ u32be(sender) ‖ u32be(recipient).</summary>
+    public static byte[] ShareAssociatedData(ReadOnlySpan<byte> sessionId, int sender, int recipient)
+    {
+        var ad = new byte[sessionId.Length + 8];
+        sessionId.CopyTo(ad);
+        Primitives.WriteU32(ad.AsSpan(sessionId.Length), (uint)sender);
+        Primitives.WriteU32(ad.AsSpan(sessionId.Length + 4), (uint)recipient);
+        return ad;
+    }
+}

@@ -1,0 +1,291 @@
+using SecureFedRec.Protocol.Graph;
+using SecureFedRec.Protocol.Internal;
+using SecureFedRec.Protocol.Wire;
+using WireGraphKind = SecureFedRec.Protocol.Wire.GraphKind;
+using WireSuite = SecureFedRec.Protocol.Wire.KeyAgreementSuite;
+
+namespace SecureFedRec.Protocol;
+
+/// <summary>
+/// The validated public parameters of one secure-aggregation round (secagg.md §"Parameters"): cohort ids, threshold t,
+/// vector length d, modulus 2^b, threat mode, key-agreement suite, neighbour graph and an opaque binding (model version,
+/// DP parameters). Their digest is the first input of the session id.
+/// </summary>
+/// <remarks>
+/// <para>Limits: 2 ≤ n ≤ 2^20 clients with strictly increasing ids in [1, 2^31); 1 ≤ d ≤ <see cref="MaxDimension"/>;
+/// 1 ≤ b ≤ 32; the full graph has degree n−1; a Harary graph has degree 1 ≤ k ≤ n−1 (odd k needs even n);
+/// 2 ≤ t ≤ k+1; in malicious mode 2t &gt; k+1 (a strict majority of every neighbourhood, so a coordinator cannot collect
+/// t consistency signatures on two different survivor lists); binding ≤ 1024 bytes.</para>
+/// <para>Immutable and thread-safe. <see cref="TryCreate"/> returns a reason instead of throwing;
+/// <see cref="Create"/> throws <see cref="ArgumentException"/>.</para>
+/// </remarks>
+public sealed class SecAggParameters
+{
+    /// <summary>Largest vector length accepted (2^27 elements, 512 MiB of 32-bit words).</summary>
+    public const int MaxDimension = 1 << 27;
+
+    /// <summary>Largest cohort accepted.</summary>
+    public const int MaxClients = 1 << 20;
+
+    /// <summary>Largest opaque binding accepted, in bytes.</summary>
+    public const int MaxBindingLength = 1024;
+
+    private readonly int[] _ids;
+    private readonly Dictionary<int, int> _indexOf;
+    private readonly byte[] _binding;
+    private readonly byte[] _digest;
+
+    private SecAggParameters(ulong round, int[] ids, int threshold, int dimension, int bits, ThreatMode mode,
+        Crypto.KeyAgreementSuite suite, Graph.GraphKind graph, int degree, byte[] binding)
+    {
+        RoundNumber = round;
+        _ids = ids;
+        Threshold = threshold;
+        Dimension = dimension;
+        Bits = bits;
+        Mode = mode;
+        Suite = suite;
+        GraphKind = graph;
+        Degree = degree;
+        _binding = binding;
+        _indexOf = new Dictionary<int, int>(ids.Length);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            _indexOf[ids[i]] = i;
+        }
+
+        _digest = ComputeDigest();
+    }
+
+    /// <summary>Round number r (every message carries it).</summary>
+    public ulong RoundNumber { get; }
+
+    /// <summary>Cohort client ids, strictly increasing.</summary>
+    public IReadOnlyList<int> ClientIds => _ids;
+
+    /// <summary>Number of clients n.</summary>
+    public int Count => _ids.Length;
+
+    /// <summary>Shamir threshold t.</summary>
+    public int Threshold { get; }
+
+    /// <summary>Vector length d.</summary>
+    public int Dimension { get; }
+
+    /// <summary>Bits b of the modulus 2^b.</summary>
+    public int Bits { get; }
+
+    /// <summary>Threat mode.</summary>
+    public ThreatMode Mode { get; }
+
+    /// <summary>Key-agreement suite of both client key pairs.</summary>
+    public Crypto.KeyAgreementSuite Suite { get; }
+
+    /// <summary>Neighbour-graph construction.</summary>
+    public Graph.GraphKind GraphKind { get; }
+
+    /// <summary>Graph degree k (n−1 for the full graph).</summary>
+    public int Degree { get; }
+
+    /// <summary>Opaque binding bytes (copy).</summary>
+    public ReadOnlySpan<byte> Binding => _binding;
+
+    /// <summary>Whether the malicious-coordinator machinery (signatures, consistency check) is on.</summary>
+    public bool IsMalicious => Mode == ThreatMode.Malicious;
+
+    /// <summary>Bit mask 2^b − 1.</summary>
+    public uint ValueMask => Bits == 32 ? uint.MaxValue : (1u << Bits) - 1;
+
+    /// <summary>SHA-256 parameter digest P (secagg.md §"Parameter digest").</summary>
+    public ReadOnlySpan<byte> Digest => _digest;
+
+    internal byte[] DigestArray => _digest;
+
+    /// <summary>Creates validated parameters or throws <see cref="ArgumentException"/> with the reason.</summary>
+    public static SecAggParameters Create(ulong roundNumber, IReadOnlyList<int> clientIds, int threshold, int dimension,
+        int bits, ThreatMode mode = ThreatMode.HonestButCurious,
+        Crypto.KeyAgreementSuite suite = Crypto.KeyAgreementSuite.X25519,
+        Graph.GraphKind graph = Graph.GraphKind.Full, int? degree = null, ReadOnlySpan<byte> binding = default)
+    {
+        ArgumentNullException.ThrowIfNull(clientIds);
+        return TryCreate(roundNumber, clientIds, threshold, dimension, bits, mode, suite, graph,
+                degree ?? clientIds.Count - 1, binding, out SecAggParameters? parameters, out string? error)
+            ? parameters
+            : throw new ArgumentException(error, nameof(clientIds));
+    }
+
+    /// <summary>Validates and creates parameters; false with a human-readable reason otherwise.</summary>
+    public static bool TryCreate(ulong roundNumber, IReadOnlyList<int> clientIds, int threshold, int dimension, int bits,
+        ThreatMode mode, Crypto.KeyAgreementSuite suite, Graph.GraphKind graph, int degree, ReadOnlySpan<byte> binding,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SecAggParameters? parameters,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        parameters = null;
+        error = Check(clientIds, threshold, dimension, bits, mode, suite, graph, degree, binding.Length);
+        if (error is not null)
+        {
+            return false;
+        }
+
+        parameters = new SecAggParameters(roundNumber, clientIds.ToArray(), threshold, dimension, bits, mode, suite,
+            graph, degree, binding.ToArray());
+        return true;
+    }
+
+    /// <summary>Parses and validates the wire form.</summary>
+    public static bool TryFromWire(RoundParameters? wire,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SecAggParameters? parameters,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        parameters = null;
+        if (wire is null)
+        {
+            error = "Missing round parameters.";
+            return false;
+        }
+
+        if (wire.ClientIds.Any(id => id == 0 || id > int.MaxValue) || wire.Threshold > int.MaxValue
+            || wire.Dimension > int.MaxValue || wire.Bits > 32 || wire.GraphDegree > int.MaxValue)
+        {
+            error = "A numeric field is out of range.";
+            return false;
+        }
+
+        Crypto.KeyAgreementSuite suite;
+        switch (wire.Suite)
+        {
+            case WireSuite.X25519: suite = Crypto.KeyAgreementSuite.X25519; break;
+            case WireSuite.P256: suite = Crypto.KeyAgreementSuite.P256; break;
+            default: error = "Unknown key-agreement suite."; return false;
+        }
+
+        Graph.GraphKind graph;
+        switch (wire.GraphKind)
+        {
+            case WireGraphKind.Full: graph = Graph.GraphKind.Full; break;
+            case WireGraphKind.Harary: graph = Graph.GraphKind.Harary; break;
+            default: error = "Unknown graph kind."; return false;
+        }
+
+        return TryCreate(wire.RoundNumber, wire.ClientIds.Select(id => (int)id).ToArray(), (int)wire.Threshold,
+            (int)wire.Dimension, (int)wire.Bits, wire.ThreatMode, suite, graph, (int)wire.GraphDegree,
+            wire.Binding.Span, out parameters, out error);
+    }
+
+    /// <summary>The wire form.</summary>
+    public RoundParameters ToWire()
+    {
+        var wire = new RoundParameters
+        {
+            RoundNumber = RoundNumber,
+            Threshold = (uint)Threshold,
+            Dimension = (uint)Dimension,
+            Bits = (uint)Bits,
+            ThreatMode = Mode,
+            Suite = Suite == Crypto.KeyAgreementSuite.X25519 ? WireSuite.X25519 : WireSuite.P256,
+            GraphKind = GraphKind == Graph.GraphKind.Full ? WireGraphKind.Full : WireGraphKind.Harary,
+            GraphDegree = (uint)Degree,
+            Binding = Google.Protobuf.ByteString.CopyFrom(_binding),
+        };
+        wire.ClientIds.AddRange(_ids.Select(id => (uint)id));
+        return wire;
+    }
+
+    /// <summary>Whether <paramref name="clientId"/> is in the cohort.</summary>
+    public bool Contains(int clientId) => _indexOf.ContainsKey(clientId);
+
+    internal int IndexOf(int clientId) => _indexOf.TryGetValue(clientId, out int index) ? index : -1;
+
+    internal int IdAt(int index) => _ids[index];
+
+    /// <summary>Whether two parameter sets are the same round (digest equality).</summary>
+    public bool SameAs(SecAggParameters other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return Primitives.FixedTimeEquals(_digest, other._digest);
+    }
+
+    /// <summary>Builds the neighbour graph; for Harary the relabelling seed comes from the session id.</summary>
+    internal NeighbourGraph BuildGraph(ReadOnlySpan<byte> sessionId) =>
+        GraphKind == Graph.GraphKind.Full
+            ? NeighbourGraph.Full(Count)
+            : NeighbourGraph.Harary(Count, Degree, Derivations.GraphSeed(sessionId));
+
+    private static string? Check(IReadOnlyList<int> ids, int t, int d, int b, ThreatMode mode,
+        Crypto.KeyAgreementSuite suite, Graph.GraphKind graph, int k, int bindingLength)
+    {
+        int n = ids.Count;
+        if (n < 2 || n > MaxClients)
+        {
+            return $"The cohort must have 2..{MaxClients} clients, got {n}.";
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            if (ids[i] < 1 || (i > 0 && ids[i] <= ids[i - 1]))
+            {
+                return "Client ids must be strictly increasing and in [1, 2^31).";
+            }
+        }
+
+        if (d < 1 || d > MaxDimension)
+        {
+            return $"The dimension must be in [1, {MaxDimension}], got {d}.";
+        }
+
+        if (b < 1 || b > 32)
+        {
+            return $"Bits must be in [1, 32], got {b}.";
+        }
+
+        if (mode is not (ThreatMode.HonestButCurious or ThreatMode.Malicious))
+        {
+            return "Unknown threat mode.";
+        }
+
+        if (suite is not (Crypto.KeyAgreementSuite.X25519 or Crypto.KeyAgreementSuite.P256))
+        {
+            return "Unknown key-agreement suite.";
+        }
+
+        switch (graph)
+        {
+            case Graph.GraphKind.Full when k != n - 1:
+                return $"The full graph has degree n-1 = {n - 1}, got {k}.";
+            case Graph.GraphKind.Full:
+                break;
+            case Graph.GraphKind.Harary when k < 1 || k > n - 1 || ((k & 1) == 1 && (n & 1) == 1):
+                return $"A Harary graph needs 1 <= k <= n-1 and not both k and n odd, got k={k}, n={n}.";
+            case Graph.GraphKind.Harary:
+                break;
+            default:
+                return "Unknown graph kind.";
+        }
+
+        if (t < 2 || t > k + 1)
+        {
+            return $"The threshold must be in [2, k+1] = [2, {k + 1}], got {t}.";
+        }
+
+        if (mode == ThreatMode.Malicious && 2 * t <= k + 1)
+        {
+            return $"Malicious mode needs 2t > k+1 (t > {(k + 1) / 2}), got t={t}.";
+        }
+
+        return bindingLength > MaxBindingLength ? $"The binding must be at most {MaxBindingLength} bytes." : null;
+    }
+
+    private byte[] ComputeDigest() =>
+        Encoder.For(Derivations.ParametersPurpose)
+            .AddU64(RoundNumber)
+            .AddIds(_ids)
+            .AddU32((uint)Threshold)
+            .AddU32((uint)Dimension)
+            .AddU32((uint)Bits)
+            .AddU32((uint)Mode)
+            .AddU32((uint)Suite)
+            .AddU32((uint)GraphKind)
+            .AddU32((uint)Degree)
+            .Add(_binding)
+            .Sha256();
+}
