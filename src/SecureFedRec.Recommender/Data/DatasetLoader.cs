@@ -89,7 +89,8 @@ public static class DatasetLoader
             return DatasetFormat.MovieLens1M;
         }
 
-        return text.StartsWith(MovieLensCsvHeader, StringComparison.Ordinal) ? DatasetFormat.MovieLensCsv : DatasetFormat.GenericCsv;
+        // A MovieLens header starts with "userId,"; any other first line is a generic CSV (header optional).
+        return text.StartsWith("userId,", StringComparison.Ordinal) ? DatasetFormat.MovieLensCsv : DatasetFormat.GenericCsv;
     }
 
     private static RatingDataset Parse(string text, string name, DatasetFormat format)
@@ -102,6 +103,11 @@ public static class DatasetLoader
             DatasetFormat.GenericCsv => (",", 3, 4, double.NegativeInfinity, double.PositiveInfinity, false),
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown dataset format"),
         };
+
+        if (text.Length == 0)
+        {
+            throw new DatasetFormatException(name, 0, "the file contains no ratings");
+        }
 
         var lines = text.Split('\n');
         var endsWithNewline = text.EndsWith('\n');

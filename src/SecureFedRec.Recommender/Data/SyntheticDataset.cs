@@ -29,8 +29,9 @@ public sealed record SyntheticOptions
 
 /// <summary>
 /// Deterministic synthetic explicit ratings on a 0.5–5 scale in half stars: a low-rank preference structure
-/// (rating = 3.5 + user bias + item bias + ⟨p_u, q_i⟩ + Gaussian noise, rounded and clamped), Zipf item popularity and
-/// log-normal user activity. The same options and seed always give the same dataset. Thread-safe (no shared state).
+/// (rating = 3.5 + user bias + item bias + ⟨p_u, q_i⟩ + Gaussian noise, rounded and clamped), Zipf item popularity,
+/// log-normal user activity, and selection bias (a drawn item is kept with probability 0.2 + 0.8·σ(3·(⟨p_u, q_i⟩ + b_i)),
+/// so users mostly rate what they like, as in real data). The same options and seed always give the same dataset. Thread-safe (no shared state).
 /// </summary>
 public static class SyntheticDataset
 {
@@ -102,7 +103,7 @@ public static class SyntheticDataset
                 var rank = Array.BinarySearch(cumulative, x);
                 rank = rank < 0 ? ~rank : rank;
                 var item = order[Math.Min(rank, options.Items - 1)];
-                if (!chosen.Add(item))
+                if (chosen.Contains(item))
                 {
                     continue;
                 }
@@ -112,6 +113,16 @@ public static class SyntheticDataset
                 {
                     dot += p[(u * k) + f] * q[(item * k) + f];
                 }
+
+                // Users mostly rate what they expect to like (ratings are missing not at random): accept a drawn
+                // item with a probability rising with the user's affinity for it.
+                var affinity = dot + itemBias[item];
+                if (rng.NextDouble() > 0.2 + (0.8 / (1 + Math.Exp(-3 * affinity))))
+                {
+                    continue;
+                }
+
+                chosen.Add(item);
 
                 var value = 3.5 + userBias[u] + itemBias[item] + dot + (options.NoiseStdDev * rng.NextGaussian());
                 value = Math.Clamp(Math.Round(value * 2) / 2, 0.5, 5.0);

@@ -86,7 +86,7 @@ public static class Evaluator
             var fullRank = 0;
             for (var i = 0; i < model.ItemCount; i++)
             {
-                if (!excluded[i] && scores[i] >= positiveScore)
+                if (!excluded[i] && Metrics.Outranks(scores[i], positiveScore))
                 {
                     fullRank++;
                 }

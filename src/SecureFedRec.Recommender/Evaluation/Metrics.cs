@@ -37,13 +37,21 @@ public static class Metrics
         return sum / predicted.Length;
     }
 
-    /// <summary>0-based rank of the positive among candidates: how many candidates score ≥ the positive.</summary>
+    /// <summary>
+    /// 0-based rank of the positive among candidates: how many candidates score ≥ the positive. A NaN score (a
+    /// diverged model) is never in the positive's favour: a NaN positive ranks last, a NaN candidate ranks above it.
+    /// </summary>
     public static int RankOf(double positiveScore, ReadOnlySpan<double> candidateScores)
     {
+        if (double.IsNaN(positiveScore))
+        {
+            return candidateScores.Length;
+        }
+
         var rank = 0;
         foreach (var s in candidateScores)
         {
-            if (s >= positiveScore)
+            if (Outranks(s, positiveScore))
             {
                 rank++;
             }
@@ -51,6 +59,10 @@ public static class Metrics
 
         return rank;
     }
+
+    /// <summary>True when a candidate with score <paramref name="candidate"/> ranks at or above the positive.</summary>
+    internal static bool Outranks(double candidate, double positiveScore) =>
+        double.IsNaN(positiveScore) || double.IsNaN(candidate) || candidate >= positiveScore;
 
     /// <summary>Hit ratio at K for one positive at <paramref name="rank"/> (0-based).</summary>
     public static double HitRate(int rank, int k)
