@@ -1,0 +1,322 @@
+using System.Data.Common;
+
+namespace SecureFedRec.Coordinator.Storage;
+
+/// <summary>
+/// The SQL shared by the SQLite and PostgreSQL stores: one schema (the dialects differ only in the blob and
+/// auto-increment types), named <c>@parameters</c>, <c>ON CONFLICT DO NOTHING</c> and <c>RETURNING</c>, which both
+/// engines support. Times are stored as Unix milliseconds; ε as the exact decimal strings the protocol carries.
+/// </summary>
+public abstract class SqlCoordinatorStore : ICoordinatorStore
+{
+    private const int SchemaVersion = 1;
+    private const int MaxInsertAttempts = 5;
+
+    /// <summary>Opens a new connection, ready for use.</summary>
+    protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Column type of binary data.</summary>
+    protected abstract string BlobType { get; }
+
+    /// <summary>Column definition of an auto-increment 64-bit primary key.</summary>
+    protected abstract string SerialPrimaryKey { get; }
+
+    /// <summary>Whether an exception is a unique-constraint violation.</summary>
+    protected abstract bool IsUniqueViolation(DbException exception);
+
+    /// <inheritdoc />
+    public virtual async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        string[] ddl =
+        [
+            "CREATE TABLE IF NOT EXISTS sfr_schema (version INTEGER NOT NULL)",
+            $"CREATE TABLE IF NOT EXISTS enrolments (number {SerialPrimaryKey}, client_id TEXT NOT NULL UNIQUE, public_key {BlobType} NOT NULL, display_name TEXT NOT NULL, enrolled_at BIGINT NOT NULL)",
+            $"CREATE TABLE IF NOT EXISTS rounds (round_id {SerialPrimaryKey}, model_version BIGINT NOT NULL, parameters TEXT NOT NULL, phase TEXT NOT NULL, outcome TEXT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+            $"CREATE TABLE IF NOT EXISTS models (version BIGINT PRIMARY KEY, round_id BIGINT NOT NULL UNIQUE, model {BlobType} NOT NULL, epsilon TEXT NOT NULL, released_at BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS ledger (sequence BIGINT PRIMARY KEY, round_id TEXT NOT NULL UNIQUE, recorded_at BIGINT NOT NULL, parameters TEXT NOT NULL, contributing_clients INTEGER NOT NULL, round_epsilon DOUBLE PRECISION NOT NULL, total_epsilon DOUBLE PRECISION NOT NULL)",
+        ];
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using DbTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (string statement in ddl)
+        {
+            await ExecuteAsync(connection, tx, statement, cancellationToken).ConfigureAwait(false);
+        }
+
+        object? version = await ScalarAsync(connection, tx, "SELECT MAX(version) FROM sfr_schema", cancellationToken).ConfigureAwait(false);
+        if (version is null or DBNull)
+        {
+            await ExecuteAsync(connection, tx, "INSERT INTO sfr_schema (version) VALUES (@v)", cancellationToken, ("@v", SchemaVersion)).ConfigureAwait(false);
+        }
+        else if (Convert.ToInt32(version, System.Globalization.CultureInfo.InvariantCulture) != SchemaVersion)
+        {
+            throw new StoreConflictException("The store has schema version " + version + "; this coordinator expects " + SchemaVersion + ".");
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<EnrolmentRecord> EnrolAsync(string clientId, byte[] publicKey, string displayName, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        ArgumentNullException.ThrowIfNull(publicKey);
+        ArgumentNullException.ThrowIfNull(displayName);
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, null,
+            "INSERT INTO enrolments (client_id, public_key, display_name, enrolled_at) VALUES (@id, @key, @name, @at) ON CONFLICT (client_id) DO NOTHING",
+            cancellationToken, ("@id", clientId), ("@key", publicKey), ("@name", displayName), ("@at", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+        EnrolmentRecord stored = (await GetEnrolmentAsync(connection, clientId, cancellationToken).ConfigureAwait(false))!;
+        if (!stored.PublicKey.AsSpan().SequenceEqual(publicKey))
+        {
+            throw new StoreConflictException("Client id " + clientId + " is enrolled with another key.");
+        }
+
+        return stored;
+    }
+
+    /// <inheritdoc />
+    public async Task<EnrolmentRecord?> GetEnrolmentAsync(string clientId, CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await GetEnrolmentAsync(connection, clientId, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<EnrolmentRecord?> GetEnrolmentAsync(DbConnection connection, string clientId, CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync(connection, null,
+            "SELECT client_id, number, public_key, display_name, enrolled_at FROM enrolments WHERE client_id = @id",
+            ReadEnrolment, cancellationToken, ("@id", clientId)).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<EnrolmentRecord>> ListEnrolmentsAsync(CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await QueryAsync(connection, null,
+            "SELECT client_id, number, public_key, display_name, enrolled_at FROM enrolments ORDER BY number",
+            ReadEnrolment, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<RoundRecord> CreateRoundAsync(long modelVersion, string parametersJson, string phase, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        long at = now.ToUnixTimeMilliseconds();
+        var rows = await QueryAsync(connection, null,
+            "INSERT INTO rounds (model_version, parameters, phase, outcome, created_at, updated_at) VALUES (@v, @p, @ph, NULL, @at, @at) RETURNING round_id, model_version, parameters, phase, outcome, created_at, updated_at",
+            ReadRound, cancellationToken, ("@v", modelVersion), ("@p", parametersJson), ("@ph", phase), ("@at", at)).ConfigureAwait(false);
+        return rows[0];
+    }
+
+    /// <inheritdoc />
+    public async Task UpdateRoundAsync(long roundId, string phase, string? outcome, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        int changed = await ExecuteAsync(connection, null,
+            "UPDATE rounds SET phase = @ph, outcome = @o, updated_at = @at WHERE round_id = @id",
+            cancellationToken, ("@ph", phase), ("@o", (object?)outcome ?? DBNull.Value), ("@at", now.ToUnixTimeMilliseconds()), ("@id", roundId)).ConfigureAwait(false);
+        if (changed != 1)
+        {
+            throw new StoreConflictException("No round " + roundId + ".");
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<RoundRecord?> GetRoundAsync(long roundId, CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await QueryAsync(connection, null,
+            "SELECT round_id, model_version, parameters, phase, outcome, created_at, updated_at FROM rounds WHERE round_id = @id",
+            ReadRound, cancellationToken, ("@id", roundId)).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<RoundRecord>> ListOpenRoundsAsync(CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await QueryAsync(connection, null,
+            "SELECT round_id, model_version, parameters, phase, outcome, created_at, updated_at FROM rounds WHERE outcome IS NULL ORDER BY round_id",
+            ReadRound, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<RoundRecord>> ListRoundsAsync(CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await QueryAsync(connection, null,
+            "SELECT round_id, model_version, parameters, phase, outcome, created_at, updated_at FROM rounds ORDER BY round_id",
+            ReadRound, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelVersionRecord> AppendModelAsync(long roundId, byte[] model, string epsilon, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(epsilon);
+        for (int attempt = 1; ; attempt++)
+        {
+            await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using DbTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var existing = await QueryAsync(connection, tx,
+                "SELECT version, round_id, model, epsilon, released_at FROM models WHERE round_id = @r",
+                r => ReadModel(r, withBytes: true), cancellationToken, ("@r", roundId)).ConfigureAwait(false);
+            if (existing.Count == 1)
+            {
+                return existing[0].Model.AsSpan().SequenceEqual(model)
+                    ? existing[0]
+                    : throw new StoreConflictException("Round " + roundId + " already released a different model.");
+            }
+
+            object? max = await ScalarAsync(connection, tx, "SELECT MAX(version) FROM models", cancellationToken).ConfigureAwait(false);
+            long version = max is null or DBNull ? 1 : Convert.ToInt64(max, System.Globalization.CultureInfo.InvariantCulture) + 1;
+            long at = now.ToUnixTimeMilliseconds();
+            try
+            {
+                await ExecuteAsync(connection, tx,
+                    "INSERT INTO models (version, round_id, model, epsilon, released_at) VALUES (@v, @r, @m, @e, @at)",
+                    cancellationToken, ("@v", version), ("@r", roundId), ("@m", model), ("@e", epsilon), ("@at", at)).ConfigureAwait(false);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return new ModelVersionRecord(version, roundId, model, epsilon, DateTimeOffset.FromUnixTimeMilliseconds(at));
+            }
+            catch (DbException ex) when (IsUniqueViolation(ex) && attempt < MaxInsertAttempts)
+            {
+                // Another coordinator instance appended concurrently: read again and retry.
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelVersionRecord?> GetModelAsync(long version, CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        string sql = version == 0
+            ? "SELECT version, round_id, model, epsilon, released_at FROM models ORDER BY version DESC LIMIT 1"
+            : "SELECT version, round_id, model, epsilon, released_at FROM models WHERE version = @v";
+        var rows = await QueryAsync(connection, null, sql, r => ReadModel(r, withBytes: true), cancellationToken, ("@v", version)).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ModelVersionRecord>> ListModelsAsync(CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await QueryAsync(connection, null,
+            "SELECT version, round_id, epsilon, released_at FROM models ORDER BY version",
+            r => ReadModel(r, withBytes: false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<(LedgerRecord Entry, bool Added)> AppendLedgerAsync(LedgerRecord entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        for (int attempt = 1; ; attempt++)
+        {
+            await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using DbTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var existing = await QueryAsync(connection, tx,
+                "SELECT sequence, round_id, recorded_at, parameters, contributing_clients, round_epsilon, total_epsilon FROM ledger WHERE round_id = @r",
+                ReadLedger, cancellationToken, ("@r", entry.RoundId)).ConfigureAwait(false);
+            if (existing.Count == 1)
+            {
+                return (existing[0], false);
+            }
+
+            object? max = await ScalarAsync(connection, tx, "SELECT MAX(sequence) FROM ledger", cancellationToken).ConfigureAwait(false);
+            long sequence = max is null or DBNull ? 1 : Convert.ToInt64(max, System.Globalization.CultureInfo.InvariantCulture) + 1;
+            try
+            {
+                await ExecuteAsync(connection, tx,
+                    "INSERT INTO ledger (sequence, round_id, recorded_at, parameters, contributing_clients, round_epsilon, total_epsilon) VALUES (@s, @r, @at, @p, @c, @re, @te)",
+                    cancellationToken, ("@s", sequence), ("@r", entry.RoundId), ("@at", entry.RecordedAt.ToUnixTimeMilliseconds()),
+                    ("@p", entry.ParametersJson), ("@c", entry.ContributingClients), ("@re", entry.RoundEpsilon), ("@te", entry.TotalEpsilon)).ConfigureAwait(false);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return (entry with { Sequence = sequence, RecordedAt = DateTimeOffset.FromUnixTimeMilliseconds(entry.RecordedAt.ToUnixTimeMilliseconds()) }, true);
+            }
+            catch (DbException ex) when (IsUniqueViolation(ex) && attempt < MaxInsertAttempts)
+            {
+                // Concurrent append by another instance: re-read; if it was this round, the first branch returns it.
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<LedgerRecord>> ListLedgerAsync(CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await QueryAsync(connection, null,
+            "SELECT sequence, round_id, recorded_at, parameters, contributing_clients, round_epsilon, total_epsilon FROM ledger ORDER BY sequence",
+            ReadLedger, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public virtual ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+
+    private static EnrolmentRecord ReadEnrolment(DbDataReader r) => new(
+        r.GetString(0), checked((int)r.GetInt64(1)), (byte[])r.GetValue(2), r.GetString(3), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)));
+
+    private static RoundRecord ReadRound(DbDataReader r) => new(
+        r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
+        DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)));
+
+    private static ModelVersionRecord ReadModel(DbDataReader r, bool withBytes) => withBytes
+        ? new(r.GetInt64(0), r.GetInt64(1), (byte[])r.GetValue(2), r.GetString(3), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)))
+        : new(r.GetInt64(0), r.GetInt64(1), [], r.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3)));
+
+    private static LedgerRecord ReadLedger(DbDataReader r) => new(
+        r.GetInt64(0), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)), r.GetString(3),
+        checked((int)r.GetInt64(4)), r.GetDouble(5), r.GetDouble(6));
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, (string Name, object Value)[] parameters)
+    {
+        DbCommand command = connection.CreateCommand();
+#pragma warning disable CA2100 // SQL text is constant in this class; values always travel as parameters.
+        command.CommandText = sql;
+#pragma warning restore CA2100
+        command.Transaction = tx;
+        foreach ((string name, object value) in parameters)
+        {
+            if (!sql.Contains(name, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            DbParameter p = command.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value;
+            command.Parameters.Add(p);
+        }
+
+        return command;
+    }
+
+    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct, params (string Name, object Value)[] parameters)
+    {
+        await using DbCommand command = Command(connection, tx, sql, parameters);
+        return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct, params (string Name, object Value)[] parameters)
+    {
+        await using DbCommand command = Command(connection, tx, sql, parameters);
+        return await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
+    }
+
+    private static async Task<List<T>> QueryAsync<T>(DbConnection connection, DbTransaction? tx, string sql, Func<DbDataReader, T> read, CancellationToken ct, params (string Name, object Value)[] parameters)
+    {
+        await using DbCommand command = Command(connection, tx, sql, parameters);
+        await using DbDataReader reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+}
