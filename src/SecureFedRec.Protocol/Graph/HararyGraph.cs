@@ -14,7 +14,7 @@ internal sealed class HararyGraph : NeighbourGraph
     private readonly int[]?[] _rows;
 
     /// <param name="count">n ≥ 2.</param>
-    /// <param name="degree">k in [1, n-1]; odd only when n is even (checked by the caller).</param>
+    /// <param name="degree">k in [2, n-1] (or 1 when n = 2); odd only when n is even (checked by the caller).</param>
     /// <param name="labelOfPosition">A permutation of 0..n-1, owned by this instance from now on.</param>
     internal HararyGraph(int count, int degree, int[] labelOfPosition)
     {

@@ -15,7 +15,7 @@ namespace SecureFedRec.Protocol.Graph;
 /// <para>Thread-safety: instances are immutable in meaning and safe for concurrent use by any number of threads
 /// (the per-node cache is published with an interlocked compare-exchange).</para>
 /// <para>Failures: the factories throw <see cref="ArgumentOutOfRangeException"/> for a count below 2, a degree
-/// outside <c>[1, count-1]</c>, or an odd degree with an odd count (no such regular graph exists), and
+/// outside <c>[2, count-1]</c> (1 only for count 2), or an odd degree with an odd count (no such regular graph exists), and
 /// <see cref="ArgumentException"/> for a seed that is not 32 bytes. Queries throw
 /// <see cref="ArgumentOutOfRangeException"/> for a node outside <c>[0, Count)</c>.</para>
 /// </remarks>
@@ -63,15 +63,19 @@ public abstract class NeighbourGraph
     /// specified in <c>protocol-spec/graphs.md</c>. The same seed, count and degree always give the same graph.
     /// </remarks>
     /// <param name="count">Number of clients n, at least 2.</param>
-    /// <param name="degree">Degree k in <c>[1, n-1]</c>; odd k requires even n.</param>
+    /// <param name="degree">Degree k in <c>[2, n-1]</c> (k = 1 only for n = 2: otherwise H(1, n) is a disconnected
+    /// matching); odd k requires even n.</param>
     /// <param name="relabelSeed32">Public 32-byte seed (the protocol derives it from the session).</param>
     public static NeighbourGraph Harary(int count, int degree, ReadOnlySpan<byte> relabelSeed32)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 2);
-        if (degree < 1 || degree > count - 1)
+        int minDegree = Math.Min(2, count - 1);
+        if (degree < minDegree || degree > count - 1)
         {
             throw new ArgumentOutOfRangeException(
-                nameof(degree), degree, $"The degree must be in [1, count-1] = [1, {count - 1}].");
+                nameof(degree),
+                degree,
+                $"The degree must be in [{minDegree}, count-1] = [{minDegree}, {count - 1}] (degree 1 is a disconnected matching).");
         }
 
         if ((degree & 1) == 1 && (count & 1) == 1)
