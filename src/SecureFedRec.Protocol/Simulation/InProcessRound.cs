@@ -1,0 +1,290 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using SecureFedRec.Crypto;
+using SecureFedRec.Protocol.Client;
+using SecureFedRec.Protocol.Server;
+using SecureFedRec.Protocol.Wire;
+
+namespace SecureFedRec.Protocol.Simulation;
+
+/// <summary>
+/// Runs one whole secure-aggregation round in process: n client state machines and one coordinator state machine,
+/// messages passed as objects (sizes measured as serialized bytes), phases closed as soon as every live client has
+/// answered. For tests, simulations and benchmarks; the protocol code it drives is the production code.
+/// </summary>
+/// <remarks>
+/// <para>Clients run up to <see cref="SecAggConfig.Threads"/> at a time (each with its own randomness stream);
+/// masked inputs are added to the coordinator's running sum as they are produced, so memory stays O(threads·d) plus
+/// the inputs the caller holds (an <see cref="IReadOnlyList{T}"/> may produce vectors lazily). With a transcript
+/// requested, clients run one at a time in id order so the transcript is reproducible.</para>
+/// <para>Failures: invalid parameters, or inputs of the wrong count, length or range, throw
+/// <see cref="ArgumentException"/>; protocol failures are reported in the outcome, never thrown.</para>
+/// </remarks>
+public static class InProcessRound
+{
+    /// <summary>Runs a round with an honest coordinator.</summary>
+    public static SecAggOutcome Run(SecAggConfig config, IReadOnlyList<uint[]> inputs, DropoutPlan? dropouts = null,
+        RandomSource? rng = null) =>
+        Run(config, inputs, new RoundOptions { Dropouts = dropouts, Random = rng });
+
+    /// <summary>Runs a round with the given options (misbehaving coordinator, transcript, identities).</summary>
+    public static SecAggOutcome Run(SecAggConfig config, IReadOnlyList<uint[]> inputs, RoundOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(options);
+        SecAggParameters parameters = config.ToParameters();
+        if (inputs.Count != parameters.Count)
+        {
+            throw new ArgumentException($"Expected {parameters.Count} inputs, got {inputs.Count}.", nameof(inputs));
+        }
+
+        return new Runner(config, parameters, inputs, options).Run();
+    }
+
+    private sealed class Runner
+    {
+        private readonly SecAggConfig _config;
+        private readonly SecAggParameters _parameters;
+        private readonly IReadOnlyList<uint[]> _inputs;
+        private readonly RoundOptions _options;
+        private readonly DropoutPlan _dropouts;
+        private readonly int _threads;
+        private readonly object _gate = new();
+        private readonly Dictionary<int, ClientState> _clients = [];
+        private readonly Dictionary<int, int> _sentCount = [];
+        private readonly long[] _sent;
+        private readonly long[] _received;
+        private readonly Dictionary<ClientPhase, TimeSpan> _clientTime = [];
+        private readonly Dictionary<ClientPhase, int> _clientCount = [];
+        private readonly Dictionary<ServerPhase, TimeSpan> _serverTime = [];
+        private readonly List<TranscriptEntry> _transcript = [];
+        private readonly List<RevealedShareRecord> _revealed = [];
+        private readonly List<IDisposable> _owned = [];
+        private ServerState _server = null!;
+
+        public Runner(SecAggConfig config, SecAggParameters parameters, IReadOnlyList<uint[]> inputs, RoundOptions options)
+        {
+            _config = config;
+            _parameters = parameters;
+            _inputs = inputs;
+            _options = options;
+            _dropouts = options.Dropouts ?? new DropoutPlan();
+            _threads = options.RecordTranscript ? 1 : config.Threads > 0 ? config.Threads : Environment.ProcessorCount;
+            _sent = new long[parameters.Count];
+            _received = new long[parameters.Count];
+        }
+
+        public SecAggOutcome Run()
+        {
+            long start = Stopwatch.GetTimestamp();
+            try
+            {
+                return RunCore(start);
+            }
+            finally
+            {
+                foreach (IDisposable owned in _owned)
+                {
+                    owned.Dispose();
+                }
+            }
+        }
+
+        private SecAggOutcome RunCore(long start)
+        {
+            Dictionary<int, byte[]>? roster = null;
+            Dictionary<int, SigningKey>? identities = null;
+            if (_parameters.IsMalicious)
+            {
+                identities = [];
+                foreach (int id in _parameters.ClientIds)
+                {
+                    if (_options.Identities is not null && _options.Identities.TryGetValue(id, out SigningKey? given))
+                    {
+                        identities[id] = given;
+                    }
+                    else
+                    {
+                        SigningKey generated = SigningKey.Generate(_options.Random);
+                        _owned.Add(generated);
+                        identities[id] = generated;
+                    }
+                }
+
+                roster = identities.ToDictionary(kv => kv.Key, kv => kv.Value.ExportPublicKey());
+            }
+
+            Span<byte> seed = stackalloc byte[32];
+            foreach (int id in _parameters.ClientIds)
+            {
+                RandomSource clientRng = RandomSource.System;
+                if (_options.Random is not null)
+                {
+                    _options.Random.Fill(seed);
+                    var derived = new DeterministicRandomSource(seed);
+                    System.Security.Cryptography.CryptographicOperations.ZeroMemory(seed);
+                    _owned.Add(derived);
+                    clientRng = derived;
+                }
+
+                int index = _parameters.IndexOf(id);
+                _clients[id] = SecAggClient.Create(new ClientOptions(id, _ => _inputs[index])
+                {
+                    Random = clientRng,
+                    Identity = identities?.GetValueOrDefault(id),
+                    EnrolledIdentities = roster,
+                });
+                _sentCount[id] = 0;
+            }
+
+            long t0 = Stopwatch.GetTimestamp();
+            ServerTransition transition = SecAggServer.Start(_parameters, new ServerOptions
+            {
+                EnrolledIdentities = roster,
+                Threads = _config.Threads,
+            });
+            AddServerTime(ServerPhase.AdvertiseKeys, Stopwatch.GetElapsedTime(t0));
+            while (true)
+            {
+                _server = transition.State;
+                Deliver(transition.Messages, transition.State.Phase);
+                if (_server.IsTerminal)
+                {
+                    break;
+                }
+
+                ServerPhase phase = _server.Phase;
+                t0 = Stopwatch.GetTimestamp();
+                transition = _server.Close();
+                AddServerTime(phase, Stopwatch.GetElapsedTime(t0));
+            }
+
+            var aborts = _clients.Where(kv => kv.Value is ClientAbortedState)
+                .ToDictionary(kv => kv.Key, kv => ((ClientAbortedState)kv.Value).Reason);
+            var metrics = new SecAggMetrics(_clientTime, _clientCount, _serverTime, _sent, _received,
+                _server.PeakMemoryBytes, Stopwatch.GetElapsedTime(start));
+            var drops = new Dictionary<int, DropReason>(_server.DroppedClients);
+            return _server switch
+            {
+                ServerCompletedState done => new SecAggOutcome(_parameters, true, done.Sum, done.Contributors,
+                    RoundOutcome.Completed, aborts, drops, metrics, _revealed, _transcript),
+                ServerAbortedState aborted => new SecAggOutcome(_parameters, false, [], [], aborted.Outcome, aborts,
+                    drops, metrics, _revealed, _transcript),
+                _ => new SecAggOutcome(_parameters, false, [], [], RoundOutcome.Unspecified, aborts, drops, metrics,
+                    _revealed, _transcript),
+            };
+        }
+
+        /// <summary>Delivers one phase's messages (through the script), runs the clients and feeds their replies.</summary>
+        private void Deliver(IReadOnlyList<OutgoingMessage> messages, ServerPhase phase)
+        {
+            var batches = new List<(int Client, List<ServerToClient> Messages)>();
+            foreach (IGrouping<int, OutgoingMessage> group in messages.GroupBy(m => m.ClientId).OrderBy(g => g.Key))
+            {
+                var list = new List<ServerToClient>();
+                foreach (OutgoingMessage m in group)
+                {
+                    list.AddRange(_options.Script?.Rewrite(m.ClientId, m.Message, phase) ?? [m.Message]);
+                }
+
+                batches.Add((group.Key, list));
+            }
+
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = _threads };
+            Parallel.ForEach(batches, parallel, batch =>
+            {
+                foreach (ServerToClient message in batch.Messages)
+                {
+                    RunClient(batch.Client, message, phase);
+                }
+            });
+        }
+
+        private void RunClient(int id, ServerToClient message, ServerPhase phase)
+        {
+            ClientState state;
+            lock (_gate)
+            {
+                state = _clients[id];
+                if (_sentCount[id] >= _dropouts.MessagesAllowed(id) || state.IsTerminal)
+                {
+                    return;
+                }
+
+                _received[_parameters.IndexOf(id)] += message.CalculateSize();
+                Record(false, id, message.MessageCase.ToString(), message);
+            }
+
+            ClientPhase clientPhase = state.Phase;
+            long t0 = Stopwatch.GetTimestamp();
+            ClientStep step = state.Handle(message);
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(t0);
+            lock (_gate)
+            {
+                _clients[id] = step.State;
+                if (!step.Accepted)
+                {
+                    return;
+                }
+
+                _clientTime[clientPhase] = _clientTime.GetValueOrDefault(clientPhase) + elapsed;
+                _clientCount[clientPhase] = _clientCount.GetValueOrDefault(clientPhase) + 1;
+                ClientToServer? reply = step.Message;
+                if (reply is null)
+                {
+                    return;
+                }
+
+                if (reply.MessageCase != ClientToServer.MessageOneofCase.Abort)
+                {
+                    int ordinal = Ordinal(reply.MessageCase);
+                    if (ordinal > _dropouts.MessagesAllowed(id))
+                    {
+                        _sentCount[id] = int.MaxValue; // offline from here on
+                        return;
+                    }
+
+                    _sentCount[id] = ordinal;
+                }
+
+                _sent[_parameters.IndexOf(id)] += reply.CalculateSize();
+                Record(true, id, reply.MessageCase.ToString(), reply);
+                if (reply.MessageCase == ClientToServer.MessageOneofCase.Unmasking)
+                {
+                    foreach (RevealedShare share in reply.Unmasking.Shares)
+                    {
+                        _revealed.Add(new RevealedShareRecord(id, (int)share.OwnerId, share.Kind));
+                    }
+                }
+
+                _options.Script?.Observe(id, reply);
+                ServerPhase serverPhase = _server.Phase;
+                long s0 = Stopwatch.GetTimestamp();
+                _server.Handle(id, reply);
+                AddServerTime(serverPhase, Stopwatch.GetElapsedTime(s0));
+            }
+        }
+
+        /// <summary>Position of a message in the round (matches <see cref="DropPoint"/>).</summary>
+        private static int Ordinal(ClientToServer.MessageOneofCase kind) => kind switch
+        {
+            ClientToServer.MessageOneofCase.AdvertiseKeys => 1,
+            ClientToServer.MessageOneofCase.ShareKeys => 2,
+            ClientToServer.MessageOneofCase.MaskedInput => 3,
+            ClientToServer.MessageOneofCase.ConsistencySignature => 4,
+            _ => 5,
+        };
+
+        private void Record(bool fromClient, int id, string kind, IMessage message)
+        {
+            if (_options.RecordTranscript)
+            {
+                _transcript.Add(new TranscriptEntry(fromClient, id, kind, message.ToByteArray()));
+            }
+        }
+
+        private void AddServerTime(ServerPhase phase, TimeSpan elapsed) =>
+            _serverTime[phase] = _serverTime.GetValueOrDefault(phase) + elapsed;
+    }
+}
