@@ -11,6 +11,9 @@ public enum DecodeFailure
 
     /// <summary>The L2 norm of the centred integer sum exceeds the high-probability bound m·Δ₂' + ‖noise‖ bound.</summary>
     NormBeyondBound = 2,
+
+    /// <summary>The parameters leave no room to tell an honest sum from a wrapped one: the honest high-probability range of m clients' sum is wider than 2^b.</summary>
+    ModulusTooSmallForParameters = 3,
 }
 
 /// <summary>

@@ -14,7 +14,9 @@ namespace SecureFedRec.Privacy.Mechanism;
 /// dimension D (power of two ≥ d).</para>
 /// <para>Coordinator (<see cref="Decode"/>): centre the sum mod 2^b into [−2^(b−1), 2^(b−1)), check every coordinate
 /// and the norm against high-probability bounds for m honest contributions, and only then unscale by γ and rotate back;
-/// a wrapped sum is reported as a <see cref="DecodeFailure"/>, never returned.</para>
+/// a wrapped sum is reported as a <see cref="DecodeFailure"/>, never returned. When the honest high-probability range
+/// itself does not fit into [−2^(b−1), 2^(b−1)) (parameters not made by <see cref="DistributedDpPlanner"/>), nothing can be
+/// told apart and the sum is withheld (<see cref="DecodeFailure.ModulusTooSmallForParameters"/>).</para>
 /// Randomness: rounding and noise come from the injected <see cref="RandomSource"/> (null ⇒ <see cref="RandomSource.System"/>).
 /// Thread-safe (no mutable state); the noise vector is wiped after use.
 /// </summary>
@@ -141,7 +143,8 @@ public sealed class DistributedDiscreteGaussianMechanism
 
         var integerNorm = Math.Sqrt(sq);
         var measured = integerNorm * _p.Gamma;
-        var failure = outOfRange > 0 ? DecodeFailure.CoordinateOutOfRange
+        var failure = bounds.Coordinate >= half ? DecodeFailure.ModulusTooSmallForParameters
+            : outOfRange > 0 ? DecodeFailure.CoordinateOutOfRange
             : integerNorm > bounds.Norm ? DecodeFailure.NormBeyondBound
             : DecodeFailure.None;
         if (failure != DecodeFailure.None)
