@@ -80,12 +80,25 @@ public sealed class ExactBoundsTests
             BigInteger securityScale = BigInteger.Pow(2, _sigma + 1) * _n;   // P < 2^-(σ+1)/n  ⇔  count·2^(σ+1)·n < all
             BigInteger correctnessScale = BigInteger.Pow(2, _eta) * _n;
 
+            // Suffix sums of corrupted counts (P(X ≥ x)·C(n,k)) and prefix sums of surviving counts (P(Z < x)·C(n,k)).
+            var atLeast = new BigInteger[k + 2];
+            for (int x = k; x >= 0; x--)
+            {
+                atLeast[x] = atLeast[x + 1] + corruptedCounts[x];
+            }
+
+            var below = new BigInteger[k + 2];
+            for (int x = 0; x <= k; x++)
+            {
+                below[x + 1] = below[x] + survivingCounts[x];
+            }
+
             // Secure t: P(corrupted neighbours ≥ t') < 2^-(σ+1)/n with t' = t (curious) or 2t − k (semi-malicious).
             int smallest = -1;
             for (int t = 1; t <= k + 1 && smallest < 0; t++)
             {
-                int effective = _semi ? (2 * t) - k : t;
-                if (TailAtLeast(corruptedCounts, effective) * securityScale < all)
+                int effective = Math.Clamp(_semi ? (2 * t) - k : t, 0, k + 1);
+                if (atLeast[effective] * securityScale < all)
                 {
                     smallest = t;
                 }
@@ -95,7 +108,7 @@ public sealed class ExactBoundsTests
             int largest = 0;
             for (int t = 1; t <= k; t++)
             {
-                if (TailBelow(survivingCounts, t) * correctnessScale < all)
+                if (below[t] * correctnessScale < all)
                 {
                     largest = t;
                 }
@@ -130,28 +143,6 @@ public sealed class ExactBoundsTests
             }
 
             return counts;
-        }
-
-        private static BigInteger TailAtLeast(BigInteger[] counts, int from)
-        {
-            BigInteger sum = BigInteger.Zero;
-            for (int x = Math.Max(from, 0); x < counts.Length; x++)
-            {
-                sum += counts[x];
-            }
-
-            return sum;
-        }
-
-        private static BigInteger TailBelow(BigInteger[] counts, int below)
-        {
-            BigInteger sum = BigInteger.Zero;
-            for (int x = 0; x < Math.Min(below, counts.Length); x++)
-            {
-                sum += counts[x];
-            }
-
-            return sum;
         }
 
         private static BigInteger Falling(int n, int k)
