@@ -248,6 +248,15 @@ public static class InProcessRound
                     _sentCount[id] = ordinal;
                 }
 
+                if (_options.TamperClientMessage is { } tamper)
+                {
+                    reply = tamper(id, reply);
+                    if (reply is null)
+                    {
+                        return;
+                    }
+                }
+
                 _sent[_parameters.IndexOf(id)] += reply.CalculateSize();
                 Record(true, id, reply.MessageCase.ToString(), reply);
                 if (reply.MessageCase == ClientToServer.MessageOneofCase.Unmasking)

@@ -148,6 +148,9 @@ public sealed class RoundOptions
     /// <summary>A misbehaving coordinator, or null for an honest one.</summary>
     public CoordinatorScript? Script { get; init; }
 
+    /// <summary>A misbehaving client: rewrites (or, returning null, suppresses) a client's message before the coordinator sees it.</summary>
+    public Func<int, ClientToServer, ClientToServer?>? TamperClientMessage { get; init; }
+
     /// <summary>Record every message (serialized) in <see cref="SecAggOutcome.Transcript"/>.</summary>
     public bool RecordTranscript { get; init; }
 
