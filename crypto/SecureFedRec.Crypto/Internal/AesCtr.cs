@@ -39,7 +39,7 @@ internal static class AesCtr
     internal static bool IsSupported(AesCtrBackend backend) => backend switch
     {
         AesCtrBackend.Auto => true,
-        AesCtrBackend.AesNi128 => X86Aes.IsSupported && Sse2.IsSupported,
+        AesCtrBackend.AesNi128 => X86Aes.IsSupported && Sse41.IsSupported,
         AesCtrBackend.Portable => true,
         _ => false,
     };
@@ -85,6 +85,18 @@ internal static class AesCtr
     internal static void ApplyMask(ReadOnlySpan<byte> key32, Span<uint> vector, uint mask, MaskOperation operation, AesCtrBackend backend = AesCtrBackend.Auto)
     {
         using var schedule = new AesKeySchedule(key32, backend);
+        if (operation == MaskOperation.Overwrite && BitConverter.IsLittleEndian)
+        {
+            // The output itself holds the keystream (same contiguous stream as the chunked path), then is reduced in place.
+            schedule.Generate(UInt128.Zero, MemoryMarshal.AsBytes(vector));
+            if (mask != uint.MaxValue)
+            {
+                ReduceInPlace(vector, mask);
+            }
+
+            return;
+        }
+
         Span<byte> chunk = stackalloc byte[ChunkBytes];
         try
         {
@@ -116,6 +128,25 @@ internal static class AesCtr
         finally
         {
             CryptographicOperations.ZeroMemory(chunk);
+        }
+    }
+
+    private static void ReduceInPlace(Span<uint> vector, uint mask)
+    {
+        int i = 0;
+        ref uint v = ref MemoryMarshal.GetReference(vector);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var m = Vector256.Create(mask);
+            for (; i + 8 <= vector.Length; i += 8)
+            {
+                (Vector256.LoadUnsafe(ref v, (nuint)i) & m).StoreUnsafe(ref v, (nuint)i);
+            }
+        }
+
+        for (; i < vector.Length; i++)
+        {
+            vector[i] &= mask;
         }
     }
 
@@ -293,32 +324,163 @@ internal sealed class AesKeySchedule : IDisposable
     private static void BlocksAesNi(Vector128<byte>[] rk, int rounds, UInt128 counter, Span<byte> dest)
     {
         ref byte d = ref MemoryMarshal.GetReference(dest);
+        ref Vector128<byte> keys = ref MemoryMarshal.GetArrayDataReference(rk);
         int blocks = dest.Length / 16;
         int i = 0;
-        Vector128<byte> k0 = rk[0];
-        Vector128<byte> kLast = rk[rounds];
-        for (; i + 8 <= blocks; i += 8)
+        Vector128<byte> k0 = keys;
+        Vector128<byte> kLast = Unsafe.Add(ref keys, rounds);
+        while (i + 8 <= blocks)
         {
             UInt128 c = counter + (ulong)i;
-            Vector128<byte> b0 = CounterBlock(c) ^ k0;
-            Vector128<byte> b1 = CounterBlock(c + 1) ^ k0;
-            Vector128<byte> b2 = CounterBlock(c + 2) ^ k0;
-            Vector128<byte> b3 = CounterBlock(c + 3) ^ k0;
-            Vector128<byte> b4 = CounterBlock(c + 4) ^ k0;
-            Vector128<byte> b5 = CounterBlock(c + 5) ^ k0;
-            Vector128<byte> b6 = CounterBlock(c + 6) ^ k0;
-            Vector128<byte> b7 = CounterBlock(c + 7) ^ k0;
-            for (int r = 1; r < rounds; r++)
+            uint low = (uint)c;
+            Vector128<byte> b0, b1, b2, b3, b4, b5, b6, b7;
+            if (low <= uint.MaxValue - 7)
             {
-                Vector128<byte> k = rk[r];
-                b0 = X86Aes.Encrypt(b0, k);
-                b1 = X86Aes.Encrypt(b1, k);
-                b2 = X86Aes.Encrypt(b2, k);
-                b3 = X86Aes.Encrypt(b3, k);
-                b4 = X86Aes.Encrypt(b4, k);
-                b5 = X86Aes.Encrypt(b5, k);
-                b6 = X86Aes.Encrypt(b6, k);
-                b7 = X86Aes.Encrypt(b7, k);
+                // Only the last 32 bits change within these 8 blocks: patch the big-endian low word into one base block.
+                Vector128<uint> baseBlock = CounterBlock(c).AsUInt32();
+                b0 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low), 3).AsByte() ^ k0;
+                b1 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 1), 3).AsByte() ^ k0;
+                b2 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 2), 3).AsByte() ^ k0;
+                b3 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 3), 3).AsByte() ^ k0;
+                b4 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 4), 3).AsByte() ^ k0;
+                b5 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 5), 3).AsByte() ^ k0;
+                b6 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 6), 3).AsByte() ^ k0;
+                b7 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 7), 3).AsByte() ^ k0;
+            }
+            else
+            {
+                b0 = CounterBlock(c) ^ k0;
+                b1 = CounterBlock(c + 1) ^ k0;
+                b2 = CounterBlock(c + 2) ^ k0;
+                b3 = CounterBlock(c + 3) ^ k0;
+                b4 = CounterBlock(c + 4) ^ k0;
+                b5 = CounterBlock(c + 5) ^ k0;
+                b6 = CounterBlock(c + 6) ^ k0;
+                b7 = CounterBlock(c + 7) ^ k0;
+            }
+
+            if (rounds == 14)
+            {
+                // AES-256 (the mask PRG): rounds unrolled so each round key is a memory operand of AESENC, no loop overhead.
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 1));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 1));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 1));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 1));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 1));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 1));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 1));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 1));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 2));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 2));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 2));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 2));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 2));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 2));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 2));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 2));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 3));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 3));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 3));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 3));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 3));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 3));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 3));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 3));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 4));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 4));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 4));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 4));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 4));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 4));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 4));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 4));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 5));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 5));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 5));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 5));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 5));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 5));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 5));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 5));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 6));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 6));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 6));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 6));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 6));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 6));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 6));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 6));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 7));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 7));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 7));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 7));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 7));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 7));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 7));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 7));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 8));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 8));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 8));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 8));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 8));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 8));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 8));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 8));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 9));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 9));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 9));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 9));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 9));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 9));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 9));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 9));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 10));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 10));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 10));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 10));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 10));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 10));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 10));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 10));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 11));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 11));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 11));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 11));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 11));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 11));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 11));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 11));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 12));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 12));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 12));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 12));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 12));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 12));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 12));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 12));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 13));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 13));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 13));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 13));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 13));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 13));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 13));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 13));
+            }
+            else
+            {
+                for (int r = 1; r < rounds; r++)
+                {
+                    Vector128<byte> k = Unsafe.Add(ref keys, r);
+                    b0 = X86Aes.Encrypt(b0, k);
+                    b1 = X86Aes.Encrypt(b1, k);
+                    b2 = X86Aes.Encrypt(b2, k);
+                    b3 = X86Aes.Encrypt(b3, k);
+                    b4 = X86Aes.Encrypt(b4, k);
+                    b5 = X86Aes.Encrypt(b5, k);
+                    b6 = X86Aes.Encrypt(b6, k);
+                    b7 = X86Aes.Encrypt(b7, k);
+                }
             }
 
             nuint o = (nuint)i * 16;
@@ -330,6 +492,7 @@ internal sealed class AesKeySchedule : IDisposable
             X86Aes.EncryptLast(b5, kLast).StoreUnsafe(ref d, o + 80);
             X86Aes.EncryptLast(b6, kLast).StoreUnsafe(ref d, o + 96);
             X86Aes.EncryptLast(b7, kLast).StoreUnsafe(ref d, o + 112);
+            i += 8;
         }
 
         for (; i < blocks; i++)
@@ -337,7 +500,7 @@ internal sealed class AesKeySchedule : IDisposable
             Vector128<byte> b = CounterBlock(counter + (ulong)i) ^ k0;
             for (int r = 1; r < rounds; r++)
             {
-                b = X86Aes.Encrypt(b, rk[r]);
+                b = X86Aes.Encrypt(b, Unsafe.Add(ref keys, r));
             }
 
             X86Aes.EncryptLast(b, kLast).StoreUnsafe(ref d, (nuint)i * 16);
