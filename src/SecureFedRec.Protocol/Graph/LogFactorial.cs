@@ -3,7 +3,7 @@ namespace SecureFedRec.Protocol.Graph;
 /// <summary>ln(n!) in double precision: a table below 256, Stirling's series above.</summary>
 /// <remarks>
 /// The table is built by summing ln(i) (relative error below 256·2^-53); above it the series
-/// n ln n − n + ½ ln(2πn) + 1/(12n) − 1/(360n³) + 1/(1260n⁵) has truncation error below 1/(1680·256⁷) ≈ 4e-21, so the
+/// n ln n − n + ½ ln(2πn) + 1/(12n) − 1/(360n³) + 1/(1260n⁵) has truncation error below 1/(1680·256⁷) ≈ 8.3e-21, so the
 /// error is the rounding of the leading terms: about 2^-53·ln(n!) (≈ 1.4e-9 absolute at n = 10^6).
 /// </remarks>
 internal static class LogFactorial

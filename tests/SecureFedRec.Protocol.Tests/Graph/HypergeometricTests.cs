@@ -1,0 +1,137 @@
+using System.Numerics;
+using FsCheck;
+using FsCheck.Fluent;
+using SecureFedRec.Protocol.Graph;
+
+namespace SecureFedRec.Protocol.Tests.GraphTests;
+
+/// <summary>The numerics behind the finder, against exact integer arithmetic (protocol-spec/graphs.md §3.1).</summary>
+public sealed class HypergeometricTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(20)]
+    [InlineData(255)]
+    [InlineData(256)]
+    [InlineData(257)]
+    [InlineData(1000)]
+    [InlineData(5000)]
+    public void LogFactorialMatchesTheExactFactorial(int n)
+    {
+        BigInteger factorial = BigInteger.One;
+        for (int i = 2; i <= n; i++)
+        {
+            factorial *= i;
+        }
+
+        double exact = BigInteger.Log(factorial);
+        double got = LogFactorial.Of(n);
+        Assert.True(Math.Abs(got - exact) <= 1e-13 * Math.Max(1, exact), $"ln({n}!) = {got}, exact {exact}");
+    }
+
+    [Fact]
+    public void LogFactorialAtOneMillionMatchesAPublishedValue()
+    {
+        // ln(10^6!) = lnΓ(1000001) = 12,815,518.3846581696242510... (mpmath, 30 digits); double has ~1e-9 here.
+        Assert.Equal(12_815_518.384658169624, LogFactorial.Of(1_000_000), 1e-6);
+    }
+
+    [Fact]
+    public void LogFactorialRefusesNegatives() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => LogFactorial.Of(-1));
+
+    [Theory]
+    [InlineData(-1, 0, 0)]
+    [InlineData(10, 11, 5)]
+    [InlineData(10, 5, 11)]
+    [InlineData(10, -1, 5)]
+    public void RefusesImpossibleParameters(long total, long marked, long sampled) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Hypergeometric(total, marked, sampled));
+
+    [Theory]
+    [InlineData(1000, 330, 286)]
+    [InlineData(1000, 950, 78)]
+    [InlineData(500, 20, 100)]
+    [InlineData(60, 50, 30)]
+    public void CdfMatchesExactRatiosToTenDigits(int total, int marked, int sampled)
+    {
+        var h = new Hypergeometric(total, marked, sampled);
+        BigInteger[] counts = ExactCounts(total, marked, sampled);
+        BigInteger all = Choose(total, sampled);
+        BigInteger running = BigInteger.Zero;
+        for (long x = 0; x <= sampled; x++)
+        {
+            running += counts[x];
+            double exact = Ratio(running, all);
+            double got = h.Cdf(x);
+            Assert.True(
+                Math.Abs(got - exact) <= 1e-10 * exact || (exact < 1e-300 && got < 1e-290),
+                $"P(X <= {x}) = {got}, exact {exact}");
+        }
+    }
+
+    [Fact]
+    public void SmallestWithCdfAtLeastMatchesExactSearch()
+    {
+        Gen<(int N, int M, int K, int Bits)> gen =
+            from n in Gen.Choose(2, 120)
+            from m in Gen.Choose(0, n)
+            from k in Gen.Choose(1, n)
+            from bits in Gen.Choose(1, 70)
+            select (n, m, k, bits);
+        Property property = Prop.ForAll(gen.ToArbitrary(), c =>
+        {
+            double q = Math.Pow(2, -c.Bits);
+            long got = new Hypergeometric(c.N, c.M, c.K).SmallestWithCdfAtLeast(q);
+
+            // Exact: smallest x with count(X ≤ x) · 2^bits ≥ C(N, K).
+            BigInteger[] counts = ExactCounts(c.N, c.M, c.K);
+            BigInteger all = Choose(c.N, c.K);
+            BigInteger running = BigInteger.Zero;
+            long expected = -1;
+            for (int x = 0; x <= c.K && expected < 0; x++)
+            {
+                running += counts[x];
+                if (running * BigInteger.Pow(2, c.Bits) >= all)
+                {
+                    expected = x;
+                }
+            }
+
+            Assert.Equal(expected, got);
+        });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), property);
+    }
+
+    private static BigInteger[] ExactCounts(int total, int marked, int sampled)
+    {
+        var counts = new BigInteger[sampled + 1];
+        for (int x = 0; x <= sampled; x++)
+        {
+            counts[x] = Choose(marked, x) * Choose(total - marked, sampled - x);
+        }
+
+        return counts;
+    }
+
+    private static double Ratio(BigInteger a, BigInteger b) =>
+        a.IsZero ? 0 : Math.Exp(BigInteger.Log(a) - BigInteger.Log(b));
+
+    private static BigInteger Choose(int n, int k)
+    {
+        if (k < 0 || k > n)
+        {
+            return BigInteger.Zero;
+        }
+
+        BigInteger r = BigInteger.One;
+        for (int i = 1; i <= k; i++)
+        {
+            r = r * (n - k + i) / i;
+        }
+
+        return r;
+    }
+}
