@@ -179,17 +179,20 @@ public static class InProcessRound
         /// <summary>Delivers one phase's messages (through the script), runs the clients and feeds their replies.</summary>
         private void Deliver(IReadOnlyList<OutgoingMessage> messages, ServerPhase phase)
         {
-            var batches = new List<(int Client, List<ServerToClient> Messages)>();
-            foreach (IGrouping<int, OutgoingMessage> group in messages.GroupBy(m => m.ClientId).OrderBy(g => g.Key))
+            var rewritten = new List<OutgoingMessage>();
+            foreach (OutgoingMessage m in messages)
             {
-                var list = new List<ServerToClient>();
-                foreach (OutgoingMessage m in group)
-                {
-                    list.AddRange(_options.Script?.Rewrite(m.ClientId, m.Message, phase) ?? [m.Message]);
-                }
-
-                batches.Add((group.Key, list));
+                IEnumerable<ServerToClient> replacements = _options.Script?.Rewrite(m.ClientId, m.Message, phase) ?? [m.Message];
+                rewritten.AddRange(replacements.Select(r => new OutgoingMessage(m.ClientId, r)));
             }
+
+            if (_options.Script is not null)
+            {
+                rewritten.AddRange(_options.Script.Inject(phase).Where(m => _clients.ContainsKey(m.ClientId)));
+            }
+
+            var batches = rewritten.GroupBy(m => m.ClientId).OrderBy(g => g.Key)
+                .Select(g => (Client: g.Key, Messages: g.Select(m => m.Message).ToList())).ToList();
 
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = _threads };
             Parallel.ForEach(batches, parallel, batch =>

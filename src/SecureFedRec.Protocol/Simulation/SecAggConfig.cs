@@ -117,6 +117,9 @@ public abstract class CoordinatorScript
     /// <summary>The messages to deliver to <paramref name="recipient"/> in place of <paramref name="message"/>.</summary>
     public virtual IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, ServerPhase phase) => [message];
 
+    /// <summary>Extra messages to deliver in <paramref name="phase"/>, to any client, after the rewritten ones.</summary>
+    public virtual IEnumerable<OutgoingMessage> Inject(ServerPhase phase) => [];
+
     /// <summary>Observes a message a client sent (before the coordinator logic sees it).</summary>
     public virtual void Observe(int sender, ClientToServer message)
     {
