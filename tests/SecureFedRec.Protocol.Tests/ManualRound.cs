@@ -1,0 +1,132 @@
+using SecureFedRec.Crypto;
+using SecureFedRec.Protocol.Client;
+using SecureFedRec.Protocol.Server;
+using SecureFedRec.Protocol.Wire;
+
+namespace SecureFedRec.Protocol.Tests;
+
+/// <summary>Drives one small round by hand (n = 4, t = 3) so tests can stop any party in any state.</summary>
+internal sealed class ManualRound : IDisposable
+{
+    private readonly List<IDisposable> _owned = [];
+
+    public ManualRound(ThreatMode mode, int n = 4, int t = 3, ulong seed = 17)
+    {
+        var rng = DeterministicRandomSource.FromTestSeed(seed);
+        _owned.Add(rng);
+        P = SecAggParameters.Create(1, Enumerable.Range(1, n).ToArray(), t, 6, 16, mode);
+        Dictionary<int, byte[]>? roster = null;
+        var identities = new Dictionary<int, SigningKey>();
+        if (mode == ThreatMode.Malicious)
+        {
+            foreach (int id in P.ClientIds)
+            {
+                identities[id] = SigningKey.Generate(rng);
+                _owned.Add(identities[id]);
+            }
+
+            roster = identities.ToDictionary(kv => kv.Key, kv => kv.Value.ExportPublicKey());
+        }
+
+        Roster = roster;
+        Inputs = TestSupport.RandomInputs(n, 6, 16, seed);
+        foreach (int id in P.ClientIds)
+        {
+            Clients[id] = SecAggClient.Create(new ClientOptions(id, _ => Inputs[id - 1])
+            {
+                Random = rng,
+                Identity = identities.GetValueOrDefault(id),
+                EnrolledIdentities = roster,
+            });
+        }
+
+        ServerTransition start = SecAggServer.Start(P, new ServerOptions { EnrolledIdentities = roster, Threads = 1 });
+        Server = start.State;
+        Pending = start.Messages;
+    }
+
+    public SecAggParameters P { get; }
+
+    public IReadOnlyDictionary<int, byte[]>? Roster { get; }
+
+    public uint[][] Inputs { get; }
+
+    public Dictionary<int, ClientState> Clients { get; } = [];
+
+    public ServerState Server { get; private set; }
+
+    public IReadOnlyList<OutgoingMessage> Pending { get; private set; }
+
+    public SortedDictionary<int, ClientToServer> Replies { get; } = [];
+
+    public ServerToClient PendingFor(int id) => Pending.First(m => m.ClientId == id).Message;
+
+    public void DeliverPending()
+    {
+        foreach (OutgoingMessage m in Pending)
+        {
+            ClientStep step = Clients[m.ClientId].Handle(m.Message);
+            Clients[m.ClientId] = step.State;
+            if (step.Message is not null)
+            {
+                Replies[m.ClientId] = step.Message;
+            }
+        }
+
+        Pending = [];
+    }
+
+    public void FeedReplies()
+    {
+        foreach ((int id, ClientToServer reply) in Replies)
+        {
+            Server.Handle(id, reply);
+        }
+
+        Replies.Clear();
+    }
+
+    public void Close()
+    {
+        ServerTransition next = Server.Close();
+        Server = next.State;
+        Pending = next.Messages;
+    }
+
+    /// <summary>Advances until client 1 is in <paramref name="phase"/> with its next (correct) message pending.</summary>
+    public ClientState ClientAt(ClientPhase phase)
+    {
+        while (Clients[1].Phase != phase)
+        {
+            DeliverPending();
+            FeedReplies();
+            Close();
+        }
+
+        return Clients[1];
+    }
+
+    /// <summary>Advances until the coordinator is in <paramref name="phase"/> with the clients' replies collected, not yet fed.</summary>
+    public ServerState ServerAt(ServerPhase phase)
+    {
+        while (true)
+        {
+            DeliverPending();
+            if (Server.Phase == phase)
+            {
+                return Server;
+            }
+
+            FeedReplies();
+            Close();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (IDisposable d in _owned)
+        {
+            d.Dispose();
+        }
+    }
+}
