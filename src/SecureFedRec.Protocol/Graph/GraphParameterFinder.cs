@@ -4,7 +4,7 @@ namespace SecureFedRec.Protocol.Graph;
 /// Chooses the neighbour graph and Shamir threshold of a round: the smallest even Harary degree k and a threshold t
 /// for which SecAgg+ is secure except with probability 2^-σ and completes except with probability 2^-η, given at most
 /// a fraction γ of clients colluding with the server and at most a fraction δ dropping out
-/// (Bell et al., CCS 2020, "Secure Single-Server Aggregation with (Poly)Logarithmic Overhead", §4, Theorems 4.8–4.9).
+/// (Bell et al., CCS 2020, "Secure Single-Server Aggregation with (Poly)Logarithmic Overhead": the analysis of random Harary graphs).
 /// </summary>
 /// <remarks>
 /// <para>The bounds and search order are those of Google's open parameter finder (federated-compute,

@@ -10,7 +10,7 @@ public enum GraphKind
     Harary = 2,
 }
 
-/// <summary>The adversary the graph parameters are sized against (Bell et al. 2020, §4 and Appendix).</summary>
+/// <summary>The adversary the graph parameters are sized against (Bell et al., CCS 2020: semi-honest and semi-malicious settings).</summary>
 public enum ThreatModel
 {
     /// <summary>The server follows the protocol but tries to learn individual inputs; up to γ·n clients collude with it.</summary>

@@ -1,7 +1,7 @@
 namespace SecureFedRec.Protocol.Graph;
 
 /// <summary>
-/// Harary graph H(k, n) on ring positions, with node labels assigned by a permutation (Bell et al. 2020, §4).
+/// Harary graph H(k, n) on ring positions, with node labels assigned by a permutation (Bell et al., CCS 2020).
 /// Ring position p is joined to p ± 1 .. p ± ⌊k/2⌋ (mod n), and for odd k (even n) also to p + n/2.
 /// </summary>
 internal sealed class HararyGraph : NeighbourGraph

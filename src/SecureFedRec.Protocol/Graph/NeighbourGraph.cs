@@ -7,7 +7,7 @@ namespace SecureFedRec.Protocol.Graph;
 /// <remarks>
 /// <para>Two constructions: <see cref="Full"/> (Bonawitz et al., CCS 2017: everyone is everyone's neighbour) and
 /// <see cref="Harary"/> (Bell et al., CCS 2020, "Secure Single-Server Aggregation with (Poly)Logarithmic Overhead",
-/// §3–4: a Harary graph H(k, n) whose nodes are relabelled by a permutation derived from a public 32-byte seed).
+/// a Harary graph H(k, n) whose nodes are relabelled by a permutation derived from a public 32-byte seed).
 /// The normative definition, including the byte-exact relabelling derivation, is <c>protocol-spec/graphs.md</c>.</para>
 /// <para>Sizes: O(n) memory at construction; each node's sorted neighbour list (k ints) is built on its first request
 /// and cached, so the worst case is O(n·k). <see cref="NeighboursOf"/> does not allocate after the first call for a

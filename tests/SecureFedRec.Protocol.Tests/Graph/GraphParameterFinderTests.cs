@@ -1,3 +1,5 @@
+using FsCheck;
+using FsCheck.Fluent;
 using SecureFedRec.Protocol.Graph;
 
 namespace SecureFedRec.Protocol.Tests.GraphTests;
@@ -225,5 +227,52 @@ public sealed class GraphParameterFinderTests
         Assert.True(moreSecure.Degree >= baseline.Degree, $"{moreSecure} vs {baseline}");
         Assert.True(moreCorrect.Degree >= baseline.Degree, $"{moreCorrect} vs {baseline}");
         Assert.True(moreSecure.Degree > baseline.Degree || moreCorrect.Degree > baseline.Degree);
+    }
+
+    [Fact]
+    public void DegreeGrowsWithTheThreatAndResultsAreWellFormed()
+    {
+        // More corrupted clients, more dropouts, or a semi-malicious server can only make both bounds harder to meet,
+        // so the chosen degree never shrinks (a full-graph fallback has k = n − 1, above every Harary candidate).
+        Gen<(int N, int G1, int G2, int D1, int D2)> gen =
+            from n in Gen.Choose(8, 3000)
+            from g1 in Gen.Choose(0, 40)
+            from g2 in Gen.Choose(g1, 40)
+            from d1 in Gen.Choose(0, 25)
+            from d2 in Gen.Choose(d1, 25)
+            select (n, g1, g2, d1, d2);
+        Property property = Prop.ForAll(gen.ToArbitrary(), c =>
+        {
+            double g1 = c.G1 / 100.0, g2 = c.G2 / 100.0, d1 = c.D1 / 100.0, d2 = c.D2 / 100.0;
+            GraphParameters baseline = GraphParameterFinder.Find(c.N, g1, d1, Curious);
+            GraphParameters moreCorrupt = GraphParameterFinder.Find(c.N, g2, d1, Curious);
+            GraphParameters moreDropout = GraphParameterFinder.Find(c.N, g1, d2, Curious);
+            GraphParameters semi = GraphParameterFinder.Find(c.N, g1, d1, Semi);
+            foreach (GraphParameters p in new[] { baseline, moreCorrupt, moreDropout, semi })
+            {
+                AssertWellFormed(c.N, p);
+            }
+
+            Assert.True(moreCorrupt.Degree >= baseline.Degree, $"{c}: {moreCorrupt} < {baseline}");
+            Assert.True(moreDropout.Degree >= baseline.Degree, $"{c}: {moreDropout} < {baseline}");
+            Assert.True(semi.Degree >= baseline.Degree, $"{c}: {semi} < {baseline}");
+            Assert.Equal(baseline, GraphParameterFinder.Find(c.N, g1, d1, Curious));
+        });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), property);
+    }
+
+    private static void AssertWellFormed(int n, GraphParameters p)
+    {
+        if (p.Kind == GraphKind.Harary)
+        {
+            Assert.True(p.Degree % 2 == 0 && p.Degree >= 2 && p.Degree < n - 1, $"n = {n}: {p}");
+            Assert.InRange(p.Threshold, 2, p.Degree);
+        }
+        else
+        {
+            Assert.Equal(GraphKind.Full, p.Kind);
+            Assert.Equal(n - 1, p.Degree);
+            Assert.InRange(p.Threshold, 2, n);
+        }
     }
 }
