@@ -85,9 +85,9 @@ public sealed record FederatedOptions
             throw new ArgumentOutOfRangeException(nameof(LocalEpochs), LocalEpochs, "at least one local epoch");
         }
 
-        if (!(ServerLearningRate > 0 && ServerLearningRate <= 100))
+        if (!(ServerLearningRate > 0 && ServerLearningRate <= 1000))
         {
-            throw new ArgumentOutOfRangeException(nameof(ServerLearningRate), ServerLearningRate, "server learning rate must be in (0, 100]");
+            throw new ArgumentOutOfRangeException(nameof(ServerLearningRate), ServerLearningRate, "server learning rate must be in (0, 1000]");
         }
 
         if (!(Beta1 is >= 0 and < 1) || !(Beta2 is >= 0 and < 1) || !(Tau > 0))

@@ -77,13 +77,20 @@ public sealed class FederatedSimulation
             clients[c] = new FederatedClient(c, partition.UsersOf(c), byUser, k, options.Hyperparameters.InitStdDev, options.Seed);
         }
 
+        // Public sizes bound every coordinate: an item's weight is at most the client's user count (one rating per
+        // user and item), μ's weight at most its rating count; a parameter moves by at most MaxStep per round (larger
+        // local moves are clamped by fixed-point encoders). Under user-level clipping each user adds at most C.
         var maxUsers = clients.Max(c => c.Users.Count);
-        var weightBound = options.UserClipNorm is null ? clients.Max(c => c.RatingCount) : 0;
-        var deltaBound = options.UserClipNorm is { } clip ? maxUsers * clip : 2.0 * weightBound;
-        context = new AggregationContext(layout, deltaBound, weightBound, options.UserClipNorm, maxUsers);
+        var maxRatings = clients.Max(c => c.RatingCount);
+        context = options.UserClipNorm is { } clip
+            ? new AggregationContext(layout, maxUsers * clip, 0, maxUsers * clip, 0, clip, maxUsers)
+            : new AggregationContext(layout, maxUsers * MaxStep, maxUsers, maxRatings * MaxStep, maxRatings, null, maxUsers);
         adamM = new double[Global.ParameterCount];
         adamV = new double[Global.ParameterCount];
     }
+
+    /// <summary>Largest per-round change of one parameter that the fixed-point grid represents (|Δ| ≤ 1).</summary>
+    public const double MaxStep = 1.0;
 
     /// <summary>The current global item model.</summary>
     public GlobalItemModel Global { get; }

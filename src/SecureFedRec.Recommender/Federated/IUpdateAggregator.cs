@@ -30,13 +30,37 @@ public interface IUpdateAggregator
     AggregationResult Aggregate(int round, IReadOnlyList<double[]> inputs, IReadOnlyList<bool> dropped, AggregationContext context);
 }
 
-/// <summary>Public facts about the round's inputs that an encoder needs to size its fixed-point grid.</summary>
+/// <summary>
+/// Public facts about the round's inputs that an encoder needs to size its fixed-point grid: bounds on |coordinate|
+/// for item-delta, item-weight, μ-delta and μ-weight coordinates (derived from public sizes: the most users and the
+/// most ratings one client holds, and a per-parameter step bound of 1 per round), and the user-level clip C.
+/// </summary>
 /// <param name="Layout">Update layout.</param>
-/// <param name="DeltaBound">Bound on |coordinate| of every delta coordinate.</param>
-/// <param name="WeightBound">Bound on every weight coordinate (0 when weights are not sent).</param>
+/// <param name="ItemDeltaBound">Bound on |w·Δ| of item factor and bias coordinates.</param>
+/// <param name="ItemWeightBound">Bound on item weight coordinates.</param>
+/// <param name="MeanDeltaBound">Bound on |w·Δμ|.</param>
+/// <param name="MeanWeightBound">Bound on the μ weight.</param>
 /// <param name="UserClipNorm">User-level L2 bound C (sensitivity of the sum to one user), or null.</param>
 /// <param name="MaxUsersPerClient">Largest number of users one client holds.</param>
-public sealed record AggregationContext(UpdateLayout Layout, double DeltaBound, double WeightBound, double? UserClipNorm, int MaxUsersPerClient);
+public sealed record AggregationContext(UpdateLayout Layout, double ItemDeltaBound, double ItemWeightBound, double MeanDeltaBound, double MeanWeightBound, double? UserClipNorm, int MaxUsersPerClient)
+{
+    /// <summary>The bound on |coordinate j|.</summary>
+    public double BoundOf(int j)
+    {
+        ArgumentNullException.ThrowIfNull(Layout);
+        if (j == Layout.MeanOffset)
+        {
+            return MeanDeltaBound;
+        }
+
+        if (j == Layout.MeanWeightOffset)
+        {
+            return MeanWeightBound;
+        }
+
+        return Layout.IsWeight(j) ? ItemWeightBound : ItemDeltaBound;
+    }
+}
 
 /// <summary>
 /// Exact floating-point sum of the surviving clients' vectors: the no-secure-aggregation reference. Bytes per client =
