@@ -25,8 +25,8 @@ public static class CoordinatorApi
     /// <summary><c>Rounds.SubmitPhase</c>.</summary>
     public static MethodDescriptor SubmitPhase { get; } = Find("Rounds", "SubmitPhase");
 
-    /// <summary><c>Rounds.GetPhaseResult</c>.</summary>
-    public static MethodDescriptor GetPhaseResult { get; } = Find("Rounds", "GetPhaseResult");
+    /// <summary><c>Rounds.FetchPhase</c>.</summary>
+    public static MethodDescriptor FetchPhase { get; } = Find("Rounds", "FetchPhase");
 
     /// <summary><c>Rounds.GetModel</c>.</summary>
     public static MethodDescriptor GetModel { get; } = Find("Rounds", "GetModel");

@@ -1,0 +1,230 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SecureFedRec.Coordinator.Storage;
+using SecureFedRec.Privacy.Ledger;
+using SecureFedRec.Wire.Auth;
+using SecureFedRec.Wire.Server;
+using SecureFedRec.Wire.Tls;
+
+namespace SecureFedRec.Coordinator;
+
+/// <summary>
+/// A running coordinator: Kestrel (h2 over TLS with ALPN; h2c only with <see cref="CoordinatorOptions.InsecureDev"/>)
+/// serving the coordinator.proto RPCs, <c>/healthz</c> and <c>/metrics</c>, the round driver, the store and the ledger.
+/// </summary>
+/// <remarks>
+/// Start with <see cref="StartAsync"/>, stop with <see cref="DisposeAsync"/>. Start-up refuses invalid configuration
+/// (<see cref="ArgumentException"/>), an unreadable certificate, a corrupt ledger (<see cref="LedgerCorruptException"/>)
+/// and a store with another schema (<see cref="StoreConflictException"/>).
+/// </remarks>
+public sealed class CoordinatorHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ICoordinatorStore _store;
+
+    private CoordinatorHost(WebApplication app, ICoordinatorStore store, RoundEngine engine, Uri address)
+    {
+        _app = app;
+        _store = store;
+        Engine = engine;
+        Address = address;
+    }
+
+    /// <summary>The address clients connect to (https://, or http:// in insecure development mode).</summary>
+    public Uri Address { get; }
+
+    /// <summary>The round engine (status, tests).</summary>
+    public RoundEngine Engine { get; }
+
+    /// <summary>Loads options from an appsettings-style JSON file (section <c>Coordinator</c>), then <c>SECUREFEDREC_</c> environment variables, then <paramref name="overrides"/>.</summary>
+    public static CoordinatorOptions LoadOptions(string? configPath, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
+    {
+        var builder = new ConfigurationBuilder();
+        if (!string.IsNullOrEmpty(configPath))
+        {
+            builder.AddJsonFile(Path.GetFullPath(configPath), optional: false, reloadOnChange: false);
+        }
+
+        builder.AddEnvironmentVariables("SECUREFEDREC_");
+        if (overrides is not null)
+        {
+            builder.AddInMemoryCollection(overrides);
+        }
+
+        var options = new CoordinatorOptions();
+        builder.Build().GetSection("Coordinator").Bind(options);
+        if (configPath is not null)
+        {
+            // Relative paths in the file are relative to the file.
+            string dir = Path.GetDirectoryName(Path.GetFullPath(configPath))!;
+            options.CertificatePath = Rebase(dir, options.CertificatePath);
+            options.CertificateKeyPath = Rebase(dir, options.CertificateKeyPath);
+            options.AllowListPath = Rebase(dir, options.AllowListPath);
+            if (options.StoreProvider == "sqlite")
+            {
+                options.Store = Rebase(dir, options.Store)!;
+            }
+        }
+
+        return options;
+    }
+
+    private static string? Rebase(string dir, string? path) =>
+        string.IsNullOrEmpty(path) || Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(dir, path));
+
+    /// <summary>Validates <paramref name="options"/>, opens the store and ledger, and starts listening.</summary>
+    public static async Task<CoordinatorHost> StartAsync(CoordinatorOptions options, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        time ??= TimeProvider.System;
+        AllowList allowList = AllowList.Load(options.AllowListPath, options.AllowList);
+        X509Certificate2? certificate = options.InsecureDev ? null : DevCertificate.LoadPem(options.CertificatePath!, options.CertificateKeyPath!);
+
+        ICoordinatorStore store = options.StoreProvider == "postgres"
+            ? new PostgresCoordinatorStore(options.Store)
+            : new SqliteCoordinatorStore(options.Store);
+        try
+        {
+            await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            var budget = new Privacy.Ledger.PrivacyBudget(options.Rounds.TargetEpsilon, options.Rounds.Delta);
+            StorePrivacyLedger ledger = await StorePrivacyLedger.OpenAsync(store, budget, time, cancellationToken).ConfigureAwait(false);
+
+            WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            if (logging is not null)
+            {
+                logging(builder.Logging);
+            }
+
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.AddServerHeader = false;
+                kestrel.Limits.MaxRequestBodySize = options.MaxMessageBytes + 5L;
+                kestrel.Listen(IPAddress.Parse(options.ListenAddress), options.Port, listen =>
+                {
+                    if (certificate is null)
+                    {
+                        listen.Protocols = HttpProtocols.Http2;
+                    }
+                    else
+                    {
+                        // h2 negotiated by ALPN for gRPC; HTTP/1.1 stays available for /healthz and /metrics scrapers.
+                        listen.Protocols = HttpProtocols.Http1AndHttp2;
+                        listen.UseHttps(certificate);
+                    }
+                });
+            });
+            builder.Services.AddSingleton(time);
+            WebApplication app = builder.Build();
+            ILoggerFactory loggers = app.Services.GetRequiredService<ILoggerFactory>();
+            ILogger logger = loggers.CreateLogger("SecureFedRec.Coordinator");
+            var metrics = new CoordinatorMetrics();
+            var engine = new RoundEngine(options, store, ledger, metrics, logger, time);
+            await engine.RecoverAsync(cancellationToken).ConfigureAwait(false);
+            var authenticator = new SignedRequestAuthenticator(
+                (id, _) => ValueTask.FromResult(allowList.Find(id)),
+                new ReplayGuard(time, TimeSpan.FromSeconds(options.AuthWindowSeconds)));
+            var service = new CoordinatorService(engine, store, ledger, allowList, authenticator, metrics, logger, time);
+            var wireOptions = new WireServerOptions
+            {
+                MaxReceiveMessageSize = options.MaxMessageBytes,
+                MaxSendMessageSize = options.MaxMessageBytes,
+                TimeProvider = time,
+            };
+            app.MapGet("/healthz", () => Results.Text("ok\n"));
+            app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+            service.Map(app, wireOptions);
+            var driver = new RoundDriver(engine, logger, time);
+            app.Lifetime.ApplicationStarted.Register(driver.Start);
+            app.Lifetime.ApplicationStopping.Register(driver.Stop);
+            app.Lifetime.ApplicationStopped.Register(driver.Dispose);
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+
+            string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            var uri = new UriBuilder(bound) { Host = options.ListenAddress is "0.0.0.0" or "::" ? "127.0.0.1" : options.ListenAddress };
+            var address = new Uri(uri.Uri.GetLeftPart(UriPartial.Authority) + "/");
+            if (certificate is null)
+            {
+                CoordinatorLog.InsecureDev(logger);
+            }
+
+            CoordinatorLog.Started(logger, address, certificate is not null, options.StoreProvider, allowList.Count);
+            return new CoordinatorHost(app, store, engine, address);
+        }
+        catch
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            certificate?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Completes when the host stops (Ctrl+C, SIGTERM, or <see cref="DisposeAsync"/>).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await _store.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Ticks the engine every 50 ms until stopped.</summary>
+    private sealed class RoundDriver(RoundEngine engine, ILogger logger, TimeProvider time) : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private Task _loop = Task.CompletedTask;
+
+        public void Start() => _loop = Task.Run(RunAsync);
+
+        public void Stop()
+        {
+            _stop.Cancel();
+            try
+            {
+                _loop.Wait(TimeSpan.FromSeconds(5));
+            }
+            catch (AggregateException)
+            {
+                // Stopping: failures were logged by the loop.
+            }
+        }
+
+        public void Dispose() => _stop.Dispose();
+
+        private async Task RunAsync()
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50), time);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+                {
+                    try
+                    {
+                        await engine.TickAsync(_stop.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        CoordinatorLog.DriverFailed(logger, ex);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // stopped
+            }
+        }
+    }
+}

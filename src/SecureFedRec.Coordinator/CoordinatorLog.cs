@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Logging;
+using SecureFedRec.Wire.V1;
+
+namespace SecureFedRec.Coordinator;
+
+/// <summary>
+/// Every log event of the coordinator, with fixed event ids. They carry client ids (public key hashes), round ids,
+/// phases, counts, reasons and ε; never keys, shares, seeds, masked or unmasked vectors, or model bytes.
+/// </summary>
+internal static partial class CoordinatorLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Coordinator listening on {Address} (TLS: {Tls}), store {Store}, {Enrolled} clients on the allow-list")]
+    public static partial void Started(ILogger logger, Uri address, bool tls, string store, int enrolled);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Plaintext HTTP/2 (--insecure-dev): for local development only")]
+    public static partial void InsecureDev(ILogger logger);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Client {ClientId} enrolled as number {Number}")]
+    public static partial void Enrolled(ILogger logger, string clientId, int number);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Round {RoundId} opened: {Cohort} clients, threshold {Threshold}, model version {ModelVersion}, round ε {Epsilon:F4}")]
+    public static partial void RoundOpened(ILogger logger, long roundId, int cohort, int threshold, long modelVersion, double epsilon);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Round {RoundId}: phase {Phase} closed after {Seconds:F3} s with {Answered} of {Expected} answers; next {Next}")]
+    public static partial void PhaseClosed(ILogger logger, long roundId, Phase phase, double seconds, int answered, int expected, Phase next);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Round {RoundId}: client {ClientId} dropped ({Reason})")]
+    public static partial void ClientDropped(ILogger logger, long roundId, string clientId, DropReason reason);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Information, Message = "Round {RoundId} released model version {Version}: {Contributors} contributors, round ε {RoundEpsilon:F4}, total ε {TotalEpsilon:F4}")]
+    public static partial void Released(ILogger logger, long roundId, long version, int contributors, double roundEpsilon, double totalEpsilon);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "Round {RoundId} aborted: {Outcome}")]
+    public static partial void RoundAborted(ILogger logger, long roundId, string outcome);
+
+    [LoggerMessage(EventId = 2015, Level = LogLevel.Warning, Message = "Round {RoundId} withheld: {Reason}")]
+    public static partial void Withheld(ILogger logger, long roundId, string reason);
+
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "Round {RoundId} was open at start-up (phase {Phase}); aborted, nothing released, nothing charged")]
+    public static partial void RecoveredOpenRound(ILogger logger, long roundId, string phase);
+
+    [LoggerMessage(EventId = 2017, Level = LogLevel.Warning, Message = "Cannot plan DP parameters for a cohort of {Cohort}: {Reason}")]
+    public static partial void PlanRefused(ILogger logger, int cohort, string reason);
+
+    [LoggerMessage(EventId = 2018, Level = LogLevel.Information, Message = "Round {RoundId}: client {ClientId} message refused in phase {Phase}: {Reason}")]
+    public static partial void MessageRefused(ILogger logger, long roundId, string clientId, Phase phase, string reason);
+
+    [LoggerMessage(EventId = 2019, Level = LogLevel.Error, Message = "Round driver failed; retrying")]
+    public static partial void DriverFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Reached MaxRounds = {MaxRounds}; no further rounds are opened")]
+    public static partial void MaxRoundsReached(ILogger logger, int maxRounds);
+}
