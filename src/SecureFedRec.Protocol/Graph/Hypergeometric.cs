@@ -12,6 +12,9 @@ namespace SecureFedRec.Protocol.Graph;
 /// </remarks>
 internal readonly struct Hypergeometric
 {
+    /// <summary>Probabilities below this are treated as zero mass when locating a quantile (well above subnormals).</summary>
+    internal const double Negligible = 1e-280;
+
     private readonly long _total;
     private readonly long _marked;
     private readonly long _sampled;
@@ -36,18 +39,7 @@ internal readonly struct Hypergeometric
     internal long Max => Math.Min(_sampled, _marked);
 
     /// <summary>P(X = x).</summary>
-    internal double Pmf(long x)
-    {
-        if (x < Min || x > Max)
-        {
-            return 0;
-        }
-
-        double log = LogFactorial.LogChoose(_marked, x)
-            + LogFactorial.LogChoose(_total - _marked, _sampled - x)
-            - LogFactorial.LogChoose(_total, _sampled);
-        return Math.Exp(log);
-    }
+    internal double Pmf(long x) => Math.Exp(LogPmf(x));
 
     /// <summary>P(X ≤ x), summed downwards from x.</summary>
     internal double Cdf(long x)
@@ -76,9 +68,19 @@ internal readonly struct Hypergeometric
         return Math.Min(sum, 1);
     }
 
-    /// <summary>The smallest x with P(X ≤ x) ≥ <paramref name="q"/>, for 0 &lt; q ≤ 1.</summary>
+    /// <summary>The smallest x with P(X ≤ x) ≥ <paramref name="q"/>, for 1e-250 ≤ q ≤ 1/2.</summary>
+    /// <remarks>
+    /// Probabilities below <see cref="Negligible"/> (≈ e^-645) are skipped over rather than stepped through: a double
+    /// recurrence started from an underflowed (zero or subnormal) probability would stay zero or lose its precision and
+    /// walk past the answer. Everything skipped adds up to less than (k+1)·1e-280, far below any q accepted here.
+    /// </remarks>
     internal long SmallestWithCdfAtLeast(double q)
     {
+        if (!(q >= 1e-250 && q <= 0.5))
+        {
+            throw new ArgumentOutOfRangeException(nameof(q), q, "The lower-tail probability must be in [1e-250, 0.5].");
+        }
+
         // Hoeffding (1963, §6, also valid without replacement): P(X ≤ K(M/N − s)) ≤ exp(−2Ks²); with
         // s = sqrt(ln(1/q) / (2K)) this is a point at or below the answer, so the walk below is short.
         double start = _sampled * (((double)_marked / _total) - Math.Sqrt(-Math.Log(q) / (2.0 * _sampled)));
@@ -96,15 +98,63 @@ internal readonly struct Hypergeometric
         }
 
         double pmf = Pmf(x);
+        if (pmf < Negligible)
+        {
+            x = FirstNonNegligibleAtOrAbove(x);
+            pmf = Pmf(x);
+            cdf = Cdf(x);
+        }
+
         while (cdf < q && x < Max)
         {
-            // P(X = x+1) / P(X = x) = (M − x)(K − x) / ((x + 1)(N − M − K + x + 1)).
-            pmf *= (_marked - x) * (double)(_sampled - x);
-            pmf /= (x + 1) * (double)(_total - _marked - _sampled + x + 1);
+            if (pmf >= Negligible)
+            {
+                // P(X = x+1) / P(X = x) = (M − x)(K − x) / ((x + 1)(N − M − K + x + 1)).
+                pmf *= (_marked - x) * (double)(_sampled - x);
+                pmf /= (x + 1) * (double)(_total - _marked - _sampled + x + 1);
+            }
+            else
+            {
+                pmf = Pmf(x + 1);
+            }
+
             x++;
             cdf += pmf;
         }
 
         return x;
+    }
+
+    /// <summary>ln P(X = x), or −∞ outside the support.</summary>
+    private double LogPmf(long x) =>
+        x < Min || x > Max
+            ? double.NegativeInfinity
+            : LogFactorial.LogChoose(_marked, x) + LogFactorial.LogChoose(_total - _marked, _sampled - x)
+                - LogFactorial.LogChoose(_total, _sampled);
+
+    /// <summary>
+    /// The smallest y ≥ <paramref name="from"/> with P(X = y) ≥ <see cref="Negligible"/>, searched by bisection up to the
+    /// mode ⌊(K+1)(M+1)/(N+2)⌋, where the probabilities increase (the pmf is unimodal) and are at least 1/(K+1).
+    /// </summary>
+    private long FirstNonNegligibleAtOrAbove(long from)
+    {
+        long mode = (long)Math.Floor((_sampled + 1) * ((_marked + 1) / (double)(_total + 2)));
+        long hi = Math.Clamp(mode, Min, Max);
+        long lo = Math.Min(from, hi);
+        double logNegligible = Math.Log(Negligible);
+        while (lo < hi)
+        {
+            long mid = lo + ((hi - lo) / 2);
+            if (LogPmf(mid) >= logNegligible)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid + 1;
+            }
+        }
+
+        return lo;
     }
 }

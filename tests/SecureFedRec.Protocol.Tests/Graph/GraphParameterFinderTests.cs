@@ -229,6 +229,24 @@ public sealed class GraphParameterFinderTests
         Assert.True(moreSecure.Degree > baseline.Degree || moreCorrect.Degree > baseline.Degree);
     }
 
+    /// <summary>Few corrupted clients and many dropouts at large n: a regime where tail probabilities underflow.</summary>
+    [Theory]
+    [InlineData(1_000_000)]
+    [InlineData(10_000_000)]
+    public void DegreeGrowsWithGammaWhenTailsUnderflow(int n)
+    {
+        int previous = 0;
+        foreach (double gamma in new[] { 0.0, 0.0001, 0.001, 0.002, 0.01 })
+        {
+            GraphParameters p = GraphParameterFinder.Find(n, gamma, 0.44, Semi);
+            Assert.True(p.Degree >= previous, $"gamma {gamma}: {p} after degree {previous}");
+            // Semi-malicious security needs 2t − k above a far upper quantile of the corrupted neighbours, so at
+            // least above their mean γk.
+            Assert.True(2 * p.Threshold - p.Degree > gamma * p.Degree, $"gamma {gamma}: {p}");
+            previous = p.Degree;
+        }
+    }
+
     [Fact]
     public void DegreeGrowsWithTheThreatAndResultsAreWellFormed()
     {

@@ -105,6 +105,59 @@ public sealed class HypergeometricTests
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), property);
     }
 
+    /// <summary>
+    /// Lower quantiles of Hyp(N, N − A, K) (a client's honest neighbours when A of N are corrupted) far in the tail, where
+    /// the starting probability underflows a double: regression for a walk that used to stay at zero and overshoot
+    /// (it made the finder return t₁ = 0 at n = 10^6, γ = 0.001). q = 2^-bits / divisor; checked exactly.
+    /// </summary>
+    [Theory]
+    [InlineData(1_000_000, 1000, 3424, 41, 1_000_000)]
+    [InlineData(10_000_000, 1000, 4290, 41, 10_000_000)]
+    [InlineData(1_000_000, 600, 1000, 664, 1)]
+    [InlineData(100_000, 100, 3000, 60, 1)]
+    [InlineData(1_000_000, 330_000, 500, 61, 1)]
+    public void FarTailQuantileMatchesExactArithmetic(int total, int corrupted, int sampled, int bits, int divisor)
+    {
+        double q = Math.Pow(2, -bits) / divisor;
+        long got = new Hypergeometric(total, total - corrupted, sampled).SmallestWithCdfAtLeast(q);
+
+        // Y = K − X with X ~ Hyp(N, A, K): P(Y ≤ y) = P(X ≥ K − y). Scan X's upper tail exactly.
+        int top = Math.Min(corrupted, sampled);
+        var counts = new BigInteger[top + 1];
+        BigInteger chooseA = BigInteger.One;                          // C(A, j)
+        BigInteger chooseRest = Choose(total - corrupted, sampled);   // C(N − A, K − j)
+        for (int j = 0; j <= top; j++)
+        {
+            counts[j] = chooseA * chooseRest;
+            chooseA = chooseA * (corrupted - j) / (j + 1);
+            int r = sampled - j;
+            chooseRest = r == 0 ? BigInteger.Zero : chooseRest * r / (total - corrupted - r + 1);
+        }
+
+        BigInteger all = Choose(total, sampled);
+        BigInteger scale = BigInteger.Pow(2, bits) * divisor;
+        BigInteger tail = BigInteger.Zero;
+        long expected = -1;
+        for (int j = top; j >= 0 && expected < 0; j--)
+        {
+            tail += counts[j];
+            if (tail * scale >= all)
+            {
+                expected = sampled - j;
+            }
+        }
+
+        Assert.Equal(expected, got);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1e-251)]
+    [InlineData(0.75)]
+    [InlineData(double.NaN)]
+    public void QuantileRefusesProbabilitiesOutsideItsRange(double q) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Hypergeometric(100, 50, 10).SmallestWithCdfAtLeast(q));
+
     private static BigInteger[] ExactCounts(int total, int marked, int sampled)
     {
         var counts = new BigInteger[sampled + 1];
