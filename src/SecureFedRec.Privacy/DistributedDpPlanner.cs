@@ -303,6 +303,7 @@ public static class DistributedDpPlanner
         var (num, den) = Rational(hi);
         parameters = With(r, gamma, num, den);
         var width = 2 * kEff * Math.Sqrt(DistributedDiscreteGaussianMechanism.SumVarianceProxy(parameters, r.PlannedClients));
-        return width <= modulus ? FitResult.Fits : FitResult.TooWide;
+        // +2: the decoder's coordinate bound is ⌈k·s⌉ and must stay below 2^(b−1) (see Decode).
+        return width + 2 <= modulus ? FitResult.Fits : FitResult.TooWide;
     }
 }

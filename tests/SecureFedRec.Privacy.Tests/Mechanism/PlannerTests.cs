@@ -35,6 +35,19 @@ public sealed class PlannerTests
         Assert.Equal(plan.TotalEpsilon, DistributedDpPlanner.TotalEpsilon(p, rounds, t, 1e-5).Epsilon, 12);
     }
 
+    [Theory]
+    [InlineData(4.0, 50, 16)]
+    [InlineData(1.0, 20, 12)]
+    public void A_planned_round_decodes_whether_t_or_all_n_clients_survive(double eps, int n, int bits)
+    {
+        Assert.True(DistributedDpPlanner.TryPlan(Request(eps, 1, n, (2 * n) / 3, 256, bits), out var plan, out var refusal), refusal?.Message);
+        var atThreshold = AccuracySimulation.Run(plan!.Parameters, plan.Parameters.MinClients, 2, 5);
+        var everybody = AccuracySimulation.Run(plan.Parameters, n, 2, 6);
+        Assert.Equal(0, atThreshold.DecodeFailures);
+        Assert.Equal(0, everybody.DecodeFailures);
+        Assert.InRange(everybody.RmsErrorPerCoordinate, 0.7 * plan.Parameters.Gamma * Math.Sqrt(n) * plan.Parameters.Sigma, 1.3 * everybody.PredictedRmsPerCoordinate);
+    }
+
     [Fact]
     public void Fewer_survivors_than_planned_spend_no_more_than_the_plan()
     {
