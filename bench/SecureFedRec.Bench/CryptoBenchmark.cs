@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Reflection;
+using SecureFedRec.Crypto;
+using SecureFedRec.Crypto.Internal;
+
+namespace SecureFedRec.Bench;
+
+/// <summary>Options of <c>securefedrec bench crypto</c>.</summary>
+/// <param name="SecondsPerMeasurement">Wall-clock seconds spent on each measured figure (and on each openssl run).</param>
+/// <param name="RunOpenSsl">Whether to measure the openssl floor in the same run.</param>
+public sealed record CryptoBenchOptions(double SecondsPerMeasurement = 2.0, bool RunOpenSsl = true);
+
+/// <summary>One measured figure, with the openssl floor measured in the same run where one exists.</summary>
+/// <param name="Name">What was measured.</param>
+/// <param name="Unit">Unit of <paramref name="Value"/> (higher is better for every unit used here).</param>
+/// <param name="Value">The project's figure.</param>
+/// <param name="Floor">openssl's figure for the same work, or null when there is none or openssl is unavailable.</param>
+/// <param name="FloorSource">The openssl command that produced the floor.</param>
+/// <param name="Note">Parameters of the measurement.</param>
+public sealed record CryptoBenchRow(string Name, string Unit, double Value, double? Floor, string? FloorSource, string Note)
+{
+    /// <summary>Project / openssl (≥ 1 means the project is at least as fast), or null without a floor.</summary>
+    public double? Ratio => Floor is > 0 ? Value / Floor : null;
+}
+
+/// <summary>The result of one run.</summary>
+/// <param name="Rows">Every figure.</param>
+/// <param name="OpenSslVersion">openssl's version line, or a reason it is unavailable.</param>
+/// <param name="JitOptimized">False when the crypto assembly was built without optimisation (Debug): figures are then meaningless.</param>
+/// <param name="AesBackend">The AES-CTR implementation in use.</param>
+/// <param name="ProcessorCount">Logical processors on the machine (measurements use one thread).</param>
+public sealed record CryptoBenchReport(IReadOnlyList<CryptoBenchRow> Rows, string OpenSslVersion, bool JitOptimized, string AesBackend, int ProcessorCount);
+
+/// <summary>
+/// Measures the crypto core on one thread (per CPU second) beside <c>openssl speed</c> run as a child process in the same run:
+/// mask PRG keystream and fused add-mask (vs AES-256-CTR, 16 KiB blocks), X25519 and P-256 agreements (vs ecdhx25519 /
+/// ecdhp256), ECDSA P-256 sign and verify (vs ecdsap256), Shamir split/reconstruct at n = 100 and 1,000 with t = n/2 + 1,
+/// and exact discrete Gaussian samples.
+/// </summary>
+public static class CryptoBenchmark
+{
+    /// <summary>Runs every measurement; <paramref name="progress"/> receives one line per step.</summary>
+    public static CryptoBenchReport Run(CryptoBenchOptions options, Action<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        progress ??= _ => { };
+        double s = options.SecondsPerMeasurement;
+        double half = s / 2; // secondary figures get half the time, to keep a default run near 30 s on an idle machine
+        CryptoOpenSslFloor floor = options.RunOpenSsl ? CryptoOpenSslFloor.Measure(s, progress) : CryptoOpenSslFloor.Unavailable("not requested (--no-openssl)");
+        var rows = new List<CryptoBenchRow>();
+
+        progress("mask PRG …");
+        rows.Add(new("mask PRG keystream, 16 KiB buffer", "GB/s", KeystreamGBps(s), floor.Aes256CtrBytesPerSecond / 1e9, floor.AesSource,
+            $"AES-256-CTR, counter from 0, {AesCtr.Resolve(AesCtrBackend.Auto)}; same buffer size as openssl's 16384-byte column"));
+        rows.Add(new("MaskPrg.Generate, d = 2^20", "GB/s", MaskGBps(s, 1 << 20, MaskOperation.Overwrite), floor.Aes256CtrBytesPerSecond / 1e9, floor.AesSource,
+            "4 MiB of uint32 output per call (HKDF + key schedule included)"));
+        rows.Add(new("MaskPrg.AddMask, d = 2^20", "GB/s", MaskGBps(s, 1 << 20, MaskOperation.Add), floor.Aes256CtrBytesPerSecond / 1e9, floor.AesSource,
+            "fused keystream + SIMD add mod 2^b into a 4 MiB uint32 vector; GB/s of keystream"));
+
+        progress("key agreement …");
+        rows.Add(new("X25519 agreements", "op/s", AgreementsPerSecond(KeyAgreementAlgorithm.X25519, half), floor.X25519OpsPerSecond, floor.EcdhSource,
+            "TryAgree (BouncyCastle), incl. all-zero check and holder"));
+        rows.Add(new("P-256 ECDH agreements", "op/s", AgreementsPerSecond(KeyAgreementAlgorithm.P256, half), floor.P256EcdhOpsPerSecond, floor.EcdhSource,
+            "TryAgree (.NET/OpenSSL), incl. our on-curve check and peer key import"));
+
+        progress("ECDSA …");
+        (double sign, double verify) = EcdsaPerSecond(half);
+        rows.Add(new("ECDSA P-256 sign (RFC 6979)", "op/s", sign, floor.EcdsaSignPerSecond, floor.EcdsaSource, "BouncyCastle deterministic signing, SHA-256 of 32 bytes"));
+        rows.Add(new("ECDSA P-256 verify", "op/s", verify, floor.EcdsaVerifyPerSecond, floor.EcdsaSource, "Signature.Verify (.NET/OpenSSL), incl. on-curve check and key import"));
+
+        foreach (int n in new[] { 100, 1000 })
+        {
+            progress($"Shamir n = {n} …");
+            int t = (n / 2) + 1;
+            (double split, double reconstruct, double cached) = ShamirPerSecond(n, t, half);
+            rows.Add(new($"Shamir split, n = {n}, t = {t}", "op/s", split, null, null, "one 32-byte secret into n shares"));
+            rows.Add(new($"Shamir reconstruct, n = {n}, t = {t}", "op/s", reconstruct, null, null, "from t shares, Lagrange weights computed per call"));
+            rows.Add(new($"Shamir reconstruct (LagrangeCache), t = {t}", "op/s", cached, null, null, "from t shares with cached weights (batch reconstruction)"));
+        }
+
+        foreach ((ulong num, string label) in new[] { (4UL, "σ = 2"), (10_000UL, "σ = 100"), (100_000_000UL, "σ = 10^4") })
+        {
+            progress($"discrete Gaussian {label} …");
+            rows.Add(new($"discrete Gaussian, {label}", "samples/s", GaussianPerSecond(num, half), null, null,
+                "exact (CKS 2020), RandomSource.System, Fill of 10^5"));
+        }
+
+        return new CryptoBenchReport(rows, floor.Version, IsOptimized(typeof(MaskPrg).Assembly), AesCtr.Resolve(AesCtrBackend.Auto).ToString(), Environment.ProcessorCount);
+    }
+
+    private static bool IsOptimized(Assembly assembly)
+    {
+        var debuggable = assembly.GetCustomAttribute<DebuggableAttribute>();
+        return debuggable is null || !debuggable.IsJITOptimizerDisabled;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="op"/> in batches until the process has used <paramref name="seconds"/> of CPU time (or four times
+    /// that in wall-clock time on a saturated machine); returns calls per CPU second. CPU time, like <c>openssl speed</c>
+    /// without <c>-elapsed</c>, keeps other processes on a shared machine from distorting the ratio; it includes this
+    /// process's background threads (GC, JIT), which only makes the project's figure conservative.
+    /// </summary>
+    private static double Rate(double seconds, int batch, Action op)
+    {
+        op(); // warm-up (JIT tiering)
+        for (int i = 0; i < batch; i++)
+        {
+            op();
+        }
+
+        using Process self = Process.GetCurrentProcess();
+        long calls = 0;
+        TimeSpan cpu0 = self.TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
+        double cpu;
+        do
+        {
+            for (int i = 0; i < batch; i++)
+            {
+                op();
+            }
+
+            calls += batch;
+            self.Refresh();
+            cpu = (self.TotalProcessorTime - cpu0).TotalSeconds;
+        }
+        while (cpu < seconds && wall.Elapsed.TotalSeconds < 4 * seconds);
+        return calls / Math.Max(cpu, 1e-9);
+    }
+
+    private static double KeystreamGBps(double seconds)
+    {
+        byte[] key = new byte[32];
+        byte[] buffer = new byte[16384];
+        UInt128 counter = 0;
+        using var schedule = new AesKeySchedule(key, AesCtrBackend.Auto);
+        double rate = Rate(seconds, 256, () =>
+        {
+            schedule.Generate(counter, buffer);
+            counter += 1024;
+        });
+        return rate * buffer.Length / 1e9;
+    }
+
+    private static double MaskGBps(double seconds, int d, MaskOperation operation)
+    {
+        byte[] seed = new byte[32];
+        byte[] context = "bench"u8.ToArray();
+        uint[] vector = new uint[d];
+        double rate = Rate(seconds, 4, () => MaskPrg.Run(seed, context, 32, vector, operation, AesCtrBackend.Auto));
+        return rate * d * 4 / 1e9;
+    }
+
+    private static double AgreementsPerSecond(KeyAgreementAlgorithm algorithm, double seconds)
+    {
+        using var rng = DeterministicRandomSource.FromTestSeed(1);
+        using PrivateKey mine = algorithm.GenerateKey(rng);
+        using PrivateKey peer = algorithm.GenerateKey(rng);
+        byte[] peerPublic = peer.ExportPublicKey();
+        return Rate(seconds, 64, () =>
+        {
+            if (!algorithm.TryAgree(mine, peerPublic, out SharedSecret? secret))
+            {
+                throw new InvalidOperationException("agreement failed");
+            }
+
+            secret.Dispose();
+        });
+    }
+
+    private static (double Sign, double Verify) EcdsaPerSecond(double seconds)
+    {
+        using var rng = DeterministicRandomSource.FromTestSeed(2);
+        using SigningKey key = SigningKey.Generate(rng);
+        byte[] message = new byte[32];
+        byte[] signature = new byte[64];
+        byte[] publicKey = key.ExportPublicKey();
+        double sign = Rate(seconds, 32, () => key.Sign(message, signature));
+        double verify = Rate(seconds, 32, () =>
+        {
+            if (!Signature.Verify(publicKey, message, signature))
+            {
+                throw new InvalidOperationException("verify failed");
+            }
+        });
+        return (sign, verify);
+    }
+
+    private static (double Split, double Reconstruct, double Cached) ShamirPerSecond(int n, int t, double seconds)
+    {
+        int[] xs = Enumerable.Range(1, n).ToArray();
+        byte[] secret = new byte[32];
+        secret[0] = 0x42;
+        ShamirShare[] shares = Shamir.Split(secret, t, xs);
+        var subset = shares.Take(t).ToArray();
+        byte[] output = new byte[32];
+        var cache = new LagrangeCache(xs.AsSpan(0, t));
+        int batch = n >= 1000 ? 1 : 4;
+        double split = Rate(seconds, batch, () =>
+        {
+            foreach (ShamirShare share in Shamir.Split(secret, t, xs))
+            {
+                share.Dispose();
+            }
+        });
+        double reconstruct = Rate(seconds, batch, () => Check(Shamir.TryReconstruct(subset, t, output)));
+        double cached = Rate(seconds, 16, () => Check(cache.TryReconstruct(subset, output)));
+        foreach (ShamirShare share in shares)
+        {
+            share.Dispose();
+        }
+
+        return (split, reconstruct, cached);
+    }
+
+    private static void Check(ShamirResult result)
+    {
+        if (result != ShamirResult.Ok)
+        {
+            throw new InvalidOperationException($"reconstruction failed: {result}");
+        }
+    }
+
+    private static double GaussianPerSecond(ulong varianceNumerator, double seconds)
+    {
+        var gaussian = new DiscreteGaussian(varianceNumerator);
+        long[] samples = new long[100_000];
+        return Rate(seconds, 1, () => gaussian.Fill(samples)) * samples.Length;
+    }
+}
