@@ -120,8 +120,9 @@ public static class GraphParameterFinder
     }
 
     /// <summary>Full-graph fallback: t = n − ⌊δn⌋ (every round with at most δn dropouts completes), checked for security.</summary>
-    private static GraphParameters FullGraphParameters(int n, double gamma, double delta, ThreatModel model)
+    private static GraphParameters FullGraphParameters(int clients, double gamma, double delta, ThreatModel model)
     {
+        int n = clients;
         int threshold = n - (int)Math.Floor((delta + Epsilon) * n);
         int corrupted = (int)Math.Ceiling(gamma * n);
 
@@ -133,8 +134,8 @@ public static class GraphParameterFinder
         if (threshold < 2 || threshold <= mustExceed)
         {
             throw new ArgumentOutOfRangeException(
-                nameof(n),
-                n,
+                nameof(clients),
+                clients,
                 $"No secure parameters: with {n} clients the full graph would need a threshold above {mustExceed} " +
                 $"but at most {threshold} clients are guaranteed to survive (gamma = {gamma}, delta = {delta}, {model}).");
         }

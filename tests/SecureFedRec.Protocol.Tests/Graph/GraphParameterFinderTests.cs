@@ -183,8 +183,9 @@ public sealed class GraphParameterFinderTests
     [InlineData(1000, 0.1, 0.41, Semi, "delta")]
     [InlineData(1000, 0.1, 0.1, (ThreatModel)0, "model")]
     [InlineData(1000, 0.1, 0.1, (ThreatModel)3, "model")]
-    [InlineData(2, 0.05, 0.33, Semi, "n")]
-    [InlineData(2, 0.0, 0.6, Curious, "n")]
+    [InlineData(2, 0.05, 0.33, Semi, "clients")]
+    [InlineData(2, 0.0, 0.6, Curious, "clients")]
+    [InlineData(4, 0.05, 0.33, Semi, "clients")]
     public void RefusesInvalidOrInfeasibleInput(int n, double gamma, double delta, ThreatModel model, string param)
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => GraphParameterFinder.Find(n, gamma, delta, model));
