@@ -210,13 +210,17 @@ public static class InProcessRound
             lock (_gate)
             {
                 state = _clients[id];
-                if (_sentCount[id] >= _dropouts.MessagesAllowed(id) || state.IsTerminal)
+                if (_sentCount[id] >= _dropouts.MessagesAllowed(id))
                 {
-                    return;
+                    return; // offline
                 }
 
                 _received[_parameters.IndexOf(id)] += message.CalculateSize();
                 Record(false, id, message.MessageCase.ToString(), message);
+                if (state.IsTerminal)
+                {
+                    return; // e.g. the round result after unmasking: delivered, nothing to do
+                }
             }
 
             ClientPhase clientPhase = state.Phase;
