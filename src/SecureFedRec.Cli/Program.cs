@@ -11,7 +11,9 @@ internal static class Program
         var root = new RootCommand("SecureFedRec: secure aggregation with distributed differential privacy for federated recommendation.");
         // One line per command family; each family lives in its own file under Commands/.
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(VectorsCommand.Create());
         root.Subcommands.Add(PrivacyCommand.Create());
+        root.Subcommands.Add(SimulateCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
