@@ -101,13 +101,16 @@ public sealed class FederatedSimulation
     /// <summary>The update layout (d = <see cref="UpdateLayout.Length"/>).</summary>
     public UpdateLayout Layout => layout;
 
-    /// <summary>Runs all remaining rounds; <paramref name="progress"/> receives each round's report.</summary>
-    public IReadOnlyList<RoundReport> Run(Action<RoundReport>? progress = null)
+    /// <summary>
+    /// Runs all remaining rounds; <paramref name="progress"/> receives each round's report and <paramref name="phase"/>
+    /// (optional) each phase as it starts: "local training", "secure aggregation" (or the aggregator's name), "server update".
+    /// </summary>
+    public IReadOnlyList<RoundReport> Run(Action<RoundReport>? progress = null, Action<int, string>? phase = null)
     {
         var reports = new List<RoundReport>();
         while (round < options.Rounds)
         {
-            var report = RunRound();
+            var report = RunRound(phase);
             reports.Add(report);
             progress?.Invoke(report);
         }
@@ -116,10 +119,11 @@ public sealed class FederatedSimulation
     }
 
     /// <summary>Runs one round and returns its report.</summary>
-    public RoundReport RunRound()
+    public RoundReport RunRound(Action<int, string>? phase = null)
     {
         var watch = Stopwatch.StartNew();
         round++;
+        phase?.Invoke(round, "local training");
         var participants = SelectParticipants();
         var dropped = SelectDropouts(participants.Length);
         var inputs = new double[participants.Length][];
@@ -134,6 +138,7 @@ public sealed class FederatedSimulation
             n += count;
         }
 
+        phase?.Invoke(round, aggregator.Name == "plain" ? "plain sum" : $"{aggregator.Name} round");
         var aggregationWatch = Stopwatch.StartNew();
         var result = aggregator.Aggregate(round, inputs, dropped, context);
         var aggregationSeconds = aggregationWatch.Elapsed.TotalSeconds;
@@ -146,6 +151,7 @@ public sealed class FederatedSimulation
             }
         }
 
+        phase?.Invoke(round, "server update");
         ApplyServerStep(result.Sum, usersInSum);
         return new RoundReport(round, participants.Length, result.Survivors, result.EpsilonSpent, n == 0 ? double.NaN : Math.Sqrt(sq / n),
             watch.Elapsed.TotalSeconds, aggregationSeconds, result.BytesPerClient, result.Phase);
