@@ -67,7 +67,7 @@ public sealed class FederatedTests
     public void Plain_aggregator_sums_survivors_exactly_and_refuses_wrong_lengths()
     {
         var layout = new UpdateLayout(1, 1);
-        var context = new AggregationContext(layout, 1, 1, null, 1);
+        var context = new AggregationContext(layout, 1, 1, 1, 1, null, 1);
         double[] x = [1, 2, 3, 4, 5];
         double[] y = [10, 20, 30, 40, 50];
         double[] z = [100, 200, 300, 400, 500];
