@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("SecureFedRec.Integration.Tests")]
+[assembly: CLSCompliant(false)]

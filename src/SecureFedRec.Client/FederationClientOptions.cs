@@ -1,0 +1,46 @@
+using System.Security.Cryptography.X509Certificates;
+using SecureFedRec.Privacy.Policy;
+using SecureFedRec.Wire.Auth;
+
+namespace SecureFedRec.Client;
+
+/// <summary>Settings of a <see cref="FederationClient"/>.</summary>
+/// <remarks>Immutable once the client is built. The identity is owned by the caller (not disposed by the client).</remarks>
+public sealed class FederationClientOptions
+{
+    /// <summary>The coordinator's address (https://host:port/; http:// only against an --insecure-dev coordinator).</summary>
+    public required Uri Coordinator { get; init; }
+
+    /// <summary>This institution's identity key (its public key must be on the coordinator's allow-list).</summary>
+    public required ClientIdentity Identity { get; init; }
+
+    /// <summary>The local privacy policy every round is checked against before anything is sent.</summary>
+    public required ClientPrivacyPolicy Policy { get; init; }
+
+    /// <summary>Path of the local privacy ledger file (created if missing; charged before each contribution).</summary>
+    public required string LedgerPath { get; init; }
+
+    /// <summary>A coordinator certificate to pin (self-signed development certificates); null: system trust.</summary>
+    public X509Certificate2? TrustedCertificate { get; init; }
+
+    /// <summary>Label sent at enrolment (≤ 128 UTF-8 bytes).</summary>
+    public string DisplayName { get; init; } = string.Empty;
+
+    /// <summary>Deadline of each RPC (default 15 s).</summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Attempts of one RPC on transient failures (UNAVAILABLE, DEADLINE_EXCEEDED), default 6.</summary>
+    public int MaxAttempts { get; init; } = 6;
+
+    /// <summary>First backoff delay (default 200 ms); doubles per attempt up to <see cref="MaxBackoff"/>, with jitter.</summary>
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Largest backoff delay (default 5 s).</summary>
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long <see cref="FederationClient.RunRoundAsync"/> waits to be selected (default 10 min).</summary>
+    public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Clock (tests).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}

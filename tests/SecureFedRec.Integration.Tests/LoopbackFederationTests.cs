@@ -1,0 +1,91 @@
+using SecureFedRec.Client;
+using SecureFedRec.Coordinator;
+using SecureFedRec.Coordinator.Storage;
+using SecureFedRec.Wire;
+using SecureFedRec.Wire.V1;
+
+namespace SecureFedRec.Integration.Tests;
+
+/// <summary>Coordinator on a real Kestrel over TLS on 127.0.0.1 and in-process clients over HTTP/2.</summary>
+public sealed class LoopbackFederationTests
+{
+    private static double[] LocalUpdate(int index, RoundContext context)
+    {
+        // Each institution pulls the model towards its own local vector; the update is clipped by the mechanism.
+        double[] target = Enumerable.Range(0, context.Model.Values.Length).Select(j => 0.05 * ((index % 3) + 1)).ToArray();
+        return target.Select((t, j) => t - context.Model.Values[j]).ToArray();
+    }
+
+    [Fact]
+    public async Task Ten_clients_complete_two_rounds_over_tls_with_clients_killed_mid_round()
+    {
+        await using var federation = new Federation(clients: 12);
+        CoordinatorOptions options = federation.Options(r =>
+        {
+            r.CohortSize = 12;
+            r.MinClients = 8;
+            r.PhaseSeconds = 5;
+        });
+        await using CoordinatorHost host = await CoordinatorHost.StartAsync(options);
+        Assert.Equal("https", host.Address.Scheme);
+
+        var clients = Enumerable.Range(0, 12).Select(i => federation.Client(i, host.Address)).ToList();
+        try
+        {
+            await Task.WhenAll(clients.Select(c => c.EnrolAsync()));
+
+            // Round 1: all 12 join; clients 9, 10, 11 are killed once the round reaches its masked-input phase.
+            using var kill = new CancellationTokenSource();
+            var round1 = clients.Select((c, i) => i >= 9
+                ? RunUntilKilledAsync(c, i, kill.Token)
+                : RunAsync(c, i)).ToList();
+            await WaitForPhaseAsync(host, Phase.MaskedInput, TimeSpan.FromSeconds(30));
+            await kill.CancelAsync();
+            ClientRoundResult?[] results1 = await Task.WhenAll(round1);
+            Assert.All(results1.Take(9), r => Assert.Equal(RoundOutcomeKind.Completed, r!.Kind));
+            Assert.All(results1.Skip(9), Assert.Null);
+
+            // Round 2: the 9 survivors only.
+            ClientRoundResult[] results2 = await Task.WhenAll(clients.Take(9).Select((c, i) => c.RunRoundAsync(ctx => LocalUpdate(i, ctx))));
+            Assert.All(results2, r => Assert.Equal(RoundOutcomeKind.Completed, r.Kind));
+            Assert.NotEqual(results1[0]!.RoundId, results2[0].RoundId);
+
+            ModelSnapshot model = await clients[0].GetModelAsync();
+            Assert.Equal(3UL, model.Version);
+            Assert.Equal(results2[0].RoundId, model.RoundId);
+            Assert.True(model.TotalEpsilon > model.RoundEpsilon && model.RoundEpsilon > 0);
+            // Both rounds were charged to every surviving client's local ledger before contributing.
+            Assert.Equal(2, clients[0].Ledger.Entries.Count);
+            Assert.Single(clients[10].Ledger.Entries);
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
+
+    private static async Task<ClientRoundResult?> RunAsync(FederationClient client, int index) =>
+        await client.RunRoundAsync(ctx => LocalUpdate(index, ctx));
+
+    private static async Task<ClientRoundResult?> RunUntilKilledAsync(FederationClient client, int index, CancellationToken kill)
+    {
+        try
+        {
+            return await client.RunRoundAsync(ctx => LocalUpdate(index, ctx), kill);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WireException { StatusCode: GrpcStatusCode.Cancelled })
+        {
+            return null;
+        }
+    }
+
+    private static async Task WaitForPhaseAsync(CoordinatorHost host, Phase phase, TimeSpan timeout)
+    {
+        DateTime giveUp = DateTime.UtcNow + timeout;
+        while (host.Engine.Current.Phase < phase)
+        {
+            Assert.True(DateTime.UtcNow < giveUp, $"The round did not reach {phase}; it is in {host.Engine.Current.Phase}.");
+            await Task.Delay(20);
+        }
+    }
+}
