@@ -195,7 +195,7 @@ internal static class PrivacyCommand
                 Console.WriteLine(string.Create(ci, $"simulated {report.Trials} rounds with {report.Survivors} clients (half-aligned updates of norm c):"));
                 Console.WriteLine(string.Create(ci, $"  mean |true sum|        {report.MeanTrueNorm:G6}"));
                 Console.WriteLine(string.Create(ci, $"  relative L2 error      {report.RelativeError:G4}"));
-                Console.WriteLine(string.Create(ci, $"  RMS error / coordinate {report.RmsErrorPerCoordinate:G4} (predicted <= {report.PredictedRmsPerCoordinate:G4})"));
+                Console.WriteLine(string.Create(ci, $"  RMS error / coordinate {report.RmsErrorPerCoordinate:G4} (predicted {report.PredictedRmsPerCoordinate:G4}, rounding variance taken as 1/4)"));
                 Console.WriteLine(string.Create(ci, $"  withheld sums          {report.DecodeFailures}"));
             }
 
