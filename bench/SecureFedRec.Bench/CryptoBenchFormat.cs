@@ -24,7 +24,7 @@ public static class CryptoBenchFormat
         sb.AppendLine(CultureInfo.InvariantCulture, $"{"measurement",-44} {"project",14} {"openssl",14} {"ratio",7}  unit");
         foreach (CryptoBenchRow row in report.Rows)
         {
-            string floor = row.Floor is double f ? Fmt(f) : (row.FloorSource is null && report.OpenSslVersion.StartsWith("unavailable", StringComparison.Ordinal) ? "unavailable" : "-");
+            string floor = row.Floor is double f ? Fmt(f) : row.Counterpart is null ? "-" : "unavailable";
             string ratio = row.Ratio is double r ? r.ToString("0.00", CultureInfo.InvariantCulture) : "-";
             sb.AppendLine(CultureInfo.InvariantCulture, $"{row.Name,-44} {Fmt(row.Value),14} {floor,14} {ratio,7}  {row.Unit}");
         }
@@ -51,6 +51,7 @@ public static class CryptoBenchFormat
                 openssl = r.Floor,
                 ratio = r.Ratio,
                 opensslCommand = r.FloorSource,
+                opensslCounterpart = r.Counterpart,
                 note = r.Note,
             }),
         };

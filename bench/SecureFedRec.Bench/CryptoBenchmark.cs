@@ -17,7 +17,8 @@ public sealed record CryptoBenchOptions(double SecondsPerMeasurement = 2.0, bool
 /// <param name="Floor">openssl's figure for the same work, or null when there is none or openssl is unavailable.</param>
 /// <param name="FloorSource">The openssl command that produced the floor.</param>
 /// <param name="Note">Parameters of the measurement.</param>
-public sealed record CryptoBenchRow(string Name, string Unit, double Value, double? Floor, string? FloorSource, string Note)
+/// <param name="Counterpart">The <c>openssl speed</c> algorithm this figure is compared with, or null when there is none.</param>
+public sealed record CryptoBenchRow(string Name, string Unit, double Value, double? Floor, string? FloorSource, string Note, string? Counterpart = null)
 {
     /// <summary>Project / openssl (≥ 1 means the project is at least as fast), or null without a floor.</summary>
     public double? Ratio => Floor is > 0 ? Value / Floor : null;
@@ -51,22 +52,22 @@ public static class CryptoBenchmark
 
         progress("mask PRG …");
         rows.Add(new("mask PRG keystream, 16 KiB buffer", "GB/s", KeystreamGBps(s), floor.Aes256CtrBytesPerSecond / 1e9, floor.AesSource,
-            $"AES-256-CTR, counter from 0, {AesCtr.Resolve(AesCtrBackend.Auto)}; same buffer size as openssl's 16384-byte column"));
+            $"AES-256-CTR, counter from 0, {AesCtr.Resolve(AesCtrBackend.Auto)}; same buffer size as openssl's 16384-byte column", "aes-256-ctr"));
         rows.Add(new("MaskPrg.Generate, d = 2^20", "GB/s", MaskGBps(s, 1 << 20, MaskOperation.Overwrite), floor.Aes256CtrBytesPerSecond / 1e9, floor.AesSource,
-            "4 MiB of uint32 output per call (HKDF + key schedule included)"));
+            "4 MiB of uint32 output per call (HKDF + key schedule included)", "aes-256-ctr"));
         rows.Add(new("MaskPrg.AddMask, d = 2^20", "GB/s", MaskGBps(s, 1 << 20, MaskOperation.Add), floor.Aes256CtrBytesPerSecond / 1e9, floor.AesSource,
-            "fused keystream + SIMD add mod 2^b into a 4 MiB uint32 vector; GB/s of keystream"));
+            "fused keystream + SIMD add mod 2^b into a 4 MiB uint32 vector; GB/s of keystream", "aes-256-ctr"));
 
         progress("key agreement …");
         rows.Add(new("X25519 agreements", "op/s", AgreementsPerSecond(KeyAgreementAlgorithm.X25519, half), floor.X25519OpsPerSecond, floor.EcdhSource,
-            "TryAgree (BouncyCastle), incl. all-zero check and holder"));
+            "TryAgree (BouncyCastle), incl. all-zero check and holder", "ecdhx25519"));
         rows.Add(new("P-256 ECDH agreements", "op/s", AgreementsPerSecond(KeyAgreementAlgorithm.P256, half), floor.P256EcdhOpsPerSecond, floor.EcdhSource,
-            "TryAgree (.NET/OpenSSL), incl. our on-curve check and peer key import"));
+            "TryAgree (.NET/OpenSSL), incl. our on-curve check and peer key import", "ecdhp256"));
 
         progress("ECDSA …");
         (double sign, double verify) = EcdsaPerSecond(half);
-        rows.Add(new("ECDSA P-256 sign (RFC 6979)", "op/s", sign, floor.EcdsaSignPerSecond, floor.EcdsaSource, "BouncyCastle deterministic signing, SHA-256 of 32 bytes"));
-        rows.Add(new("ECDSA P-256 verify", "op/s", verify, floor.EcdsaVerifyPerSecond, floor.EcdsaSource, "Signature.Verify (.NET/OpenSSL), incl. on-curve check and key import"));
+        rows.Add(new("ECDSA P-256 sign (RFC 6979)", "op/s", sign, floor.EcdsaSignPerSecond, floor.EcdsaSource, "BouncyCastle deterministic signing, SHA-256 of 32 bytes", "ecdsap256 sign"));
+        rows.Add(new("ECDSA P-256 verify", "op/s", verify, floor.EcdsaVerifyPerSecond, floor.EcdsaSource, "Signature.Verify (.NET/OpenSSL), incl. on-curve check and key import", "ecdsap256 verify"));
 
         foreach (int n in new[] { 100, 1000 })
         {
