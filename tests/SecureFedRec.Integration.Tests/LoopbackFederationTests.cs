@@ -64,6 +64,22 @@ public sealed class LoopbackFederationTests
         }
     }
 
+    [Fact]
+    public async Task An_unenrolled_client_gets_permission_denied_and_nothing_else()
+    {
+        await using var federation = new Federation(clients: 2, allowListed: 1);
+        await using CoordinatorHost host = await CoordinatorHost.StartAsync(federation.Options());
+        using FederationClient outsider = federation.Client(1, host.Address);
+        var enrol = await Assert.ThrowsAsync<WireException>(() => outsider.EnrolAsync());
+        Assert.Equal((GrpcStatusCode.PermissionDenied, "Permission denied."), (enrol.StatusCode, enrol.Detail));
+        var model = await Assert.ThrowsAsync<WireException>(() => outsider.GetModelAsync());
+        Assert.Equal(GrpcStatusCode.PermissionDenied, model.StatusCode);
+
+        using FederationClient insider = federation.Client(0, host.Address);
+        await insider.EnrolAsync();
+        Assert.Equal(1UL, (await insider.GetModelAsync()).Version);
+    }
+
     private static async Task<ClientRoundResult?> RunAsync(FederationClient client, int index) =>
         await client.RunRoundAsync(ctx => LocalUpdate(index, ctx));
 

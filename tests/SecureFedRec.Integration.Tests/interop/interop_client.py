@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""gRPC interop check of the SecureFedRec coordinator with Debian's python3-grpcio.
+
+Uses only protocol-spec/proto: the message classes are generated at run time with grpc_tools.protoc into a
+temporary directory; the calls are grpc generic unary calls (no service stubs needed).
+
+Usage: interop_client.py --target 127.0.0.1:PORT --ca CERT.pem --proto-dir protocol-spec/proto \
+           --enrol-request HEX --enrol-headers JSON --unknown-request HEX --unknown-headers JSON
+Prints one line per check ("ok <name>" / "FAIL <name>: ...") and exits 1 when any check failed.
+"""
+import argparse
+import importlib
+import json
+import os
+import sys
+import tempfile
+
+import grpc
+
+PKG = "/securefedrec.coordinator.v1."
+failures = []
+
+
+def check(name, condition, detail=""):
+    if condition:
+        print(f"ok {name}")
+    else:
+        print(f"FAIL {name}: {detail}")
+        failures.append(name)
+
+
+def generate(proto_dir):
+    try:
+        from grpc_tools import protoc
+    except ImportError:
+        print("FAIL setup: grpc_tools (python3-grpc-tools) is required to generate messages from the .proto files")
+        sys.exit(2)
+    out = tempfile.mkdtemp(prefix="sfr-interop-")
+    include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+    rc = protoc.main(["protoc", f"-I{proto_dir}", f"-I{include}", f"--python_out={out}",
+                      os.path.join(proto_dir, "coordinator.proto")])
+    if rc != 0:
+        print(f"FAIL setup: protoc exited {rc}")
+        sys.exit(2)
+    sys.path.insert(0, out)
+    return importlib.import_module("coordinator_pb2")
+
+
+def code_of(call):
+    try:
+        call()
+        return grpc.StatusCode.OK, ""
+    except grpc.RpcError as e:
+        return e.code(), e.details()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--target", required=True)
+    ap.add_argument("--ca", required=True)
+    ap.add_argument("--proto-dir", required=True)
+    ap.add_argument("--enrol-request", required=True)
+    ap.add_argument("--enrol-headers", required=True)
+    ap.add_argument("--unknown-request", required=True)
+    ap.add_argument("--unknown-headers", required=True)
+    ap.add_argument("--max-message", type=int, default=4 * 1024 * 1024)
+    a = ap.parse_args()
+
+    pb = generate(a.proto_dir)
+    with open(a.ca, "rb") as f:
+        creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+    options = [("grpc.ssl_target_name_override", "localhost")]
+    channel = grpc.secure_channel(a.target, creds, options=options)
+
+    raw = lambda b: b  # noqa: E731
+    status = channel.unary_unary(PKG + "CoordinatorStatus/GetStatus",
+                                 request_serializer=pb.GetStatusRequest.SerializeToString,
+                                 response_deserializer=pb.GetStatusResponse.FromString)
+    resp = status(pb.GetStatusRequest(), timeout=10)
+    check("status_ok", resp.api_version == "securefedrec.coordinator.v1", repr(resp))
+    check("status_clock", resp.server_time_unix_ms > 0, repr(resp))
+
+    # Malformed message: bytes that are not a GetStatusRequest (field 1, wire type 7 does not exist).
+    status_raw = channel.unary_unary(PKG + "CoordinatorStatus/GetStatus", request_serializer=raw, response_deserializer=raw)
+    code, _ = code_of(lambda: status_raw(b"\x0f\xff\xff", timeout=10))
+    check("malformed_message_internal", code == grpc.StatusCode.INTERNAL, str(code))
+
+    # Oversized request: the coordinator refuses it from the length prefix.
+    enrol_raw = channel.unary_unary(PKG + "Enrolment/Enrol", request_serializer=raw, response_deserializer=pb.EnrolResponse.FromString)
+    big = pb.EnrolRequest(display_name="x" * (a.max_message + 16)).SerializeToString()
+    code, _ = code_of(lambda: enrol_raw(big, timeout=20))
+    check("oversized_request_resource_exhausted", code == grpc.StatusCode.RESOURCE_EXHAUSTED, str(code))
+
+    # Oversized response for this client: python's own limit, on a well-formed coordinator frame.
+    tiny = grpc.secure_channel(a.target, creds, options=options + [("grpc.max_receive_message_length", 4)])
+    code, _ = code_of(lambda: tiny.unary_unary(PKG + "CoordinatorStatus/GetStatus",
+                                               request_serializer=pb.GetStatusRequest.SerializeToString,
+                                               response_deserializer=pb.GetStatusResponse.FromString)(pb.GetStatusRequest(), timeout=10))
+    check("oversized_response_resource_exhausted", code == grpc.StatusCode.RESOURCE_EXHAUSTED, str(code))
+
+    # Unknown method.
+    code, _ = code_of(lambda: channel.unary_unary(PKG + "Enrolment/Nope", request_serializer=raw, response_deserializer=raw)(b"", timeout=10))
+    check("unknown_method_unimplemented", code == grpc.StatusCode.UNIMPLEMENTED, str(code))
+
+    # Enrolment without the signature headers.
+    enrol_bytes = bytes.fromhex(a.enrol_request)
+    code, _ = code_of(lambda: enrol_raw(enrol_bytes, timeout=10))
+    check("unsigned_enrol_unauthenticated", code == grpc.StatusCode.UNAUTHENTICATED, str(code))
+
+    # Enrolment signed by an allow-listed identity (headers signed by the test over these exact bytes).
+    headers = [(k, v if not k.endswith("-bin") else __import__("base64").b64decode(v)) for k, v in json.loads(a.enrol_headers).items()]
+    try:
+        r = enrol_raw(enrol_bytes, metadata=headers, timeout=10)
+        check("signed_enrol_ok", len(r.client_id) == 64 and r.enrolled_at_unix_ms > 0, repr(r))
+    except grpc.RpcError as e:
+        check("signed_enrol_ok", False, f"{e.code()} {e.details()}")
+
+    # The same signed request again: a replay.
+    code, details = code_of(lambda: enrol_raw(enrol_bytes, metadata=headers, timeout=10))
+    check("replayed_enrol_refused", code == grpc.StatusCode.UNAUTHENTICATED and "Replayed" in details, f"{code} {details}")
+
+    # A validly signed request from an identity that is not on the allow-list.
+    unknown = [(k, v if not k.endswith("-bin") else __import__("base64").b64decode(v)) for k, v in json.loads(a.unknown_headers).items()]
+    code, details = code_of(lambda: enrol_raw(bytes.fromhex(a.unknown_request), metadata=unknown, timeout=10))
+    check("unknown_client_permission_denied", code == grpc.StatusCode.PERMISSION_DENIED and details == "Permission denied.", f"{code} {details}")
+
+    print(f"{len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
