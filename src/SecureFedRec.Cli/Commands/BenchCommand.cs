@@ -10,6 +10,7 @@ internal static class BenchCommand
         var bench = new Command("bench", "Benchmarks that print the project's figure beside the floor measured in the same run (openssl speed), as a ratio.");
         // One line per benchmark family.
         bench.Subcommands.Add(CryptoBenchCommand.Create());
+        bench.Subcommands.Add(SecAggBenchCommand.Create());
         return bench;
     }
 }
