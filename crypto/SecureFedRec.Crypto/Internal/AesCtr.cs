@@ -97,10 +97,17 @@ internal static class AesCtr
             return;
         }
 
+        UInt128 counter = UInt128.Zero;
+        if (schedule.CanCombineInRegisters)
+        {
+            int done = schedule.CombineAesNi(vector, mask, operation == MaskOperation.Subtract);
+            vector = vector[done..];
+            counter = (UInt128)(ulong)(done / 4);
+        }
+
         Span<byte> chunk = stackalloc byte[ChunkBytes];
         try
         {
-            UInt128 counter = UInt128.Zero;
             while (!vector.IsEmpty)
             {
                 int words = Math.Min(vector.Length, ChunkBytes / 4);
@@ -320,6 +327,209 @@ internal sealed class AesKeySchedule : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<byte> CounterBlock(UInt128 c) =>
         Vector128.Create(BinaryPrimitives.ReverseEndianness((ulong)(c >> 64)), BinaryPrimitives.ReverseEndianness((ulong)c)).AsByte();
+
+    /// <summary>
+    /// Fused mask step on the AES-NI path: 8 keystream blocks (32 words) per iteration go straight from registers into the
+    /// vector, without a trip through memory. Handles whole groups of 32 elements and returns how many it consumed.
+    /// </summary>
+    internal int CombineAesNi(Span<uint> vector, uint mask, bool subtract)
+    {
+        Vector128<byte>[] rk = _roundKeys!;
+        int rounds = _rounds;
+        UInt128 counter = UInt128.Zero;
+        ref uint v = ref MemoryMarshal.GetReference(vector);
+        ref Vector128<byte> keys = ref MemoryMarshal.GetArrayDataReference(rk);
+        int blocks = vector.Length / 32 * 8;
+        int i = 0;
+        Vector128<byte> k0 = keys;
+        Vector128<byte> kLast = Unsafe.Add(ref keys, rounds);
+        Vector128<uint> m = Vector128.Create(mask);
+        while (i + 8 <= blocks)
+        {
+            UInt128 c = counter + (ulong)i;
+            uint low = (uint)c;
+            Vector128<byte> b0, b1, b2, b3, b4, b5, b6, b7;
+            if (low <= uint.MaxValue - 7)
+            {
+                // Only the last 32 bits change within these 8 blocks: patch the big-endian low word into one base block.
+                Vector128<uint> baseBlock = CounterBlock(c).AsUInt32();
+                b0 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low), 3).AsByte() ^ k0;
+                b1 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 1), 3).AsByte() ^ k0;
+                b2 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 2), 3).AsByte() ^ k0;
+                b3 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 3), 3).AsByte() ^ k0;
+                b4 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 4), 3).AsByte() ^ k0;
+                b5 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 5), 3).AsByte() ^ k0;
+                b6 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 6), 3).AsByte() ^ k0;
+                b7 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 7), 3).AsByte() ^ k0;
+            }
+            else
+            {
+                b0 = CounterBlock(c) ^ k0;
+                b1 = CounterBlock(c + 1) ^ k0;
+                b2 = CounterBlock(c + 2) ^ k0;
+                b3 = CounterBlock(c + 3) ^ k0;
+                b4 = CounterBlock(c + 4) ^ k0;
+                b5 = CounterBlock(c + 5) ^ k0;
+                b6 = CounterBlock(c + 6) ^ k0;
+                b7 = CounterBlock(c + 7) ^ k0;
+            }
+
+            if (rounds == 14)
+            {
+                // AES-256 (the mask PRG): rounds unrolled so each round key is a memory operand of AESENC, no loop overhead.
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 1));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 1));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 1));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 1));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 1));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 1));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 1));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 1));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 2));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 2));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 2));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 2));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 2));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 2));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 2));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 2));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 3));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 3));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 3));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 3));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 3));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 3));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 3));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 3));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 4));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 4));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 4));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 4));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 4));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 4));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 4));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 4));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 5));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 5));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 5));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 5));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 5));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 5));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 5));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 5));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 6));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 6));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 6));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 6));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 6));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 6));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 6));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 6));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 7));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 7));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 7));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 7));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 7));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 7));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 7));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 7));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 8));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 8));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 8));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 8));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 8));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 8));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 8));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 8));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 9));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 9));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 9));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 9));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 9));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 9));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 9));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 9));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 10));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 10));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 10));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 10));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 10));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 10));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 10));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 10));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 11));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 11));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 11));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 11));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 11));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 11));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 11));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 11));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 12));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 12));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 12));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 12));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 12));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 12));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 12));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 12));
+                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 13));
+                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 13));
+                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 13));
+                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 13));
+                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 13));
+                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 13));
+                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 13));
+                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 13));
+            }
+            else
+            {
+                for (int r = 1; r < rounds; r++)
+                {
+                    Vector128<byte> k = Unsafe.Add(ref keys, r);
+                    b0 = X86Aes.Encrypt(b0, k);
+                    b1 = X86Aes.Encrypt(b1, k);
+                    b2 = X86Aes.Encrypt(b2, k);
+                    b3 = X86Aes.Encrypt(b3, k);
+                    b4 = X86Aes.Encrypt(b4, k);
+                    b5 = X86Aes.Encrypt(b5, k);
+                    b6 = X86Aes.Encrypt(b6, k);
+                    b7 = X86Aes.Encrypt(b7, k);
+                }
+            }
+
+            nuint o = (nuint)i * 4;
+            if (subtract)
+            {
+                ((Vector128.LoadUnsafe(ref v, o) - (X86Aes.EncryptLast(b0, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o);
+                ((Vector128.LoadUnsafe(ref v, o + 4) - (X86Aes.EncryptLast(b1, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 4);
+                ((Vector128.LoadUnsafe(ref v, o + 8) - (X86Aes.EncryptLast(b2, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 8);
+                ((Vector128.LoadUnsafe(ref v, o + 12) - (X86Aes.EncryptLast(b3, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 12);
+                ((Vector128.LoadUnsafe(ref v, o + 16) - (X86Aes.EncryptLast(b4, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 16);
+                ((Vector128.LoadUnsafe(ref v, o + 20) - (X86Aes.EncryptLast(b5, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 20);
+                ((Vector128.LoadUnsafe(ref v, o + 24) - (X86Aes.EncryptLast(b6, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 24);
+                ((Vector128.LoadUnsafe(ref v, o + 28) - (X86Aes.EncryptLast(b7, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 28);
+            }
+            else
+            {
+                ((Vector128.LoadUnsafe(ref v, o) + (X86Aes.EncryptLast(b0, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o);
+                ((Vector128.LoadUnsafe(ref v, o + 4) + (X86Aes.EncryptLast(b1, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 4);
+                ((Vector128.LoadUnsafe(ref v, o + 8) + (X86Aes.EncryptLast(b2, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 8);
+                ((Vector128.LoadUnsafe(ref v, o + 12) + (X86Aes.EncryptLast(b3, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 12);
+                ((Vector128.LoadUnsafe(ref v, o + 16) + (X86Aes.EncryptLast(b4, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 16);
+                ((Vector128.LoadUnsafe(ref v, o + 20) + (X86Aes.EncryptLast(b5, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 20);
+                ((Vector128.LoadUnsafe(ref v, o + 24) + (X86Aes.EncryptLast(b6, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 24);
+                ((Vector128.LoadUnsafe(ref v, o + 28) + (X86Aes.EncryptLast(b7, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 28);
+            }
+
+            i += 8;
+        }
+
+        return blocks * 4;
+    }
+
+    /// <summary>Whether <see cref="CombineAesNi"/> applies (AES-NI backend on a little-endian machine).</summary>
+    internal bool CanCombineInRegisters => _backend == AesCtrBackend.AesNi128 && BitConverter.IsLittleEndian;
 
     private static void BlocksAesNi(Vector128<byte>[] rk, int rounds, UInt128 counter, Span<byte> dest)
     {
