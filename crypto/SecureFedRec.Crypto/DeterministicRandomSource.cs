@@ -41,9 +41,16 @@ public sealed class DeterministicRandomSource : RandomSource, IDisposable
     public static DeterministicRandomSource FromTestSeed(ulong seed)
     {
         Span<byte> s = stackalloc byte[32];
-        s.Clear();
-        global::System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(s, seed);
-        return new DeterministicRandomSource(s);
+        try
+        {
+            s.Clear();
+            global::System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(s, seed);
+            return new DeterministicRandomSource(s);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(s);
+        }
     }
 
     /// <inheritdoc />

@@ -143,6 +143,7 @@ public sealed class DiscreteGaussian
             return n;
         }
 
+        // Construction only (never the sampling path): a floating-point first guess, then corrected to the exact ⌊√n⌋.
         BigInteger x = (BigInteger)Math.Sqrt((double)n);
         while (x * x > n)
         {

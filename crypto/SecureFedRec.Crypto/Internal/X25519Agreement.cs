@@ -6,7 +6,9 @@ namespace SecureFedRec.Crypto.Internal;
 /// <summary>
 /// X25519 over Portable.BouncyCastle's constant-time RFC 7748 implementation. BouncyCastle reads the private scalar
 /// directly from the holder's pinned array and writes the output straight into the result holder's pinned array, so no
-/// unwiped copy is made here. The peer key is public and copied into a plain array.
+/// unwiped copy is made here. The peer key is public and copied into a plain array. Honest limit: BouncyCastle's ladder
+/// keeps its field elements in short-lived managed int[] temporaries that it does not wipe; they hold values derived from
+/// the scalar and are left to the garbage collector.
 /// </summary>
 internal sealed class X25519Agreement : KeyAgreementAlgorithm
 {
