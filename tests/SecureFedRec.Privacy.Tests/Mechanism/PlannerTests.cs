@@ -95,7 +95,7 @@ public sealed class PlannerTests
     {
         var arb = Gen.Choose(1, 40).SelectMany(_ => Gen.Choose(2, 200), (e, n) => (e, n))
             .SelectMany(_ => Gen.Choose(1, 20), (en, r) => (Eps: en.e / 4.0, N: en.n, Rounds: r)).ToArbitrary();
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(15), Prop.ForAll(arb, s =>
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(8), Prop.ForAll(arb, s =>
         {
             var req = Request(s.Eps, s.Rounds, s.N, Math.Max(1, (2 * s.N) / 3), 512, 24);
             return !DistributedDpPlanner.TryPlan(req, out var plan, out _) || plan!.TotalEpsilon <= s.Eps;
