@@ -7,39 +7,53 @@ namespace SecureFedRec.Privacy.Tests.Accounting;
 public sealed class PublishedValuesTests
 {
     /// <summary>
-    /// tensorflow/privacy, <c>tensorflow_privacy/privacy/analysis/compute_dp_sgd_privacy_test.py</c>: DP-SGD with
-    /// q = batch/N, steps = ceil(epochs·N/batch), orders [1.25 … 4.5] + 5..63 + [128, 256, 512].
+    /// Published (ε, optimal order) values, one row per case with its source:
+    /// <list type="bullet">
+    /// <item>tensorflow/privacy <c>tensorflow_privacy/privacy/analysis/compute_dp_sgd_privacy_test.py</c>: DP-SGD with
+    /// q = batch/N, steps = ceil(epochs·N/batch), orders [1.25 … 4.5] + 5..63 + [128, 256, 512].</item>
+    /// <item>dp_accounting <c>rdp/rdp_privacy_accountant_test.py</c>: q = 1, z = 4.530877117 gives ε = 1.0 at δ = 1e-6;
+    /// constant RDP 1.1 on orders 2..32 gives ε = 1.32783806176 at δ = 1e-5 (order 32).</item>
+    /// </list>
     /// </summary>
+    public static TheoryData<string, string, double, double, double> PublishedCases => new()
+    {
+        { "dpsgd-60000-150-1.3-15", "tensorflow/privacy compute_dp_sgd_privacy_test.py", 0.7242234026, 19.0, 1e-9 },
+        { "dpsgd-100000-100-1.0-30", "tensorflow/privacy compute_dp_sgd_privacy_test.py", 1.4154988495, 13.0, 1e-9 },
+        { "gaussian-q1-z4.530877117", "dp_accounting rdp_privacy_accountant_test.py", 1.0, double.NaN, 1e-6 },
+        { "constant-rdp-1.1-orders-2-32", "dp_accounting rdp_privacy_accountant_test.py", 1.32783806176, 32.0, 1e-10 },
+    };
+
     [Theory]
-    [InlineData(60_000, 150, 1.3, 15, 1e-5, 0.7242234026, 19.0)]
-    [InlineData(100_000, 100, 1.0, 30, 1e-7, 1.4154988495, 13.0)]
-    public void DpSgd_matches_tensorflow_privacy(int n, int batch, double noise, int epochs, double delta, double expectedEps, double expectedOrder)
+    [MemberData(nameof(PublishedCases))]
+    public void Accountant_matches_published_value(string caseId, string source, double expectedEps, double expectedOrder, double tolerance)
+    {
+        Assert.False(string.IsNullOrEmpty(source));
+        var result = caseId switch
+        {
+            "dpsgd-60000-150-1.3-15" => DpSgd(60_000, 150, 1.3, 15, 1e-5),
+            "dpsgd-100000-100-1.0-30" => DpSgd(100_000, 100, 1.0, 30, 1e-7),
+            "gaussian-q1-z4.530877117" => RdpAccountant.SubsampledGaussian(1.0, 4.530877117, 1).ToEpsilon(1e-6),
+            "constant-rdp-1.1-orders-2-32" => ConstantRdp(1.1, 2, 32).ToEpsilon(1e-5),
+            _ => throw new ArgumentOutOfRangeException(nameof(caseId)),
+        };
+        Assert.Equal(expectedEps, result.Epsilon, tolerance);
+        if (!double.IsNaN(expectedOrder))
+        {
+            Assert.Equal(expectedOrder, result.Order);
+        }
+    }
+
+    private static EpsilonAtOrder DpSgd(int n, int batch, double noise, int epochs, double delta)
     {
         var q = (double)batch / n;
         var steps = (int)Math.Ceiling((double)epochs * n / batch);
-        var curve = RdpAccountant.SubsampledGaussian(q, noise, steps);
-        var result = curve.ToEpsilon(delta);
-        Assert.Equal(expectedEps, result.Epsilon, 1e-9);
-        Assert.Equal(expectedOrder, result.Order);
+        return RdpAccountant.SubsampledGaussian(q, noise, steps).ToEpsilon(delta);
     }
 
-    /// <summary>dp_accounting <c>rdp/rdp_privacy_accountant_test.py</c>: q = 1, z = 4.530877117 gives ε = 1.0 at δ = 1e-6.</summary>
-    [Fact]
-    public void Full_participation_gaussian_matches_dp_accounting()
+    private static RdpCurve ConstantRdp(double value, int firstOrder, int lastOrder)
     {
-        var curve = RdpAccountant.SubsampledGaussian(1.0, 4.530877117, 1);
-        Assert.Equal(1.0, curve.ToEpsilon(1e-6).Epsilon, 1e-6);
-    }
-
-    /// <summary>dp_accounting <c>rdp/rdp_privacy_accountant_test.py</c>: constant RDP 1.1 on orders 2..32 → ε = 1.32783806176 at δ = 1e-5, order 32.</summary>
-    [Fact]
-    public void Constant_rdp_conversion_matches_dp_accounting()
-    {
-        var orders = Enumerable.Range(2, 31).Select(i => (double)i).ToArray();
-        var curve = new RdpCurve(orders, orders.Select(_ => 1.1).ToArray());
-        var result = curve.ToEpsilon(1e-5);
-        Assert.Equal(1.32783806176, result.Epsilon, 1e-10);
-        Assert.Equal(32.0, result.Order);
+        var orders = Enumerable.Range(firstOrder, lastOrder - firstOrder + 1).Select(i => (double)i).ToArray();
+        return new RdpCurve(orders, orders.Select(_ => value).ToArray());
     }
 
     /// <summary>Reference values of erfc (Abramowitz &amp; Stegun Table 7.1 / any CAS).</summary>
