@@ -99,6 +99,7 @@ public static class SecAggBenchmark
             : ((dropped * survivingNeighbours) + outcome.Contributors.Count) * settings.Dimension * 4 / aes.Value / cores;
         double clientMean = m.ClientTimeTotal.Values.Sum(v => v.TotalSeconds) / n;
         double serverUnmask = m.CoordinatorTime.GetValueOrDefault(ServerPhase.Unmasking).TotalSeconds;
+        double serverUnmaskCpu = m.CoordinatorCloseCpuTime.GetValueOrDefault(ServerPhase.Unmasking).TotalSeconds;
 
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"completed: {outcome.Completed} ({outcome.Outcome}); contributors {outcome.Contributors.Count}/{n}; sum verified: {verified}");
@@ -120,6 +121,7 @@ public static class SecAggBenchmark
         sb.AppendLine(CultureInfo.InvariantCulture, $"floor ({floor.Version}): AES-256-CTR {(aes ?? 0) / 1e9:0.00} GB/s, X25519 {(x25519 is null ? "n/a" : (1e6 / x25519.Value).ToString("0.0", CultureInfo.InvariantCulture))} µs/op");
         sb.AppendLine(CultureInfo.InvariantCulture, $"client: mean {clientMean * 1000:0.0} ms vs floor {(clientFloor ?? 0) * 1000:0.0} ms (2k agreements + (k+1)·d·4 B keystream) → ratio {Ratio(clientMean, clientFloor)}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"coordinator unmasking: {serverUnmask * 1000:0.0} ms vs floor {(serverFloor ?? 0) * 1000:0.0} ms ((dropped×surviving neighbours + survivors)·d·4 B / {cores} cores) → ratio {Ratio(serverUnmask, serverFloor)}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"coordinator unmasking CPU (all threads): {serverUnmaskCpu * 1000:0.0} ms vs floor·cores {(serverFloor ?? 0) * cores * 1000:0.0} ms → ratio {Ratio(serverUnmaskCpu, serverFloor * cores)}");
         double? totalFloor = clientFloor is null || serverFloor is null ? null : (n * clientFloor.Value) + (serverFloor.Value * cores);
         sb.AppendLine(CultureInfo.InvariantCulture, $"process CPU time for the round: {cpuSeconds:0.00} s vs summed floor {totalFloor ?? 0:0.00} s (n·client floor + coordinator floor·cores) → ratio {Ratio(cpuSeconds, totalFloor)}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"machine load average (1/5/15 min) before: {loadBefore}; after: {loadAfter} ({Environment.ProcessorCount} cores; wall-time ratios are inflated when the load exceeds the cores, openssl speed reports CPU time)");
@@ -159,6 +161,8 @@ public static class SecAggBenchmark
             ["coordinatorUnmaskingSeconds"] = serverUnmask,
             ["coordinatorFloorSeconds"] = serverFloor,
             ["coordinatorRatio"] = serverFloor is null ? null : serverUnmask / serverFloor,
+            ["coordinatorUnmaskingCpuSeconds"] = serverUnmaskCpu,
+            ["coordinatorCpuRatio"] = serverFloor is null ? null : serverUnmaskCpu / (serverFloor * cores),
             ["processCpuSeconds"] = cpuSeconds,
             ["summedFloorSeconds"] = totalFloor,
             ["loadAverageBefore"] = loadBefore,

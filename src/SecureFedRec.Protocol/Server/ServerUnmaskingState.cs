@@ -68,30 +68,36 @@ public sealed class ServerUnmaskingState : ServerState
         var maskKeys = new Dictionary<int, byte[]>();
         try
         {
-            foreach (int owner in survivors)
+            // Owners to reconstruct: every survivor's self seed, and the mask key of every dropped client that has a
+            // surviving neighbour (no survivor masked with the others). Reconstructions run in parallel.
+            var survivorSet = new HashSet<int>(survivors);
+            int[] droppedOwners = dropped.Where(o => Context.NeighbourIds(o).Any(survivorSet.Contains)).ToArray();
+            int[] owners = [.. survivors, .. droppedOwners];
+            var secrets = new byte[owners.Length][];
+            bool reconstructed = true;
+            Parallel.For(0, owners.Length, new ParallelOptions { MaxDegreeOfParallelism = Context.Threads }, i =>
             {
-                if (!TryReconstruct(owner, lagrange, out byte[]? seed))
+                if (TryReconstruct(owners[i], lagrange, out byte[] secret))
                 {
-                    return AbortRound(RoundOutcome.AbortedReconstructionFailed, u5);
+                    secrets[i] = secret;
                 }
-
-                selfSeeds[owner] = seed;
+                else
+                {
+                    Primitives.Wipe(secret);
+                    Volatile.Write(ref reconstructed, false);
+                }
+            });
+            for (int i = 0; i < owners.Length; i++)
+            {
+                if (secrets[i] is { } secret)
+                {
+                    (i < survivors.Length ? selfSeeds : maskKeys)[owners[i]] = secret;
+                }
             }
 
-            var survivorSet = new HashSet<int>(survivors);
-            foreach (int owner in dropped)
+            if (!reconstructed)
             {
-                if (!Context.NeighbourIds(owner).Any(survivorSet.Contains))
-                {
-                    continue; // no survivor masked with it
-                }
-
-                if (!TryReconstruct(owner, lagrange, out byte[]? key))
-                {
-                    return AbortRound(RoundOutcome.AbortedReconstructionFailed, u5);
-                }
-
-                maskKeys[owner] = key;
+                return AbortRound(RoundOutcome.AbortedReconstructionFailed, u5);
             }
 
             if (!TryRemoveMasks(selfSeeds, maskKeys, survivorSet))

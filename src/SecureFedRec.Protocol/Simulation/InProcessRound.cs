@@ -58,6 +58,7 @@ public static class InProcessRound
         private readonly Dictionary<ClientPhase, TimeSpan> _clientTime = [];
         private readonly Dictionary<ClientPhase, int> _clientCount = [];
         private readonly Dictionary<ServerPhase, TimeSpan> _serverTime = [];
+        private readonly Dictionary<ServerPhase, TimeSpan> _closeCpu = [];
         private readonly List<TranscriptEntry> _transcript = [];
         private readonly List<RevealedShareRecord> _revealed = [];
         private readonly List<IDisposable> _owned = [];
@@ -155,15 +156,17 @@ public static class InProcessRound
                 }
 
                 ServerPhase phase = _server.Phase;
+                TimeSpan cpu0 = ProcessCpu();
                 t0 = Stopwatch.GetTimestamp();
                 transition = _server.Close();
                 AddServerTime(phase, Stopwatch.GetElapsedTime(t0));
+                _closeCpu[phase] = ProcessCpu() - cpu0;
             }
 
             var aborts = _clients.Where(kv => kv.Value is ClientAbortedState)
                 .ToDictionary(kv => kv.Key, kv => ((ClientAbortedState)kv.Value).Reason);
             var metrics = new SecAggMetrics(_clientTime, _clientCount, _serverTime, _sent, _received,
-                _server.PeakMemoryBytes, Stopwatch.GetElapsedTime(start));
+                _server.PeakMemoryBytes, Stopwatch.GetElapsedTime(start)) { CoordinatorCloseCpuTime = _closeCpu };
             var drops = new Dictionary<int, DropReason>(_server.DroppedClients);
             return _server switch
             {
@@ -298,6 +301,13 @@ public static class InProcessRound
             {
                 _transcript.Add(new TranscriptEntry(fromClient, id, kind, message.ToByteArray()));
             }
+        }
+
+        /// <summary>CPU time of this process: while the coordinator closes a phase no client runs, so the delta is its own.</summary>
+        private static TimeSpan ProcessCpu()
+        {
+            using Process process = Process.GetCurrentProcess();
+            return process.TotalProcessorTime;
         }
 
         private void AddServerTime(ServerPhase phase, TimeSpan elapsed) =>

@@ -188,6 +188,9 @@ public sealed class SecAggMetrics
     /// <summary>Coordinator time per phase (handling messages plus closing the phase).</summary>
     public IReadOnlyDictionary<ServerPhase, TimeSpan> CoordinatorTime { get; }
 
+    /// <summary>Process CPU time spent closing each coordinator phase (all worker threads; no client runs meanwhile).</summary>
+    public IReadOnlyDictionary<ServerPhase, TimeSpan> CoordinatorCloseCpuTime { get; internal init; } = new Dictionary<ServerPhase, TimeSpan>();
+
     /// <summary>Mean serialized bytes a client sent.</summary>
     public double MeanBytesSent { get; }
 
