@@ -343,7 +343,7 @@ internal sealed class AesKeySchedule : IDisposable
         int i = 0;
         Vector128<byte> k0 = keys;
         Vector128<byte> kLast = Unsafe.Add(ref keys, rounds);
-        Vector128<uint> m = Vector128.Create(mask);
+        Vector256<uint> m = Vector256.Create(mask);
         while (i + 8 <= blocks)
         {
             UInt128 c = counter + (ulong)i;
@@ -499,27 +499,23 @@ internal sealed class AesKeySchedule : IDisposable
             }
 
             nuint o = (nuint)i * 4;
+            Vector256<uint> w0 = Vector256.Create(X86Aes.EncryptLast(b0, kLast), X86Aes.EncryptLast(b1, kLast)).AsUInt32() & m;
+            Vector256<uint> w1 = Vector256.Create(X86Aes.EncryptLast(b2, kLast), X86Aes.EncryptLast(b3, kLast)).AsUInt32() & m;
+            Vector256<uint> w2 = Vector256.Create(X86Aes.EncryptLast(b4, kLast), X86Aes.EncryptLast(b5, kLast)).AsUInt32() & m;
+            Vector256<uint> w3 = Vector256.Create(X86Aes.EncryptLast(b6, kLast), X86Aes.EncryptLast(b7, kLast)).AsUInt32() & m;
             if (subtract)
             {
-                ((Vector128.LoadUnsafe(ref v, o) - (X86Aes.EncryptLast(b0, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o);
-                ((Vector128.LoadUnsafe(ref v, o + 4) - (X86Aes.EncryptLast(b1, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 4);
-                ((Vector128.LoadUnsafe(ref v, o + 8) - (X86Aes.EncryptLast(b2, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 8);
-                ((Vector128.LoadUnsafe(ref v, o + 12) - (X86Aes.EncryptLast(b3, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 12);
-                ((Vector128.LoadUnsafe(ref v, o + 16) - (X86Aes.EncryptLast(b4, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 16);
-                ((Vector128.LoadUnsafe(ref v, o + 20) - (X86Aes.EncryptLast(b5, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 20);
-                ((Vector128.LoadUnsafe(ref v, o + 24) - (X86Aes.EncryptLast(b6, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 24);
-                ((Vector128.LoadUnsafe(ref v, o + 28) - (X86Aes.EncryptLast(b7, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 28);
+                ((Vector256.LoadUnsafe(ref v, o) - w0) & m).StoreUnsafe(ref v, o);
+                ((Vector256.LoadUnsafe(ref v, o + 8) - w1) & m).StoreUnsafe(ref v, o + 8);
+                ((Vector256.LoadUnsafe(ref v, o + 16) - w2) & m).StoreUnsafe(ref v, o + 16);
+                ((Vector256.LoadUnsafe(ref v, o + 24) - w3) & m).StoreUnsafe(ref v, o + 24);
             }
             else
             {
-                ((Vector128.LoadUnsafe(ref v, o) + (X86Aes.EncryptLast(b0, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o);
-                ((Vector128.LoadUnsafe(ref v, o + 4) + (X86Aes.EncryptLast(b1, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 4);
-                ((Vector128.LoadUnsafe(ref v, o + 8) + (X86Aes.EncryptLast(b2, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 8);
-                ((Vector128.LoadUnsafe(ref v, o + 12) + (X86Aes.EncryptLast(b3, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 12);
-                ((Vector128.LoadUnsafe(ref v, o + 16) + (X86Aes.EncryptLast(b4, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 16);
-                ((Vector128.LoadUnsafe(ref v, o + 20) + (X86Aes.EncryptLast(b5, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 20);
-                ((Vector128.LoadUnsafe(ref v, o + 24) + (X86Aes.EncryptLast(b6, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 24);
-                ((Vector128.LoadUnsafe(ref v, o + 28) + (X86Aes.EncryptLast(b7, kLast).AsUInt32() & m)) & m).StoreUnsafe(ref v, o + 28);
+                ((Vector256.LoadUnsafe(ref v, o) + w0) & m).StoreUnsafe(ref v, o);
+                ((Vector256.LoadUnsafe(ref v, o + 8) + w1) & m).StoreUnsafe(ref v, o + 8);
+                ((Vector256.LoadUnsafe(ref v, o + 16) + w2) & m).StoreUnsafe(ref v, o + 16);
+                ((Vector256.LoadUnsafe(ref v, o + 24) + w3) & m).StoreUnsafe(ref v, o + 24);
             }
 
             i += 8;
@@ -529,7 +525,7 @@ internal sealed class AesKeySchedule : IDisposable
     }
 
     /// <summary>Whether <see cref="CombineAesNi"/> applies (AES-NI backend on a little-endian machine).</summary>
-    internal bool CanCombineInRegisters => _backend == AesCtrBackend.AesNi128 && BitConverter.IsLittleEndian;
+    internal bool CanCombineInRegisters => _backend == AesCtrBackend.AesNi128 && BitConverter.IsLittleEndian && Vector256.IsHardwareAccelerated;
 
     private static void BlocksAesNi(Vector128<byte>[] rk, int rounds, UInt128 counter, Span<byte> dest)
     {
