@@ -14,6 +14,9 @@ internal static class Program
         root.Subcommands.Add(VectorsCommand.Create());
         root.Subcommands.Add(PrivacyCommand.Create());
         root.Subcommands.Add(SimulateCommand.Create());
+        root.Subcommands.Add(KeygenCommand.Create());
+        root.Subcommands.Add(CoordinatorCommand.Create());
+        root.Subcommands.Add(ClientCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using SecureFedRec.Coordinator;
+
+namespace SecureFedRec.Cli.Commands;
+
+/// <summary><c>securefedrec coordinator --config FILE</c>: runs the coordinator until Ctrl+C / SIGTERM.</summary>
+internal static class CoordinatorCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<FileInfo?>("--config") { Description = "appsettings-style JSON file (section \"Coordinator\"); SECUREFEDREC_Coordinator__* environment variables override it." };
+        var insecure = new Option<bool>("--insecure-dev") { Description = "Plaintext HTTP/2 (h2c) without TLS: local development only." };
+        var port = new Option<int?>("--port") { Description = "TCP port (0: any free port)." };
+        var store = new Option<string?>("--store") { Description = "SQLite file, or PostgreSQL connection string with --store-provider postgres." };
+        var provider = new Option<string?>("--store-provider") { Description = "sqlite (default) or postgres." };
+        var maxRounds = new Option<int?>("--max-rounds") { Description = "Open no new round after this many completed rounds." };
+        var command = new Command("coordinator", "Run the coordinator: TLS, allow-listed clients, rounds with deadlines, durable store, /healthz and /metrics.");
+        command.Options.Add(config);
+        command.Options.Add(insecure);
+        command.Options.Add(port);
+        command.Options.Add(store);
+        command.Options.Add(provider);
+        command.Options.Add(maxRounds);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var overrides = new Dictionary<string, string?>();
+            if (parse.GetValue(insecure))
+            {
+                overrides["Coordinator:InsecureDev"] = "true";
+            }
+
+            if (parse.GetValue(port) is { } p)
+            {
+                overrides["Coordinator:Port"] = p.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (parse.GetValue(store) is { } s)
+            {
+                overrides["Coordinator:Store"] = s;
+            }
+
+            if (parse.GetValue(provider) is { } sp)
+            {
+                overrides["Coordinator:StoreProvider"] = sp;
+            }
+
+            if (parse.GetValue(maxRounds) is { } m)
+            {
+                overrides["Coordinator:Rounds:MaxRounds"] = m.ToString(CultureInfo.InvariantCulture);
+            }
+
+            try
+            {
+                CoordinatorOptions options = CoordinatorHost.LoadOptions(parse.GetValue(config)?.FullName, overrides);
+                await using CoordinatorHost host = await CoordinatorHost.StartAsync(options, logging => logging.AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.TimestampFormat = "HH:mm:ss.fff ";
+                }).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft.AspNetCore", LogLevel.Warning), cancellationToken: cancellationToken);
+                Console.WriteLine("listening on " + host.Address);
+                await host.WaitForShutdownAsync(cancellationToken);
+                return 0;
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or InvalidDataException or System.Security.Cryptography.CryptographicException
+                                           or Coordinator.Storage.StoreConflictException or Privacy.Ledger.LedgerCorruptException)
+            {
+                Console.Error.WriteLine("error: " + ex.Message);
+                return 1;
+            }
+        });
+        return command;
+    }
+}
