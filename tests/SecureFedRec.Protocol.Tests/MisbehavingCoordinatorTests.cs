@@ -351,4 +351,26 @@ public class MisbehavingCoordinatorTests
         Assert.Empty(outcome.RevealedShares);
         Assert.All(Enumerable.Range(1, N), id => Assert.Equal(ClientAbortReason.TooFewSurvivors, outcome.ClientAborts[id]));
     }
+
+    [Theory]
+    [InlineData(ThreatMode.HonestButCurious)]
+    [InlineData(ThreatMode.Malicious)]
+    public void Coordinator_with_t_minus_1_colluding_clients_never_reaches_t_shares_of_both_secrets(ThreatMode mode)
+    {
+        // A round with losses at every phase; the coalition is the coordinator plus clients 1..t-1, who hand over every
+        // share they hold (one of each kind for each neighbour whose shares reached them).
+        uint[][] inputs = TestSupport.RandomInputs(N, 8, 16, 23);
+        var plan = new DropoutPlan().Drop(5, DropPoint.AfterShareKeys).Drop(6, DropPoint.AfterMaskedInput);
+        SecAggOutcome outcome = TestSupport.Run(new SecAggConfig(N, T, 8, 16, mode), inputs, plan, seed: 4);
+        Assert.True(outcome.Completed);
+        int[] colluders = Enumerable.Range(1, T - 1).ToArray();
+        foreach (int victim in Enumerable.Range(T, N - T + 1))
+        {
+            int held = colluders.Length; // full graph: each colluder holds one share of each kind of the victim
+            int seeds = outcome.RevealedShares.Count(r => r.Owner == victim && r.Kind == ShareKind.SelfMaskSeed && !colluders.Contains(r.Holder));
+            int keys = outcome.RevealedShares.Count(r => r.Owner == victim && r.Kind == ShareKind.MaskPrivateKey && !colluders.Contains(r.Holder));
+            Assert.False(seeds + held >= T && keys + held >= T, $"coalition can unmask client {victim}");
+            Assert.True(seeds == 0 || keys == 0, $"honest clients revealed both kinds for client {victim}");
+        }
+    }
 }
