@@ -135,7 +135,7 @@ public static class DistributedDpPlanner
         if (firstMiss is not null)
         {
             double lo = Math.Log(firstMiss.Value), hi = Math.Log(best.Value);
-            for (var i = 0; i < 30; i++)
+            for (var i = 0; i < 16; i++)
             {
                 var mid = (lo + hi) / 2;
                 if (Fits(request, Math.Exp(mid), kEff, modulus, out _) == FitResult.Fits)

@@ -66,12 +66,22 @@ internal static class LogMath
         return x * (1.0 + (x * (0.5 + (x * ((1.0 / 6.0) + (x / 24.0))))));
     }
 
+    private const int LogFactorialTableSize = 1025;
+
+    // log k! for k < 1025, by cumulative sums of log k (relative error ~1e-14; the orders used are ≤ 512).
+    private static readonly double[] LogFactorials = BuildLogFactorials();
+
     /// <summary>log C(n, k) for integers 0 ≤ k ≤ n.</summary>
     public static double LogComb(int n, int k)
     {
         if (k < 0 || k > n)
         {
             return double.NegativeInfinity;
+        }
+
+        if (n < LogFactorialTableSize)
+        {
+            return LogFactorials[n] - LogFactorials[k] - LogFactorials[n - k];
         }
 
         k = Math.Min(k, n - k);
@@ -82,6 +92,17 @@ internal static class LogMath
         }
 
         return s;
+    }
+
+    private static double[] BuildLogFactorials()
+    {
+        var t = new double[LogFactorialTableSize];
+        for (var k = 2; k < t.Length; k++)
+        {
+            t[k] = t[k - 1] + Math.Log(k);
+        }
+
+        return t;
     }
 
     /// <summary>
