@@ -86,6 +86,25 @@ public sealed class AggregatorTests
     }
 
     [Fact]
+    public void SecAgg_sends_zero_bound_coordinates_as_zero_and_refuses_infinite_bounds()
+    {
+        var clipped = Context with { ItemWeightBound = 0, MeanWeightBound = 0, UserClipNorm = 1 };
+        var inputs = Inputs(3, 9);
+        foreach (var x in inputs)
+        {
+            foreach (var j in Enumerable.Range(0, Layout.Length).Where(Layout.IsWeight))
+            {
+                x[j] = 0;
+            }
+        }
+
+        var r = new SecAggAggregator(7).Aggregate(1, inputs, new bool[3], clipped);
+        var expected = PlainSum(inputs, new bool[3]);
+        Assert.All(Enumerable.Range(0, Layout.Length), j => Assert.Equal(expected[j], r.Sum[j], 4));
+        Assert.Throws<ArgumentException>(() => new FixedPointCodec(Context with { ItemDeltaBound = double.PositiveInfinity }, 3, 32));
+    }
+
+    [Fact]
     public void SecAgg_with_too_many_dropouts_fails_loudly()
     {
         var inputs = Inputs(4, 2);

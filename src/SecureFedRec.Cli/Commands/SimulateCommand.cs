@@ -22,7 +22,7 @@ internal static class SimulateCommand
     {
         var dataset = new Option<FileInfo?>("--dataset") { Description = "Ratings file: MovieLens ratings.csv (latest/-small), u.data (100K), ratings.dat (1M), or CSV user,item,rating[,timestamp]. Default: the embedded synthetic dataset." };
         var clients = new Option<int>("--clients") { Description = "Clients (silos); in the device shape, the cohort sampled per round.", DefaultValueFactory = _ => 10 };
-        var rounds = new Option<int>("--rounds") { Description = "Federated rounds.", DefaultValueFactory = _ => 20 };
+        var rounds = new Option<int>("--rounds") { Description = "Federated rounds.", DefaultValueFactory = _ => Defaults.Rounds };
         var epsilon = new Option<double>("--epsilon")
         {
             Description = "Total user-level ε of the DP setting over all rounds ('inf' skips the DP setting).",
@@ -53,9 +53,10 @@ internal static class SimulateCommand
         var factors = new Option<int>("--factors") { Description = "Latent factors k.", DefaultValueFactory = _ => Defaults.Hyperparameters.Factors };
         var localEpochs = new Option<int>("--local-epochs") { Description = "Local epochs per round.", DefaultValueFactory = _ => Defaults.LocalEpochs };
         var clip = new Option<double>("--clip") { Description = "User-level L2 clip C of the DP setting.", DefaultValueFactory = _ => Defaults.UserClipNorm };
+        var sweep = new Option<string?>("--epsilon-sweep") { Description = "Also print an ε–RMSE table: comma-separated ε values (e.g. 1,2,4,8), each a user-clipped secagg+DP run, plus the same run without noise (ε = ∞)." };
 
         var command = new Command("simulate", "Federated matrix factorization with secure aggregation and distributed DP, compared with centralized training.");
-        foreach (var o in new Option[] { dataset, clients, rounds, epsilon, delta, dropout, seed, json, shape, factors, localEpochs, clip })
+        foreach (var o in new Option[] { dataset, clients, rounds, epsilon, delta, dropout, seed, json, shape, factors, localEpochs, clip, sweep })
         {
             command.Options.Add(o);
         }
@@ -75,7 +76,19 @@ internal static class SimulateCommand
                 Shape = r.GetValue(shape) == "device" ? ClientShape.Device : ClientShape.Silo,
                 UserClipNorm = r.GetValue(clip),
             };
-            return Run(r.GetValue(dataset), options, r.GetValue(json));
+            var sweepValues = new List<double>();
+            foreach (var part in (r.GetValue(sweep) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var e) || !(e > 0) || double.IsInfinity(e))
+                {
+                    Console.Error.WriteLine($"--epsilon-sweep: '{part}' is not a positive finite number.");
+                    return 2;
+                }
+
+                sweepValues.Add(e);
+            }
+
+            return Run(r.GetValue(dataset), options, r.GetValue(json), sweepValues);
         });
         return command;
     }
@@ -83,12 +96,12 @@ internal static class SimulateCommand
     /// <summary>The defaults (tuned as described in docs/evaluation.md).</summary>
     internal static readonly ExperimentOptions Defaults = new()
     {
-        Hyperparameters = new MfHyperparameters { Factors = 16, Epochs = 25, LearningRate = 0.01, Regularization = 0.05 },
+        Hyperparameters = new MfHyperparameters { Factors = 16, Epochs = 40, LearningRate = 0.01, Regularization = 0.1 },
         Clients = 10,
-        Rounds = 20,
+        Rounds = 30,
         LocalEpochs = 2,
         ServerLearningRate = 1.0,
-        DpServerLearningRate = 0.05,
+        DpServerLearningRate = 0.1,
         UserClipNorm = 0.1,
         Epsilon = 8,
         Delta = 1e-5,
@@ -139,7 +152,7 @@ internal static class SimulateCommand
         return o.LocalEpochs < 1 ? "--local-epochs must be at least 1." : null;
     }
 
-    private static int Run(FileInfo? datasetFile, ExperimentOptions options, FileInfo? jsonFile)
+    private static int Run(FileInfo? datasetFile, ExperimentOptions options, FileInfo? jsonFile, List<double> sweep)
     {
         if (Check(options) is { } problem)
         {
@@ -170,6 +183,7 @@ internal static class SimulateCommand
         Console.WriteLine(Invariant($"shape {options.Shape.ToString().ToLowerInvariant()}, clients {options.Clients}, rounds {options.Rounds}, dropout {options.DropoutRate}, k {options.Hyperparameters.Factors}, seed {options.Seed}; DP: ε {options.Epsilon}, δ {options.Delta}, user clip {options.UserClipNorm}"));
 
         var results = new List<SettingResult>();
+        var sweepResults = new List<SettingResult>();
         try
         {
             results.Add(Step(interactive, "centralized", options.Hyperparameters.Epochs, (_, _) => Experiment.RunCentralized(split, options)));
@@ -179,6 +193,17 @@ internal static class SimulateCommand
             {
                 results.Add(Federated(interactive, split, options, AggregationKind.SecAggDp, Invariant($"federated + secagg + DP ε={options.Epsilon}")));
             }
+
+            if (sweep.Count > 0)
+            {
+                sweepResults.Add(Step(interactive, "ε = ∞ (user-clipped, secagg, no noise)", options.Rounds, (progress, phase) =>
+                    Experiment.RunFederated(split, options, AggregationKind.SecAgg, userClipped: true, double.PositiveInfinity, progress, phase)));
+                foreach (var e in sweep.OrderDescending())
+                {
+                    sweepResults.Add(Step(interactive, Invariant($"ε = {e}"), options.Rounds, (progress, phase) =>
+                        Experiment.RunFederated(split, options, AggregationKind.SecAggDp, userClipped: true, e, progress, phase)));
+                }
+            }
         }
         catch (InvalidOperationException e)
         {
@@ -186,10 +211,15 @@ internal static class SimulateCommand
             return 1;
         }
 
-        PrintTable(results, options, interactive);
+        PrintTable(results, options, interactive, Invariant($"SecureFedRec simulate: {options.Clients} clients, {options.Rounds} rounds, dropout {options.DropoutRate}, δ = {options.Delta}"));
+        if (sweepResults.Count > 0)
+        {
+            PrintTable(sweepResults, options, interactive, Invariant($"ε–accuracy (user-level ε over {options.Rounds} rounds, δ = {options.Delta}, clip C = {options.UserClipNorm}, FedAdam)"));
+        }
+
         if (jsonFile is not null)
         {
-            File.WriteAllText(jsonFile.FullName, ToJson(data, split, options, results), new UTF8Encoding(false));
+            File.WriteAllText(jsonFile.FullName, ToJson(data, split, options, [.. results, .. sweepResults]), new UTF8Encoding(false));
             Console.WriteLine($"figures written to {jsonFile.FullName}");
         }
 
@@ -235,7 +265,7 @@ internal static class SimulateCommand
         return outcome!;
     }
 
-    private static void PrintTable(IReadOnlyList<SettingResult> results, ExperimentOptions options, bool interactive)
+    private static void PrintTable(IReadOnlyList<SettingResult> results, ExperimentOptions options, bool interactive, string title)
     {
         // Redirected output: no colours or control codes, and wide enough that the table never wraps.
         var console = interactive ? AnsiConsole.Console : AnsiConsole.Create(new AnsiConsoleSettings
@@ -250,7 +280,7 @@ internal static class SimulateCommand
             console.Profile.Width = 200;
         }
 
-        var table = new Table().Title(Invariant($"SecureFedRec simulate: {options.Clients} clients, {options.Rounds} rounds, dropout {options.DropoutRate}, δ = {options.Delta}"));
+        var table = new Table().Title(Markup.Escape(title));
         foreach (var h in new[] { "setting", "RMSE", "MAE", "HR@10 s", "NDCG@10 s", "HR@10 full", "NDCG@10 full", "ε spent", "s/round", "bytes/client" })
         {
             table.AddColumn(new TableColumn(h) { Alignment = h == "setting" ? Justify.Left : Justify.Right });
@@ -262,7 +292,7 @@ internal static class SimulateCommand
             table.AddRow(
                 Markup.Escape(r.Name),
                 F(m.Rmse), F(m.Mae), F(m.HitRateSampled), F(m.NdcgSampled), F(m.HitRateFull), F(m.NdcgFull),
-                r.Name.Contains("DP", StringComparison.Ordinal) ? Invariant($"{r.EpsilonSpent:F2}") : "∞",
+                r.EpsilonSpent > 0 ? Invariant($"{r.EpsilonSpent:F2}") : "∞",
                 Invariant($"{r.SecondsPerRound:F3}"),
                 r.BytesPerClient == 0 ? "–" : r.BytesPerClient.ToString("N0", CultureInfo.InvariantCulture));
         }
@@ -328,7 +358,7 @@ internal static class SimulateCommand
                 Num("ndcg10Sampled", r.Metrics.NdcgSampled);
                 Num("hr10Full", r.Metrics.HitRateFull);
                 Num("ndcg10Full", r.Metrics.NdcgFull);
-                if (r.Name.Contains("DP", StringComparison.Ordinal))
+                if (r.EpsilonSpent > 0)
                 {
                     w.WriteNumber("epsilonSpent", r.EpsilonSpent);
                 }

@@ -28,13 +28,13 @@ public enum AggregationKind
 public sealed record ExperimentOptions
 {
     /// <summary>Model hyperparameters (centralized epochs = <see cref="MfHyperparameters.Epochs"/>).</summary>
-    public MfHyperparameters Hyperparameters { get; init; } = new();
+    public MfHyperparameters Hyperparameters { get; init; } = new() { Factors = 16, Epochs = 40, LearningRate = 0.01, Regularization = 0.1 };
 
     /// <summary>Clients (silos), or the cohort sampled per round in the device shape.</summary>
     public int Clients { get; init; } = 10;
 
     /// <summary>Federated rounds.</summary>
-    public int Rounds { get; init; } = 20;
+    public int Rounds { get; init; } = 30;
 
     /// <summary>Local epochs per round.</summary>
     public int LocalEpochs { get; init; } = 2;
@@ -43,7 +43,7 @@ public sealed record ExperimentOptions
     public double ServerLearningRate { get; init; } = 1.0;
 
     /// <summary>FedAdam server learning rate (user-clipped settings).</summary>
-    public double DpServerLearningRate { get; init; } = 0.05;
+    public double DpServerLearningRate { get; init; } = 0.1;
 
     /// <summary>User-level clip C of the DP setting.</summary>
     public double UserClipNorm { get; init; } = 0.1;

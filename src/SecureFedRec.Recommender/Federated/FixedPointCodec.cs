@@ -2,7 +2,7 @@ namespace SecureFedRec.Recommender.Federated;
 
 /// <summary>
 /// Fixed-point encoding of real update vectors into Z_{2^b} for secure aggregation without DP. Coordinate j is clamped
-/// to ±B_j (its public bound), multiplied by s_j = ⌊(2^(b−1) − 1)/(n·B_j)⌋ and rounded to the nearest integer (ties to
+/// to ±B_j (its public bound; B_j = 0 marks a coordinate that is always zero and is sent as 0), multiplied by s_j = ⌊(2^(b−1) − 1)/(n·B_j)⌋ and rounded to the nearest integer (ties to
 /// even), then wrapped into [0, 2^b) (two's complement). The modular sum of n such encodings, centred into
 /// [−2^(b−1), 2^(b−1)), is Σ round(x·s_j) exactly — no wrap is possible since |Σ| ≤ n·B_j·s_j &lt; 2^(b−1) — and
 /// decodes to Σx with error at most n/(2·s_j) per coordinate. Immutable; thread-safe.
@@ -30,9 +30,15 @@ internal sealed class FixedPointCodec
         for (var j = 0; j < d; j++)
         {
             var b = context.BoundOf(j);
+            if (b == 0)
+            {
+                // A coordinate that is always zero (weights under user-level clipping) encodes as 0.
+                continue;
+            }
+
             if (!(b > 0) || !double.IsFinite(b))
             {
-                throw new ArgumentException($"coordinate {j} has no positive finite bound", nameof(context));
+                throw new ArgumentException($"coordinate {j} has no finite non-negative bound", nameof(context));
             }
 
             bound[j] = b;
@@ -46,8 +52,8 @@ internal sealed class FixedPointCodec
 
     public int Length => scale.Length;
 
-    /// <summary>Largest rounding error one client adds to coordinate j: 1 / (2·s_j) (n clients: n times that).</summary>
-    public double Resolution(int j) => 0.5 / scale[j];
+    /// <summary>Largest rounding error one client adds to coordinate j: 1 / (2·s_j) (n clients: n times that); 0 for a bound-0 coordinate.</summary>
+    public double Resolution(int j) => scale[j] == 0 ? 0 : 0.5 / scale[j];
 
     public uint[] Encode(ReadOnlySpan<double> x)
     {
@@ -60,6 +66,11 @@ internal sealed class FixedPointCodec
         var result = new uint[x.Length];
         for (var j = 0; j < x.Length; j++)
         {
+            if (scale[j] == 0)
+            {
+                continue;
+            }
+
             var v = double.IsNaN(x[j]) ? 0 : Math.Clamp(x[j], -bound[j], bound[j]);
             var q = (long)Math.Round(v * scale[j], MidpointRounding.ToEven);
             result[j] = unchecked((uint)q) & mask;
@@ -86,7 +97,7 @@ internal sealed class FixedPointCodec
                 v -= modulus;
             }
 
-            result[j] = v / scale[j];
+            result[j] = scale[j] == 0 ? 0 : v / scale[j];
         }
 
         return result;
