@@ -1,0 +1,151 @@
+using System.Text.Json;
+using SecureFedRec.Client;
+using SecureFedRec.Coordinator.Storage;
+using SecureFedRec.Wire;
+using SecureFedRec.Wire.Client;
+using SecureFedRec.Wire.V1;
+
+namespace SecureFedRec.Integration.Tests;
+
+/// <summary>The coordinator and clients as separate <c>securefedrec</c> processes over TLS on loopback.</summary>
+public sealed class ProcessTests
+{
+    private static string WriteCoordinatorConfig(Federation federation, int cohort, double phaseSeconds)
+    {
+        string allowList = Path.Combine(federation.Directory, "allow-list.txt");
+        File.WriteAllLines(allowList, federation.Identities.Select((id, i) => Convert.ToHexString(id.PublicKey) + " institution " + i));
+        string path = Path.Combine(federation.Directory, "coordinator.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new
+        {
+            Coordinator = new
+            {
+                Port = 0,
+                CertificatePath = "coordinator.crt",
+                CertificateKeyPath = "coordinator.key",
+                Store = "coordinator.db",
+                AllowListPath = "allow-list.txt",
+                Rounds = new { CohortSize = cohort, MinClients = cohort, Dimension = 4, PhaseSeconds = phaseSeconds, RecruitSeconds = 1 },
+            },
+        }));
+        return path;
+    }
+
+    private static string WriteClientConfig(Federation federation, int index, Uri coordinator)
+    {
+        string key = Path.Combine(federation.Directory, $"client-{index}.key");
+        File.WriteAllText(key, federation.Identities[index].ExportPrivateKeyPem());
+        File.WriteAllText(Path.Combine(federation.Directory, $"data-{index}.json"), $"[0.{index + 1}, 0.2, -0.1, 0.0]");
+        string path = Path.Combine(federation.Directory, $"client-{index}.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new
+        {
+            Client = new
+            {
+                Coordinator = coordinator.ToString(),
+                IdentityKeyPath = $"client-{index}.key",
+                TrustedCertificatePath = "coordinator.crt",
+                LedgerPath = $"client-{index}.process-ledger",
+                DisplayName = $"institution {index}",
+                DataPath = $"data-{index}.json",
+                MaxTotalEpsilon = 100,
+            },
+        }));
+        return path;
+    }
+
+    [Fact]
+    public async Task A_coordinator_and_three_client_processes_complete_a_round()
+    {
+        await using var federation = new Federation(clients: 3);
+        using CliProcess coordinator = CliProcess.Start("coordinator", "--config", WriteCoordinatorConfig(federation, cohort: 3, phaseSeconds: 20));
+        Uri address = await coordinator.ListeningAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal("https", address.Scheme);
+
+        var clients = Enumerable.Range(0, 3).Select(i => CliProcess.Start("client", "--config", WriteClientConfig(federation, i, address))).ToList();
+        try
+        {
+            int[] codes = await Task.WhenAll(clients.Select(c => c.WaitAsync(TimeSpan.FromSeconds(90))));
+            for (int i = 0; i < clients.Count; i++)
+            {
+                Assert.True(codes[i] == 0, $"client {i} exited {codes[i]}:\n{clients[i].Output}\ncoordinator:\n{coordinator.Output}");
+                Assert.Contains(": Completed;", clients[i].Output, StringComparison.Ordinal);
+                Assert.Contains("model version 2 (round 1", clients[i].Output, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task A_coordinator_killed_mid_round_restarts_on_its_store_without_losing_ledger_or_models()
+    {
+        await using var federation = new Federation(clients: 3);
+        string config = WriteCoordinatorConfig(federation, cohort: 3, phaseSeconds: 30);
+        string db = Path.Combine(federation.Directory, "coordinator.db");
+
+        // Round 1 completes.
+        Uri address;
+        using (CliProcess first = CliProcess.Start("coordinator", "--config", config))
+        {
+            address = await first.ListeningAsync(TimeSpan.FromSeconds(60));
+            var clients = Enumerable.Range(0, 3).Select(i => federation.Client(i, address)).ToList();
+            await Task.WhenAll(clients.Select(c => c.EnrolAsync()));
+            ClientRoundResult[] round1 = await Task.WhenAll(clients.Select(c => c.RunRoundAsync(ctx => new double[ctx.Model.Values.Length])));
+            Assert.All(round1, r => Assert.Equal(RoundOutcomeKind.Completed, r.Kind));
+
+            // Round 2: two clients take part, the third never answers, so the round waits in its first phase; kill -9.
+            var stuck = clients.Take(2).Select(c => c.RunRoundAsync(ctx => new double[ctx.Model.Values.Length])).ToList();
+            using var probe = new WireChannel(address, new WireChannelOptions { TrustedServerCertificate = federation.PublicCertificate });
+            DateTime giveUp = DateTime.UtcNow.AddSeconds(30);
+            while ((await probe.CallAsync<GetStatusRequest, GetStatusResponse>(CoordinatorApi.GetStatus, new GetStatusRequest())).CurrentRound != 2)
+            {
+                Assert.True(DateTime.UtcNow < giveUp, "round 2 did not open");
+                await Task.Delay(50);
+            }
+
+            first.Kill();
+            foreach (Task<ClientRoundResult> t in stuck)
+            {
+                await Assert.ThrowsAnyAsync<Exception>(() => t);
+            }
+
+            clients.ForEach(c => c.Dispose());
+        }
+
+        // Nothing released by round 1 is lost; round 2 is still open in the store.
+        await using (var store = new SqliteCoordinatorStore(db))
+        {
+            Assert.Equal([1L, 2L], (await store.ListModelsAsync()).Select(m => m.Version));
+            Assert.Equal(["round-1"], (await store.ListLedgerAsync()).Select(e => e.RoundId));
+            Assert.Equal([2L], (await store.ListOpenRoundsAsync()).Select(r => r.RoundId));
+        }
+
+        // Restart on the same store: round 2 is aborted, nothing charged twice, and round 3 completes.
+        using CliProcess second = CliProcess.Start("coordinator", "--config", config);
+        address = await second.ListeningAsync(TimeSpan.FromSeconds(60));
+        var again = Enumerable.Range(0, 3).Select(i => federation.Client(i, address)).ToList();
+        try
+        {
+            await Task.WhenAll(again.Select(c => c.EnrolAsync()));
+            ClientRoundResult[] round3 = await Task.WhenAll(again.Select(c => c.RunRoundAsync(ctx => new double[ctx.Model.Values.Length])));
+            Assert.All(round3, r => Assert.Equal((3UL, RoundOutcomeKind.Completed), (r.RoundId, r.Kind)));
+            ModelSnapshot model = await again[0].GetModelAsync();
+            Assert.Equal((3UL, 3UL), (model.Version, model.RoundId));
+        }
+        finally
+        {
+            again.ForEach(c => c.Dispose());
+        }
+
+        second.Kill();
+        await using (var store = new SqliteCoordinatorStore(db))
+        {
+            Assert.Equal([1L, 2L, 3L], (await store.ListModelsAsync()).Select(m => m.Version));
+            Assert.Equal(["round-1", "round-3"], (await store.ListLedgerAsync()).Select(e => e.RoundId));
+            RoundRecord aborted = (await store.GetRoundAsync(2))!;
+            Assert.Equal("AbortedByRestart", aborted.Outcome);
+            Assert.Empty(await store.ListOpenRoundsAsync());
+        }
+    }
+}
