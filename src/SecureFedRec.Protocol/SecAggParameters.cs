@@ -13,7 +13,7 @@ namespace SecureFedRec.Protocol;
 /// </summary>
 /// <remarks>
 /// <para>Limits: 2 ≤ n ≤ 2^20 clients with strictly increasing ids in [1, 2^31); 1 ≤ d ≤ <see cref="MaxDimension"/>;
-/// 1 ≤ b ≤ 32; the full graph has degree n−1; a Harary graph has degree 1 ≤ k ≤ n−1 (odd k needs even n);
+/// 1 ≤ b ≤ 32; the full graph has degree n−1; a Harary graph has degree min(2, n−1) ≤ k ≤ n−1 (odd k needs even n);
 /// 2 ≤ t ≤ k+1; in malicious mode 2t &gt; k+1 (a strict majority of every neighbourhood, so a coordinator cannot collect
 /// t consistency signatures on two different survivor lists); binding ≤ 1024 bytes.</para>
 /// <para>Immutable and thread-safe. <see cref="TryCreate"/> returns a reason instead of throwing;
@@ -254,8 +254,9 @@ public sealed class SecAggParameters
                 return $"The full graph has degree n-1 = {n - 1}, got {k}.";
             case Graph.GraphKind.Full:
                 break;
-            case Graph.GraphKind.Harary when k < 1 || k > n - 1 || ((k & 1) == 1 && (n & 1) == 1):
-                return $"A Harary graph needs 1 <= k <= n-1 and not both k and n odd, got k={k}, n={n}.";
+            case Graph.GraphKind.Harary when k < Math.Min(2, n - 1) || k > n - 1 || ((k & 1) == 1 && (n & 1) == 1):
+                // k = 1 is a disconnected matching for n > 2; NeighbourGraph.Harary refuses it, so refuse it here, early.
+                return $"A Harary graph needs min(2, n-1) <= k <= n-1 and not both k and n odd, got k={k}, n={n}.";
             case Graph.GraphKind.Harary:
                 break;
             default:

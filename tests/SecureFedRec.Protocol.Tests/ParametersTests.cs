@@ -21,6 +21,7 @@ public class ParametersTests
         FullGraphWrongDegree,
         HararyOddDegreeOddCount,
         HararyDegreeTooLarge,
+        HararyDegreeOne,
         UnknownMode,
         UnknownSuite,
         BindingTooLong,
@@ -40,6 +41,7 @@ public class ParametersTests
     [InlineData(Bad.FullGraphWrongDegree)]
     [InlineData(Bad.HararyOddDegreeOddCount)]
     [InlineData(Bad.HararyDegreeTooLarge)]
+    [InlineData(Bad.HararyDegreeOne)]
     [InlineData(Bad.UnknownMode)]
     [InlineData(Bad.UnknownSuite)]
     [InlineData(Bad.BindingTooLong)]
@@ -66,6 +68,7 @@ public class ParametersTests
             case Bad.FullGraphWrongDegree: k = 4; break;
             case Bad.HararyOddDegreeOddCount: ids = [1, 2, 3, 4, 5]; graph = GraphKind.Harary; k = 3; t = 3; break;
             case Bad.HararyDegreeTooLarge: graph = GraphKind.Harary; k = 6; break;
+            case Bad.HararyDegreeOne: graph = GraphKind.Harary; mode = ThreatMode.HonestButCurious; k = 1; t = 2; break;
             case Bad.UnknownMode: mode = (ThreatMode)7; break;
             case Bad.UnknownSuite: suite = (Suite)9; break;
             case Bad.BindingTooLong: binding = new byte[SecAggParameters.MaxBindingLength + 1]; break;
