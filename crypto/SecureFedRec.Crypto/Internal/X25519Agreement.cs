@@ -4,7 +4,9 @@ using BcX25519 = Org.BouncyCastle.Math.EC.Rfc7748.X25519;
 namespace SecureFedRec.Crypto.Internal;
 
 /// <summary>
-/// X25519 over Portable.BouncyCastle's constant-time RFC 7748 implementation. BouncyCastle reads the private scalar
+/// X25519 (RFC 7748): through the system's OpenSSL libcrypto when it loads and passes its self-test
+/// (<see cref="OpenSslX25519"/>), otherwise over Portable.BouncyCastle's constant-time implementation. Both paths are pinned
+/// by the same known-answer vectors. On the BouncyCastle path: BouncyCastle reads the private scalar
 /// directly from the holder's pinned array and writes the output straight into the result holder's pinned array, so no
 /// unwiped copy is made here. The peer key is public and copied into a plain array. Honest limit: BouncyCastle's ladder
 /// keeps its field elements in short-lived managed int[] temporaries that it does not wipe; they hold values derived from
@@ -21,15 +23,33 @@ internal sealed class X25519Agreement : KeyAgreementAlgorithm
     // Every 32-byte string is a valid X25519 private key (it is clamped at use, RFC 7748 §5).
     private protected override bool IsValidScalar(ReadOnlySpan<byte> scalar) => true;
 
+    /// <summary>False forces the BouncyCastle path (tests run the vectors through both).</summary>
+    internal bool UseOpenSsl { get; init; } = true;
+
     private protected override PrivateKey CreateKey(PinnedSecret scalar)
     {
         byte[] publicKey = new byte[32];
+        if (UseOpenSsl && OpenSslX25519.IsAvailable)
+        {
+            OpenSslX25519.NativeKey? native = OpenSslX25519.ImportPrivate(scalar.Span(scalar), publicKey);
+            if (native is not null)
+            {
+                return new PrivateKey(this, scalar, publicKey, native);
+            }
+        }
+
         BcX25519.ScalarMultBase(scalar.Array(scalar), 0, publicKey, 0);
         return new PrivateKey(this, scalar, publicKey, native: null);
     }
 
     private protected override bool AgreeCore(PrivateKey mine, ReadOnlySpan<byte> peerPublicKey, byte[] output)
     {
+        if (mine.Native is OpenSslX25519.NativeKey native)
+        {
+            // OpenSSL refuses an all-zero result itself; a refusal is the same "false" as below.
+            return OpenSslX25519.Derive(native, peerPublicKey, output);
+        }
+
         byte[] u = peerPublicKey.ToArray();
         BcX25519.ScalarMult(mine.ScalarArray, 0, u, 0, output, 0);
 

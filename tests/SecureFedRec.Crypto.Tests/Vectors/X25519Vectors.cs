@@ -14,7 +14,16 @@ public sealed class X25519Vectors
         byte[] output = new byte[32];
         X25519Agreement.ScalarMult(Hex.D(scalar), Hex.D(u), output);
         Assert.Equal(expected, Hex.E(output));
+
+        // The same vector through the OpenSSL path used for agreements.
+        byte[] viaOpenSsl = new byte[32];
+        Assert.True(OpenSslX25519.ScalarMult(Hex.D(scalar), Hex.D(u), viaOpenSsl));
+        Assert.Equal(expected, Hex.E(viaOpenSsl));
     }
+
+    // libcrypto.so.3 is on every machine of this kind; a silent fallback to the managed ladder would hide a broken binding.
+    [Fact]
+    public void OpenSsl_path_is_available_and_self_tested() => Assert.True(OpenSslX25519.IsAvailable);
 
     // RFC 7748 §5.2, iterated: k = u = 9; repeat (k, u) ← (X25519(k, u), k). Values after 1 and 1,000 iterations
     // (the 1,000,000-iteration value is skipped: it takes minutes).
@@ -23,18 +32,26 @@ public sealed class X25519Vectors
     [InlineData(1000, "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51")]
     public void Rfc7748_5_2_iterated(int iterations, string expected)
     {
+        Assert.Equal(expected, Iterate(iterations, X25519Agreement.ScalarMult));
+        Assert.Equal(expected, Iterate(iterations, (k, u, o) => Assert.True(OpenSslX25519.ScalarMult(k, u, o))));
+    }
+
+    private delegate void ScalarMultFn(ReadOnlySpan<byte> k, ReadOnlySpan<byte> u, Span<byte> output);
+
+    private static string Iterate(int iterations, ScalarMultFn scalarMult)
+    {
         byte[] k = new byte[32];
         k[0] = 9;
         byte[] u = (byte[])k.Clone();
         byte[] next = new byte[32];
         for (int i = 0; i < iterations; i++)
         {
-            X25519Agreement.ScalarMult(k, u, next);
+            scalarMult(k, u, next);
             k.CopyTo(u, 0);
             next.CopyTo(k, 0);
         }
 
-        Assert.Equal(expected, Hex.E(k));
+        return Hex.E(k);
     }
 
     // RFC 7748 §6.1: Alice's and Bob's key pairs and their shared secret, through the public API.
@@ -43,9 +60,17 @@ public sealed class X25519Vectors
     [InlineData("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb", "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")]
     public void Rfc7748_6_1_diffie_hellman(string privateKey, string expectedPublic, string peerPublic)
     {
-        using PrivateKey key = KeyAgreementAlgorithm.X25519.ImportPrivateKey(Hex.D(privateKey));
+        foreach (KeyAgreementAlgorithm suite in new[] { KeyAgreementAlgorithm.X25519, new X25519Agreement { UseOpenSsl = false } })
+        {
+            AgreeAndCheck(suite, privateKey, expectedPublic, peerPublic);
+        }
+    }
+
+    private static void AgreeAndCheck(KeyAgreementAlgorithm suite, string privateKey, string expectedPublic, string peerPublic)
+    {
+        using PrivateKey key = suite.ImportPrivateKey(Hex.D(privateKey));
         Assert.Equal(expectedPublic, Hex.E(key.PublicKey));
-        Assert.True(KeyAgreementAlgorithm.X25519.TryAgree(key, Hex.D(peerPublic), out SharedSecret? secret));
+        Assert.True(suite.TryAgree(key, Hex.D(peerPublic), out SharedSecret? secret));
         using (secret)
         {
             Assert.Equal("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742", Hex.E(secret.Span));
