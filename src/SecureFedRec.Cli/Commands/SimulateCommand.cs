@@ -53,10 +53,11 @@ internal static class SimulateCommand
         var factors = new Option<int>("--factors") { Description = "Latent factors k.", DefaultValueFactory = _ => Defaults.Hyperparameters.Factors };
         var localEpochs = new Option<int>("--local-epochs") { Description = "Local epochs per round.", DefaultValueFactory = _ => Defaults.LocalEpochs };
         var clip = new Option<double>("--clip") { Description = "User-level L2 clip C of the DP setting.", DefaultValueFactory = _ => Defaults.UserClipNorm };
+        var groups = new Option<FileInfo?>("--groups") { Description = "Partition by a column: a user,group CSV (user ids as in the dataset); each group is a silo (overrides --clients)." };
         var sweep = new Option<string?>("--epsilon-sweep") { Description = "Also print an ε–RMSE table: comma-separated ε values (e.g. 1,2,4,8), each a user-clipped secagg+DP run, plus the same run without noise (ε = ∞)." };
 
         var command = new Command("simulate", "Federated matrix factorization with secure aggregation and distributed DP, compared with centralized training.");
-        foreach (var o in new Option[] { dataset, clients, rounds, epsilon, delta, dropout, seed, json, shape, factors, localEpochs, clip, sweep })
+        foreach (var o in new Option[] { dataset, clients, rounds, epsilon, delta, dropout, seed, json, shape, factors, localEpochs, clip, groups, sweep })
         {
             command.Options.Add(o);
         }
@@ -75,6 +76,7 @@ internal static class SimulateCommand
                 Seed = r.GetValue(seed),
                 Shape = r.GetValue(shape) == "device" ? ClientShape.Device : ClientShape.Silo,
                 UserClipNorm = r.GetValue(clip),
+                GroupFile = r.GetValue(groups)?.FullName,
             };
             var sweepValues = new List<double>();
             foreach (var part in (r.GetValue(sweep) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -169,6 +171,31 @@ internal static class SimulateCommand
         {
             Console.Error.WriteLine($"cannot load the dataset: {e.Message}");
             return 2;
+        }
+
+        if (options.GroupFile is { } groupFile)
+        {
+            if (options.Shape != ClientShape.Silo)
+            {
+                Console.Error.WriteLine("--groups applies to the silo shape only.");
+                return 2;
+            }
+
+            try
+            {
+                options = options with { Clients = UserPartition.FromGroupFile(data, groupFile).ClientCount };
+            }
+            catch (Exception e) when (e is DatasetFormatException or FileNotFoundException or IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"cannot use the group file: {e.Message}");
+                return 2;
+            }
+
+            if (options.Clients < 2)
+            {
+                Console.Error.WriteLine("--groups must define at least 2 groups.");
+                return 2;
+            }
         }
 
         if (options.Shape == ClientShape.Silo && options.Clients > data.UserCount)

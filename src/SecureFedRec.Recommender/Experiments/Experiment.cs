@@ -60,6 +60,12 @@ public sealed record ExperimentOptions
     /// <summary>Deployment shape.</summary>
     public ClientShape Shape { get; init; } = ClientShape.Silo;
 
+    /// <summary>
+    /// Optional <c>user,group</c> CSV: silos are the groups (partition by a column) instead of a seeded random deal of
+    /// <see cref="Clients"/> silos. Silo shape only.
+    /// </summary>
+    public string? GroupFile { get; init; }
+
     /// <summary>Held-out fraction for RMSE/MAE (see <see cref="EvaluationSplit"/>).</summary>
     public double TestFraction { get; init; } = 0.2;
 
@@ -116,7 +122,9 @@ public static class Experiment
         }
         else
         {
-            partition = UserPartition.Random(train.UserCount, options.Clients, options.Seed);
+            partition = options.GroupFile is { } groups
+                ? UserPartition.FromGroupFile(train, groups)
+                : UserPartition.Random(train.UserCount, options.Clients, options.Seed);
         }
 
         var fed = new FederatedOptions
