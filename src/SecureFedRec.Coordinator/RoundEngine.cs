@@ -35,6 +35,9 @@ namespace SecureFedRec.Coordinator;
 /// </remarks>
 public sealed class RoundEngine
 {
+    /// <summary>Rounds whose messages stay fetchable after newer rounds opened.</summary>
+    private const int RecentRounds = 4;
+
     private readonly CoordinatorOptions _options;
     private readonly ICoordinatorStore _store;
     private readonly IPrivacyLedger _ledger;
@@ -44,6 +47,8 @@ public sealed class RoundEngine
     private readonly Lock _gate = new();
     private readonly Dictionary<string, (EnrolmentRecord Client, DateTimeOffset LastSeen)> _waiting = new(StringComparer.Ordinal);
     private DateTimeOffset? _recruitSince;
+    private readonly HashSet<string> _opening = new(StringComparer.Ordinal);
+    private readonly Dictionary<ulong, ActiveRound> _recent = [];
     private ActiveRound? _round;
     private int _completed;
     private long _modelVersion;
@@ -116,6 +121,12 @@ public sealed class RoundEngine
                     Payload = payload ?? ByteString.Empty,
                     PhaseDeadlineUnixMs = round.AdvertiseDeadline.ToUnixTimeMilliseconds(),
                 };
+            }
+
+            if (_opening.Contains(client.ClientId))
+            {
+                // Selected into a round that is being opened right now: ask again shortly, do not queue for the next.
+                return new JoinRoundResponse { Outcome = JoinRoundResponse.Types.Outcome.Wait, RetryAfterMs = 50 };
             }
 
             if (Finished)
@@ -248,7 +259,20 @@ public sealed class RoundEngine
 
         if (cohort is not null)
         {
-            await OpenAsync(cohort, now, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await OpenAsync(cohort, now, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // The selected clients go back to recruiting on their next JoinRound.
+                lock (_gate)
+                {
+                    _opening.Clear();
+                }
+
+                throw;
+            }
         }
         else if (closing is not null)
         {
@@ -289,6 +313,7 @@ public sealed class RoundEngine
         foreach (EnrolmentRecord c in cohort)
         {
             _waiting.Remove(c.ClientId);
+            _opening.Add(c.ClientId);
         }
 
         _recruitSince = _waiting.Count > 0 ? now : null;
@@ -314,6 +339,11 @@ public sealed class RoundEngine
         if (!DistributedDpPlanner.TryPlan(request, out DistributedDpPlan? plan, out PlanRefusal? refusal))
         {
             CoordinatorLog.PlanRefused(_logger, n, refusal?.Message ?? "refused");
+            lock (_gate)
+            {
+                _opening.Clear();
+            }
+
             return;
         }
 
@@ -342,6 +372,13 @@ public sealed class RoundEngine
         lock (_gate)
         {
             _round = round;
+            _opening.Clear();
+            _recent[id] = round;
+            // Late clients may still fetch the result of a recent round after the next one opened.
+            foreach (ulong old in _recent.Keys.Where(k => k + RecentRounds <= id).ToList())
+            {
+                _recent.Remove(old);
+            }
         }
 
         _metrics.Current((long)id, (int)round.Phase);
@@ -472,13 +509,10 @@ public sealed class RoundEngine
         CoordinatorLog.ClientDropped(_logger, (long)round.Id, round.Ids[number], reason);
     }
 
-    private ActiveRound RoundFor(ulong roundId)
-    {
-        ActiveRound? round = _round;
-        return round is not null && round.Id == roundId
+    private ActiveRound RoundFor(ulong roundId) =>
+        _recent.TryGetValue(roundId, out ActiveRound? round)
             ? round
-            : throw new WireException(GrpcStatusCode.NotFound, "Round " + roundId.ToString(CultureInfo.InvariantCulture) + " is not the current round.");
-    }
+            : throw new WireException(GrpcStatusCode.NotFound, "Round " + roundId.ToString(CultureInfo.InvariantCulture) + " is not a recent round.");
 
     /// <summary>The in-memory state of the round in progress.</summary>
     private sealed class ActiveRound

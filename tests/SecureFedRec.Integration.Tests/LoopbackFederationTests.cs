@@ -65,6 +65,52 @@ public sealed class LoopbackFederationTests
     }
 
     [Fact]
+    public async Task A_round_completes_with_the_coordinator_on_postgresql_and_survives_a_restart()
+    {
+        if (!Prerequisites.RequirePostgres())
+        {
+            return;
+        }
+
+        string schema = "sfr_e2e_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var admin = new Npgsql.NpgsqlConnection(Prerequisites.PostgresConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new Npgsql.NpgsqlCommand("CREATE SCHEMA " + schema, admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        try
+        {
+            await using var federation = new Federation(clients: 3);
+            CoordinatorOptions options = federation.Options(r => r.MinClients = 3);
+            options.StoreProvider = "postgres";
+            options.Store = Prerequisites.PostgresConnectionString + ";Search Path=" + schema;
+            await using (CoordinatorHost host = await CoordinatorHost.StartAsync(options))
+            {
+                var clients = Enumerable.Range(0, 3).Select(i => federation.Client(i, host.Address)).ToList();
+                await Task.WhenAll(clients.Select(c => c.EnrolAsync()));
+                ClientRoundResult[] results = await Task.WhenAll(clients.Select((c, i) => c.RunRoundAsync(ctx => LocalUpdate(i, ctx))));
+                Assert.All(results, r => Assert.Equal(RoundOutcomeKind.Completed, r.Kind));
+                clients.ForEach(c => c.Dispose());
+            }
+
+            await using CoordinatorHost restarted = await CoordinatorHost.StartAsync(options);
+            Assert.Equal(2L, restarted.Engine.ModelVersion);
+            await using var store = new PostgresCoordinatorStore(options.Store);
+            Assert.Equal(["round-1"], (await store.ListLedgerAsync()).Select(e => e.RoundId));
+            Assert.Equal(3, (await store.ListEnrolmentsAsync()).Count);
+        }
+        finally
+        {
+            await using var admin = new Npgsql.NpgsqlConnection(Prerequisites.PostgresConnectionString);
+            await admin.OpenAsync();
+            await using var drop = new Npgsql.NpgsqlCommand("DROP SCHEMA IF EXISTS " + schema + " CASCADE", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
+    [Fact]
     public async Task An_unenrolled_client_gets_permission_denied_and_nothing_else()
     {
         await using var federation = new Federation(clients: 2, allowListed: 1);

@@ -94,15 +94,21 @@ public sealed class ProcessTests
             ClientRoundResult[] round1 = await Task.WhenAll(clients.Select(c => c.RunRoundAsync(ctx => new double[ctx.Model.Values.Length])));
             Assert.All(round1, r => Assert.Equal(RoundOutcomeKind.Completed, r.Kind));
 
-            // Round 2: two clients take part, the third never answers, so the round waits in its first phase; kill -9.
+            // Round 2: two clients take part, the third joins but never answers, so the round waits in its first phase; kill -9.
             var stuck = clients.Take(2).Select(c => c.RunRoundAsync(ctx => new double[ctx.Model.Values.Length])).ToList();
-            using var probe = new WireChannel(address, new WireChannelOptions { TrustedServerCertificate = federation.PublicCertificate });
+            using var silent = new WireChannel(address, new WireChannelOptions { TrustedServerCertificate = federation.PublicCertificate, Authenticator = federation.Identities[2] });
             DateTime giveUp = DateTime.UtcNow.AddSeconds(30);
-            while ((await probe.CallAsync<GetStatusRequest, GetStatusResponse>(CoordinatorApi.GetStatus, new GetStatusRequest())).CurrentRound != 2)
+            JoinRoundResponse joined;
+            do
             {
                 Assert.True(DateTime.UtcNow < giveUp, "round 2 did not open");
                 await Task.Delay(50);
+                joined = await silent.CallAsync<JoinRoundRequest, JoinRoundResponse>(CoordinatorApi.JoinRound, new JoinRoundRequest());
             }
+            while (joined.Outcome != JoinRoundResponse.Types.Outcome.Selected);
+            Assert.Equal(2UL, joined.Round.RoundId);
+            GetStatusResponse status = await silent.CallAsync<GetStatusRequest, GetStatusResponse>(CoordinatorApi.GetStatus, new GetStatusRequest());
+            Assert.Equal((2UL, Phase.AdvertiseKeys), (status.CurrentRound, status.CurrentPhase));
 
             first.Kill();
             foreach (Task<ClientRoundResult> t in stuck)
