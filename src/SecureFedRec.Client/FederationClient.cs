@@ -136,7 +136,15 @@ public sealed class FederationClient : IDisposable
         {
             Policy = _ => refusal,
         });
-        return await DriveAsync(roundId, state, begin, WirePhase.AdvertiseKeys, refusal, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await DriveAsync(roundId, state, begin, WirePhase.AdvertiseKeys, refusal, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Every exit (success, decline, cancel, exception) wipes the round's protocol secrets; idempotent after completion.
+            state.Abandon();
+        }
     }
 
     private static string? CheckRound(RoundInfo info, ServerToClient begin, out MechanismParameters? parameters)

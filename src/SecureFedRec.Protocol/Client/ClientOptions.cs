@@ -105,6 +105,9 @@ internal sealed class ClientContext : IDisposable
     /// <summary>Survivor list this client signed (malicious mode).</summary>
     public int[]? SignedSurvivors { get; set; }
 
+    /// <summary>Whether the secrets were wiped (round completed, aborted or abandoned).</summary>
+    public bool IsDisposed => _disposed;
+
     public bool IsNeighbour(int id)
     {
         int mine = P.IndexOf(Id);

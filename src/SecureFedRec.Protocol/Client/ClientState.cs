@@ -83,10 +83,20 @@ public abstract class ClientState
 
     private protected ClientContext Context { get; }
 
+    /// <summary>The round memory shared by this round's states (tests inspect that it is wiped).</summary>
+    internal ClientContext InternalContext => Context;
+
     /// <summary>Feeds one coordinator message.</summary>
+    /// <remarks>Once the round was abandoned (<see cref="Abandon"/>) through this or any other state of the same round,
+    /// every input is rejected.</remarks>
     public ClientStep Handle(ServerToClient message)
     {
         ArgumentNullException.ThrowIfNull(message);
+        if (!IsTerminal && Context.IsDisposed)
+        {
+            return Reject("The round was abandoned locally; its secrets are wiped.");
+        }
+
         return message.MessageCase switch
         {
             ServerToClient.MessageOneofCase.BeginRound => OnBeginRound(message.BeginRound),
@@ -98,6 +108,22 @@ public abstract class ClientState
             ServerToClient.MessageOneofCase.Abort => OnAbortRound(message.Abort),
             _ => Reject("Empty envelope."),
         };
+    }
+
+    /// <summary>
+    /// Gives up the round locally (cancellation, exception, transport failure, deadline): wipes every round secret (self-mask
+    /// seed, key-agreement private keys, share-encryption keys, shares held for neighbours) and returns an
+    /// <see cref="ClientAbortedState"/> with <see cref="ClientAbortedState.IsAbandoned"/> set. Nothing is sent.
+    /// </summary>
+    /// <remarks>
+    /// The states of one round share their memory, so abandoning any of them (even a stale earlier state) wipes the round;
+    /// afterwards every state of that round rejects every input. Idempotent; harmless after <see cref="ClientPhase.Completed"/>
+    /// or <see cref="ClientPhase.Aborted"/> (returns this terminal state unchanged). Never throws.
+    /// </remarks>
+    public ClientState Abandon()
+    {
+        Context.Dispose();
+        return IsTerminal ? this : new ClientAbortedState(Context, ClientAbortReason.Unspecified, abandoned: true);
     }
 
     private protected virtual ClientStep OnBeginRound(BeginRound message) => Unexpected("BeginRound");
@@ -158,14 +184,23 @@ public sealed class ClientCompletedState : ClientState
 }
 
 /// <summary>Terminal state after an abort; <see cref="Reason"/> says why. Rejects every input.</summary>
+/// <remarks>A local give-up (<see cref="ClientState.Abandon"/>) has <see cref="IsAbandoned"/> set and
+/// <see cref="Reason"/> = <see cref="ClientAbortReason.Unspecified"/>; it is local only and never sent.</remarks>
 public sealed class ClientAbortedState : ClientState
 {
-    internal ClientAbortedState(ClientContext context, ClientAbortReason reason)
-        : base(context) => Reason = reason;
+    internal ClientAbortedState(ClientContext context, ClientAbortReason reason, bool abandoned = false)
+        : base(context)
+    {
+        Reason = reason;
+        IsAbandoned = abandoned;
+    }
 
     /// <inheritdoc />
     public override ClientPhase Phase => ClientPhase.Aborted;
 
     /// <summary>Why the client stopped.</summary>
     public ClientAbortReason Reason { get; }
+
+    /// <summary>True when the client gave up locally (<see cref="ClientState.Abandon"/>) rather than on a protocol failure.</summary>
+    public bool IsAbandoned { get; }
 }
