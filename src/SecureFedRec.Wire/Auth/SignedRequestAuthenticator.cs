@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using SecureFedRec.Wire.Server;
 
 namespace SecureFedRec.Wire.Auth;
@@ -11,27 +12,47 @@ namespace SecureFedRec.Wire.Auth;
 /// Status codes: missing or malformed headers → UNAUTHENTICATED; unknown client id or bad signature →
 /// PERMISSION_DENIED with one fixed message, so that a caller cannot probe which ids are enrolled; stale timestamp or
 /// replayed nonce → UNAUTHENTICATED; nonce cache full → UNAVAILABLE. The replay check runs only after the signature
-/// verified, so nobody but the key holder can fill the cache with its nonces. Thread-safe.
+/// verified, so nobody but the key holder can fill the cache with its nonces. An unknown client id still costs one ECDSA
+/// verification (against a dummy P-256 key generated once per process, result discarded), so the response time does not
+/// reveal whether an id is enrolled through a skipped signature check. The allow-list lookup itself is the caller's and
+/// should not be much faster for a miss than for a hit. Thread-safe.
 /// </remarks>
 public sealed class SignedRequestAuthenticator
 {
     /// <summary>The one message sent for an unknown client or a bad signature.</summary>
     public const string DeniedMessage = "Permission denied.";
 
+    /// <summary>A P-256 public key whose private key was discarded at creation: the unknown-id path verifies against it.</summary>
+    private static readonly byte[] s_dummyPublicKey = CreateDummyPublicKey();
+
     private readonly Func<string, CancellationToken, ValueTask<byte[]?>> _lookup;
     private readonly ReplayGuard _replay;
+    private readonly SignatureVerifier _verify;
+
+    /// <summary>Signature check (<see cref="RequestSignature.Verify"/>; injectable for tests).</summary>
+    internal delegate bool SignatureVerifier(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> signedMessage, ReadOnlySpan<byte> signature);
 
     /// <summary>
     /// Creates the authenticator. <paramref name="lookupPublicKey"/> returns the 65-byte public key of an allow-listed
     /// client id, or null.
     /// </summary>
     public SignedRequestAuthenticator(Func<string, CancellationToken, ValueTask<byte[]?>> lookupPublicKey, ReplayGuard replay)
+        : this(lookupPublicKey, replay, RequestSignature.Verify)
+    {
+    }
+
+    internal SignedRequestAuthenticator(Func<string, CancellationToken, ValueTask<byte[]?>> lookupPublicKey, ReplayGuard replay, SignatureVerifier verify)
     {
         ArgumentNullException.ThrowIfNull(lookupPublicKey);
         ArgumentNullException.ThrowIfNull(replay);
+        ArgumentNullException.ThrowIfNull(verify);
         _lookup = lookupPublicKey;
         _replay = replay;
+        _verify = verify;
     }
+
+    /// <summary>The dummy key the unknown-id path verifies against (public data; a copy).</summary>
+    internal static byte[] DummyPublicKey => (byte[])s_dummyPublicKey.Clone();
 
     /// <summary>Key under which the authenticated client id is stored in <c>HttpContext.Items</c>.</summary>
     public static readonly object ClientIdItem = new();
@@ -61,7 +82,9 @@ public sealed class SignedRequestAuthenticator
 
         byte[]? publicKey = await _lookup(clientId!, context.CancellationToken).ConfigureAwait(false);
         byte[] signed = RequestSignature.BuildSignedMessage(context.Method, context.RequestBytes.Span, clientId!, timestamp, nonce);
-        if (publicKey is null || !RequestSignature.Verify(publicKey, signed, signature))
+        // Unknown id: do the same ECDSA work against the dummy key and discard the result, then deny as for a bad signature.
+        bool verified = _verify(publicKey ?? s_dummyPublicKey, signed, signature);
+        if (publicKey is null || !verified)
         {
             throw new WireException(GrpcStatusCode.PermissionDenied, DeniedMessage);
         }
@@ -78,5 +101,16 @@ public sealed class SignedRequestAuthenticator
             default:
                 throw new WireException(GrpcStatusCode.Unavailable, "Too many requests in flight; retry later.");
         }
+    }
+
+    private static byte[] CreateDummyPublicKey()
+    {
+        using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        ECParameters p = ecdsa.ExportParameters(includePrivateParameters: false);
+        byte[] key = new byte[RequestSignature.PublicKeyLength];
+        key[0] = 0x04;
+        p.Q.X!.CopyTo(key, 1);
+        p.Q.Y!.CopyTo(key, 33);
+        return key;
     }
 }

@@ -1,0 +1,113 @@
+using Microsoft.AspNetCore.Http;
+using SecureFedRec.Wire.Auth;
+using SecureFedRec.Wire.Server;
+
+namespace SecureFedRec.Wire.Tests;
+
+/// <summary>
+/// An unknown client id does the same signature work as an enrolled one (verification against a dummy key) and gets the
+/// same PERMISSION_DENIED as a bad signature. No timing assertions: the verifier calls are counted instead.
+/// </summary>
+public sealed class AuthenticatorEnrolmentOracleTests : IDisposable
+{
+    private const string Method = "/securefedrec.coordinator.v1.Enrolment/Enrol";
+    private static readonly byte[] Request = [7, 8, 9];
+
+    private readonly ClientIdentity _enrolled = ClientIdentity.Generate();
+    private readonly ClientIdentity _stranger = ClientIdentity.Generate();
+    private readonly List<byte[]> _verifiedUnder = [];
+    private readonly SignedRequestAuthenticator _auth;
+
+    public AuthenticatorEnrolmentOracleTests()
+    {
+        var allowList = new Dictionary<string, byte[]>(StringComparer.Ordinal) { [_enrolled.ClientId] = _enrolled.PublicKey };
+        _auth = new SignedRequestAuthenticator(
+            (id, _) => ValueTask.FromResult(allowList.TryGetValue(id, out byte[]? k) ? k : null),
+            new ReplayGuard(TimeProvider.System, TimeSpan.FromSeconds(60)),
+            (key, message, signature) =>
+            {
+                _verifiedUnder.Add(key.ToArray());
+                return RequestSignature.Verify(key, message, signature);
+            });
+    }
+
+    public void Dispose()
+    {
+        _enrolled.Dispose();
+        _stranger.Dispose();
+    }
+
+    private static WireCallContext Call(ClientIdentity identity, bool corruptSignature = false)
+    {
+        var http = new DefaultHttpContext();
+        foreach ((string name, string value) in identity.CreateHeaders(Method, Request))
+        {
+            string v = value;
+            if (corruptSignature && name == RequestSignature.SignatureHeader)
+            {
+                byte[] sig = Convert.FromBase64String(value);
+                sig[10] ^= 1;
+                v = Convert.ToBase64String(sig);
+            }
+
+            http.Request.Headers[name] = v;
+        }
+
+        return new WireCallContext(Method, http, Request, null, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Unknown_id_verifies_against_the_dummy_key_and_is_denied()
+    {
+        WireException ex = await Assert.ThrowsAsync<WireException>(async () => await _auth.AuthenticateAsync(Call(_stranger)));
+
+        Assert.Equal(GrpcStatusCode.PermissionDenied, ex.StatusCode);
+        Assert.Equal(SignedRequestAuthenticator.DeniedMessage, ex.Detail);
+        byte[] key = Assert.Single(_verifiedUnder);
+        Assert.Equal(SignedRequestAuthenticator.DummyPublicKey, key);
+        Assert.NotEqual(_stranger.PublicKey, key);
+    }
+
+    [Fact]
+    public async Task Unknown_id_and_bad_signature_get_the_identical_denial()
+    {
+        WireException unknown = await Assert.ThrowsAsync<WireException>(async () => await _auth.AuthenticateAsync(Call(_stranger)));
+        WireException badSignature = await Assert.ThrowsAsync<WireException>(async () => await _auth.AuthenticateAsync(Call(_enrolled, corruptSignature: true)));
+
+        Assert.Equal(badSignature.StatusCode, unknown.StatusCode);
+        Assert.Equal(badSignature.Detail, unknown.Detail);
+        Assert.Equal(badSignature.Message, unknown.Message);
+        Assert.Equal(2, _verifiedUnder.Count);
+        Assert.Equal(_enrolled.PublicKey, _verifiedUnder[1]);
+    }
+
+    [Fact]
+    public async Task Enrolled_id_with_a_good_signature_is_accepted_after_one_verification()
+    {
+        WireCallContext call = Call(_enrolled);
+
+        await _auth.AuthenticateAsync(call);
+
+        Assert.Equal(_enrolled.ClientId, SignedRequestAuthenticator.AuthenticatedClientId(call));
+        Assert.Equal(_enrolled.PublicKey, Assert.Single(_verifiedUnder));
+    }
+
+    [Fact]
+    public void Dummy_key_is_a_fixed_valid_point_no_request_verifies_under()
+    {
+        byte[] a = SignedRequestAuthenticator.DummyPublicKey;
+        byte[] b = SignedRequestAuthenticator.DummyPublicKey;
+
+        Assert.Equal(a, b);
+        Assert.NotSame(a, b);
+        Assert.Equal(RequestSignature.PublicKeyLength, a.Length);
+        Assert.Equal(0x04, a[0]);
+        Assert.Equal(64, RequestSignature.ClientIdOf(a).Length);
+        var headers = _stranger.CreateHeaders(Method, Request).ToDictionary(kv => kv.Key, kv => kv.Value);
+        long ts = long.Parse(headers[RequestSignature.TimestampHeader], System.Globalization.CultureInfo.InvariantCulture);
+        byte[] signed = RequestSignature.BuildSignedMessage(Method, Request, _stranger.ClientId, ts, Convert.FromBase64String(headers[RequestSignature.NonceHeader]));
+        byte[] signature = Convert.FromBase64String(headers[RequestSignature.SignatureHeader]);
+        Assert.True(RequestSignature.Verify(_stranger.PublicKey, signed, signature));
+        Assert.False(RequestSignature.Verify(a, signed, signature));
+    }
+}
