@@ -46,6 +46,9 @@ public sealed class ClientSettings
     /// <summary>Smallest accepted threshold fraction t/n.</summary>
     public double MinThresholdFraction { get; set; } = 0.5;
 
+    /// <summary>Recommender mode (section <c>Client:Recommender</c>): when its <c>Ratings</c> is set the client trains matrix factorization instead of sending <see cref="DataPath"/>.</summary>
+    public RecommenderSettings? Recommender { get; set; }
+
     /// <summary>Loads settings from <paramref name="path"/> and the environment.</summary>
     public static ClientSettings Load(string path)
     {
@@ -58,6 +61,10 @@ public sealed class ClientSettings
         settings.TrustedCertificatePath = Rebase(dir, settings.TrustedCertificatePath);
         settings.LedgerPath = Rebase(dir, settings.LedgerPath)!;
         settings.DataPath = Rebase(dir, settings.DataPath)!;
+        if (settings.Recommender is { } rec)
+        {
+            rec.Ratings = Rebase(dir, rec.Ratings);
+        }
         return settings;
     }
 

@@ -91,6 +91,46 @@ public sealed class RoundOptions
     /// <summary>Model dimension d.</summary>
     public int Dimension { get; set; } = 16;
 
+    /// <summary>
+    /// The model stored as version 1 on a fresh store: <c>zeros</c> (default: d zeros) or <c>mf:ITEMS:FACTORS[:MEAN]</c>,
+    /// a matrix-factorization item model (LocalRecommender layout) with item factors drawn N(0, 0.1²) from the system
+    /// CSPRNG, item biases 0 and μ = MEAN (default 0); then <see cref="Dimension"/> must equal ITEMS·(FACTORS + 1) + 1.
+    /// </summary>
+    public string InitialModel { get; set; } = "zeros";
+
+    /// <summary>Creates the initial model described by <see cref="InitialModel"/> (call <see cref="Validate"/> first).</summary>
+    public double[] CreateInitialModel()
+    {
+        if (TryParseMf(out int items, out int factors, out double mean))
+        {
+            return Recommender.Federated.LocalRecommender.InitialModel(items, factors, Crypto.RandomSource.System, mean);
+        }
+
+        return new double[Dimension];
+    }
+
+    private bool TryParseMf(out int items, out int factors, out double mean)
+    {
+        items = factors = 0;
+        mean = 0;
+        string[] parts = InitialModel.Split(':');
+        if (parts[0] != "mf")
+        {
+            return false;
+        }
+
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (parts.Length is < 3 or > 4
+            || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, inv, out items) || items < 1
+            || !int.TryParse(parts[2], System.Globalization.NumberStyles.None, inv, out factors) || factors is < 1 or > 1024
+            || (parts.Length == 4 && (!double.TryParse(parts[3], System.Globalization.NumberStyles.Float, inv, out mean) || !double.IsFinite(mean))))
+        {
+            throw new ArgumentException($"Rounds: InitialModel '{InitialModel}' must be zeros or mf:ITEMS:FACTORS[:MEAN] (ITEMS ≥ 1, FACTORS in 1..1024).");
+        }
+
+        return true;
+    }
+
     /// <summary>Bits b of the aggregation modulus 2^b.</summary>
     public int Bits { get; set; } = 20;
 
@@ -142,6 +182,20 @@ public sealed class RoundOptions
         if (Dimension < 1 || Bits is < 8 or > 32 || !(Clip > 0) || !(TargetEpsilon > 0) || Delta is <= 0 or >= 1 || PlannedRounds < 1)
         {
             throw new ArgumentException("Rounds: Dimension ≥ 1, Bits in [8, 32], Clip > 0, TargetEpsilon > 0, Delta in (0, 1), PlannedRounds ≥ 1.");
+        }
+
+        if (InitialModel != "zeros")
+        {
+            if (!TryParseMf(out int items, out int factors, out _))
+            {
+                throw new ArgumentException($"Rounds: InitialModel '{InitialModel}' must be zeros or mf:ITEMS:FACTORS[:MEAN].");
+            }
+
+            long expected = ((long)items * (factors + 1)) + 1;
+            if (expected != Dimension)
+            {
+                throw new ArgumentException($"Rounds: InitialModel {InitialModel} needs Dimension = {expected} (items·(factors + 1) + 1), not {Dimension}.");
+            }
         }
 
         if (ThreatMode is not ("HonestButCurious" or "Malicious"))

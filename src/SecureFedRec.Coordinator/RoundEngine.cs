@@ -84,7 +84,7 @@ public sealed class RoundEngine
 
     /// <summary>
     /// Start-up: aborts rounds left open by a crash (their protocol state is gone), makes sure the initial model exists
-    /// (version 1, zeros) and loads the latest version.
+    /// (version 1, Rounds:InitialModel) and loads the latest version.
     /// </summary>
     public async Task RecoverAsync(CancellationToken cancellationToken)
     {
@@ -96,7 +96,7 @@ public sealed class RoundEngine
         }
 
         ModelVersionRecord? latest = await _store.GetModelAsync(0, cancellationToken).ConfigureAwait(false);
-        latest ??= await _store.AppendModelAsync(0, RoundCodec.EncodeModel(new double[_options.Rounds.Dimension]), "0", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        latest ??= await _store.AppendModelAsync(0, RoundCodec.EncodeModel(_options.Rounds.CreateInitialModel()), "0", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         Interlocked.Exchange(ref _modelVersion, latest.Version);
         _completed = (await _store.ListRoundsAsync(cancellationToken).ConfigureAwait(false)).Count(r => r.Outcome == "Completed");
         _metrics.ModelVersion(latest.Version);

@@ -84,7 +84,11 @@ public sealed class FederatedClient
     /// the user has rated; computed locally from the user's private factors. Highest score first; ties by item index.
     /// </summary>
     /// <exception cref="ArgumentException">The user is not held by this client.</exception>
-    public IReadOnlyList<int> RecommendTopN(int user, GlobalItemModel model, int n)
+    public IReadOnlyList<int> RecommendTopN(int user, GlobalItemModel model, int n) =>
+        RecommendScored(user, model, n).Select(x => x.Item).ToArray();
+
+    /// <summary>Top-N as in <see cref="RecommendTopN"/>, with each item's predicted score.</summary>
+    internal IReadOnlyList<(int Item, double Score)> RecommendScored(int user, GlobalItemModel model, int n)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
@@ -116,13 +120,28 @@ public sealed class FederatedClient
             }
         }
 
-        var result = new int[best.Count];
+        var result = new (int Item, double Score)[best.Count];
         for (var j = result.Length - 1; j >= 0; j--)
         {
-            result[j] = best.Dequeue();
+            best.TryDequeue(out var item, out var key);
+            result[j] = (item, key.Score);
         }
 
         return result;
+    }
+
+    /// <summary>Predicted rating of <paramref name="item"/> by one of this client's users under <paramref name="model"/>.</summary>
+    /// <exception cref="ArgumentException">The user is not held by this client.</exception>
+    internal double Predict(int user, int item, GlobalItemModel model)
+    {
+        if (!localOfUser.TryGetValue(user, out var lu))
+        {
+            throw new ArgumentException($"user {user} is not held by client {Id}", nameof(user));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)item, (uint)model.ItemCount, nameof(item));
+        return model.GlobalMean + userBias[lu] + model.ItemBias[item]
+            + MatrixFactorizationModel.Dot(userFactors.AsSpan(lu * factors, factors), model.ItemFactors.AsSpan(item * factors, factors));
     }
 
     /// <summary>Copies this client's user parameters into a full model (simulation-side evaluation only).</summary>
