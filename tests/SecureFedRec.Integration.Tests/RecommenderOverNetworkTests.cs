@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using SecureFedRec.Coordinator;
 using SecureFedRec.Recommender.Data;
 using Xunit.Abstractions;
 
@@ -77,6 +78,42 @@ public sealed partial class RecommenderOverNetworkTests(ITestOutputHelper log)
             },
         }));
         return path;
+    }
+
+    [Theory]
+    [InlineData("zeros", 16, true)]
+    [InlineData("mf:60:4", 301, true)]
+    [InlineData("mf:60:4:3.5", 301, true)]
+    [InlineData("mf:60:4", 300, false)]
+    [InlineData("mf:0:4", 1, false)]
+    [InlineData("mf:60:0", 61, false)]
+    [InlineData("mf:60", 301, false)]
+    [InlineData("mf:60:4:x", 301, false)]
+    [InlineData("mf:-1:4", 301, false)]
+    [InlineData("random", 16, false)]
+    public void The_initial_model_setting_is_validated(string setting, int dimension, bool valid)
+    {
+        var rounds = new RoundOptions { InitialModel = setting, Dimension = dimension };
+        if (valid)
+        {
+            rounds.Validate();
+        }
+        else
+        {
+            Assert.Throws<ArgumentException>(rounds.Validate);
+        }
+    }
+
+    [Fact]
+    public void An_mf_initial_model_has_random_item_factors_zero_biases_and_the_prior_mean()
+    {
+        double[] model = new RoundOptions { InitialModel = "mf:60:4:3.5", Dimension = 301 }.CreateInitialModel();
+        Assert.Equal(301, model.Length);
+        Assert.All(model[..240], v => Assert.NotEqual(0.0, v));
+        Assert.All(model[240..300], v => Assert.Equal(0.0, v));
+        Assert.Equal(3.5, model[300]);
+        Assert.NotEqual(model, new RoundOptions { InitialModel = "mf:60:4:3.5", Dimension = 301 }.CreateInitialModel());
+        Assert.All(new RoundOptions { Dimension = 5 }.CreateInitialModel(), v => Assert.Equal(0.0, v));
     }
 
     [Fact]
