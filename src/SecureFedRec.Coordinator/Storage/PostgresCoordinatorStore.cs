@@ -5,7 +5,8 @@ namespace SecureFedRec.Coordinator.Storage;
 
 /// <summary>
 /// The store on PostgreSQL (Npgsql), for deployments with more than one coordinator instance. Appends that race between
-/// instances are resolved by the unique constraints (version, round id, ledger sequence) and retried. Back it up with
+/// instances are serialized by a transaction-scoped advisory lock per table (and, as a second line of defence, resolved by
+/// the unique constraints on version, round id and ledger sequence, and retried). Back it up with
 /// <c>pg_dump</c>.
 /// </summary>
 /// <remarks>Thread-safe: Npgsql's data source pools connections.</remarks>
@@ -33,6 +34,26 @@ public sealed class PostgresCoordinatorStore : SqlCoordinatorStore
     /// <inheritdoc />
     protected override bool IsUniqueViolation(DbException exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    /// <inheritdoc />
+    protected override async Task LockAppendsAsync(DbConnection connection, DbTransaction transaction, string table, CancellationToken cancellationToken)
+    {
+        // One fixed 64-bit key per table ("SFR" ‖ table tag); released automatically at commit or rollback.
+        long key = table switch
+        {
+            "models" => 0x5346_5200_0000_0001,
+            "ledger" => 0x5346_5200_0000_0002,
+            _ => throw new ArgumentOutOfRangeException(nameof(table), table, "No append lock for this table."),
+        };
+        await using DbCommand command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT pg_advisory_xact_lock(@k)";
+        DbParameter parameter = command.CreateParameter();
+        parameter.ParameterName = "@k";
+        parameter.Value = key;
+        command.Parameters.Add(parameter);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <inheritdoc />
     public override async ValueTask DisposeAsync()

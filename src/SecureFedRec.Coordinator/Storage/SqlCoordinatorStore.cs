@@ -24,6 +24,15 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
     /// <summary>Whether an exception is a unique-constraint violation.</summary>
     protected abstract bool IsUniqueViolation(DbException exception);
 
+    /// <summary>
+    /// Serializes appends to <paramref name="table"/> across connections and instances for the rest of
+    /// <paramref name="transaction"/>, so "read MAX, insert MAX + 1" cannot race. Default: nothing (SQLite's write
+    /// transactions are already exclusive); PostgreSQL takes a transaction-scoped advisory lock. The unique constraints and
+    /// the retry loop stay as a second line of defence.
+    /// </summary>
+    protected virtual Task LockAppendsAsync(DbConnection connection, DbTransaction transaction, string table, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
     /// <inheritdoc />
     public virtual async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
@@ -159,6 +168,7 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
         {
             await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using DbTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await LockAppendsAsync(connection, tx, "models", cancellationToken).ConfigureAwait(false);
             var existing = await QueryAsync(connection, tx,
                 "SELECT version, round_id, model, epsilon, released_at FROM models WHERE round_id = @r",
                 r => ReadModel(r, withBytes: true), cancellationToken, ("@r", roundId)).ConfigureAwait(false);
@@ -215,6 +225,7 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
         {
             await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using DbTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await LockAppendsAsync(connection, tx, "ledger", cancellationToken).ConfigureAwait(false);
             var existing = await QueryAsync(connection, tx,
                 "SELECT sequence, round_id, recorded_at, parameters, contributing_clients, round_epsilon, total_epsilon FROM ledger WHERE round_id = @r",
                 ReadLedger, cancellationToken, ("@r", entry.RoundId)).ConfigureAwait(false);

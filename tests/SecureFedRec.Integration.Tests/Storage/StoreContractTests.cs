@@ -164,6 +164,8 @@ public abstract class StoreContractTests : IAsyncLifetime
     [Fact]
     public async Task Concurrent_appends_get_distinct_versions_and_sequences()
     {
+        // More racing appends than the store's retry budget: only real serialization of appends passes this.
+        const int Appends = 32;
         if (_store is null)
         {
             return;
@@ -171,14 +173,14 @@ public abstract class StoreContractTests : IAsyncLifetime
 
         await using ICoordinatorStore second = await ReopenAsync();
         await second.InitializeAsync();
-        var tasks = Enumerable.Range(1, 8).Select(i => (i % 2 == 0 ? Store : second)
+        var tasks = Enumerable.Range(1, Appends).Select(i => (i % 2 == 0 ? Store : second)
             .AppendModelAsync(i, [(byte)i], "0", T0)).ToArray();
-        var ledger = Enumerable.Range(1, 8).Select(i => (i % 2 == 0 ? Store : second)
+        var ledger = Enumerable.Range(1, Appends).Select(i => (i % 2 == 0 ? Store : second)
             .AppendLedgerAsync(new LedgerRecord(0, "r" + i, T0, "{}", 1, 1, 1))).ToArray();
         ModelVersionRecord[] versions = await Task.WhenAll(tasks);
         var entries = await Task.WhenAll(ledger);
-        Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), versions.Select(v => v.Version).Order());
-        Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), entries.Select(e => e.Entry.Sequence).Order());
+        Assert.Equal(Enumerable.Range(1, Appends).Select(i => (long)i), versions.Select(v => v.Version).Order());
+        Assert.Equal(Enumerable.Range(1, Appends).Select(i => (long)i), entries.Select(e => e.Entry.Sequence).Order());
     }
 }
 
