@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using SecureFedRec.Crypto;
 using SecureFedRec.Protocol.Internal;
@@ -8,10 +9,10 @@ namespace SecureFedRec.Protocol.Server;
 /// <summary>
 /// Round 4: collects revealed shares (for each neighbour of the sender in U2: its self-seed share if the neighbour
 /// survived, its mask-key share if it dropped; anything else drops the sender with <c>BadShare</c>). Closing
-/// reconstructs every survivor's self-mask seed and every dropped client's mask key (Lagrange coefficients cached per
-/// holder set), and removes the masks from the running sum in parallel: work items (survivor self masks, and
-/// dropped × surviving-neighbour pair masks) are spread over <see cref="ServerOptions.Threads"/> threads, each adding
-/// into its own d-word accumulator, merged at the end (memory: (threads + 1)·d words).
+/// reconstructs every survivor's self-mask seed and every dropped client's mask key (holder sets chosen so that Lagrange
+/// coefficients are shared across owners) and removes the masks from the running sum in one parallel pass over the
+/// owners on <see cref="ServerOptions.Threads"/> threads, each adding into its own pooled d-word accumulator (cleared
+/// before and after use), merged at the end only if every owner succeeded (memory: (threads + 1)·d words).
 /// </summary>
 public sealed class ServerUnmaskingState : ServerState
 {
@@ -63,55 +64,25 @@ public sealed class ServerUnmaskingState : ServerState
 
         int[] survivors = Context.Survivors;
         int[] dropped = Context.ShareSenders.Except(survivors).Order().ToArray();
-        var lagrange = new ConcurrentDictionary<string, LagrangeCache>(StringComparer.Ordinal);
-        var selfSeeds = new Dictionary<int, byte[]>();
-        var maskKeys = new Dictionary<int, byte[]>();
         try
         {
             // Owners to reconstruct: every survivor's self seed, and the mask key of every dropped client that has a
-            // surviving neighbour (no survivor masked with the others). Reconstructions run in parallel.
+            // surviving neighbour (no survivor masked with the others).
             var survivorSet = new HashSet<int>(survivors);
             int[] droppedOwners = dropped.Where(o => Context.NeighbourIds(o).Any(survivorSet.Contains)).ToArray();
-            int[] owners = [.. survivors, .. droppedOwners];
-            var secrets = new byte[owners.Length][];
-            bool reconstructed = true;
-            Parallel.For(0, owners.Length, new ParallelOptions { MaxDegreeOfParallelism = Context.Threads }, i =>
-            {
-                if (TryReconstruct(owners[i], lagrange, out byte[] secret))
-                {
-                    secrets[i] = secret;
-                }
-                else
-                {
-                    Primitives.Wipe(secret);
-                    Volatile.Write(ref reconstructed, false);
-                }
-            });
-            for (int i = 0; i < owners.Length; i++)
-            {
-                if (secrets[i] is { } secret)
-                {
-                    (i < survivors.Length ? selfSeeds : maskKeys)[owners[i]] = secret;
-                }
-            }
-
-            if (!reconstructed)
+            int[] owners = [.. droppedOwners, .. survivors];
+            if (!TryChooseHolders(owners, out int[][] chosen, out Lazy<LagrangeCache>[] caches))
             {
                 return AbortRound(RoundOutcome.AbortedReconstructionFailed, u5);
             }
 
-            if (!TryRemoveMasks(selfSeeds, maskKeys, survivorSet))
+            if (!TryRemoveMasks(owners, droppedOwners.Length, chosen, caches, survivorSet))
             {
                 return AbortRound(RoundOutcome.AbortedReconstructionFailed, u5);
             }
         }
         finally
         {
-            foreach (byte[] secret in selfSeeds.Values.Concat(maskKeys.Values))
-            {
-                Primitives.Wipe(secret);
-            }
-
             Context.Release();
         }
 
@@ -175,25 +146,62 @@ public sealed class ServerUnmaskingState : ServerState
         return Accept();
     }
 
-    private bool TryReconstruct(int owner, ConcurrentDictionary<string, LagrangeCache> lagrange, out byte[] secret)
+    /// <summary>
+    /// Picks, per owner, t holders whose shares are used (any t valid shares give the same secret). Holder sets are
+    /// reused across owners where possible (owners in id order, a new set takes the t largest holder ids), so that the
+    /// Lagrange coefficients are computed once per set rather than once per owner. False when an owner has fewer than t shares.
+    /// </summary>
+    private bool TryChooseHolders(int[] owners, out int[][] chosen, out Lazy<LagrangeCache>[] caches)
     {
-        secret = new byte[Primitives.SeedLength];
         int t = Context.Parameters.Threshold;
-        if (!Context.Revealed.TryGetValue(owner, out List<(int X, byte[] Value)>? shares) || shares.Count < t)
+        chosen = new int[owners.Length][];
+        caches = new Lazy<LagrangeCache>[owners.Length];
+        var byKey = new Dictionary<string, (int[] Xs, Lazy<LagrangeCache> Cache)>(StringComparer.Ordinal);
+        int[]? current = null;
+        Lazy<LagrangeCache>? currentCache = null;
+        var available = new HashSet<int>();
+        foreach (int i in Enumerable.Range(0, owners.Length).OrderBy(i => owners[i]))
         {
-            return false;
+            if (!Context.Revealed.TryGetValue(owners[i], out List<(int X, byte[] Value)>? shares) || shares.Count < t)
+            {
+                return false;
+            }
+
+            available.Clear();
+            foreach ((int x, _) in shares)
+            {
+                available.Add(x);
+            }
+
+            if (current is null || !current.All(available.Contains))
+            {
+                int[] xs = [.. available.Order().Skip(available.Count - t)];
+                string key = string.Join(',', xs);
+                if (!byKey.TryGetValue(key, out (int[] Xs, Lazy<LagrangeCache> Cache) entry))
+                {
+                    entry = (xs, new Lazy<LagrangeCache>(() => new LagrangeCache(xs), LazyThreadSafetyMode.ExecutionAndPublication));
+                    byKey[key] = entry;
+                }
+
+                (current, currentCache) = entry;
+            }
+
+            chosen[i] = current;
+            caches[i] = currentCache!;
         }
 
-        // The first t holders by id: for the same holder set, the Lagrange coefficients are computed once.
-        List<(int X, byte[] Value)> chosen = [.. shares.OrderBy(s => s.X).Take(t)];
-        int[] xs = chosen.Select(s => s.X).ToArray();
-        LagrangeCache cache = lagrange.GetOrAdd(string.Join(',', xs), _ => new LagrangeCache(xs));
-        var holders = new List<ShamirShare>(t);
+        return true;
+    }
+
+    private bool TryReconstruct(int owner, int[] xs, LagrangeCache cache, Span<byte> secret)
+    {
+        List<(int X, byte[] Value)> shares = Context.Revealed[owner];
+        var holders = new List<ShamirShare>(xs.Length);
         try
         {
-            foreach ((int x, byte[] value) in chosen)
+            foreach (int x in xs)
             {
-                holders.Add(ShamirShare.Import(x, value));
+                holders.Add(ShamirShare.Import(x, shares.Find(s => s.X == x).Value));
             }
 
             return cache.TryReconstruct(holders, secret) == ShamirResult.Ok;
@@ -207,63 +215,116 @@ public sealed class ServerUnmaskingState : ServerState
         }
     }
 
-    private bool TryRemoveMasks(Dictionary<int, byte[]> selfSeeds, Dictionary<int, byte[]> maskKeys, HashSet<int> survivorSet)
+    /// <summary>
+    /// One parallel pass over the owners (dropped first: their items are the longest): reconstruct the owner's secret,
+    /// then undo its masks into the worker's pooled accumulator (a survivor's self mask; a dropped client's pair masks
+    /// with each surviving neighbour, seeds derived and wiped one at a time). The accumulators are merged into the sum
+    /// only when every owner succeeded, so a failure leaves the sum untouched; they are cleared before going back to the pool.
+    /// </summary>
+    private bool TryRemoveMasks(int[] owners, int droppedCount, int[][] chosen, Lazy<LagrangeCache>[] caches, HashSet<int> survivorSet)
     {
         SecAggParameters p = Context.Parameters;
         byte[] session = Context.SessionId;
-
-        // Work items: (seed, context, add?) — the sign undoes what the client added (secagg.md §"Masked input").
-        var items = new List<(byte[] Seed, byte[] Context, bool Add)>(selfSeeds.Count);
-        foreach ((int owner, byte[] seed) in selfSeeds)
+        uint[] sum = Context.Sum!;
+        int d = sum.Length;
+        int bits = p.Bits;
+        uint mask = p.ValueMask;
+        int threads = Math.Max(1, Math.Min(Context.Threads, owners.Length));
+        var accumulators = new ConcurrentBag<uint[]>();
+        bool ok = true;
+        Context.Hold(4L * d * threads);
+        try
         {
-            items.Add((seed, Derivations.SelfMaskContext(session, owner), false));
+            Parallel.For(0, owners.Length, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                () =>
+                {
+                    uint[] accumulator = ArrayPool<uint>.Shared.Rent(d);
+                    accumulator.AsSpan(0, d).Clear();
+                    accumulators.Add(accumulator);
+                    return accumulator;
+                },
+                (i, state, accumulator) =>
+                {
+                    if (!Volatile.Read(ref ok))
+                    {
+                        state.Stop();
+                        return accumulator;
+                    }
+
+                    if (!TryUnmaskOwner(owners[i], i < droppedCount, chosen[i], caches[i].Value, survivorSet,
+                            session, bits, accumulator.AsSpan(0, d)))
+                    {
+                        Volatile.Write(ref ok, false);
+                        state.Stop();
+                    }
+
+                    return accumulator;
+                },
+                _ => { });
+
+            if (ok)
+            {
+                foreach (uint[] accumulator in accumulators)
+                {
+                    Span<uint> a = accumulator.AsSpan(0, d);
+                    for (int j = 0; j < d; j++)
+                    {
+                        sum[j] = unchecked(sum[j] + a[j]) & mask;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (uint[] accumulator in accumulators)
+            {
+                accumulator.AsSpan(0, d).Clear();
+                ArrayPool<uint>.Shared.Return(accumulator);
+            }
+
+            Context.Free(4L * d * threads);
         }
 
-        // Pair seeds of each dropped client with its surviving neighbours, derived in parallel over dropped clients.
-        var pairItems = new ConcurrentBag<(byte[] Seed, byte[] Context, bool Add)>();
-        bool ok = true;
-        Parallel.ForEach(maskKeys, new ParallelOptions { MaxDegreeOfParallelism = Context.Threads }, entry =>
+        return ok;
+    }
+
+    private bool TryUnmaskOwner(int owner, bool isDropped, int[] xs, LagrangeCache cache, HashSet<int> survivorSet,
+        byte[] session, int bits, Span<uint> accumulator)
+    {
+        Span<byte> secret = stackalloc byte[Primitives.SeedLength];
+        Span<byte> seed = stackalloc byte[Primitives.SeedLength];
+        try
         {
-            (int dropped, byte[] scalar) = entry;
-            using PrivateKey key = Primitives.ImportKey(p.Suite, scalar);
-            foreach (int v in Context.NeighbourIds(dropped))
+            if (!TryReconstruct(owner, xs, cache, secret))
+            {
+                return false;
+            }
+
+            if (!isDropped)
+            {
+                // The client added +PRG(b_u); undo it (secagg.md §"Masked input").
+                Primitives.SubtractMask(secret, Derivations.SelfMaskContext(session, owner), bits, accumulator);
+                return true;
+            }
+
+            SecAggParameters p = Context.Parameters;
+            using PrivateKey key = Primitives.ImportKey(p.Suite, secret);
+            foreach (int v in Context.NeighbourIds(owner))
             {
                 if (!survivorSet.Contains(v))
                 {
                     continue;
                 }
 
-                var seed = new byte[Primitives.SeedLength];
                 if (!Derivations.TryPairKey(p.Suite, key, Context.Keys[v].MaskPublicKey.Span, session,
-                        Derivations.PairwiseSeedLabel, dropped, v, seed))
+                        Derivations.PairwiseSeedLabel, owner, v, seed))
                 {
-                    Volatile.Write(ref ok, false);
-                    return;
+                    return false;
                 }
 
                 // v added +PRG(s_vd) when d > v and −PRG(s_vd) when d < v; undo it.
-                pairItems.Add((seed, Derivations.PairwiseMaskContext(session, dropped, v), dropped < v));
-            }
-        });
-        items.AddRange(pairItems);
-        if (!ok)
-        {
-            WipeSeeds(pairItems);
-            return false;
-        }
-
-        uint[] sum = Context.Sum!;
-        int bits = p.Bits;
-        uint mask = p.ValueMask;
-        int threads = Math.Max(1, Math.Min(Context.Threads, items.Count));
-        Context.Hold(4L * p.Dimension * threads);
-        var gate = new object();
-        Parallel.For(0, items.Count, new ParallelOptions { MaxDegreeOfParallelism = threads },
-            () => new uint[sum.Length],
-            (i, _, accumulator) =>
-            {
-                (byte[] seed, byte[] context, bool add) = items[i];
-                if (add)
+                byte[] context = Derivations.PairwiseMaskContext(session, owner, v);
+                if (owner < v)
                 {
                     Primitives.AddMask(seed, context, bits, accumulator);
                 }
@@ -271,28 +332,13 @@ public sealed class ServerUnmaskingState : ServerState
                 {
                     Primitives.SubtractMask(seed, context, bits, accumulator);
                 }
+            }
 
-                return accumulator;
-            },
-            accumulator =>
-            {
-                lock (gate)
-                {
-                    for (int j = 0; j < sum.Length; j++)
-                    {
-                        sum[j] = unchecked(sum[j] + accumulator[j]) & mask;
-                    }
-                }
-            });
-        Context.Free(4L * p.Dimension * threads);
-        WipeSeeds(pairItems);
-        return true;
-    }
-
-    private static void WipeSeeds(IEnumerable<(byte[] Seed, byte[] Context, bool Add)> items)
-    {
-        foreach ((byte[] seed, _, _) in items)
+            return true;
+        }
+        finally
         {
+            Primitives.Wipe(secret);
             Primitives.Wipe(seed);
         }
     }
