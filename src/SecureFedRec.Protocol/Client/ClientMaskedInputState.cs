@@ -8,7 +8,7 @@ namespace SecureFedRec.Protocol.Client;
 /// <summary>
 /// Round 2 (Bonawitz Fig. 4 "MaskedInputCollection"): accepts the shares addressed to this client (senders U2 ∩ N(u)),
 /// decrypts and checks each, and sends y = x + PRG(b_u) + Σ_{v∈U2∩N(u), v&gt;u} PRG(s_uv) − Σ_{v&lt;u} PRG(s_uv) mod 2^b,
-/// adding each mask in place (no temporary of size d per mask).
+/// adding each mask in place into the wire-encoded buffer (no temporary of size d per mask, no copy for encoding).
 /// </summary>
 public sealed class ClientMaskedInputState : ClientState
 {
@@ -78,8 +78,10 @@ public sealed class ClientMaskedInputState : ClientState
             throw new ArgumentException($"The input must have exactly d = {p.Dimension} elements.", nameof(message));
         }
 
+        // The masked vector is built in place in its wire encoding (d little-endian u32 words): no second d-word copy.
         uint modulus = p.ValueMask;
-        var masked = new uint[p.Dimension];
+        byte[] encoded = new byte[4 * p.Dimension];
+        Span<uint> masked = VectorCodec.AsWords(encoded);
         for (int i = 0; i < masked.Length; i++)
         {
             if (input[i] > modulus)
@@ -131,7 +133,7 @@ public sealed class ClientMaskedInputState : ClientState
             {
                 RoundNumber = p.RoundNumber,
                 ClientId = (uint)ClientId,
-                MaskedVector = UnsafeByteOperations.UnsafeWrap(VectorCodec.Encode(masked)),
+                MaskedVector = UnsafeByteOperations.UnsafeWrap(VectorCodec.FinishInPlace(encoded)),
             },
         };
         ClientState next = p.IsMalicious ? new ClientConsistencyCheckState(Context) : new ClientUnmaskingState(Context);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace SecureFedRec.Protocol.Internal;
@@ -6,22 +7,22 @@ namespace SecureFedRec.Protocol.Internal;
 /// <summary>Masked-vector wire encoding: d little-endian u32 words (secagg.proto, MaskedInput.masked_vector).</summary>
 internal static class VectorCodec
 {
-    public static byte[] Encode(ReadOnlySpan<uint> vector)
+    /// <summary>
+    /// The words of a 4·d-byte encoding buffer, to be filled in place; on a little-endian host they are already in wire
+    /// order, on a big-endian host <see cref="FinishInPlace"/> swaps them.
+    /// </summary>
+    public static Span<uint> AsWords(byte[] encoded) => MemoryMarshal.Cast<byte, uint>(encoded.AsSpan());
+
+    /// <summary>Completes a buffer filled through <see cref="AsWords"/> into the little-endian wire encoding; returns it.</summary>
+    public static byte[] FinishInPlace(byte[] encoded)
     {
-        var bytes = new byte[vector.Length * 4];
-        if (BitConverter.IsLittleEndian)
+        if (!BitConverter.IsLittleEndian)
         {
-            MemoryMarshal.AsBytes(vector).CopyTo(bytes);
-        }
-        else
-        {
-            for (int i = 0; i < vector.Length; i++)
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4 * i), vector[i]);
-            }
+            Span<uint> words = AsWords(encoded);
+            BinaryPrimitives.ReverseEndianness(words, words);
         }
 
-        return bytes;
+        return encoded;
     }
 
     /// <summary>Decodes and range-checks; false for a wrong length or a word ≥ 2^bits.</summary>
@@ -57,19 +58,29 @@ internal static class VectorCodec
         ReadOnlySpan<uint> words = MemoryMarshal.Cast<byte, uint>(bytes);
         if (BitConverter.IsLittleEndian)
         {
-            for (int i = 0; i < words.Length; i++)
+            int vectorEnd = words.Length - (words.Length % Vector<uint>.Count);
+            var limit = new Vector<uint>(modulusMask);
+            if (modulusMask != uint.MaxValue)
             {
-                if (words[i] > modulusMask)
+                ReadOnlySpan<Vector<uint>> wordVectors = MemoryMarshal.Cast<uint, Vector<uint>>(words[..vectorEnd]);
+                for (int i = 0; i < wordVectors.Length; i++)
                 {
-                    return false;
+                    if (Vector.GreaterThanAny(wordVectors[i], limit))
+                    {
+                        return false;
+                    }
+                }
+
+                for (int i = vectorEnd; i < words.Length; i++)
+                {
+                    if (words[i] > modulusMask)
+                    {
+                        return false;
+                    }
                 }
             }
 
-            for (int i = 0; i < words.Length; i++)
-            {
-                sum[i] = unchecked(sum[i] + words[i]) & modulusMask;
-            }
-
+            AddInto(sum, words, modulusMask);
             return true;
         }
 
@@ -87,5 +98,23 @@ internal static class VectorCodec
         }
 
         return true;
+    }
+
+    /// <summary>sum[i] = (sum[i] + add[i]) AND modulusMask, SIMD where available; the spans have equal length.</summary>
+    public static void AddInto(Span<uint> sum, ReadOnlySpan<uint> add, uint modulusMask)
+    {
+        int vectorEnd = sum.Length - (sum.Length % Vector<uint>.Count);
+        var limit = new Vector<uint>(modulusMask);
+        Span<Vector<uint>> sumVectors = MemoryMarshal.Cast<uint, Vector<uint>>(sum[..vectorEnd]);
+        ReadOnlySpan<Vector<uint>> addVectors = MemoryMarshal.Cast<uint, Vector<uint>>(add[..vectorEnd]);
+        for (int i = 0; i < sumVectors.Length; i++)
+        {
+            sumVectors[i] = (sumVectors[i] + addVectors[i]) & limit;
+        }
+
+        for (int i = vectorEnd; i < sum.Length; i++)
+        {
+            sum[i] = unchecked(sum[i] + add[i]) & modulusMask;
+        }
     }
 }

@@ -266,11 +266,7 @@ public sealed class ServerUnmaskingState : ServerState
             {
                 foreach (uint[] accumulator in accumulators)
                 {
-                    Span<uint> a = accumulator.AsSpan(0, d);
-                    for (int j = 0; j < d; j++)
-                    {
-                        sum[j] = unchecked(sum[j] + a[j]) & mask;
-                    }
+                    VectorCodec.AddInto(sum, accumulator.AsSpan(0, d), mask);
                 }
             }
         }
