@@ -82,16 +82,19 @@ public sealed class ClientMaskedInputState : ClientState
         uint modulus = p.ValueMask;
         byte[] encoded = new byte[4 * p.Dimension];
         Span<uint> masked = VectorCodec.AsWords(encoded);
-        for (int i = 0; i < masked.Length; i++)
+        if (modulus != uint.MaxValue)
         {
-            if (input[i] > modulus)
+            for (int i = 0; i < input.Length; i++)
             {
-                WipeAll(received);
-                throw new ArgumentException($"Input element {i} is not below 2^{p.Bits}.", nameof(message));
+                if (input[i] > modulus)
+                {
+                    WipeAll(received);
+                    throw new ArgumentException($"Input element {i} is not below 2^{p.Bits}.", nameof(message));
+                }
             }
-
-            masked[i] = input[i];
         }
+
+        input.CopyTo(masked);
 
         Primitives.AddMask(Context.SelfSeed, Derivations.SelfMaskContext(Context.SessionId, ClientId), p.Bits, masked);
         byte[] seed = new byte[Primitives.SeedLength];
