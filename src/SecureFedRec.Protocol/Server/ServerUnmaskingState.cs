@@ -235,7 +235,9 @@ public sealed class ServerUnmaskingState : ServerState
         Context.Hold(4L * d * threads);
         try
         {
-            Parallel.For(0, owners.Length, new ParallelOptions { MaxDegreeOfParallelism = threads },
+            // One owner at a time per worker (no chunking): the dropped owners' items are ~k times longer than the others.
+            Parallel.ForEach(Partitioner.Create(Enumerable.Range(0, owners.Length), EnumerablePartitionerOptions.NoBuffering),
+                new ParallelOptions { MaxDegreeOfParallelism = threads },
                 () =>
                 {
                     uint[] accumulator = ArrayPool<uint>.Shared.Rent(d);
