@@ -76,27 +76,11 @@ public static class RequestSignature
         return message;
     }
 
-    /// <summary>Verifies a signature under a SEC1 public key; false for any malformed key, signature or mismatch.</summary>
-    public static bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> signedMessage, ReadOnlySpan<byte> signature)
-    {
-        if (publicKey.Length != PublicKeyLength || publicKey[0] != 0x04 || signature.Length != SignatureLength)
-        {
-            return false;
-        }
-
-        try
-        {
-            using var ecdsa = ECDsa.Create(new ECParameters
-            {
-                Curve = ECCurve.NamedCurves.nistP256,
-                Q = new ECPoint { X = publicKey.Slice(1, 32).ToArray(), Y = publicKey.Slice(33, 32).ToArray() },
-            });
-            return ecdsa.VerifyData(signedMessage, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
-        }
-        catch (CryptographicException)
-        {
-            // Not a point on the curve.
-            return false;
-        }
-    }
+    /// <summary>
+    /// Verifies a signature under a SEC1 public key; false for any malformed key, signature or mismatch. The check is the
+    /// crypto library's <see cref="Crypto.Signature.Verify"/> (ECDSA P-256, SHA-256, 64-byte r‖s), which also validates the
+    /// point before .NET sees it.
+    /// </summary>
+    public static bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> signedMessage, ReadOnlySpan<byte> signature) =>
+        Crypto.Signature.Verify(publicKey, signedMessage, signature);
 }
