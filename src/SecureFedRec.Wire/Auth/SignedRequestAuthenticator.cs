@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Security.Cryptography;
+using SecureFedRec.Crypto;
 using SecureFedRec.Wire.Server;
 
 namespace SecureFedRec.Wire.Auth;
@@ -105,12 +105,8 @@ public sealed class SignedRequestAuthenticator
 
     private static byte[] CreateDummyPublicKey()
     {
-        using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        ECParameters p = ecdsa.ExportParameters(includePrivateParameters: false);
-        byte[] key = new byte[RequestSignature.PublicKeyLength];
-        key[0] = 0x04;
-        p.Q.X!.CopyTo(key, 1);
-        p.Q.Y!.CopyTo(key, 33);
-        return key;
+        // A valid P-256 point whose private key is discarded at once: no request can ever verify under it.
+        using SigningKey key = SigningKey.Generate();
+        return key.ExportPublicKey();
     }
 }
