@@ -346,158 +346,9 @@ internal sealed class AesKeySchedule : IDisposable
         Vector256<uint> m = Vector256.Create(mask);
         while (i + 8 <= blocks)
         {
-            UInt128 c = counter + (ulong)i;
-            uint low = (uint)c;
-            Vector128<byte> b0, b1, b2, b3, b4, b5, b6, b7;
-            if (low <= uint.MaxValue - 7)
-            {
-                // Only the last 32 bits change within these 8 blocks: patch the big-endian low word into one base block.
-                Vector128<uint> baseBlock = CounterBlock(c).AsUInt32();
-                b0 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low), 3).AsByte() ^ k0;
-                b1 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 1), 3).AsByte() ^ k0;
-                b2 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 2), 3).AsByte() ^ k0;
-                b3 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 3), 3).AsByte() ^ k0;
-                b4 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 4), 3).AsByte() ^ k0;
-                b5 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 5), 3).AsByte() ^ k0;
-                b6 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 6), 3).AsByte() ^ k0;
-                b7 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 7), 3).AsByte() ^ k0;
-            }
-            else
-            {
-                b0 = CounterBlock(c) ^ k0;
-                b1 = CounterBlock(c + 1) ^ k0;
-                b2 = CounterBlock(c + 2) ^ k0;
-                b3 = CounterBlock(c + 3) ^ k0;
-                b4 = CounterBlock(c + 4) ^ k0;
-                b5 = CounterBlock(c + 5) ^ k0;
-                b6 = CounterBlock(c + 6) ^ k0;
-                b7 = CounterBlock(c + 7) ^ k0;
-            }
-
-            if (rounds == 14)
-            {
-                // AES-256 (the mask PRG): rounds unrolled so each round key is a memory operand of AESENC, no loop overhead.
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 1));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 1));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 1));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 1));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 1));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 1));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 1));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 1));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 2));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 2));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 2));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 2));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 2));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 2));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 2));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 2));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 3));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 3));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 3));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 3));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 3));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 3));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 3));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 3));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 4));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 4));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 4));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 4));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 4));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 4));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 4));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 4));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 5));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 5));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 5));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 5));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 5));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 5));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 5));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 5));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 6));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 6));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 6));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 6));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 6));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 6));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 6));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 6));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 7));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 7));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 7));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 7));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 7));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 7));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 7));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 7));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 8));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 8));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 8));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 8));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 8));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 8));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 8));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 8));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 9));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 9));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 9));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 9));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 9));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 9));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 9));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 9));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 10));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 10));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 10));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 10));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 10));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 10));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 10));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 10));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 11));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 11));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 11));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 11));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 11));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 11));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 11));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 11));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 12));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 12));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 12));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 12));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 12));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 12));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 12));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 12));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 13));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 13));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 13));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 13));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 13));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 13));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 13));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 13));
-            }
-            else
-            {
-                for (int r = 1; r < rounds; r++)
-                {
-                    Vector128<byte> k = Unsafe.Add(ref keys, r);
-                    b0 = X86Aes.Encrypt(b0, k);
-                    b1 = X86Aes.Encrypt(b1, k);
-                    b2 = X86Aes.Encrypt(b2, k);
-                    b3 = X86Aes.Encrypt(b3, k);
-                    b4 = X86Aes.Encrypt(b4, k);
-                    b5 = X86Aes.Encrypt(b5, k);
-                    b6 = X86Aes.Encrypt(b6, k);
-                    b7 = X86Aes.Encrypt(b7, k);
-                }
-            }
-
+            EncryptAllButLastRound(ref keys, rounds, counter + (ulong)i, k0, out Vector128<byte> b0, out Vector128<byte> b1,
+                out Vector128<byte> b2, out Vector128<byte> b3, out Vector128<byte> b4, out Vector128<byte> b5,
+                out Vector128<byte> b6, out Vector128<byte> b7);
             nuint o = (nuint)i * 4;
             Vector256<uint> w0 = Vector256.Create(X86Aes.EncryptLast(b0, kLast), X86Aes.EncryptLast(b1, kLast)).AsUInt32() & m;
             Vector256<uint> w1 = Vector256.Create(X86Aes.EncryptLast(b2, kLast), X86Aes.EncryptLast(b3, kLast)).AsUInt32() & m;
@@ -527,6 +378,168 @@ internal sealed class AesKeySchedule : IDisposable
     /// <summary>Whether <see cref="CombineAesNi"/> applies (AES-NI backend on a little-endian machine).</summary>
     internal bool CanCombineInRegisters => _backend == AesCtrBackend.AesNi128 && BitConverter.IsLittleEndian && Vector256.IsHardwareAccelerated;
 
+    /// <summary>
+    /// Eight consecutive counter blocks from <paramref name="c"/> (NIST SP 800-38A §6.5, big-endian 128-bit counter), whitened
+    /// with <paramref name="k0"/> and taken through every AES round but the last; the callers finish with AESENCLAST and
+    /// either store the keystream or fuse it into a vector. Inlined so the eight blocks stay in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EncryptAllButLastRound(ref Vector128<byte> keys, int rounds, UInt128 c, Vector128<byte> k0,
+        out Vector128<byte> b0, out Vector128<byte> b1, out Vector128<byte> b2, out Vector128<byte> b3,
+        out Vector128<byte> b4, out Vector128<byte> b5, out Vector128<byte> b6, out Vector128<byte> b7)
+    {
+        uint low = (uint)c;
+        if (low <= uint.MaxValue - 7)
+        {
+            // Only the last 32 bits change within these 8 blocks: patch the big-endian low word into one base block.
+            Vector128<uint> baseBlock = CounterBlock(c).AsUInt32();
+            b0 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low), 3).AsByte() ^ k0;
+            b1 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 1), 3).AsByte() ^ k0;
+            b2 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 2), 3).AsByte() ^ k0;
+            b3 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 3), 3).AsByte() ^ k0;
+            b4 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 4), 3).AsByte() ^ k0;
+            b5 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 5), 3).AsByte() ^ k0;
+            b6 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 6), 3).AsByte() ^ k0;
+            b7 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 7), 3).AsByte() ^ k0;
+        }
+        else
+        {
+            b0 = CounterBlock(c) ^ k0;
+            b1 = CounterBlock(c + 1) ^ k0;
+            b2 = CounterBlock(c + 2) ^ k0;
+            b3 = CounterBlock(c + 3) ^ k0;
+            b4 = CounterBlock(c + 4) ^ k0;
+            b5 = CounterBlock(c + 5) ^ k0;
+            b6 = CounterBlock(c + 6) ^ k0;
+            b7 = CounterBlock(c + 7) ^ k0;
+        }
+
+        if (rounds == 14)
+        {
+            // AES-256 (the mask PRG): rounds unrolled so each round key is a memory operand of AESENC, no loop overhead.
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 1));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 1));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 1));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 1));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 1));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 1));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 1));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 1));
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 2));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 2));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 2));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 2));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 2));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 2));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 2));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 2));
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 3));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 3));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 3));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 3));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 3));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 3));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 3));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 3));
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 4));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 4));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 4));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 4));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 4));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 4));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 4));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 4));
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 5));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 5));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 5));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 5));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 5));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 5));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 5));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 5));
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 6));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 6));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 6));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 6));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 6));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 6));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 6));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 6));
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 7));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 7));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 7));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 7));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 7));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 7));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 7));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 7));
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 8));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 8));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 8));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 8));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 8));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 8));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 8));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 8));
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 9));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 9));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 9));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 9));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 9));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 9));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 9));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 9));
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 10));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 10));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 10));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 10));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 10));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 10));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 10));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 10));
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 11));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 11));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 11));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 11));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 11));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 11));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 11));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 11));
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 12));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 12));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 12));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 12));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 12));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 12));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 12));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 12));
+            b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 13));
+            b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 13));
+            b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 13));
+            b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 13));
+            b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 13));
+            b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 13));
+            b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 13));
+            b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 13));
+        }
+        else
+        {
+            for (int r = 1; r < rounds; r++)
+            {
+                Vector128<byte> k = Unsafe.Add(ref keys, r);
+                b0 = X86Aes.Encrypt(b0, k);
+                b1 = X86Aes.Encrypt(b1, k);
+                b2 = X86Aes.Encrypt(b2, k);
+                b3 = X86Aes.Encrypt(b3, k);
+                b4 = X86Aes.Encrypt(b4, k);
+                b5 = X86Aes.Encrypt(b5, k);
+                b6 = X86Aes.Encrypt(b6, k);
+                b7 = X86Aes.Encrypt(b7, k);
+            }
+        }
+
+    }
+
     private static void BlocksAesNi(Vector128<byte>[] rk, int rounds, UInt128 counter, Span<byte> dest)
     {
         ref byte d = ref MemoryMarshal.GetReference(dest);
@@ -537,158 +550,9 @@ internal sealed class AesKeySchedule : IDisposable
         Vector128<byte> kLast = Unsafe.Add(ref keys, rounds);
         while (i + 8 <= blocks)
         {
-            UInt128 c = counter + (ulong)i;
-            uint low = (uint)c;
-            Vector128<byte> b0, b1, b2, b3, b4, b5, b6, b7;
-            if (low <= uint.MaxValue - 7)
-            {
-                // Only the last 32 bits change within these 8 blocks: patch the big-endian low word into one base block.
-                Vector128<uint> baseBlock = CounterBlock(c).AsUInt32();
-                b0 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low), 3).AsByte() ^ k0;
-                b1 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 1), 3).AsByte() ^ k0;
-                b2 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 2), 3).AsByte() ^ k0;
-                b3 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 3), 3).AsByte() ^ k0;
-                b4 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 4), 3).AsByte() ^ k0;
-                b5 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 5), 3).AsByte() ^ k0;
-                b6 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 6), 3).AsByte() ^ k0;
-                b7 = Sse41.Insert(baseBlock, BinaryPrimitives.ReverseEndianness(low + 7), 3).AsByte() ^ k0;
-            }
-            else
-            {
-                b0 = CounterBlock(c) ^ k0;
-                b1 = CounterBlock(c + 1) ^ k0;
-                b2 = CounterBlock(c + 2) ^ k0;
-                b3 = CounterBlock(c + 3) ^ k0;
-                b4 = CounterBlock(c + 4) ^ k0;
-                b5 = CounterBlock(c + 5) ^ k0;
-                b6 = CounterBlock(c + 6) ^ k0;
-                b7 = CounterBlock(c + 7) ^ k0;
-            }
-
-            if (rounds == 14)
-            {
-                // AES-256 (the mask PRG): rounds unrolled so each round key is a memory operand of AESENC, no loop overhead.
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 1));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 1));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 1));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 1));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 1));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 1));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 1));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 1));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 2));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 2));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 2));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 2));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 2));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 2));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 2));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 2));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 3));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 3));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 3));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 3));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 3));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 3));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 3));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 3));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 4));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 4));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 4));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 4));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 4));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 4));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 4));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 4));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 5));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 5));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 5));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 5));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 5));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 5));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 5));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 5));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 6));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 6));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 6));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 6));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 6));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 6));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 6));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 6));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 7));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 7));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 7));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 7));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 7));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 7));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 7));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 7));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 8));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 8));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 8));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 8));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 8));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 8));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 8));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 8));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 9));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 9));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 9));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 9));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 9));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 9));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 9));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 9));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 10));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 10));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 10));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 10));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 10));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 10));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 10));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 10));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 11));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 11));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 11));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 11));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 11));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 11));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 11));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 11));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 12));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 12));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 12));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 12));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 12));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 12));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 12));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 12));
-                b0 = X86Aes.Encrypt(b0, Unsafe.Add(ref keys, 13));
-                b1 = X86Aes.Encrypt(b1, Unsafe.Add(ref keys, 13));
-                b2 = X86Aes.Encrypt(b2, Unsafe.Add(ref keys, 13));
-                b3 = X86Aes.Encrypt(b3, Unsafe.Add(ref keys, 13));
-                b4 = X86Aes.Encrypt(b4, Unsafe.Add(ref keys, 13));
-                b5 = X86Aes.Encrypt(b5, Unsafe.Add(ref keys, 13));
-                b6 = X86Aes.Encrypt(b6, Unsafe.Add(ref keys, 13));
-                b7 = X86Aes.Encrypt(b7, Unsafe.Add(ref keys, 13));
-            }
-            else
-            {
-                for (int r = 1; r < rounds; r++)
-                {
-                    Vector128<byte> k = Unsafe.Add(ref keys, r);
-                    b0 = X86Aes.Encrypt(b0, k);
-                    b1 = X86Aes.Encrypt(b1, k);
-                    b2 = X86Aes.Encrypt(b2, k);
-                    b3 = X86Aes.Encrypt(b3, k);
-                    b4 = X86Aes.Encrypt(b4, k);
-                    b5 = X86Aes.Encrypt(b5, k);
-                    b6 = X86Aes.Encrypt(b6, k);
-                    b7 = X86Aes.Encrypt(b7, k);
-                }
-            }
-
+            EncryptAllButLastRound(ref keys, rounds, counter + (ulong)i, k0, out Vector128<byte> b0, out Vector128<byte> b1,
+                out Vector128<byte> b2, out Vector128<byte> b3, out Vector128<byte> b4, out Vector128<byte> b5,
+                out Vector128<byte> b6, out Vector128<byte> b7);
             nuint o = (nuint)i * 16;
             X86Aes.EncryptLast(b0, kLast).StoreUnsafe(ref d, o);
             X86Aes.EncryptLast(b1, kLast).StoreUnsafe(ref d, o + 16);
