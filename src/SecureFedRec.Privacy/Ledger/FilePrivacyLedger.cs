@@ -7,22 +7,31 @@ using System.Text.Json;
 namespace SecureFedRec.Privacy.Ledger;
 
 /// <summary>
-/// A durable, append-only privacy ledger in one JSON-lines file (format in <c>protocol-spec/dp.md</c>, "Ledger file").
-/// Line 1 is a header; each further line is one charged round. Every line ends with
+/// A durable, append-only privacy ledger in one JSON-lines file (format in <c>protocol-spec/dp.md</c> §7.2 and §7.4).
+/// Line 1 is a header; each further line is one record: a charged round, or (for a client, through
+/// <see cref="IDisclosureLedger"/>) a pending reservation, its disclosure, its release or an abort after disclosure.
+/// Every line ends with
 /// <c>"sha256":"&lt;hex&gt;"</c> = SHA-256(previous line's hash ‖ the line's bytes before that field, closed by
 /// <c>}</c>), so truncation, edits, deletions and reordering are detected on open (<see cref="LedgerCorruptException"/>
-/// naming the file and line). A charge is written as one <c>write</c> and <c>fsync</c>ed before
-/// <see cref="PrivacyLedgerBase.Charge"/> reports it; a failed write is cut back so the file stays well-formed. A new
+/// naming the file and line). Every record is written as one <c>write</c> and <c>fsync</c>ed before the call that
+/// makes it (<see cref="PrivacyLedgerBase.Charge"/>, <see cref="Reserve"/>, <see cref="MarkDisclosed"/>,
+/// <see cref="Release"/>) returns; a failed write is cut back so the file stays well-formed. A pending reservation
+/// left unresolved by a crash is found at open, counted as charged and listed in <see cref="RecoveredReservations"/>. A new
 /// file is created through a temporary file and an atomic rename. The file is held open exclusively (one writer per
 /// ledger). Thread-safe. Dispose to release the file.
 /// </summary>
-public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisposable
+public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisclosureLedger, IDisposable
 {
     /// <summary>The header's format name.</summary>
     public const string FormatName = "securefedrec-privacy-ledger";
 
-    /// <summary>The file format version.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>
+    /// The file format version written in new files: 2 (adds the disclosure records of §7.4). Version 1 files (charges
+    /// only) are read and continued.
+    /// </summary>
+    public const int FormatVersion = 2;
+
+    private const string Mechanism = "distributed-discrete-gaussian";
 
     private const string HashField = ",\"sha256\":\"";
     private readonly FileStream _stream;
@@ -60,12 +69,22 @@ public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisposable
         var stream = new FileStream(full, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 4096, FileOptions.None);
         try
         {
-            var (entries, lastHash) = ReadAll(full, stream, budget);
+            var (records, lastHash) = ReadAll(full, stream, budget);
             var ledger = new FilePrivacyLedger(full, stream, budget, lastHash, timeProvider);
-            var bad = ledger.Restore(entries);
-            if (bad >= 0)
+            for (var i = 0; i < records.Count; i++)
             {
-                throw new LedgerCorruptException(full, bad + 2, "the recorded sequence number, round id or ε does not match a recomputation from the recorded parameters.");
+                var ok = records[i] switch
+                {
+                    LedgerEntry charge => ledger.RestoreOne(charge),
+                    DisclosureRecord disclosure => ledger.RestoreOne(disclosure),
+                    _ => false,
+                };
+                if (!ok)
+                {
+                    throw new LedgerCorruptException(full, i + 2, records[i] is DisclosureRecord
+                        ? "the disclosure record does not follow from the records before it (sequence, round, state, pending record) or its ε disagrees with a recomputation."
+                        : "the recorded sequence number, round id or ε does not match a recomputation from the recorded parameters.");
+                }
             }
 
             stream.Seek(0, SeekOrigin.End);
@@ -79,6 +98,27 @@ public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisposable
     }
 
     /// <inheritdoc />
+    public IReadOnlyList<Reservation> Reservations => ReservationsCore();
+
+    /// <inheritdoc />
+    public IReadOnlyList<Reservation> RecoveredReservations => RecoveredCore();
+
+    /// <inheritdoc />
+    public LedgerDecision PreviewReservation(RoundCharge charge) => PreviewReservationCore(charge);
+
+    /// <inheritdoc />
+    public LedgerDecision Reserve(RoundCharge charge) => ReserveCore(charge);
+
+    /// <inheritdoc />
+    public LedgerDecision MarkDisclosed(string roundId) => MarkDisclosedCore(roundId);
+
+    /// <inheritdoc />
+    public LedgerDecision Release(string roundId, bool keysAdvertised, string reason) => ReleaseCore(roundId, keysAdvertised, reason);
+
+    /// <inheritdoc />
+    public int CountAbortsSince(DateTimeOffset since) => CountAbortsSinceCore(since);
+
+    /// <inheritdoc />
     public void Dispose()
     {
         if (!_disposed)
@@ -89,10 +129,14 @@ public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisposable
     }
 
     /// <inheritdoc />
-    protected override void Persist(LedgerEntry entry)
+    protected override void Persist(LedgerEntry entry) => Append(EntryBody(entry));
+
+    /// <inheritdoc />
+    protected override void PersistDisclosure(DisclosureRecord record) => Append(DisclosureBody(record));
+
+    private void Append(byte[] body)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var body = EntryBody(entry);
         var (line, hash) = Seal(body, _lastHash);
         var before = _stream.Length;
         try
@@ -122,19 +166,8 @@ public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisposable
             w.WriteNumber("seq", e.Sequence);
             w.WriteString("round", e.RoundId);
             w.WriteString("recordedAt", e.RecordedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
-            w.WriteString("mechanism", "distributed-discrete-gaussian");
-            w.WriteNumber("dimension", p.Dimension);
-            w.WriteNumber("bits", p.Bits);
-            w.WriteNumber("clip", p.Clip);
-            w.WriteNumber("gamma", p.Gamma);
-            w.WriteNumber("beta", p.Beta);
-            w.WriteNumber("sigma2Num", p.SigmaSquaredNumerator);
-            w.WriteNumber("sigma2Den", p.SigmaSquaredDenominator);
-            w.WriteNumber("plannedClients", p.PlannedClients);
-            w.WriteNumber("minClients", p.MinClients);
-            w.WriteNumber("delta", p.Delta);
-            w.WriteNumber("samplingRate", p.SamplingRate);
-            w.WriteNumber("k", p.K);
+            w.WriteString("mechanism", Mechanism);
+            WriteParameters(w, p);
             w.WriteNumber("contributingClients", e.ContributingClients);
             w.WriteNumber("roundEpsilon", e.RoundEpsilon);
             w.WriteNumber("totalEpsilon", e.TotalEpsilon);
@@ -142,6 +175,68 @@ public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisposable
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    internal static byte[] DisclosureBody(DisclosureRecord r)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("seq", r.Sequence);
+            w.WriteString("kind", KindName(r.Kind));
+            w.WriteString("round", r.RoundId);
+            w.WriteString("recordedAt", r.RecordedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            if (r.Kind == DisclosureRecordKind.Pending)
+            {
+                var p = r.Parameters ?? throw new ArgumentException("A pending record carries its parameters.", nameof(r));
+                w.WriteString("mechanism", Mechanism);
+                WriteParameters(w, p);
+                w.WriteNumber("announcedSamplingRate", r.AnnouncedSamplingRate);
+                w.WriteNumber("contributingClients", r.ContributingClients);
+                w.WriteNumber("roundEpsilon", r.RoundEpsilon);
+                w.WriteNumber("amplifiedRoundEpsilon", r.AmplifiedRoundEpsilon);
+            }
+            else
+            {
+                w.WriteNumber("pendingSeq", r.PendingSequence);
+                if (r.Kind != DisclosureRecordKind.Disclosed)
+                {
+                    w.WriteBoolean("keysAdvertised", r.KeysAdvertised);
+                    w.WriteString("reason", r.Reason);
+                }
+            }
+
+            w.WriteNumber("totalEpsilon", r.TotalEpsilon);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static string KindName(DisclosureRecordKind kind) => kind switch
+    {
+        DisclosureRecordKind.Pending => "pending",
+        DisclosureRecordKind.Disclosed => "disclosed",
+        DisclosureRecordKind.Released => "released",
+        DisclosureRecordKind.Aborted => "aborted",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown record kind."),
+    };
+
+    private static void WriteParameters(Utf8JsonWriter w, MechanismParameters p)
+    {
+        w.WriteNumber("dimension", p.Dimension);
+        w.WriteNumber("bits", p.Bits);
+        w.WriteNumber("clip", p.Clip);
+        w.WriteNumber("gamma", p.Gamma);
+        w.WriteNumber("beta", p.Beta);
+        w.WriteNumber("sigma2Num", p.SigmaSquaredNumerator);
+        w.WriteNumber("sigma2Den", p.SigmaSquaredDenominator);
+        w.WriteNumber("plannedClients", p.PlannedClients);
+        w.WriteNumber("minClients", p.MinClients);
+        w.WriteNumber("delta", p.Delta);
+        w.WriteNumber("samplingRate", p.SamplingRate);
+        w.WriteNumber("k", p.K);
     }
 
     private static (byte[] Line, byte[] Hash) Seal(byte[] body, byte[] previousHash)
@@ -194,7 +289,7 @@ public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisposable
 
     private static byte[] RandomNumberGeneratorBytes() => RandomNumberGenerator.GetBytes(8);
 
-    private static (List<LedgerEntry> Entries, byte[] LastHash) ReadAll(string path, FileStream stream, PrivacyBudget budget)
+    private static (List<object> Records, byte[] LastHash) ReadAll(string path, FileStream stream, PrivacyBudget budget)
     {
         var bytes = new byte[stream.Length];
         stream.Seek(0, SeekOrigin.Begin);
@@ -211,7 +306,7 @@ public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisposable
         }
 
         var lines = Encoding.UTF8.GetString(bytes).Split('\n');
-        var entries = new List<LedgerEntry>();
+        var entries = new List<object>();
         var previous = Array.Empty<byte>();
         for (var i = 0; i < lines.Length - 1; i++)
         {
@@ -241,9 +336,9 @@ public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisposable
                 var root = doc.RootElement;
                 if (i == 0)
                 {
-                    if (root.GetProperty("format").GetString() != FormatName || root.GetProperty("version").GetInt32() != FormatVersion)
+                    if (root.GetProperty("format").GetString() != FormatName || root.GetProperty("version").GetInt32() is not (1 or FormatVersion))
                     {
-                        throw new LedgerCorruptException(path, lineNo, $"not a {FormatName} v{FormatVersion} header.");
+                        throw new LedgerCorruptException(path, lineNo, $"not a {FormatName} v1 or v{FormatVersion} header.");
                     }
 
                     var delta = root.GetProperty("delta").GetDouble();
@@ -255,7 +350,7 @@ public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisposable
                     continue;
                 }
 
-                entries.Add(ParseEntry(root));
+                entries.Add(root.TryGetProperty("kind", out var kind) ? ParseDisclosure(root, kind.GetString()) : ParseEntry(root));
             }
             catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
             {
@@ -266,9 +361,59 @@ public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisposable
         return (entries, previous);
     }
 
+    private static DisclosureRecord ParseDisclosure(JsonElement r, string? kindName)
+    {
+        var kind = kindName switch
+        {
+            "pending" => DisclosureRecordKind.Pending,
+            "disclosed" => DisclosureRecordKind.Disclosed,
+            "released" => DisclosureRecordKind.Released,
+            "aborted" => DisclosureRecordKind.Aborted,
+            _ => throw new FormatException($"unknown record kind '{kindName}'."),
+        };
+        var record = new DisclosureRecord(
+            r.GetProperty("seq").GetInt64(),
+            kind,
+            r.GetProperty("round").GetString() ?? throw new FormatException("round id missing."),
+            ParseTime(r),
+            r.GetProperty("totalEpsilon").GetDouble());
+        if (kind == DisclosureRecordKind.Pending)
+        {
+            return record with
+            {
+                Parameters = ParseParameters(r),
+                AnnouncedSamplingRate = r.GetProperty("announcedSamplingRate").GetDouble(),
+                ContributingClients = r.GetProperty("contributingClients").GetInt32(),
+                RoundEpsilon = r.GetProperty("roundEpsilon").GetDouble(),
+                AmplifiedRoundEpsilon = r.GetProperty("amplifiedRoundEpsilon").GetDouble(),
+            };
+        }
+
+        record = record with { PendingSequence = r.GetProperty("pendingSeq").GetInt64() };
+        return kind == DisclosureRecordKind.Disclosed
+            ? record
+            : record with { KeysAdvertised = r.GetProperty("keysAdvertised").GetBoolean(), Reason = r.GetProperty("reason").GetString() };
+    }
+
+    private static DateTimeOffset ParseTime(JsonElement r) =>
+        DateTimeOffset.Parse(r.GetProperty("recordedAt").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
     private static LedgerEntry ParseEntry(JsonElement r)
     {
-        if (r.GetProperty("mechanism").GetString() != "distributed-discrete-gaussian")
+        var p = ParseParameters(r);
+        return new LedgerEntry(
+            r.GetProperty("seq").GetInt64(),
+            r.GetProperty("round").GetString() ?? throw new FormatException("round id missing."),
+            ParseTime(r),
+            p,
+            r.GetProperty("contributingClients").GetInt32(),
+            r.GetProperty("roundEpsilon").GetDouble(),
+            r.GetProperty("totalEpsilon").GetDouble());
+    }
+
+    private static MechanismParameters ParseParameters(JsonElement r)
+    {
+        if (r.GetProperty("mechanism").GetString() != Mechanism)
         {
             throw new FormatException("unknown mechanism.");
         }
@@ -289,13 +434,6 @@ public sealed class FilePrivacyLedger : PrivacyLedgerBase, IDisposable
             K = r.GetProperty("k").GetDouble(),
         };
         p.Validate();
-        return new LedgerEntry(
-            r.GetProperty("seq").GetInt64(),
-            r.GetProperty("round").GetString() ?? throw new FormatException("round id missing."),
-            DateTimeOffset.Parse(r.GetProperty("recordedAt").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),
-            p,
-            r.GetProperty("contributingClients").GetInt32(),
-            r.GetProperty("roundEpsilon").GetDouble(),
-            r.GetProperty("totalEpsilon").GetDouble());
+        return p;
     }
 }

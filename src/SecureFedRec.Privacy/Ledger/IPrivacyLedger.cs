@@ -72,6 +72,36 @@ public enum LedgerOutcome
 
     /// <summary>Refused: the round id is empty, too long or not printable ASCII.</summary>
     InvalidRoundId = 6,
+
+    /// <summary>
+    /// A pending reservation was written and fsynced (<see cref="IDisclosureLedger.Reserve"/>); from now on the round
+    /// counts as charged until it is released.
+    /// </summary>
+    Reserved = 7,
+
+    /// <summary>The reservation became a final charge (<see cref="IDisclosureLedger.MarkDisclosed"/>).</summary>
+    Disclosed = 8,
+
+    /// <summary>The reservation was released before disclosure (<see cref="IDisclosureLedger.Release"/>); refunded.</summary>
+    Released = 9,
+
+    /// <summary>The round was aborted after disclosure: the abort is recorded, the charge stays.</summary>
+    AbortRecorded = 10,
+
+    /// <summary>Refused: the ledger already holds this round id (pending, charged or released); a round id is reserved once.</summary>
+    RoundAlreadyRecorded = 11,
+
+    /// <summary>Refused: no reservation for this round id.</summary>
+    NotReserved = 12,
+
+    /// <summary>Refused: the reservation was already resolved (disclosed, released or its abort recorded).</summary>
+    AlreadyResolved = 13,
+
+    /// <summary>
+    /// Refused: the reservation was found unresolved when the ledger was opened (a crash); it counts as charged and can
+    /// no longer be released, because nobody can show that the input was not disclosed.
+    /// </summary>
+    RecoveredReservation = 14,
 }
 
 /// <summary>A ledger's decision with the figures behind it.</summary>

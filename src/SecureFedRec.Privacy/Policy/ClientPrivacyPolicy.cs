@@ -45,6 +45,36 @@ public enum DeclineReason
 
     /// <summary>The coordinator's claimed ε for the round is below the client's recomputation.</summary>
     ClaimedEpsilonUnderstated = 9,
+
+    /// <summary>Rule <c>threshold-bound</c>: the secure-aggregation threshold t differs from the DP plan's <c>MinClients</c>.</summary>
+    ThresholdNotBound = 10,
+
+    /// <summary>Rule <c>cohort-bound</c>: the cohort size n is outside the policy's tolerance around the plan's <c>PlannedClients</c>.</summary>
+    CohortSizeNotBound = 11,
+
+    /// <summary>Rule <c>malicious-threshold</c>: in malicious mode the threshold does not satisfy 2t &gt; k + 1.</summary>
+    MaliciousThresholdTooLow = 12,
+
+    /// <summary>Rule <c>min-cohort</c>: the cohort is smaller than the policy's minimum cohort.</summary>
+    CohortBelowPolicy = 13,
+
+    /// <summary>Rule <c>min-threshold</c>: the threshold t is below the policy's minimum t.</summary>
+    ThresholdBelowMinimum = 14,
+
+    /// <summary>Rule <c>min-organisations</c>: fewer distinct organisations in the cohort than the policy's minimum.</summary>
+    TooFewOrganisations = 15,
+
+    /// <summary>Rule <c>honest-but-curious-opt-in</c>: an honest-but-curious round without the policy's explicit opt-in.</summary>
+    HonestButCuriousNotOptedIn = 16,
+
+    /// <summary>Rule <c>abort-limit</c>: too many rounds aborted after this client advertised its keys, within the policy's window.</summary>
+    TooManyAbortedRounds = 17,
+
+    /// <summary>Rule <c>graph-shape</c>: the graph kind, degree k, cohort size and threshold do not form a valid secure-aggregation graph.</summary>
+    InvalidGraph = 18,
+
+    /// <summary>Rule <c>roster-cohort</c>: the organisations supplied from the verified roster do not cover the cohort (one non-empty name per member).</summary>
+    CohortRosterMismatch = 19,
 }
 
 /// <summary>What the coordinator announces before a round (public).</summary>
@@ -63,6 +93,17 @@ public sealed record PolicyDecision(DeclineReason Reason, string Message, double
 {
     /// <summary>True when the client may contribute.</summary>
     public bool Accepted => Reason == DeclineReason.None;
+
+    /// <summary>The id of the rule that declined (e.g. <c>threshold-bound</c>; list in <c>protocol-spec/dp.md</c> §7.3), null when accepted.</summary>
+    public string? Rule { get; init; }
+
+    /// <summary>
+    /// Third-party figure, never charged: the round's ε amplified by subsampling at the coordinator's announced q (at
+    /// the client's δ), meaningful only for an observer who sees nothing but released models and trusts the
+    /// coordinator's sampling. <see cref="RoundEpsilon"/> (at q = 1) is what the client's budget is charged. NaN when
+    /// not computed.
+    /// </summary>
+    public double AmplifiedRoundEpsilon { get; init; } = double.NaN;
 }
 
 /// <summary>
@@ -70,6 +111,9 @@ public sealed record PolicyDecision(DeclineReason Reason, string Message, double
 /// accepts, the largest clip, the threat modes it accepts and the smallest threshold fraction t/n. <see cref="Evaluate"/>
 /// recomputes the round's ε itself from the announced parameters at the threshold t (the worst case the protocol
 /// accepts) and checks it against the client's own ledger; the coordinator's claim is only compared, never used.
+/// The client accounts as if sampled with certainty (q = 1): the coordinator chose and saw the cohort, so the
+/// announced sampling rate never lowers what is charged. The binding of the secure-aggregation round to the plan
+/// (threshold, cohort, graph, organisations, threat mode, aborted rounds) is <see cref="RoundConsentCheck"/>.
 /// Immutable, thread-safe.
 /// </summary>
 public sealed record ClientPrivacyPolicy
@@ -91,6 +135,68 @@ public sealed record ClientPrivacyPolicy
 
     /// <summary>Smallest accepted t/n.</summary>
     public double MinThresholdFraction { get; init; } = 0.5;
+
+    /// <summary>Policy key <c>minCohortSize</c>: smallest cohort n the client joins (default 3).</summary>
+    public int MinCohortSize { get; init; } = 3;
+
+    /// <summary>Policy key <c>minThreshold</c>: smallest secure-aggregation threshold t (default 3: with t = 2 one colluding survivor and the coordinator isolate the client's input).</summary>
+    public int MinThreshold { get; init; } = 3;
+
+    /// <summary>
+    /// Policy key <c>minDistinctOrganisations</c>: fewest distinct organisations (from the verified roster) among the
+    /// cohort members, this client's included (default 3: one colluding organisation cannot subtract itself to
+    /// isolate another).
+    /// </summary>
+    public int MinDistinctOrganisations { get; init; } = 3;
+
+    /// <summary>
+    /// Policy key <c>cohortSizeTolerance</c>, in [0, 1): the cohort size n may differ from the plan's
+    /// <c>PlannedClients</c> by at most ⌊tolerance·PlannedClients⌋ (default 0: exactly the plan). σ is calibrated at t,
+    /// which is bound exactly, so the tolerance changes dropout robustness and t/n, never the charged ε.
+    /// </summary>
+    public double CohortSizeTolerance { get; init; }
+
+    /// <summary>
+    /// Policy key <c>allowHonestButCurious</c>: an explicit opt-in to honest-but-curious rounds (default false). Without
+    /// it such rounds are declined even when <see cref="AcceptedThreatModes"/> lists them: they do not protect against
+    /// a coordinator that lies about dropouts.
+    /// </summary>
+    public bool AllowHonestButCurious { get; init; }
+
+    /// <summary>
+    /// Policy key <c>maxAbortedRounds</c>: at most this many rounds aborted after this client advertised its keys
+    /// within <see cref="AbortWindow"/>; with that many recorded, further rounds are declined until the window slides
+    /// (default 3; 0 refuses after any abort).
+    /// </summary>
+    public int MaxAbortedRounds { get; init; } = 3;
+
+    /// <summary>Policy key <c>abortWindow</c>: the sliding window of <see cref="MaxAbortedRounds"/> (default 24 h).</summary>
+    public TimeSpan AbortWindow { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first policy key out of range (validate on start).</summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string key, string rule)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"Client privacy policy: {key} {rule}.", key);
+            }
+        }
+
+        Require(MaxTotalEpsilon > 0 && !double.IsInfinity(MaxTotalEpsilon), "maxTotalEpsilon", "must be positive and finite");
+        Require(Delta > 0 && Delta < 1, "delta", "must be in (0, 1)");
+        Require(MinNoiseMultiplier >= 0 && !double.IsInfinity(MinNoiseMultiplier), "minNoiseMultiplier", "must be ≥ 0 and finite");
+        Require(MaxClip > 0, "maxClip", "must be positive");
+        Require(AcceptedThreatModes is { Count: > 0 }, "acceptedThreatModes", "must name at least one mode");
+        Require(MinThresholdFraction >= 0 && MinThresholdFraction <= 1, "minThresholdFraction", "must be in [0, 1]");
+        Require(MinCohortSize >= 2, "minCohortSize", "must be ≥ 2");
+        Require(MinThreshold >= 2, "minThreshold", "must be ≥ 2");
+        Require(MinDistinctOrganisations >= 1, "minDistinctOrganisations", "must be ≥ 1");
+        Require(CohortSizeTolerance >= 0 && CohortSizeTolerance < 1, "cohortSizeTolerance", "must be in [0, 1)");
+        Require(MaxAbortedRounds >= 0, "maxAbortedRounds", "must be ≥ 0");
+        Require(AbortWindow > TimeSpan.Zero, "abortWindow", "must be positive");
+    }
 
     /// <summary>Checks an announcement against this policy and the client's <paramref name="ledger"/> (nothing recorded).</summary>
     public PolicyDecision Evaluate(RoundAnnouncement announcement, IPrivacyLedger ledger)
@@ -154,7 +260,8 @@ public sealed record ClientPrivacyPolicy
             return Decline(DeclineReason.ClaimedEpsilonUnderstated, $"The coordinator claims ε = {announcement.ClaimedRoundEpsilon:G6}; recomputed {roundAtRoundDelta:G6}.", before);
         }
 
-        var preview = ledger.Preview(new RoundCharge(announcement.RoundId, p, p.MinClients));
+        // Against the coordinator the client accounts at q = 1 (it chose and saw the cohort), whatever q it announces.
+        var preview = ledger.Preview(new RoundCharge(announcement.RoundId, p with { SamplingRate = 1.0 }, p.MinClients));
         if (preview.Outcome == LedgerOutcome.BudgetExceeded || (preview.Outcome == LedgerOutcome.Charged && preview.TotalAfter > MaxTotalEpsilon))
         {
             var message = preview.Outcome == LedgerOutcome.BudgetExceeded ? preview.Message : $"Total would be {preview.TotalAfter:G6} > policy maximum {MaxTotalEpsilon:G6}.";
