@@ -3,7 +3,8 @@ namespace SecureFedRec.Privacy.Ledger;
 /// <summary>
 /// A durable record of the privacy spent, round by round. The coordinator charges a round <em>before</em> it releases
 /// the round's aggregate and releases only on <see cref="LedgerOutcome.Charged"/> or
-/// <see cref="LedgerOutcome.AlreadyCharged"/>; a client charges its own ledger before it contributes. The total is the
+/// <see cref="LedgerOutcome.AlreadyCharged"/>; a client reserves in its own ledger before it sends anything and
+/// makes the charge final at disclosure (<see cref="IDisclosureLedger"/>), accounting at q = 1. The total is the
 /// RDP composition of every recorded round converted to (ε, δ) at <see cref="PrivacyBudget.Delta"/>, not a sum of
 /// per-round ε. A round id is charged at most once. Implementations are thread-safe and must make a charge durable
 /// before reporting it (file: <see cref="FilePrivacyLedger"/>; a SQL store can implement the same contract).

@@ -124,6 +124,19 @@ public sealed class ConsentFlowTests : IDisposable
     }
 
     [Fact]
+    public void Reserve_re_checks_what_an_earlier_check_accepted()
+    {
+        using var ledger = Ledger(budget: (Eps(Plan()) + Eps(Plan(), 2)) / 2);
+        var guard = new ClientPrivacyGuard(ConsentPolicy(), ledger);
+        Assert.True(guard.Check(Offer("r1")).Accepted);
+        Assert.True(guard.Check(Offer("r2")).Accepted);
+        Assert.True(guard.Reserve(Offer("r2")).Decision.Accepted);
+        var (d, m) = guard.Reserve(Offer("r1"));
+        Assert.Equal(DeclineReason.BudgetExceeded, d.Reason);
+        Assert.Null(m);
+    }
+
+    [Fact]
     public void The_policy_maximum_applies_even_under_a_larger_ledger_budget()
     {
         using var ledger = Ledger(budget: 100);

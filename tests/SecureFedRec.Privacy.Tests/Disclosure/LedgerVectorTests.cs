@@ -59,6 +59,29 @@ public sealed class LedgerVectorTests : IDisposable
         Assert.Equal(File.ReadAllText(VectorPath()), File.ReadAllText(path));
     }
 
+    /// <summary>
+    /// A crash after any write leaves a prefix of the file's lines (each record is one fsynced write): every prefix
+    /// opens, and a reservation without its resolution in the prefix is counted (recovered), never dropped.
+    /// </summary>
+    [Theory]
+    [InlineData(1, new string[0], new string[0])]
+    [InlineData(2, new[] { "round-1" }, new[] { "round-1" })]
+    [InlineData(3, new string[0], new string[0])]
+    [InlineData(4, new[] { "round-2" }, new[] { "round-2" })]
+    [InlineData(5, new[] { "round-2" }, new string[0])]
+    [InlineData(6, new[] { "round-2", "round-3" }, new[] { "round-3" })]
+    public void Every_prefix_left_by_a_crash_opens_and_counts_every_unreleased_reservation(int lines, string[] counted, string[] recovered)
+    {
+        var prefix = Path.Combine(_dir, $"prefix{lines}.jsonl");
+        File.WriteAllLines(prefix, File.ReadAllLines(VectorPath()).Take(lines));
+        using var ledger = FilePrivacyLedger.Open(prefix, new PrivacyBudget(100, 1e-5));
+        Assert.Equal(counted, ledger.Entries.Select(e => e.RoundId));
+        Assert.Equal(recovered, ledger.RecoveredReservations.Select(r => r.RoundId));
+        var expected = ledger.Entries.Select(e => DistributedDiscreteGaussianAccountant.RoundCurve(e.Parameters, e.ContributingClients))
+            .Aggregate((RdpCurve?)null, (acc, c) => acc is null ? c : acc.Plus(c));
+        Assert.Equal(expected is null ? 0 : expected.ToEpsilon(1e-5).Epsilon, ledger.TotalEpsilon, 9);
+    }
+
     [Fact]
     public void The_vector_replays_to_the_documented_states_and_total()
     {
