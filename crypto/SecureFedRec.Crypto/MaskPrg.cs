@@ -14,8 +14,8 @@ namespace SecureFedRec.Crypto;
 /// i of the keystream AND (2^bits − 1), uniform on [0, 2^bits) because 2^bits divides 2^32.</para>
 /// <para><see cref="AddMask(ReadOnlySpan{byte}, ReadOnlySpan{byte}, int, Span{uint})"/> and
 /// <see cref="SubtractMask(ReadOnlySpan{byte}, ReadOnlySpan{byte}, int, Span{uint})"/> are fused: the keystream is made in
-/// 4 KiB pieces (AES-NI / VAES, 8–16 blocks in flight), added into the vector with SIMD and reduced mod 2^bits; the pieces and
-/// the round keys are wiped afterwards. Results are always reduced mod 2^bits, also when the input had higher bits set.</para>
+/// registers (AES-NI, 8 blocks in flight; .NET 10 has no VAES intrinsics) and added into the vector with 256-bit SIMD,
+/// reduced mod 2^bits; any tail goes through a 4 KiB stack piece, and that piece and the round keys are wiped afterwards. Results are always reduced mod 2^bits, also when the input had higher bits set.</para>
 /// <para>Limits: 1 ≤ bits ≤ 32; at most <see cref="MaxElementsPerStream"/> elements per (seed, context); context ≤ 4,096 bytes.
 /// Violations throw <see cref="ArgumentException"/>/<see cref="ArgumentOutOfRangeException"/>. Stateless and thread-safe.</para>
 /// </remarks>
