@@ -15,7 +15,7 @@ public static class CryptoBenchFormat
         ArgumentNullException.ThrowIfNull(report);
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"openssl: {report.OpenSslVersion}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"AES backend: {report.AesBackend}; logical CPUs: {report.ProcessorCount}; one thread; rates per CPU second (as openssl speed)");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"AES backend: {report.AesBackend}; logical CPUs: {report.ProcessorCount}; one thread; rates per CPU second (as openssl speed); load average {report.LoadAverage}");
         if (!report.JitOptimized)
         {
             sb.AppendLine("WARNING: the crypto assembly is not optimised (Debug build); run with -c Release for meaningful figures.");
@@ -43,6 +43,7 @@ public static class CryptoBenchFormat
             aesBackend = report.AesBackend,
             jitOptimized = report.JitOptimized,
             processorCount = report.ProcessorCount,
+            loadAverage = report.LoadAverage,
             rows = report.Rows.Select(r => new
             {
                 name = r.Name,

@@ -30,7 +30,9 @@ public sealed record CryptoBenchRow(string Name, string Unit, double Value, doub
 /// <param name="JitOptimized">False when the crypto assembly was built without optimisation (Debug): figures are then meaningless.</param>
 /// <param name="AesBackend">The AES-CTR implementation in use.</param>
 /// <param name="ProcessorCount">Logical processors on the machine (measurements use one thread).</param>
-public sealed record CryptoBenchReport(IReadOnlyList<CryptoBenchRow> Rows, string OpenSslVersion, bool JitOptimized, string AesBackend, int ProcessorCount);
+/// <param name="LoadAverage">The machine's 1/5/15-minute load average before and after the run ("n/a" where unknown).</param>
+public sealed record CryptoBenchReport(IReadOnlyList<CryptoBenchRow> Rows, string OpenSslVersion, bool JitOptimized, string AesBackend, int ProcessorCount,
+    string LoadAverage = "n/a");
 
 /// <summary>
 /// Measures the crypto core on one thread (per CPU second) beside <c>openssl speed</c> run as a child process in the same run:
@@ -45,6 +47,7 @@ public static class CryptoBenchmark
     {
         ArgumentNullException.ThrowIfNull(options);
         progress ??= _ => { };
+        string loadBefore = SecAggBenchmark.LoadAverage();
         double s = options.SecondsPerMeasurement;
         double half = s / 2; // secondary figures get half the time, to keep a default run near 30 s on an idle machine
         CryptoOpenSslFloor floor = options.RunOpenSsl ? CryptoOpenSslFloor.Measure(s, progress) : CryptoOpenSslFloor.Unavailable("not requested (--no-openssl)");
@@ -58,9 +61,18 @@ public static class CryptoBenchmark
         rows.Add(new("MaskPrg.AddMask, d = 2^20", "GB/s", MaskGBps(s, 1 << 20, MaskOperation.Add), floor.Aes256CtrBytesPerSecond / 1e9, floor.AesSource,
             "fused keystream + SIMD add mod 2^b into a 4 MiB uint32 vector; GB/s of keystream", "aes-256-ctr"));
 
+        rows.Add(new("client masked input, 43 streams fused in 16 KiB chunks, d = 10^5", "GB/s", FusedMaskGBps(s, 43, 100_000, chunked: true), floor.Aes256CtrBytesPerSecond / 1e9, floor.AesSource,
+            "MaskStream per stream at the chunk offset (n = 1,000 Harary: k + 1 = 43 masks); GB/s of keystream, stream opening excluded", "aes-256-ctr"));
+        rows.Add(new("same, 43 whole-vector passes, d = 10^5", "GB/s", FusedMaskGBps(half, 43, 100_000, chunked: false), floor.Aes256CtrBytesPerSecond / 1e9, floor.AesSource,
+            "one AddMask over the whole 400 KB vector per stream (the pre-fusion construction)", "aes-256-ctr"));
+
         progress("key agreement …");
         rows.Add(new("X25519 agreements", "op/s", AgreementsPerSecond(KeyAgreementAlgorithm.X25519, half), floor.X25519OpsPerSecond, floor.EcdhSource,
-            "TryAgree (BouncyCastle), incl. all-zero check and holder", "ecdhx25519"));
+            $"TryAgree ({(OpenSslX25519.IsAvailable ? "OpenSSL libcrypto EVP_PKEY_derive" : "BouncyCastle, libcrypto unavailable")}), incl. peer import, all-zero check and holder", "ecdhx25519"));
+        rows.Add(new("X25519 agreements, NSec 26.4.0 (libsodium)", "op/s", NSecAgreementsPerSecond(half), floor.X25519OpsPerSecond, floor.EcdhSource,
+            "PublicKey.Import(RawPublicKey) + Agree per call (the same work as TryAgree); measured for the choice of backend", "ecdhx25519"));
+        rows.Add(new("X25519 agreements, BouncyCastle 2.7.0 (fallback)", "op/s", AgreementsPerSecond(new X25519Agreement { UseOpenSsl = false }, half), floor.X25519OpsPerSecond, floor.EcdhSource,
+            "TryAgree on the managed fallback used when libcrypto is absent", "ecdhx25519"));
         rows.Add(new("P-256 ECDH agreements", "op/s", AgreementsPerSecond(KeyAgreementAlgorithm.P256, half), floor.P256EcdhOpsPerSecond, floor.EcdhSource,
             "TryAgree (.NET/OpenSSL), incl. our on-curve check and peer key import", "ecdhp256"));
 
@@ -86,7 +98,8 @@ public static class CryptoBenchmark
                 "exact (CKS 2020), RandomSource.System, Fill of 10^5"));
         }
 
-        return new CryptoBenchReport(rows, floor.Version, IsOptimized(typeof(MaskPrg).Assembly), AesCtr.Resolve(AesCtrBackend.Auto).ToString(), Environment.ProcessorCount);
+        return new CryptoBenchReport(rows, floor.Version, IsOptimized(typeof(MaskPrg).Assembly), AesCtr.Resolve(AesCtrBackend.Auto).ToString(), Environment.ProcessorCount,
+            $"before {loadBefore}; after {SecAggBenchmark.LoadAverage()}");
     }
 
     private static bool IsOptimized(Assembly assembly)
@@ -152,6 +165,44 @@ public static class CryptoBenchmark
         return rate * d * 4 / 1e9;
     }
 
+    private static double FusedMaskGBps(double seconds, int streamCount, int d, bool chunked)
+    {
+        MaskStream[] streams = [.. Enumerable.Range(0, streamCount).Select(i => MaskStream.Open(Enumerable.Repeat((byte)i, 32).ToArray(), "bench"u8, 32))];
+        uint[] vector = new uint[d];
+        try
+        {
+            double rate = Rate(seconds, 2, () =>
+            {
+                if (chunked)
+                {
+                    for (int start = 0; start < d; start += 4096)
+                    {
+                        Span<uint> piece = vector.AsSpan(start, Math.Min(4096, d - start));
+                        foreach (MaskStream stream in streams)
+                        {
+                            stream.AddMask(start, piece);
+                        }
+                    }
+                }
+                else
+                {
+                    foreach (MaskStream stream in streams)
+                    {
+                        stream.AddMask(0, vector);
+                    }
+                }
+            });
+            return rate * streamCount * d * 4 / 1e9;
+        }
+        finally
+        {
+            foreach (MaskStream stream in streams)
+            {
+                stream.Dispose();
+            }
+        }
+    }
+
     private static double AgreementsPerSecond(KeyAgreementAlgorithm algorithm, double seconds)
     {
         using var rng = DeterministicRandomSource.FromTestSeed(1);
@@ -166,6 +217,20 @@ public static class CryptoBenchmark
             }
 
             secret.Dispose();
+        });
+    }
+
+    /// <summary>NSec's X25519 doing what <c>TryAgree</c> does: import the peer's 32 bytes, agree, drop the secret.</summary>
+    private static double NSecAgreementsPerSecond(double seconds)
+    {
+        var algorithm = NSec.Cryptography.KeyAgreementAlgorithm.X25519;
+        using var mine = NSec.Cryptography.Key.Create(algorithm);
+        using var peer = NSec.Cryptography.Key.Create(algorithm);
+        byte[] peerPublic = peer.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey);
+        return Rate(seconds, 64, () =>
+        {
+            var imported = NSec.Cryptography.PublicKey.Import(algorithm, peerPublic, NSec.Cryptography.KeyBlobFormat.RawPublicKey);
+            using NSec.Cryptography.SharedSecret? secret = algorithm.Agree(mine, imported) ?? throw new InvalidOperationException("agreement failed");
         });
     }
 

@@ -33,10 +33,14 @@ public abstract class KeyAgreementAlgorithm
     {
     }
 
-    /// <summary>X25519 (Portable.BouncyCastle, RFC 7748).</summary>
+    /// <summary>
+    /// X25519 (RFC 7748) on the system's OpenSSL 3 libcrypto (<c>EVP_PKEY_derive</c>, self-tested on RFC 7748 §6.1 before
+    /// first use), falling back to BouncyCastle.Cryptography's constant-time ladder where libcrypto is absent. NSec
+    /// (libsodium) was measured beside it in <c>bench crypto</c> and is slower here (see crypto/README.md).
+    /// </summary>
     public static KeyAgreementAlgorithm X25519 { get; } = new X25519Agreement();
 
-    /// <summary>ECDH P-256 (.NET <see cref="System.Security.Cryptography.ECDiffieHellman"/>).</summary>
+    /// <summary>ECDH P-256 (.NET <see cref="System.Security.Cryptography.ECDiffieHellman"/>, OpenSSL underneath; the peer point is validated by us first).</summary>
     public static KeyAgreementAlgorithm P256 { get; } = new P256Agreement();
 
     /// <summary>The suite identifier.</summary>

@@ -14,8 +14,10 @@ namespace SecureFedRec.Crypto;
 /// i of the keystream AND (2^bits − 1), uniform on [0, 2^bits) because 2^bits divides 2^32.</para>
 /// <para><see cref="AddMask(ReadOnlySpan{byte}, ReadOnlySpan{byte}, int, Span{uint})"/> and
 /// <see cref="SubtractMask(ReadOnlySpan{byte}, ReadOnlySpan{byte}, int, Span{uint})"/> are fused: the keystream is made in
-/// 4 KiB pieces (AES-NI / VAES, 8–16 blocks in flight), added into the vector with SIMD and reduced mod 2^bits; the pieces and
-/// the round keys are wiped afterwards. Results are always reduced mod 2^bits, also when the input had higher bits set.</para>
+/// registers (AES-NI, 8 blocks in flight; .NET 10 has no VAES intrinsics) and added into the vector with 256-bit SIMD,
+/// reduced mod 2^bits; any tail goes through a 4 KiB stack piece, and that piece and the round keys are wiped afterwards. Results are always reduced mod 2^bits, also when the input had higher bits set.</para>
+/// <para>To mask a vector in chunks, or from an element offset, open a <see cref="MaskStream"/> (same stream, key derived
+/// once, readable from any offset).</para>
 /// <para>Limits: 1 ≤ bits ≤ 32; at most <see cref="MaxElementsPerStream"/> elements per (seed, context); context ≤ 4,096 bytes.
 /// Violations throw <see cref="ArgumentException"/>/<see cref="ArgumentOutOfRangeException"/>. Stateless and thread-safe.</para>
 /// </remarks>
@@ -66,7 +68,7 @@ public static class MaskPrg
     /// <summary>The mask for the given bit width: 2^bits − 1.</summary>
     internal static uint BitMask(int bits) => bits == 32 ? uint.MaxValue : (1u << bits) - 1;
 
-    internal static void Run(ReadOnlySpan<byte> seed32, ReadOnlySpan<byte> context, int bits, Span<uint> vector, MaskOperation operation, AesCtrBackend backend)
+    internal static void ValidateStream(ReadOnlySpan<byte> seed32, ReadOnlySpan<byte> context, int bits)
     {
         if (seed32.Length != SeedLength)
         {
@@ -82,7 +84,11 @@ public static class MaskPrg
         {
             throw new ArgumentOutOfRangeException(nameof(bits), bits, "bits must be in 1..32.");
         }
+    }
 
+    internal static void Run(ReadOnlySpan<byte> seed32, ReadOnlySpan<byte> context, int bits, Span<uint> vector, MaskOperation operation, AesCtrBackend backend)
+    {
+        ValidateStream(seed32, context, bits);
         if (vector.Length > MaxElementsPerStream)
         {
             throw new ArgumentException($"At most {MaxElementsPerStream} elements per (seed, context).", nameof(vector));

@@ -15,9 +15,11 @@ namespace SecureFedRec.Crypto;
 /// <para>Reconstruction uses the first <c>threshold</c> shares and, when more are given, checks that every extra share
 /// lies on the same polynomial (<see cref="ShamirResult.InconsistentShares"/> otherwise). Refusals are typed
 /// (<see cref="ShamirResult"/>); parameter misuse throws <see cref="ArgumentException"/>.</para>
-/// <para>Honest limit on wiping: field arithmetic uses <see cref="BigInteger"/>, which is immutable; the polynomial
-/// coefficients and intermediate values cannot be wiped and stay in the managed heap until the GC reuses that memory.
-/// Every byte buffer that held a secret or share is wiped in <c>finally</c>.</para>
+/// <para>Splitting runs on fixed-width field elements (<c>FieldElement</c>: five limbs, 2^256 ≡ −297 reduction): the
+/// coefficients live in a pinned array wiped in <c>finally</c> and nothing is allocated per Horner step. Honest limit on
+/// wiping: reconstruction still uses <see cref="BigInteger"/>, which is immutable; its intermediate values cannot be
+/// wiped and stay in the managed heap until the GC reuses that memory. Every byte buffer that held a secret or share is
+/// wiped in <c>finally</c>.</para>
 /// <para>Cost: split O(n·t) and reconstruction O(t²) field operations (O(t) with a cached <see cref="LagrangeCache"/>).
 /// Thread-safe.</para>
 /// </remarks>
@@ -51,29 +53,38 @@ public static class Shamir
 
         CheckIndices(xs, nameof(xs));
         rng ??= RandomSource.System;
-        var coefficients = new BigInteger[threshold];
-        coefficients[0] = new BigInteger(secret32, isUnsigned: true, isBigEndian: true);
+
+        // Coefficients as fixed-width field elements (pinned, wiped in finally); the draw is Field.Random's: 33 bytes, top
+        // byte masked to one bit, rejected when ≥ p, so the randomness consumed (and every vector) is unchanged.
+        FieldElement[] coefficients = GC.AllocateArray<FieldElement>(threshold, pinned: true);
         Span<byte> draw = stackalloc byte[33];
         var shares = new ShamirShare[xs.Length];
         try
         {
+            FieldElement.TryRead(secret32, out coefficients[0]);
             for (int i = 1; i < threshold; i++)
             {
-                coefficients[i] = Field.Random(rng, draw);
+                do
+                {
+                    rng.Fill(draw);
+                    draw[0] &= 0x01;
+                }
+                while (!FieldElement.TryRead(draw, out coefficients[i]));
             }
 
             for (int s = 0; s < xs.Length; s++)
             {
-                BigInteger x = xs[s];
-                BigInteger y = coefficients[threshold - 1];
+                uint x = (uint)xs[s];
+                FieldElement y = coefficients[threshold - 1];
                 for (int i = threshold - 2; i >= 0; i--)
                 {
-                    y = ((y * x) + coefficients[i]) % Field.P;
+                    y = FieldElement.MulSmallAdd(y, x, coefficients[i]);
                 }
 
                 var holder = new PinnedSecret(ShamirShare.YLength);
-                Field.Write(y, holder.Array(holder));
+                y.Write33(holder.Array(holder));
                 shares[s] = new ShamirShare(xs[s], holder);
+                y = default;
             }
 
             return shares;
@@ -90,7 +101,7 @@ public static class Shamir
         finally
         {
             CryptographicOperations.ZeroMemory(draw);
-            Array.Clear(coefficients);
+            CryptographicOperations.ZeroMemory(System.Runtime.InteropServices.MemoryMarshal.AsBytes(coefficients.AsSpan()));
         }
     }
 

@@ -16,7 +16,7 @@ namespace SecureFedRec.Crypto;
 /// <para>Encodings: private key = 32-byte big-endian scalar in [1, n−1]; <see cref="PublicKey"/> = 65 bytes SEC 1
 /// uncompressed 0x04 ‖ X ‖ Y; signature = 64 bytes r ‖ s, each 32 bytes big-endian (IEEE P1363). Signatures are not
 /// normalised to low-s (so that they equal RFC 6979's vectors); do not use a signature as a unique identifier of a message.</para>
-/// <para>Signing uses Portable.BouncyCastle (<c>ECDsaSigner</c> + <c>HMacDsaKCalculator</c>) because .NET offers no RFC 6979
+/// <para>Signing uses BouncyCastle.Cryptography 2.x (<c>ECDsaSigner</c> + <c>HMacDsaKCalculator</c>) because .NET offers no RFC 6979
 /// signing. Honest limit: BouncyCastle keeps the scalar as an immutable <c>BigInteger</c> and its HMAC-DRBG state in
 /// managed arrays that cannot be wiped; this holder creates that <c>BigInteger</c> once (not per signature) and drops it on
 /// dispose, after which it lives until the garbage collector reuses its memory. The scalar bytes themselves live in a pinned

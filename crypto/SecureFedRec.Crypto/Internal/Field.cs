@@ -72,3 +72,97 @@ internal static class Field
         return result;
     }
 }
+
+/// <summary>
+/// A GF(p) element, p = 2^256 + 297, as five 64-bit limbs (little-endian; the top limb is 0 or 1), for the split's Horner
+/// steps y·x + c with a small x: fixed-width, allocation-free and wipeable, unlike <see cref="BigInteger"/>.
+/// </summary>
+internal struct FieldElement
+{
+    internal ulong L0;
+    internal ulong L1;
+    internal ulong L2;
+    internal ulong L3;
+    internal ulong L4;
+
+    /// <summary>Reads a big-endian value &lt; p from <paramref name="bytes"/> (32 or 33 bytes); false if it is ≥ p.</summary>
+    internal static bool TryRead(ReadOnlySpan<byte> bytes, out FieldElement e)
+    {
+        e = default;
+        int n = bytes.Length;
+        if (n is not (32 or 33))
+        {
+            return false;
+        }
+
+        e.L0 = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes[(n - 8)..]);
+        e.L1 = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes[(n - 16)..]);
+        e.L2 = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes[(n - 24)..]);
+        e.L3 = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes[(n - 32)..]);
+        if (n == 33)
+        {
+            if (bytes[0] > 1)
+            {
+                return false;
+            }
+
+            e.L4 = bytes[0];
+        }
+
+        // ≥ p iff L4 = 1 and the low 256 bits are ≥ 297.
+        return e.L4 == 0 || (e.L3 == 0 && e.L2 == 0 && e.L1 == 0 && e.L0 < 297);
+    }
+
+    /// <summary>Writes the value big-endian into 33 bytes.</summary>
+    internal readonly void Write33(Span<byte> destination)
+    {
+        destination[0] = (byte)L4;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(destination[1..], L3);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(destination[9..], L2);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(destination[17..], L1);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(destination[25..], L0);
+    }
+
+    /// <summary>(y·x + c) mod p for y, c &lt; p and 0 ≤ x &lt; 2^32, using 2^256 ≡ −297 (mod p).</summary>
+    internal static FieldElement MulSmallAdd(in FieldElement y, uint x, in FieldElement c)
+    {
+        // value = H·2^256 + L with H < 2^34.
+        UInt128 t = ((UInt128)y.L0 * x) + c.L0;
+        ulong l0 = (ulong)t;
+        t = ((UInt128)y.L1 * x) + c.L1 + (t >> 64);
+        ulong l1 = (ulong)t;
+        t = ((UInt128)y.L2 * x) + c.L2 + (t >> 64);
+        ulong l2 = (ulong)t;
+        t = ((UInt128)y.L3 * x) + c.L3 + (t >> 64);
+        ulong l3 = (ulong)t;
+        ulong h = (ulong)(t >> 64) + (y.L4 * x) + c.L4;
+
+        // L − 297·H over 256 bits; on a borrow the true value is that wrap-around + 297 (it equals L − 297·H + p).
+        UInt128 sub = (UInt128)h * 297;
+        UInt128 d = (UInt128)l0 - (ulong)sub;
+        ulong r0 = (ulong)d;
+        ulong borrow = (ulong)(d >> 64) & 1;
+        d = (UInt128)l1 - (ulong)(sub >> 64) - borrow;
+        ulong r1 = (ulong)d;
+        borrow = (ulong)(d >> 64) & 1;
+        d = (UInt128)l2 - borrow;
+        ulong r2 = (ulong)d;
+        borrow = (ulong)(d >> 64) & 1;
+        d = (UInt128)l3 - borrow;
+        ulong r3 = (ulong)d;
+        borrow = (ulong)(d >> 64) & 1;
+
+        // Add 297·borrow (branch-free), carrying into the top limb.
+        UInt128 a = (UInt128)r0 + (297 * borrow);
+        var e = default(FieldElement);
+        e.L0 = (ulong)a;
+        a = (UInt128)r1 + (ulong)(a >> 64);
+        e.L1 = (ulong)a;
+        a = (UInt128)r2 + (ulong)(a >> 64);
+        e.L2 = (ulong)a;
+        a = (UInt128)r3 + (ulong)(a >> 64);
+        e.L3 = (ulong)a;
+        e.L4 = (ulong)(a >> 64);
+        return e;
+    }
+}

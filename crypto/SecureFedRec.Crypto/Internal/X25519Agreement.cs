@@ -5,7 +5,7 @@ namespace SecureFedRec.Crypto.Internal;
 
 /// <summary>
 /// X25519 (RFC 7748): through the system's OpenSSL libcrypto when it loads and passes its self-test
-/// (<see cref="OpenSslX25519"/>), otherwise over Portable.BouncyCastle's constant-time implementation. Both paths are pinned
+/// (<see cref="OpenSslX25519"/>), otherwise over BouncyCastle.Cryptography's (2.x) constant-time implementation. Both paths are pinned
 /// by the same known-answer vectors. On the BouncyCastle path: BouncyCastle reads the private scalar
 /// directly from the holder's pinned array and writes the output straight into the result holder's pinned array, so no
 /// unwiped copy is made here. The peer key is public and copied into a plain array. Honest limit: BouncyCastle's ladder

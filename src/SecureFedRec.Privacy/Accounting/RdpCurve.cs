@@ -7,7 +7,7 @@ namespace SecureFedRec.Privacy.Accounting;
 /// Immutable and thread-safe. Composition adds the curves order by order (Mironov 2017, Prop. 1);
 /// <see cref="ToEpsilon"/> converts to (ε, δ)-DP with Canonne–Kamath–Steinke 2020, Prop. 12, exactly as Google's
 /// <c>dp_accounting</c> does. Failure modes: <see cref="ArgumentException"/> for mismatched lengths, orders ≤ 1,
-/// negative or NaN values, δ outside (0, 1).
+/// negative or NaN values, δ outside (0, 1). Order +∞ is allowed (its ε(∞) is a pure-DP bound).
 /// </summary>
 public sealed class RdpCurve
 {
@@ -28,9 +28,9 @@ public sealed class RdpCurve
         _values = [.. values];
         for (var i = 0; i < _orders.Length; i++)
         {
-            if (!(_orders[i] > 1.0) || double.IsInfinity(_orders[i]))
+            if (!(_orders[i] > 1.0))
             {
-                throw new ArgumentException($"RDP order must be finite and > 1; found {_orders[i]}.", nameof(orders));
+                throw new ArgumentException($"RDP order must be > 1 (+∞ allowed); found {_orders[i]}.", nameof(orders));
             }
 
             if (double.IsNaN(_values[i]) || _values[i] < 0)
@@ -40,7 +40,7 @@ public sealed class RdpCurve
         }
     }
 
-    /// <summary>The RDP orders α (all &gt; 1).</summary>
+    /// <summary>The RDP orders α (all &gt; 1; +∞ allowed).</summary>
     public ReadOnlyCollection<double> Orders => Array.AsReadOnly(_orders);
 
     /// <summary>ε(α) at each order (may be +∞).</summary>
@@ -50,7 +50,7 @@ public sealed class RdpCurve
     public RdpCurve Compose(int times)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(times);
-        return new RdpCurve(_orders, [.. _values.Select(v => v * times)]);
+        return new RdpCurve(_orders, [.. _values.Select(v => times == 0 ? 0 : v * times)]); // 0·∞ is 0 releases, not NaN
     }
 
     /// <summary>The curve of running this mechanism and then <paramref name="other"/> (same orders required).</summary>
@@ -93,6 +93,10 @@ public sealed class RdpCurve
             if ((delta * delta) + Internal.LogMath.ExpM1(-r) > 0)
             {
                 eps = 0;
+            }
+            else if (double.IsPositiveInfinity(a))
+            {
+                eps = r; // the limit of the bound as α → ∞: log1p(−1/α) → 0 and log(δα)/(α − 1) → 0 (pure ε-DP)
             }
             else if (a > 1.01)
             {

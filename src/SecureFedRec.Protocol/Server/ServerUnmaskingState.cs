@@ -10,9 +10,10 @@ namespace SecureFedRec.Protocol.Server;
 /// Round 4: collects revealed shares (for each neighbour of the sender in U2: its self-seed share if the neighbour
 /// survived, its mask-key share if it dropped; anything else drops the sender with <c>BadShare</c>). Closing
 /// reconstructs every survivor's self-mask seed and every dropped client's mask key (holder sets chosen so that Lagrange
-/// coefficients are shared across owners) and removes the masks from the running sum in one parallel pass over the
-/// owners on <see cref="ServerOptions.Threads"/> threads, each adding into its own pooled d-word accumulator (cleared
-/// before and after use), merged at the end only if every owner succeeded (memory: (threads + 1)·d words).
+/// coefficients are shared across owners) and removes the masks from the running sum in one parallel pass on
+/// <see cref="ServerOptions.Threads"/> threads (a dropped owner's pair masks, or a group of survivors' self masks, fused in
+/// L1-sized chunks per work item), each adding into its own pooled d-word accumulator (cleared before and after use),
+/// merged at the end only if every owner succeeded (memory: (threads + 1)·d words).
 /// </summary>
 public sealed class ServerUnmaskingState : ServerState
 {
@@ -235,8 +236,20 @@ public sealed class ServerUnmaskingState : ServerState
         Context.Hold(4L * d * threads);
         try
         {
-            // One owner at a time per worker (no chunking): the dropped owners' items are ~k times longer than the others.
-            Parallel.ForEach(Partitioner.Create(Enumerable.Range(0, owners.Length), EnumerablePartitionerOptions.NoBuffering),
+            // Work items: each dropped owner alone (its ~k pair masks are the longest items, so they go first), survivors in
+            // groups of SurvivorsPerItem whose self masks are fused into the accumulator in one chunked pass.
+            List<int[]> items = [];
+            for (int i = 0; i < droppedCount; i++)
+            {
+                items.Add([i]);
+            }
+
+            for (int i = droppedCount; i < owners.Length; i += SurvivorsPerItem)
+            {
+                items.Add([.. Enumerable.Range(i, Math.Min(SurvivorsPerItem, owners.Length - i))]);
+            }
+
+            Parallel.ForEach(Partitioner.Create(items, EnumerablePartitionerOptions.NoBuffering),
                 new ParallelOptions { MaxDegreeOfParallelism = threads },
                 () =>
                 {
@@ -245,7 +258,7 @@ public sealed class ServerUnmaskingState : ServerState
                     accumulators.Add(accumulator);
                     return accumulator;
                 },
-                (i, state, accumulator) =>
+                (item, state, accumulator) =>
                 {
                     if (!Volatile.Read(ref ok))
                     {
@@ -253,11 +266,27 @@ public sealed class ServerUnmaskingState : ServerState
                         return accumulator;
                     }
 
-                    if (!TryUnmaskOwner(owners[i], i < droppedCount, chosen[i], caches[i].Value, survivorSet,
-                            session, bits, accumulator.AsSpan(0, d)))
+                    var streams = new List<(MaskStream Stream, bool Subtract)>();
+                    try
                     {
-                        Volatile.Write(ref ok, false);
-                        state.Stop();
+                        foreach (int i in item)
+                        {
+                            if (!TryOpenOwnerStreams(owners[i], i < droppedCount, chosen[i], caches[i].Value, survivorSet, session, bits, streams))
+                            {
+                                Volatile.Write(ref ok, false);
+                                state.Stop();
+                                return accumulator;
+                            }
+                        }
+
+                        ApplyFused(accumulator.AsSpan(0, d), streams);
+                    }
+                    finally
+                    {
+                        foreach ((MaskStream stream, _) in streams)
+                        {
+                            stream.Dispose();
+                        }
                     }
 
                     return accumulator;
@@ -286,8 +315,38 @@ public sealed class ServerUnmaskingState : ServerState
         return ok;
     }
 
-    private bool TryUnmaskOwner(int owner, bool isDropped, int[] xs, LagrangeCache cache, HashSet<int> survivorSet,
-        byte[] session, int bits, Span<uint> accumulator)
+    /// <summary>Survivors whose self masks one work item removes in a single chunked pass.</summary>
+    private const int SurvivorsPerItem = 8;
+
+    /// <summary>Words per chunk of the fused pass (16 KiB: stays in L1 while every stream of the item passes over it).</summary>
+    private const int ChunkWords = 4096;
+
+    /// <summary>accumulator ±= every stream, chunk by chunk (each stream read at the chunk's offset).</summary>
+    private static void ApplyFused(Span<uint> accumulator, List<(MaskStream Stream, bool Subtract)> streams)
+    {
+        for (int start = 0; start < accumulator.Length; start += ChunkWords)
+        {
+            Span<uint> piece = accumulator.Slice(start, Math.Min(ChunkWords, accumulator.Length - start));
+            foreach ((MaskStream stream, bool subtract) in streams)
+            {
+                if (subtract)
+                {
+                    stream.SubtractMask(start, piece);
+                }
+                else
+                {
+                    stream.AddMask(start, piece);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reconstructs <paramref name="owner"/>'s secret and opens the streams that undo its masks: a survivor's self mask
+    /// (subtracted), or a dropped client's pair masks with each surviving neighbour (seeds derived and wiped one at a time).
+    /// </summary>
+    private bool TryOpenOwnerStreams(int owner, bool isDropped, int[] xs, LagrangeCache cache, HashSet<int> survivorSet,
+        byte[] session, int bits, List<(MaskStream Stream, bool Subtract)> streams)
     {
         Span<byte> secret = stackalloc byte[Primitives.SeedLength];
         Span<byte> seed = stackalloc byte[Primitives.SeedLength];
@@ -301,7 +360,7 @@ public sealed class ServerUnmaskingState : ServerState
             if (!isDropped)
             {
                 // The client added +PRG(b_u); undo it (secagg.md §"Masked input").
-                Primitives.SubtractMask(secret, Derivations.SelfMaskContext(session, owner), bits, accumulator);
+                streams.Add((MaskStream.Open(secret, Derivations.SelfMaskContext(session, owner), bits), true));
                 return true;
             }
 
@@ -320,16 +379,8 @@ public sealed class ServerUnmaskingState : ServerState
                     return false;
                 }
 
-                // v added +PRG(s_vd) when d > v and −PRG(s_vd) when d < v; undo it.
-                byte[] context = Derivations.PairwiseMaskContext(session, owner, v);
-                if (owner < v)
-                {
-                    Primitives.AddMask(seed, context, bits, accumulator);
-                }
-                else
-                {
-                    Primitives.SubtractMask(seed, context, bits, accumulator);
-                }
+                // v added +PRG(s_vd) when d > v and −PRG(s_vd) when d < v; undo it (subtract when owner > v).
+                streams.Add((MaskStream.Open(seed, Derivations.PairwiseMaskContext(session, owner, v), bits), owner > v));
             }
 
             return true;

@@ -98,7 +98,8 @@ public sealed class AccountantPropertyTests
     [Theory]
     [InlineData(1.0)]
     [InlineData(0.5)]
-    [InlineData(double.PositiveInfinity)]
+    [InlineData(double.NaN)]
+    [InlineData(double.NegativeInfinity)]
     public void Accountant_refuses_orders_at_or_below_one(double order)
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => RdpAccountant.SubsampledGaussianRdp(0.1, 1.0, order));
@@ -108,5 +109,22 @@ public sealed class AccountantPropertyTests
     public void Curve_refuses_negative_rdp()
     {
         Assert.Throws<ArgumentException>(() => new RdpCurve([2.0, 3.0], [0.1, -0.1]));
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.5)]
+    [InlineData(double.NaN)]
+    public void Curve_refuses_orders_at_or_below_one(double order)
+    {
+        Assert.Throws<ArgumentException>(() => new RdpCurve([2.0, order], [0.1, 0.1]));
+    }
+
+    [Theory]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(1.0)]
+    public void Distributed_discrete_gaussian_still_refuses_non_finite_or_low_orders(double order)
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => DistributedDiscreteGaussianAccountant.Rdp(order, 1, 1, 1, 10, 10));
     }
 }

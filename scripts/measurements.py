@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Regenerates docs/measurements.md from the benchmark JSON in bench/results/.
+
+Usage: python3 scripts/measurements.py [--results bench/results] [--out docs/measurements.md] [--check]
+
+Inputs are the files written by
+  securefedrec bench crypto --json bench/results/crypto-runN.json
+  securefedrec bench secagg ... --json bench/results/secagg-<params>-runN.json
+Runs of the same benchmark and parameters are grouped and shown as ranges (min–max over runs) with the load average
+each run recorded. Nothing is typed in by hand: a figure not in the JSON is not in the page. --check exits 1 when the
+page on disk differs from what the JSON gives (for CI).
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+from collections import OrderedDict
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "n/a"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if abs(v) >= 100:
+        s = f"{v:,.0f}"
+    elif abs(v) >= 10:
+        s = f"{v:.1f}"
+    else:
+        s = f"{v:.2f}"
+    return s + unit
+
+
+def rng(values, unit="", scale=1.0):
+    vals = [v * scale for v in values if v is not None]
+    if not vals:
+        return "n/a"
+    lo, hi = min(vals), max(vals)
+    if fmt(lo) == fmt(hi):
+        return fmt(lo, unit)
+    return f"{fmt(lo)}–{fmt(hi, unit)}"
+
+
+def run_key(path):
+    name = os.path.basename(path)
+    return re.sub(r"-run\d+\.json$", "", name)
+
+
+def load(results):
+    groups = OrderedDict()
+    for path in sorted(glob.glob(os.path.join(results, "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        groups.setdefault(run_key(path), []).append((os.path.basename(path), data))
+    return groups
+
+
+def crypto_section(runs):
+    out = []
+    out.append(f"Runs: {', '.join(n for n, _ in runs)}. `{runs[0][1].get('openssl', 'openssl n/a')}`, AES backend "
+               f"{runs[0][1].get('aesBackend')}, {runs[0][1].get('processorCount')} logical CPUs; one thread, rates per CPU "
+               "second (as `openssl speed`).")
+    out.append("")
+    out.append("Load average per run: " + "; ".join(f"{n}: {d.get('loadAverage', 'not recorded')}" for n, d in runs) + ".")
+    out.append("")
+    out.append("| measurement | project | openssl (same run) | ratio | unit |")
+    out.append("|---|---|---|---|---|")
+    names = OrderedDict()
+    for _, data in runs:
+        for row in data["rows"]:
+            names.setdefault(row["name"], []).append(row)
+    for name, rows in names.items():
+        unit = rows[0]["unit"]
+        out.append(f"| {name} | {rng([r['value'] for r in rows])} | {rng([r.get('openssl') for r in rows])} | "
+                   f"{rng([r.get('ratio') for r in rows], '×')} | {unit} |")
+    return out
+
+
+def secagg_section(runs):
+    d0 = runs[0][1]
+    out = []
+    out.append(f"n = {d0['clients']}, d = {d0['dimension']}, b = {d0['bits']}, graph {d0['graph']} k = {d0['degree']}, "
+               f"t = {d0['threshold']}, dropout {d0['dropout']}, {d0['threads']} threads, {d0['mode']}; parameters: "
+               f"{d0['parameterSource']}. Runs: {', '.join(n for n, _ in runs)}.")
+    out.append("")
+    rows = [
+        ("completed / sum verified", lambda d: None, lambda ds: ", ".join(f"{d['completed']}/{d['sumVerified']}" for d in ds)),
+        ("wall time, whole round", "wallSeconds", " s"),
+        ("client mean (wall)", "clientMeanSeconds", " ms", 1000),
+        ("client floor (2k agreements + (k+1)·d·4 B keystream)", "clientFloorSeconds", " ms", 1000),
+        ("client wall / floor", "clientRatio", "×"),
+        ("client CPU per client / floor", "clientCpuRatio", "×"),
+        ("coordinator unmasking CPU", "coordinatorUnmaskingCpuSeconds", " ms", 1000),
+        ("coordinator unmasking CPU / floor·cores", "coordinatorCpuRatio", "×"),
+        ("coordinator unmasking wall / floor", "coordinatorRatio", "×"),
+        ("process CPU / summed floor", None, None),
+        ("allocations during the round", "allocatedMiB", " MiB"),
+        ("… in d-word vectors beyond the n masked-input messages, per thread", "allocatedVectorsBeyondMessagesPerThread", ""),
+        ("bytes sent per client (mean)", "bytesSentMean", " B"),
+        ("bytes received per client (mean)", "bytesReceivedMean", " B"),
+        ("coordinator peak memory (estimate)", "coordinatorPeakMemoryBytes", " MiB", 1 / 1048576),
+    ]
+    out.append("| figure | range over runs |")
+    out.append("|---|---|")
+    datas = [d for _, d in runs]
+    for row in rows:
+        label = row[0]
+        if label == "completed / sum verified":
+            out.append(f"| {label} | {row[2](datas)} |")
+            continue
+        if label == "process CPU / summed floor":
+            ratios = [d["processCpuSeconds"] / d["summedFloorSeconds"] if d.get("summedFloorSeconds") else None for d in datas]
+            out.append(f"| {label} | {rng(ratios, '×')} |")
+            continue
+        key, unit = row[1], row[2]
+        scale = row[3] if len(row) > 3 else 1.0
+        if not any(key in d for d in datas):
+            continue
+        out.append(f"| {label} | {rng([d.get(key) for d in datas], unit, scale)} |")
+    out.append("")
+    out.append("Load average (1/5/15 min) per run, before → after: " + "; ".join(
+        f"{n}: {d.get('loadAverageBefore')} → {d.get('loadAverageAfter')}" for n, d in runs) + ".")
+    return out
+
+
+def render(results):
+    groups = load(results)
+    lines = [
+        "# Measured figures",
+        "",
+        "<!-- Generated by scripts/measurements.py from bench/results/*.json; do not edit by hand. -->",
+        "",
+        "Every measured figure of the project lives here; the README, the specs and the docs link to this page instead of",
+        "copying numbers. Each figure is printed beside the floor measured in the same run (`openssl speed`, CPU time) as a",
+        "ratio, and shown as a range over the runs listed. The machine is a shared 2-core VM; the load average of each run",
+        "is given, and wall-clock figures are inflated when it exceeds the cores (CPU-time ratios are not).",
+        "",
+        "Regenerate: run the benchmarks with `--json bench/results/<name>-runN.json`, then `python3 scripts/measurements.py`.",
+        "",
+    ]
+    for key, runs in groups.items():
+        kind = runs[0][1].get("benchmark")
+        if kind == "crypto":
+            lines.append("## Crypto core (`securefedrec bench crypto`)")
+            lines.append("")
+            lines.extend(crypto_section(runs))
+        elif kind == "secagg":
+            d0 = runs[0][1]
+            lines.append(f"## Secure aggregation round, n = {d0['clients']}, d = {d0['dimension']}, "
+                         f"{d0['graph']} k = {d0['degree']} (`securefedrec bench secagg`)")
+            lines.append("")
+            lines.append(f"Command: `securefedrec bench secagg --clients {d0['clients']} --dim {d0['dimension']} --bits {d0['bits']} "
+                         f"--dropout {d0['dropout']} --graph {d0['graph'].lower()}"
+                         + ("" if d0['parameterSource'] != 'given' else f" --neighbors {d0['degree']} --threshold {d0['threshold']}")
+                         + f" --threads {d0['threads']}`")
+            lines.append("")
+            lines.extend(secagg_section(runs))
+        else:
+            continue
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--results", default="bench/results")
+    ap.add_argument("--out", default="docs/measurements.md")
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args()
+    text = render(args.results)
+    if args.check:
+        with open(args.out, encoding="utf-8") as f:
+            if f.read() != text:
+                print(f"{args.out} is out of date: run python3 scripts/measurements.py", file=sys.stderr)
+                return 1
+        return 0
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
