@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -47,40 +46,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
     public RoundEngine Engine { get; }
 
     /// <summary>Loads options from an appsettings-style JSON file (section <c>Coordinator</c>), then <c>SECUREFEDREC_</c> environment variables, then <paramref name="overrides"/>.</summary>
-    public static CoordinatorOptions LoadOptions(string? configPath, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
-    {
-        var builder = new ConfigurationBuilder();
-        if (!string.IsNullOrEmpty(configPath))
-        {
-            builder.AddJsonFile(Path.GetFullPath(configPath), optional: false, reloadOnChange: false);
-        }
-
-        builder.AddEnvironmentVariables("SECUREFEDREC_");
-        if (overrides is not null)
-        {
-            builder.AddInMemoryCollection(overrides);
-        }
-
-        var options = new CoordinatorOptions();
-        builder.Build().GetSection("Coordinator").Bind(options);
-        if (configPath is not null)
-        {
-            // Relative paths in the file are relative to the file.
-            string dir = Path.GetDirectoryName(Path.GetFullPath(configPath))!;
-            options.CertificatePath = Rebase(dir, options.CertificatePath);
-            options.CertificateKeyPath = Rebase(dir, options.CertificateKeyPath);
-            options.AllowListPath = Rebase(dir, options.AllowListPath);
-            if (options.StoreProvider == "sqlite")
-            {
-                options.Store = Rebase(dir, options.Store)!;
-            }
-        }
-
-        return options;
-    }
-
-    private static string? Rebase(string dir, string? path) =>
-        string.IsNullOrEmpty(path) || Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(dir, path));
+    public static CoordinatorOptions LoadOptions(string? configPath, IEnumerable<KeyValuePair<string, string?>>? overrides = null) =>
+        CoordinatorConfiguration.Load(configPath, overrides);
 
     /// <summary>Validates <paramref name="options"/>, opens the store and ledger, and starts listening.</summary>
     public static async Task<CoordinatorHost> StartAsync(CoordinatorOptions options, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
