@@ -60,7 +60,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
 
         ICoordinatorStore store = options.StoreProvider == "postgres"
             ? new PostgresCoordinatorStore(options.Store)
-            : new SqliteCoordinatorStore(options.Store);
+            : new SqliteCoordinatorStore(options.Store, exclusive: true);
         try
         {
             await store.InitializeAsync(cancellationToken).ConfigureAwait(false);

@@ -227,7 +227,8 @@ public sealed class RoundOptions : ISettingsRules
     public void CheckRules(string path, SettingsProblems problems)
     {
         ArgumentNullException.ThrowIfNull(problems);
-        if (!problems.IsMalformed(path + ":MinClients") && !problems.IsMalformed(path + ":CohortSize"))
+        // Cross-setting rules only between values that are each in range (else the range problem says it all).
+        if (!problems.IsMalformed(path + ":MinClients") && !problems.IsMalformed(path + ":CohortSize") && CohortSize >= 2 && MinClients >= 2)
         {
             problems.Require(MinClients <= CohortSize, path + ":MinClients", $"{MinClients} exceeds CohortSize {CohortSize} (a round never has more than CohortSize clients).");
         }

@@ -63,11 +63,9 @@ internal static class CoordinatorCommand
                 await host.WaitForShutdownAsync(cancellationToken);
                 return 0;
             }
-            catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or InvalidDataException or System.Security.Cryptography.CryptographicException
-                                           or Coordinator.Storage.StoreConflictException or Privacy.Ledger.LedgerCorruptException)
+            catch (Exception ex) when (CliErrors.IsExpected(ex))
             {
-                Console.Error.WriteLine("error: " + ex.Message);
-                return 1;
+                return CliErrors.Report(ex);
             }
         });
         return command;

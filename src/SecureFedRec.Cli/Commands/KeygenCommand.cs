@@ -26,7 +26,7 @@ internal static class KeygenCommand
             if (File.Exists(keyPath))
             {
                 Console.Error.WriteLine($"error: {keyPath} exists; refusing to overwrite an identity key.");
-                return 1;
+                return ExitCodes.Usage;
             }
 
             using ClientIdentity identity = ClientIdentity.Generate();
@@ -54,7 +54,7 @@ internal static class KeygenCommand
             if (validity is < 1 or > 825)
             {
                 Console.Error.WriteLine("error: --days must be in [1, 825].");
-                return 1;
+                return ExitCodes.Usage;
             }
 
             dir.Create();
