@@ -67,6 +67,9 @@ internal static class CliErrors
     /// <summary>The exit code of <paramref name="exception"/>.</summary>
     public static int Classify(Exception exception) => exception switch
     {
+        // A missing or broken assembly is an installation fault, not a file the operator named.
+        FileLoadException or BadImageFormatException => ExitCodes.Failed,
+        FileNotFoundException { FileName: { } f } when f.Contains(", Version=", StringComparison.Ordinal) => ExitCodes.Failed,
         ConfigurationException or ArgumentException or FormatException or CryptographicException or InvalidDataException => ExitCodes.Usage,
         StoreLockedException or StoreConflictException or DbException or UnauthorizedAccessException or IOException => ExitCodes.StoreUnavailable,
         LedgerCorruptException => ExitCodes.VerificationFailed,

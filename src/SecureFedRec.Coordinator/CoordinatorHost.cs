@@ -93,6 +93,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
                 });
             });
             builder.Services.AddSingleton(time);
+            builder.Services.AddSystemd(); // READY=1/STOPPING=1 to systemd when run as a Type=notify unit; nothing otherwise
             WebApplication app = builder.Build();
             ILoggerFactory loggers = app.Services.GetRequiredService<ILoggerFactory>();
             ILogger logger = loggers.CreateLogger("SecureFedRec.Coordinator");
@@ -114,6 +115,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             service.Map(app, wireOptions);
             var driver = new RoundDriver(engine, logger, time);
             app.Lifetime.ApplicationStarted.Register(driver.Start);
+            app.Lifetime.ApplicationStopping.Register(() => ShutdownLog.Stopping(logger, engine));
             app.Lifetime.ApplicationStopping.Register(driver.Stop);
             app.Lifetime.ApplicationStopped.Register(driver.Dispose);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

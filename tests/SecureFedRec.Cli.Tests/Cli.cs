@@ -50,8 +50,15 @@ internal static class Cli
         }
     }
 
-    /// <summary>The built securefedrec.dll beside the tests (copied as a project reference).</summary>
-    public static string Dll => Path.Combine(AppContext.BaseDirectory, "securefedrec.dll");
+    /// <summary>The built securefedrec.dll in the CLI's own output folder (its deps.json is the tool's, not the tests').</summary>
+    public static string Dll
+    {
+        get
+        {
+            string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+            return Path.Combine(RepoRoot(), "src", "SecureFedRec.Cli", "bin", configuration, "net10.0", "securefedrec.dll");
+        }
+    }
 
     /// <summary>Starts <c>dotnet securefedrec.dll ARGS</c> as its own process.</summary>
     public static Process Start(params string[] args)

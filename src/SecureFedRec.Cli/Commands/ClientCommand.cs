@@ -33,9 +33,12 @@ internal static class ClientCommand
             double[] data = [];
             LocalRecommender? recommender = null;
             IReadOnlyList<Rating> heldOut = [];
+            Microsoft.Extensions.Configuration.IConfiguration configuration;
             try
             {
-                ClientSettings settings = ClientSettings.Load(parse.GetValue(config)!.FullName);
+                string path = parse.GetValue(config)!.FullName;
+                configuration = new Configuration.SettingsSources { JsonFile = path }.Build();
+                ClientSettings settings = ClientSettings.Load(configuration, Path.GetDirectoryName(path));
                 options = settings.ToOptions();
                 if (settings.Recommender is { Ratings: { Length: > 0 } ratingsPath } rs)
                 {
@@ -54,11 +57,7 @@ internal static class ClientCommand
                 return ex is IOException or DatasetFormatException or System.Text.Json.JsonException ? CliErrors.ReportAs(ex, ExitCodes.Usage) : CliErrors.Report(ex);
             }
 
-            using ILoggerFactory loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss.fff ";
-            }));
+            using ILoggerFactory loggers = LoggerFactory.Create(b => ConsoleLogging.Configure(b, configuration));
             using (options.Identity)
             using (options.TrustedCertificate)
             using (var client = new FederationClient(options, loggers.CreateLogger("SecureFedRec.Client")))
