@@ -27,6 +27,12 @@ public static class Program
             return ExitCodes.Usage;
         }
 
+        if (OutputFolderProblem(parse) is { } problem)
+        {
+            Console.Error.WriteLine("error: " + problem);
+            return ExitCodes.Usage;
+        }
+
         try
         {
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
@@ -51,6 +57,35 @@ public static class Program
         root.Subcommands.Add(ClientCommand.Create());
         root.Subcommands.Add(ConfigCommand.Create());
         return root;
+    }
+
+    /// <summary>
+    /// Output files (<c>--json FILE</c>, <c>--out FILE</c>) are written at the end of a command, possibly after minutes of
+    /// work: their folder is checked before anything runs.
+    /// </summary>
+    private static string? OutputFolderProblem(ParseResult parse)
+    {
+        foreach (System.CommandLine.Parsing.SymbolResult child in parse.CommandResult.Children)
+        {
+            if (child is not System.CommandLine.Parsing.OptionResult { Option.Name: "--json" or "--out" } option || option.Implicit)
+            {
+                continue;
+            }
+
+            string? file = option.GetValueOrDefault<object?>() switch
+            {
+                FileInfo f => f.FullName,
+                string s when s.Length > 0 => Path.GetFullPath(s),
+                _ => null,
+            };
+            string? folder = file is null ? null : Path.GetDirectoryName(file);
+            if (folder is not null && !Directory.Exists(folder))
+            {
+                return $"{option.Option.Name}: the folder {folder} does not exist.";
+            }
+        }
+
+        return null;
     }
 
     private static string UsageHint(ParseResult parse)

@@ -17,6 +17,14 @@ internal static class KeygenCommand
         var client = new Command("client", "Write NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (hex SEC1 public key: one allow-list line).");
         client.Options.Add(outDir);
         client.Options.Add(name);
+        name.Validators.Add(r =>
+        {
+            string? n = r.GetValueOrDefault<string>();
+            if (string.IsNullOrWhiteSpace(n) || n.IndexOfAny(['/', '\\']) >= 0 || n is "." or "..")
+            {
+                r.AddError($"--name must be a plain file name (no folder), got '{n}'.");
+            }
+        });
         client.SetAction(parse =>
         {
             DirectoryInfo dir = parse.GetValue(outDir)!;
