@@ -38,6 +38,14 @@ internal static class CliErrors
             case DbException db:
                 error.WriteLine("error: the store cannot be opened: " + OneLine(db.Message));
                 break;
+            case ArgumentException argument when argument.Message.Contains('\n', StringComparison.Ordinal):
+                // Options validated in code: one problem per line.
+                foreach (string line in argument.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    error.WriteLine("error: " + line);
+                }
+
+                break;
             case OperationCanceledException:
                 error.WriteLine("interrupted");
                 break;

@@ -59,8 +59,9 @@ public sealed class CoordinatorOptions : ISettingsRules
     public RoundOptions Rounds { get; set; } = new();
 
     /// <summary>
-    /// Checks every rule of these settings and of <see cref="Rounds"/>; throws <see cref="ConfigurationException"/> (an
-    /// <see cref="ArgumentException"/>) listing each broken rule with its path (<c>Coordinator:Rounds:MinClients: …</c>).
+    /// Checks every rule of these settings and of <see cref="Rounds"/>; throws <see cref="ArgumentException"/> whose message
+    /// lists each broken rule on its own line with its path (<c>Coordinator:Rounds:MinClients: …</c>). (Reading a
+    /// configuration with <see cref="CoordinatorConfiguration"/> reports the same rules as a <see cref="ConfigurationException"/>.)
     /// </summary>
     public void Validate()
     {
@@ -68,7 +69,8 @@ public sealed class CoordinatorOptions : ISettingsRules
         StrictSettings.CheckRules(this, SettingNode.Describe(typeof(CoordinatorOptions), "Coordinator"), problems);
         if (!problems.IsEmpty)
         {
-            throw new ConfigurationException(problems.All);
+            // Exactly ArgumentException (the documented contract of Validate); one line per problem.
+            throw new ArgumentException(string.Join(Environment.NewLine, problems.All));
         }
     }
 
@@ -212,14 +214,15 @@ public sealed class RoundOptions : ISettingsRules
     [Range(0, int.MaxValue)]
     public int MaxRounds { get; set; }
 
-    /// <summary>Checks this section alone; throws <see cref="ConfigurationException"/> listing every broken rule.</summary>
+    /// <summary>Checks this section alone; throws <see cref="ArgumentException"/> listing every broken rule, one per line.</summary>
     public void Validate()
     {
         var problems = new SettingsProblems();
         StrictSettings.CheckRules(this, SettingNode.Describe(typeof(RoundOptions), "Coordinator:Rounds"), problems);
         if (!problems.IsEmpty)
         {
-            throw new ConfigurationException(problems.All);
+            // Exactly ArgumentException (the documented contract of Validate); one line per problem.
+            throw new ArgumentException(string.Join(Environment.NewLine, problems.All));
         }
     }
 
