@@ -35,7 +35,10 @@ public static class StrictSettings
         List<string> all = [.. schema.DescendantsAndSelf().Select(n => n.Path), .. known];
         foreach (IConfigurationSection child in root.GetChildren())
         {
-            if (!known.Contains(child.Key))
+            // A flat PREFIX_NAME variable (no "__") is not a section path: the prefix is shared with the tools' own
+            // switches (SECUREFEDREC_TRACE, SECUREFEDREC_TEST_PG), so only sections are checked at the top.
+            bool flatEnvironmentValue = child.Value is not null && !child.GetChildren().Any() && sources.IsEnvironmentOnly(child.Key);
+            if (!known.Contains(child.Key) && !flatEnvironmentValue)
             {
                 problems.AddSentence(Unknown(child.Key, child.Key, all, known, sources));
             }
@@ -279,6 +282,10 @@ public static class StrictSettings
     private sealed class SourceNames(IConfiguration root, string environmentPrefix)
     {
         public string EnvironmentName(string path) => environmentPrefix + path.Replace(":", "__", StringComparison.Ordinal);
+
+        public bool IsEnvironmentOnly(string key) =>
+            root is IConfigurationRoot r && r.Providers.Where(p => p.TryGet(key, out _)).All(p => p is EnvironmentVariablesConfigurationProvider)
+            && r.Providers.Any(p => p.TryGet(key, out _));
 
         public string Of(string path)
         {

@@ -196,6 +196,18 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void A_flat_prefixed_variable_is_not_a_setting_and_is_ignored_but_a_misspelt_section_is_not()
+    {
+        using var dir = new TempDir();
+        string file = ConfigFiles.Write(dir, "coordinator.json", ConfigFiles.Coordinator(dir));
+        var flat = new Dictionary<string, string?> { ["SECUREFEDREC_TEST_PG"] = "Host=x", ["SECUREFEDREC_TRACE"] = "1" };
+        Assert.Equal(3, WithEnvironment(flat, () => CoordinatorConfiguration.Load(file)).Rounds.CohortSize);
+        var section = new Dictionary<string, string?> { ["SECUREFEDREC_Coordinatr__Port"] = "1" };
+        var ex = WithEnvironment(section, () => Assert.Throws<ConfigurationException>(() => CoordinatorConfiguration.Load(file)));
+        Assert.Equal(["Coordinatr is not a setting (environment variable SECUREFEDREC_Coordinatr); did you mean Coordinator?"], ex.Problems);
+    }
+
+    [Fact]
     public void Environment_variables_override_the_file_and_are_validated()
     {
         var env = new Dictionary<string, string?> { ["SECUREFEDREC_Coordinator__Rounds__Bits"] = "x" };
