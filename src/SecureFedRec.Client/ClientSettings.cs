@@ -1,86 +1,137 @@
+using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
+using SecureFedRec.Configuration;
 using SecureFedRec.Privacy.Policy;
 using SecureFedRec.Wire.Auth;
 
 namespace SecureFedRec.Client;
 
 /// <summary>
-/// File configuration of <c>securefedrec client --config FILE</c> (section <c>Client</c> of a JSON file, then
-/// <c>SECUREFEDREC_Client__…</c> environment variables). Relative paths are relative to the file. See
-/// docs/integrators.md.
+/// File configuration of <c>securefedrec client --config FILE</c>: section <c>Client</c> of an appsettings-style JSON
+/// file, then <c>SECUREFEDREC_Client__…</c> environment variables (<c>SECUREFEDREC_Client__Policy__MaxTotalEpsilon=2</c>),
+/// then configuration-style command-line arguments. Relative paths are relative to the file. See docs/integrators.md;
+/// the reference table in docs/configuration.md is generated from this type.
 /// </summary>
-/// <remarks>Mutable only while binding; <see cref="ToOptions"/> validates and builds immutable SDK options.</remarks>
-public sealed class ClientSettings
+/// <remarks>
+/// Strict: <see cref="Load(string)"/> refuses an unknown key (naming the nearest known key, e.g.
+/// <c>Client:Policy:MaxTotalEpsilonn is not a setting; did you mean Client:Policy:MaxTotalEpsilon?</c>), an unreadable
+/// value, and every broken rule, all at once in one <see cref="ConfigurationException"/>. Mutable only while binding;
+/// <see cref="ToOptions"/> builds immutable SDK options. Depends on Microsoft.Extensions.Configuration, not on ASP.NET Core.
+/// </remarks>
+public sealed class ClientSettings : ISettingsRules
 {
-    /// <summary>Coordinator address, e.g. https://coordinator.example:7443/.</summary>
+    /// <summary>Coordinator address, e.g. https://coordinator.example:7443/ (http:// only against an --insecure-dev coordinator).</summary>
+    [Required]
     public string Coordinator { get; set; } = string.Empty;
 
     /// <summary>PKCS#8 PEM identity key written by <c>securefedrec keygen client</c>.</summary>
+    [Required]
     public string IdentityKeyPath { get; set; } = "client.key";
 
     /// <summary>Coordinator certificate to pin (PEM); empty: system trust.</summary>
     public string? TrustedCertificatePath { get; set; }
 
-    /// <summary>Local privacy ledger file.</summary>
+    /// <summary>Local privacy ledger file (created on first use; keep it: it is the budget's memory).</summary>
+    [Required]
     public string LedgerPath { get; set; } = "client.ledger";
 
-    /// <summary>Label sent at enrolment.</summary>
+    /// <summary>Label sent at enrolment (at most 128 UTF-8 bytes).</summary>
     public string DisplayName { get; set; } = string.Empty;
 
-    /// <summary>Local data: a JSON array of numbers, the institution's local vector (its update is that vector minus the model).</summary>
+    /// <summary>Local data of the bundled demo task: a JSON array of numbers, the institution's local vector (its update is that vector minus the model); unused in recommender mode.</summary>
     public string DataPath { get; set; } = "data.json";
 
-    /// <summary>Largest total ε this institution spends.</summary>
-    public double MaxTotalEpsilon { get; set; } = 10;
+    /// <summary>The local privacy policy every round is checked against.</summary>
+    public PolicySettings Policy { get; set; } = new();
 
-    /// <summary>δ at which ε is measured.</summary>
-    public double Delta { get; set; } = 1e-5;
-
-    /// <summary>Least central noise multiplier accepted.</summary>
-    public double MinNoiseMultiplier { get; set; } = 0.5;
-
-    /// <summary>Largest clip norm accepted.</summary>
-    public double MaxClip { get; set; } = 10;
-
-    /// <summary>Smallest accepted threshold fraction t/n.</summary>
-    public double MinThresholdFraction { get; set; } = 0.5;
-
-    /// <summary>Recommender mode (section <c>Client:Recommender</c>): when its <c>Ratings</c> is set the client trains matrix factorization instead of sending <see cref="DataPath"/>.</summary>
+    /// <summary>Recommender mode: when its <c>Ratings</c> is set the client trains matrix factorization instead of sending <see cref="DataPath"/>.</summary>
     public RecommenderSettings? Recommender { get; set; }
 
-    /// <summary>Loads settings from <paramref name="path"/> and the environment.</summary>
-    public static ClientSettings Load(string path)
+    /// <summary>The top-level sections a client's configuration may have besides <c>Client</c>.</summary>
+    public static IReadOnlyList<string> OtherSections { get; } = ["Logging"];
+
+    /// <summary>Loads and validates the settings of <paramref name="path"/> and the environment; throws <see cref="ConfigurationException"/> with every problem.</summary>
+    public static ClientSettings Load(string path) => Load(new SettingsSources { JsonFile = path });
+
+    /// <summary>Loads and validates the settings from <paramref name="sources"/>; throws <see cref="ConfigurationException"/> with every problem.</summary>
+    public static ClientSettings Load(SettingsSources sources)
     {
-        string full = Path.GetFullPath(path);
-        var settings = new ClientSettings();
-        new ConfigurationBuilder().AddJsonFile(full, optional: false).AddEnvironmentVariables("SECUREFEDREC_").Build()
-            .GetSection("Client").Bind(settings);
-        string dir = Path.GetDirectoryName(full)!;
-        settings.IdentityKeyPath = Rebase(dir, settings.IdentityKeyPath)!;
-        settings.TrustedCertificatePath = Rebase(dir, settings.TrustedCertificatePath);
-        settings.LedgerPath = Rebase(dir, settings.LedgerPath)!;
-        settings.DataPath = Rebase(dir, settings.DataPath)!;
-        if (settings.Recommender is { } rec)
-        {
-            rec.Ratings = Rebase(dir, rec.Ratings);
-        }
-        return settings;
+        ArgumentNullException.ThrowIfNull(sources);
+        return Load(sources.Build(), sources.JsonFile is null ? null : sources.BaseDirectory);
     }
+
+    /// <summary>Reads and validates section <c>Client</c> of <paramref name="configuration"/>; relative paths are resolved against <paramref name="baseDirectory"/> (null: left as they are).</summary>
+    public static ClientSettings Load(IConfiguration configuration, string? baseDirectory) =>
+        SettingsLoader.Load<ClientSettings>(configuration, "Client", settings =>
+        {
+            if (baseDirectory is null)
+            {
+                return;
+            }
+
+            settings.IdentityKeyPath = Rebase(baseDirectory, settings.IdentityKeyPath)!;
+            settings.TrustedCertificatePath = Rebase(baseDirectory, settings.TrustedCertificatePath);
+            settings.LedgerPath = Rebase(baseDirectory, settings.LedgerPath)!;
+            settings.DataPath = Rebase(baseDirectory, settings.DataPath)!;
+            if (settings.Recommender is { } rec)
+            {
+                rec.Ratings = Rebase(baseDirectory, rec.Ratings);
+            }
+        }, OtherSections);
 
     private static string? Rebase(string dir, string? path) =>
         string.IsNullOrEmpty(path) || Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(dir, path));
+
+    /// <inheritdoc />
+    public void CheckRules(string path, SettingsProblems problems)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        if (!string.IsNullOrEmpty(Coordinator))
+        {
+            bool ok = Uri.TryCreate(Coordinator, UriKind.Absolute, out Uri? address) && (address.Scheme == Uri.UriSchemeHttps || address.Scheme == Uri.UriSchemeHttp);
+            problems.Require(ok, path + ":Coordinator", $"'{Coordinator}' is not an https:// address (e.g. https://coordinator.example:7443/).");
+        }
+
+        problems.RequireFile(path + ":IdentityKeyPath", IdentityKeyPath);
+        problems.RequireFile(path + ":TrustedCertificatePath", TrustedCertificatePath);
+        problems.RequireParentFolder(path + ":LedgerPath", LedgerPath);
+        problems.Require(System.Text.Encoding.UTF8.GetByteCount(DisplayName) <= 128, path + ":DisplayName", "is longer than 128 UTF-8 bytes.");
+        if (Recommender is not { Ratings.Length: > 0 })
+        {
+            problems.Require(!string.IsNullOrEmpty(DataPath), path + ":DataPath", "is required unless Client:Recommender:Ratings is set.");
+            problems.RequireFile(path + ":DataPath", DataPath);
+        }
+    }
 
     /// <summary>Validates the settings and loads the key and certificate; <see cref="ArgumentException"/> names the bad setting.</summary>
     public FederationClientOptions ToOptions()
     {
         if (!Uri.TryCreate(Coordinator, UriKind.Absolute, out Uri? address) || (address.Scheme != Uri.UriSchemeHttps && address.Scheme != Uri.UriSchemeHttp))
         {
-            throw new ArgumentException("Client:Coordinator must be an https:// address.");
+            throw new ConfigurationException($"Client:Coordinator: '{Coordinator}' is not an https:// address (e.g. https://coordinator.example:7443/).");
         }
 
-        ClientIdentity identity = ClientIdentity.FromPem(File.ReadAllText(IdentityKeyPath));
-        X509Certificate2? trusted = string.IsNullOrEmpty(TrustedCertificatePath) ? null : X509CertificateLoader.LoadCertificateFromFile(TrustedCertificatePath);
+        ClientIdentity identity;
+        try
+        {
+            identity = ClientIdentity.FromPem(File.ReadAllText(IdentityKeyPath));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or FormatException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new ConfigurationException($"Client:IdentityKeyPath: {IdentityKeyPath} is not a readable PKCS#8 PEM identity key (securefedrec keygen client writes one): {ex.Message}");
+        }
+
+        X509Certificate2? trusted = null;
+        try
+        {
+            trusted = string.IsNullOrEmpty(TrustedCertificatePath) ? null : X509CertificateLoader.LoadCertificateFromFile(TrustedCertificatePath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            identity.Dispose();
+            throw new ConfigurationException($"Client:TrustedCertificatePath: {TrustedCertificatePath} is not a readable PEM or DER certificate: {ex.Message}");
+        }
         return new FederationClientOptions
         {
             Coordinator = address,
@@ -90,23 +141,32 @@ public sealed class ClientSettings
             DisplayName = DisplayName,
             Policy = new ClientPrivacyPolicy
             {
-                MaxTotalEpsilon = MaxTotalEpsilon,
-                Delta = Delta,
-                MinNoiseMultiplier = MinNoiseMultiplier,
-                MaxClip = MaxClip,
+                MaxTotalEpsilon = Policy.MaxTotalEpsilon,
+                Delta = Policy.Delta,
+                MinNoiseMultiplier = Policy.MinNoiseMultiplier,
+                MaxClip = Policy.MaxClip,
                 AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
-                MinThresholdFraction = MinThresholdFraction,
+                MinThresholdFraction = Policy.MinThresholdFraction,
             },
         };
     }
 
-    /// <summary>Reads the local vector (<see cref="DataPath"/>): a JSON array of finite numbers.</summary>
+    /// <summary>Reads the local vector (<see cref="DataPath"/>): a JSON array of finite numbers; <see cref="ConfigurationException"/> names the setting otherwise.</summary>
     public double[] LoadData()
     {
-        double[]? data = System.Text.Json.JsonSerializer.Deserialize<double[]>(File.ReadAllText(DataPath));
+        double[]? data;
+        try
+        {
+            data = System.Text.Json.JsonSerializer.Deserialize<double[]>(File.ReadAllText(DataPath));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            throw new ConfigurationException($"Client:DataPath: {DataPath} is not a readable JSON array of numbers: {ex.Message}");
+        }
+
         if (data is null || data.Length == 0 || data.Any(v => !double.IsFinite(v)))
         {
-            throw new FormatException(DataPath + ": expected a non-empty JSON array of finite numbers.");
+            throw new ConfigurationException($"Client:DataPath: {DataPath}: expected a non-empty JSON array of finite numbers.");
         }
 
         return data;

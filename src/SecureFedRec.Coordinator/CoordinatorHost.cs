@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -47,40 +46,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
     public RoundEngine Engine { get; }
 
     /// <summary>Loads options from an appsettings-style JSON file (section <c>Coordinator</c>), then <c>SECUREFEDREC_</c> environment variables, then <paramref name="overrides"/>.</summary>
-    public static CoordinatorOptions LoadOptions(string? configPath, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
-    {
-        var builder = new ConfigurationBuilder();
-        if (!string.IsNullOrEmpty(configPath))
-        {
-            builder.AddJsonFile(Path.GetFullPath(configPath), optional: false, reloadOnChange: false);
-        }
-
-        builder.AddEnvironmentVariables("SECUREFEDREC_");
-        if (overrides is not null)
-        {
-            builder.AddInMemoryCollection(overrides);
-        }
-
-        var options = new CoordinatorOptions();
-        builder.Build().GetSection("Coordinator").Bind(options);
-        if (configPath is not null)
-        {
-            // Relative paths in the file are relative to the file.
-            string dir = Path.GetDirectoryName(Path.GetFullPath(configPath))!;
-            options.CertificatePath = Rebase(dir, options.CertificatePath);
-            options.CertificateKeyPath = Rebase(dir, options.CertificateKeyPath);
-            options.AllowListPath = Rebase(dir, options.AllowListPath);
-            if (options.StoreProvider == "sqlite")
-            {
-                options.Store = Rebase(dir, options.Store)!;
-            }
-        }
-
-        return options;
-    }
-
-    private static string? Rebase(string dir, string? path) =>
-        string.IsNullOrEmpty(path) || Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(dir, path));
+    public static CoordinatorOptions LoadOptions(string? configPath, IEnumerable<KeyValuePair<string, string?>>? overrides = null) =>
+        CoordinatorConfiguration.Load(configPath, overrides);
 
     /// <summary>Validates <paramref name="options"/>, opens the store and ledger, and starts listening.</summary>
     public static async Task<CoordinatorHost> StartAsync(CoordinatorOptions options, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
@@ -93,7 +60,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
 
         ICoordinatorStore store = options.StoreProvider == "postgres"
             ? new PostgresCoordinatorStore(options.Store)
-            : new SqliteCoordinatorStore(options.Store);
+            : new SqliteCoordinatorStore(options.Store, exclusive: true);
         try
         {
             await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
@@ -126,6 +93,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
                 });
             });
             builder.Services.AddSingleton(time);
+            builder.Services.AddSystemd(); // READY=1/STOPPING=1 to systemd when run as a Type=notify unit; nothing otherwise
             WebApplication app = builder.Build();
             ILoggerFactory loggers = app.Services.GetRequiredService<ILoggerFactory>();
             ILogger logger = loggers.CreateLogger("SecureFedRec.Coordinator");
@@ -147,6 +115,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             service.Map(app, wireOptions);
             var driver = new RoundDriver(engine, logger, time);
             app.Lifetime.ApplicationStarted.Register(driver.Start);
+            app.Lifetime.ApplicationStopping.Register(() => ShutdownLog.Stopping(logger, engine));
             app.Lifetime.ApplicationStopping.Register(driver.Stop);
             app.Lifetime.ApplicationStopped.Register(driver.Dispose);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,8 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Net;
+using SecureFedRec.Configuration;
+
 namespace SecureFedRec.Coordinator;
 
 /// <summary>
@@ -5,13 +10,18 @@ namespace SecureFedRec.Coordinator;
 /// environment variables (<c>SECUREFEDREC_Coordinator__Rounds__CohortSize=20</c>), then command-line flags.
 /// Documented for operators in docs/operators.md.
 /// </summary>
-/// <remarks>Validated once at start-up by <see cref="Validate"/>; immutable afterwards.</remarks>
-public sealed class CoordinatorOptions
+/// <remarks>
+/// Read strictly by <see cref="CoordinatorConfiguration.Load(string?, IEnumerable{KeyValuePair{string, string?}}?, IReadOnlyList{string}?)"/> (an unknown key or an unreadable value is an error naming
+/// the setting and the nearest known key) and validated once at start-up by <see cref="Validate"/>, which reports every
+/// broken rule at once; immutable afterwards. The reference table in docs/configuration.md is generated from this type.
+/// </remarks>
+public sealed class CoordinatorOptions : ISettingsRules
 {
     /// <summary>Address to listen on (default 127.0.0.1).</summary>
     public string ListenAddress { get; set; } = "127.0.0.1";
 
     /// <summary>TCP port (0: any free port, printed at start-up).</summary>
+    [Range(0, 65535)]
     public int Port { get; set; } = 7443;
 
     /// <summary>PEM certificate of the coordinator (required unless <see cref="InsecureDev"/>).</summary>
@@ -24,9 +34,11 @@ public sealed class CoordinatorOptions
     public bool InsecureDev { get; set; }
 
     /// <summary>Store: <c>sqlite</c> (default) or <c>postgres</c>.</summary>
+    [AllowedValues("sqlite", "postgres")]
     public string StoreProvider { get; set; } = "sqlite";
 
     /// <summary>SQLite: the database file (default <c>coordinator.db</c>); PostgreSQL: the Npgsql connection string.</summary>
+    [Required]
     public string Store { get; set; } = "coordinator.db";
 
     /// <summary>Allow-list: file with one enrolled client per line, <c>HEX_PUBLIC_KEY [display name]</c>.</summary>
@@ -36,59 +48,89 @@ public sealed class CoordinatorOptions
     public IList<string> AllowList { get; } = [];
 
     /// <summary>Accepted clock difference for request signatures, seconds (default 120).</summary>
+    [Range(1, 3600)]
     public int AuthWindowSeconds { get; set; } = 120;
 
     /// <summary>Largest gRPC message, bytes (default 4 MiB).</summary>
+    [Range(1024, 256 * 1024 * 1024)]
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>Round settings.</summary>
     public RoundOptions Rounds { get; set; } = new();
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    /// <summary>
+    /// Checks every rule of these settings and of <see cref="Rounds"/>; throws <see cref="ArgumentException"/> whose message
+    /// lists each broken rule on its own line with its path (<c>Coordinator:Rounds:MinClients: …</c>). (Reading a
+    /// configuration with <see cref="CoordinatorConfiguration"/> reports the same rules as a <see cref="ConfigurationException"/>.)
+    /// </summary>
     public void Validate()
     {
-        if (!InsecureDev && (string.IsNullOrEmpty(CertificatePath) || string.IsNullOrEmpty(CertificateKeyPath)))
+        var problems = new SettingsProblems();
+        StrictSettings.CheckRules(this, SettingNode.Describe(typeof(CoordinatorOptions), "Coordinator"), problems);
+        if (!problems.IsEmpty)
         {
-            throw new ArgumentException("TLS is on by default: set CertificatePath and CertificateKeyPath (or --insecure-dev for local development).");
+            // Exactly ArgumentException (the documented contract of Validate); one line per problem.
+            throw new ArgumentException(string.Join(Environment.NewLine, problems.All));
+        }
+    }
+
+    /// <inheritdoc />
+    public void CheckRules(string path, SettingsProblems problems)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        problems.Require(IPAddress.TryParse(ListenAddress, out _), path + ":ListenAddress", $"'{ListenAddress}' is not an IP address (e.g. 127.0.0.1, 0.0.0.0 or ::).");
+        if (!InsecureDev)
+        {
+            problems.Require(!string.IsNullOrEmpty(CertificatePath), path + ":CertificatePath", "is required: TLS is on by default (set CertificatePath and CertificateKeyPath, or --insecure-dev for local development).");
+            problems.Require(!string.IsNullOrEmpty(CertificateKeyPath), path + ":CertificateKeyPath", "is required: TLS is on by default (set CertificatePath and CertificateKeyPath, or --insecure-dev for local development).");
+            problems.RequireFile(path + ":CertificatePath", CertificatePath);
+            problems.RequireFile(path + ":CertificateKeyPath", CertificateKeyPath);
         }
 
-        if (Port is < 0 or > 65535)
+        problems.RequireFile(path + ":AllowListPath", AllowListPath);
+        for (int i = 0; i < AllowList.Count; i++)
         {
-            throw new ArgumentException("Port must be in [0, 65535].");
+            string entry = AllowList[i];
+            bool hex = entry.Length == 130 && entry.StartsWith("04", StringComparison.Ordinal) && entry.All(Uri.IsHexDigit);
+            problems.Require(hex, path + ":AllowList:" + i.ToString(CultureInfo.InvariantCulture), "is not an uncompressed P-256 public key (130 hex digits starting 04, the first word of a .pub line).");
         }
 
-        if (StoreProvider is not ("sqlite" or "postgres"))
+        if (StoreProvider == "sqlite" && !string.IsNullOrEmpty(Store))
         {
-            throw new ArgumentException("StoreProvider must be sqlite or postgres.");
+            problems.RequireParentFolder(path + ":Store", Store);
         }
-
-        if (AuthWindowSeconds is < 1 or > 3600)
+        else if (StoreProvider == "postgres" && !string.IsNullOrEmpty(Store))
         {
-            throw new ArgumentException("AuthWindowSeconds must be in [1, 3600].");
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(Store);
+            }
+            catch (ArgumentException ex)
+            {
+                problems.Add(path + ":Store", "is not an Npgsql connection string (Host=…;Username=…;Database=…): " + ex.Message);
+            }
         }
-
-        if (MaxMessageBytes is < 1024 or > 256 * 1024 * 1024)
-        {
-            throw new ArgumentException("MaxMessageBytes must be in [1 KiB, 256 MiB].");
-        }
-
-        Rounds.Validate();
     }
 }
 
 /// <summary>Round orchestration settings (cohort, threshold, deadlines, vector, DP target).</summary>
-public sealed class RoundOptions
+/// <remarks>Checked by <see cref="CoordinatorOptions.Validate"/>; <see cref="Validate"/> checks this section alone.</remarks>
+public sealed class RoundOptions : ISettingsRules
 {
     /// <summary>Most clients in a round's cohort (n).</summary>
+    [Range(2, 1_000_000)]
     public int CohortSize { get; set; } = 10;
 
     /// <summary>Fewest waiting clients that open a round once <see cref="RecruitSeconds"/> passed (≥ threshold).</summary>
+    [Range(2, 1_000_000)]
     public int MinClients { get; set; } = 3;
 
     /// <summary>Shamir threshold t as a fraction of the cohort, rounded up (default 0.6); at least 2.</summary>
+    [Range(0.0, 1.0, MinimumIsExclusive = true)]
     public double ThresholdFraction { get; set; } = 0.6;
 
     /// <summary>Model dimension d.</summary>
+    [Range(1, 100_000_000)]
     public int Dimension { get; set; } = 16;
 
     /// <summary>
@@ -96,6 +138,7 @@ public sealed class RoundOptions
     /// a matrix-factorization item model (LocalRecommender layout) with item factors drawn N(0, 0.1²) from the system
     /// CSPRNG, item biases 0 and μ = MEAN (default 0); then <see cref="Dimension"/> must equal ITEMS·(FACTORS + 1) + 1.
     /// </summary>
+    [Required]
     public string InitialModel { get; set; } = "zeros";
 
     /// <summary>Creates the initial model described by <see cref="InitialModel"/> (call <see cref="Validate"/> first).</summary>
@@ -125,87 +168,91 @@ public sealed class RoundOptions
             || !int.TryParse(parts[2], System.Globalization.NumberStyles.None, inv, out factors) || factors is < 1 or > 1024
             || (parts.Length == 4 && (!double.TryParse(parts[3], System.Globalization.NumberStyles.Float, inv, out mean) || !double.IsFinite(mean))))
         {
-            throw new ArgumentException($"Rounds: InitialModel '{InitialModel}' must be zeros or mf:ITEMS:FACTORS[:MEAN] (ITEMS ≥ 1, FACTORS in 1..1024).");
+            throw new ArgumentException($"'{InitialModel}' must be zeros or mf:ITEMS:FACTORS[:MEAN] (ITEMS ≥ 1, FACTORS in 1..1024, MEAN a finite number).");
         }
 
         return true;
     }
 
     /// <summary>Bits b of the aggregation modulus 2^b.</summary>
+    [Range(8, 32)]
     public int Bits { get; set; } = 20;
 
     /// <summary>L2 clip norm of each client's update.</summary>
+    [Range(0.0, double.PositiveInfinity, MinimumIsExclusive = true, MaximumIsExclusive = true)]
     public double Clip { get; set; } = 1.0;
 
     /// <summary>Target total ε over <see cref="PlannedRounds"/> rounds (planner input).</summary>
+    [Range(0.0, double.PositiveInfinity, MinimumIsExclusive = true, MaximumIsExclusive = true)]
     public double TargetEpsilon { get; set; } = 10.0;
 
     /// <summary>δ of the DP guarantee.</summary>
+    [Range(0.0, 1.0, MinimumIsExclusive = true, MaximumIsExclusive = true)]
     public double Delta { get; set; } = 1e-5;
 
     /// <summary>Rounds the DP budget is planned for.</summary>
+    [Range(1, 1_000_000)]
     public int PlannedRounds { get; set; } = 10;
 
     /// <summary><c>HonestButCurious</c> (default) or <c>Malicious</c> (signed keys and consistency check).</summary>
+    [AllowedValues("HonestButCurious", "Malicious")]
     public string ThreatMode { get; set; } = "HonestButCurious";
 
     /// <summary>Deadline of each protocol phase, seconds.</summary>
+    [Range(0.0, 86_400.0, MinimumIsExclusive = true)]
     public double PhaseSeconds { get; set; } = 10;
 
     /// <summary>How long a round waits for <see cref="CohortSize"/> clients before it opens with ≥ <see cref="MinClients"/>, seconds.</summary>
+    [Range(0.0, 86_400.0)]
     public double RecruitSeconds { get; set; } = 5;
 
     /// <summary>A waiting client that has not polled for this long is forgotten, seconds.</summary>
+    [Range(0.0, 86_400.0, MinimumIsExclusive = true)]
     public double WaitingExpirySeconds { get; set; } = 30;
 
     /// <summary>Stop after this many completed rounds (0: run until stopped).</summary>
+    [Range(0, int.MaxValue)]
     public int MaxRounds { get; set; }
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    /// <summary>Checks this section alone; throws <see cref="ArgumentException"/> listing every broken rule, one per line.</summary>
     public void Validate()
     {
-        if (CohortSize < 2 || MinClients < 2 || MinClients > CohortSize)
+        var problems = new SettingsProblems();
+        StrictSettings.CheckRules(this, SettingNode.Describe(typeof(RoundOptions), "Coordinator:Rounds"), problems);
+        if (!problems.IsEmpty)
         {
-            throw new ArgumentException("Rounds: need 2 ≤ MinClients ≤ CohortSize.");
+            // Exactly ArgumentException (the documented contract of Validate); one line per problem.
+            throw new ArgumentException(string.Join(Environment.NewLine, problems.All));
+        }
+    }
+
+    /// <inheritdoc />
+    public void CheckRules(string path, SettingsProblems problems)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        // Cross-setting rules only between values that are each in range (else the range problem says it all).
+        if (!problems.IsMalformed(path + ":MinClients") && !problems.IsMalformed(path + ":CohortSize") && CohortSize >= 2 && MinClients >= 2)
+        {
+            problems.Require(MinClients <= CohortSize, path + ":MinClients", $"{MinClients} exceeds CohortSize {CohortSize} (a round never has more than CohortSize clients).");
         }
 
-        if (ThresholdFraction is <= 0 or > 1)
+        if (InitialModel != "zeros" && !problems.IsMalformed(path + ":InitialModel"))
         {
-            throw new ArgumentException("Rounds: ThresholdFraction must be in (0, 1].");
-        }
-
-        if (Threshold(MinClients) > MinClients)
-        {
-            throw new ArgumentException("Rounds: the threshold of a minimal cohort exceeds MinClients.");
-        }
-
-        if (Dimension < 1 || Bits is < 8 or > 32 || !(Clip > 0) || !(TargetEpsilon > 0) || Delta is <= 0 or >= 1 || PlannedRounds < 1)
-        {
-            throw new ArgumentException("Rounds: Dimension ≥ 1, Bits in [8, 32], Clip > 0, TargetEpsilon > 0, Delta in (0, 1), PlannedRounds ≥ 1.");
-        }
-
-        if (InitialModel != "zeros")
-        {
-            if (!TryParseMf(out int items, out int factors, out _))
+            try
             {
-                throw new ArgumentException($"Rounds: InitialModel '{InitialModel}' must be zeros or mf:ITEMS:FACTORS[:MEAN].");
+                if (!TryParseMf(out int items, out int factors, out _))
+                {
+                    problems.Add(path + ":InitialModel", $"'{InitialModel}' must be zeros or mf:ITEMS:FACTORS[:MEAN].");
+                }
+                else if (((long)items * (factors + 1)) + 1 is long expected && expected != Dimension && !problems.IsMalformed(path + ":Dimension"))
+                {
+                    problems.Add(path + ":Dimension", $"{Dimension} does not fit InitialModel {InitialModel}: it needs Dimension = {expected} (items·(factors + 1) + 1).");
+                }
             }
-
-            long expected = ((long)items * (factors + 1)) + 1;
-            if (expected != Dimension)
+            catch (ArgumentException ex)
             {
-                throw new ArgumentException($"Rounds: InitialModel {InitialModel} needs Dimension = {expected} (items·(factors + 1) + 1), not {Dimension}.");
+                problems.Add(path + ":InitialModel", ex.Message);
             }
-        }
-
-        if (ThreatMode is not ("HonestButCurious" or "Malicious"))
-        {
-            throw new ArgumentException("Rounds: ThreatMode must be HonestButCurious or Malicious.");
-        }
-
-        if (!(PhaseSeconds > 0) || !(RecruitSeconds >= 0) || !(WaitingExpirySeconds > 0) || MaxRounds < 0)
-        {
-            throw new ArgumentException("Rounds: PhaseSeconds > 0, RecruitSeconds ≥ 0, WaitingExpirySeconds > 0, MaxRounds ≥ 0.");
         }
     }
 

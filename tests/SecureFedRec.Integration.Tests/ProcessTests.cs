@@ -46,7 +46,7 @@ public sealed class ProcessTests
                 LedgerPath = $"client-{index}.process-ledger",
                 DisplayName = $"institution {index}",
                 DataPath = $"data-{index}.json",
-                MaxTotalEpsilon = 100,
+                Policy = new { MaxTotalEpsilon = 100 },
             },
         }));
         return path;

@@ -72,8 +72,7 @@ public sealed partial class RecommenderOverNetworkTests(ITestOutputHelper log)
                 TrustedCertificatePath = "coordinator.crt",
                 LedgerPath = $"client-{index}.rec-ledger",
                 DisplayName = $"institution {index}",
-                MaxTotalEpsilon = 10_000,
-                MinNoiseMultiplier = 0.0,
+                Policy = new { MaxTotalEpsilon = 10_000, MinNoiseMultiplier = 0.0 },
                 Recommender = new { Ratings = $"ratings-{index}.csv", Items, Factors, LocalEpochs = 10, LearningRate = 0.01, Regularization = 0.1, HoldOutFraction = 0.2, Seed = 10 + index },
             },
         }));

@@ -26,16 +26,19 @@ internal static class ClientCommand
             if (wanted < 1)
             {
                 Console.Error.WriteLine("error: --rounds must be at least 1.");
-                return 1;
+                return ExitCodes.Usage;
             }
 
             FederationClientOptions options;
             double[] data = [];
             LocalRecommender? recommender = null;
             IReadOnlyList<Rating> heldOut = [];
+            Microsoft.Extensions.Configuration.IConfiguration configuration;
             try
             {
-                ClientSettings settings = ClientSettings.Load(parse.GetValue(config)!.FullName);
+                string path = parse.GetValue(config)!.FullName;
+                configuration = new Configuration.SettingsSources { JsonFile = path }.Build();
+                ClientSettings settings = ClientSettings.Load(configuration, Path.GetDirectoryName(path));
                 options = settings.ToOptions();
                 if (settings.Recommender is { Ratings: { Length: > 0 } ratingsPath } rs)
                 {
@@ -51,15 +54,10 @@ internal static class ClientCommand
             catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or InvalidDataException or System.Text.Json.JsonException
                                            or System.Security.Cryptography.CryptographicException or DatasetFormatException)
             {
-                Console.Error.WriteLine("error: " + ex.Message);
-                return 1;
+                return ex is IOException or DatasetFormatException or System.Text.Json.JsonException ? CliErrors.ReportAs(ex, ExitCodes.Usage) : CliErrors.Report(ex);
             }
 
-            using ILoggerFactory loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss.fff ";
-            }));
+            using ILoggerFactory loggers = LoggerFactory.Create(b => ConsoleLogging.Configure(b, configuration));
             using (options.Identity)
             using (options.TrustedCertificate)
             using (var client = new FederationClient(options, loggers.CreateLogger("SecureFedRec.Client")))
@@ -67,7 +65,7 @@ internal static class ClientCommand
                 try
                 {
                     await client.EnrolAsync(cancellationToken);
-                    int completed = 0;
+                    int completed = 0, declined = 0;
                     double initialRmse = double.NaN;
                     if (recommender is not null)
                     {
@@ -99,6 +97,7 @@ internal static class ClientCommand
                         }, cancellationToken);
                         Console.WriteLine($"round {result.RoundId}: {result.Kind}{(result.Detail is null ? string.Empty : " (" + result.Detail + ")")}; local total ε {result.LocalTotalEpsilon:F4}");
                         completed += result.Kind == RoundOutcomeKind.Completed ? 1 : 0;
+                        declined += result.Kind == RoundOutcomeKind.Declined ? 1 : 0;
                     }
 
                     ModelSnapshot model = await client.GetModelAsync(cancellationToken: cancellationToken);
@@ -115,21 +114,19 @@ internal static class ClientCommand
                             Console.WriteLine($"recommender: top-5 for user {user}: {string.Join(", ", top.Select(t => t.Item.ToString(inv) + " (" + t.Score.ToString("F2", inv) + ")"))}");
                         }
 
-                        return completed == wanted ? 0 : 2;
+                        return ExitCodes.ForRounds(wanted, completed, declined);
                     }
 
                     Console.WriteLine($"model version {model.Version} (round {model.RoundId}, coordinator total ε {model.TotalEpsilon:F4}): [{string.Join(", ", model.Values.Select(v => v.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)))}]");
-                    return completed == wanted ? 0 : 2;
+                    return ExitCodes.ForRounds(wanted, completed, declined);
                 }
                 catch (WireException ex)
                 {
-                    Console.Error.WriteLine($"error: {ex.StatusCode}: {ex.Detail}");
-                    return 1;
+                    return CliErrors.Report(ex);
                 }
                 catch (Exception ex) when (ex is FormatException or TimeoutException or ArgumentException)
                 {
-                    Console.Error.WriteLine("error: " + ex.Message);
-                    return 1;
+                    return CliErrors.Report(ex);
                 }
             }
         });

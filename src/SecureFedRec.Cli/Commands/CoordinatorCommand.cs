@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Microsoft.Extensions.Logging;
 using SecureFedRec.Coordinator;
 
 namespace SecureFedRec.Cli.Commands;
@@ -53,21 +52,17 @@ internal static class CoordinatorCommand
 
             try
             {
-                CoordinatorOptions options = CoordinatorHost.LoadOptions(parse.GetValue(config)?.FullName, overrides);
-                await using CoordinatorHost host = await CoordinatorHost.StartAsync(options, logging => logging.AddSimpleConsole(o =>
-                {
-                    o.SingleLine = true;
-                    o.TimestampFormat = "HH:mm:ss.fff ";
-                }).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft.AspNetCore", LogLevel.Warning), cancellationToken: cancellationToken);
+                string? path = parse.GetValue(config)?.FullName;
+                var configuration = CoordinatorConfiguration.Build(path, overrides);
+                CoordinatorOptions options = CoordinatorConfiguration.Load(configuration, path is null ? null : Path.GetDirectoryName(path));
+                await using CoordinatorHost host = await CoordinatorHost.StartAsync(options, logging => ConsoleLogging.Configure(logging, configuration), cancellationToken: cancellationToken);
                 Console.WriteLine("listening on " + host.Address);
                 await host.WaitForShutdownAsync(cancellationToken);
                 return 0;
             }
-            catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or InvalidDataException or System.Security.Cryptography.CryptographicException
-                                           or Coordinator.Storage.StoreConflictException or Privacy.Ledger.LedgerCorruptException)
+            catch (Exception ex) when (CliErrors.IsExpected(ex))
             {
-                Console.Error.WriteLine("error: " + ex.Message);
-                return 1;
+                return CliErrors.Report(ex);
             }
         });
         return command;

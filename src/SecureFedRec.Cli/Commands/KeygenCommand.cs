@@ -17,6 +17,14 @@ internal static class KeygenCommand
         var client = new Command("client", "Write NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (hex SEC1 public key: one allow-list line).");
         client.Options.Add(outDir);
         client.Options.Add(name);
+        name.Validators.Add(r =>
+        {
+            string? n = r.GetValueOrDefault<string>();
+            if (string.IsNullOrWhiteSpace(n) || n.IndexOfAny(['/', '\\']) >= 0 || n is "." or "..")
+            {
+                r.AddError($"--name must be a plain file name (no folder), got '{n}'.");
+            }
+        });
         client.SetAction(parse =>
         {
             DirectoryInfo dir = parse.GetValue(outDir)!;
@@ -26,7 +34,7 @@ internal static class KeygenCommand
             if (File.Exists(keyPath))
             {
                 Console.Error.WriteLine($"error: {keyPath} exists; refusing to overwrite an identity key.");
-                return 1;
+                return ExitCodes.Usage;
             }
 
             using ClientIdentity identity = ClientIdentity.Generate();
@@ -54,7 +62,7 @@ internal static class KeygenCommand
             if (validity is < 1 or > 825)
             {
                 Console.Error.WriteLine("error: --days must be in [1, 825].");
-                return 1;
+                return ExitCodes.Usage;
             }
 
             dir.Create();

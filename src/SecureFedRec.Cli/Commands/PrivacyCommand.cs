@@ -117,12 +117,12 @@ internal static class PrivacyCommand
         catch (LedgerCorruptException ex)
         {
             Console.Error.WriteLine(ex.Message);
-            return 1;
+            return ExitCodes.VerificationFailed;
         }
         catch (IOException ex)
         {
             Console.Error.WriteLine($"Cannot open {path.FullName}: {ex.Message}");
-            return 1;
+            return ExitCodes.StoreUnavailable;
         }
     }
 

@@ -11,7 +11,7 @@ internal static class VectorsCommand
         var vectors = new Command("vectors", "Secure-aggregation test vectors (protocol-spec/vectors).");
 
         var verifyDir = new Argument<DirectoryInfo>("DIR") { Description = "Directory holding the *.json vector files." };
-        var verify = new Command("verify", "Recompute every vector with this implementation and compare; exit 1 on any mismatch.");
+        var verify = new Command("verify", "Recompute every vector with this implementation and compare; exit 8 on any mismatch.");
         verify.Arguments.Add(verifyDir);
         verify.SetAction(parseResult =>
         {
@@ -30,7 +30,7 @@ internal static class VectorsCommand
 
             int failed = checks.Count(c => !c.Passed);
             Console.WriteLine($"{checks.Count - failed}/{checks.Count} vectors passed.");
-            return failed == 0 && checks.Count > 0 ? 0 : 1;
+            return failed == 0 && checks.Count > 0 ? ExitCodes.Ok : ExitCodes.VerificationFailed;
         });
 
         var generateDir = new Argument<DirectoryInfo>("DIR") { Description = "Directory to write the *.json vector files into." };

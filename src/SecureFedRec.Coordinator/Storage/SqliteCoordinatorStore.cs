@@ -8,14 +8,27 @@ namespace SecureFedRec.Coordinator.Storage;
 /// loss, busy timeout for concurrent writers in the same process). Back it up with <c>sqlite3 FILE ".backup COPY"</c>
 /// while the coordinator runs.
 /// </summary>
-/// <remarks>Thread-safe: one pooled connection per operation.</remarks>
+/// <remarks>
+/// Thread-safe: one pooled connection per operation. A coordinator opens its store with <c>exclusive: true</c>: then
+/// <see cref="InitializeAsync"/> first takes the store's <see cref="StoreLock"/> and a second coordinator on the same
+/// file fails fast with <see cref="StoreLockedException"/>; the lock is released by <see cref="DisposeAsync"/>.
+/// </remarks>
 public sealed class SqliteCoordinatorStore : SqlCoordinatorStore
 {
     private readonly string _connectionString;
+    private readonly bool _exclusive;
+    private StoreLock? _lock;
 
-    /// <summary>Opens (creating if needed) the store at <paramref name="path"/>.</summary>
+    /// <summary>Opens (creating if needed) the store at <paramref name="path"/>, shared with other store objects (tools, tests).</summary>
     public SqliteCoordinatorStore(string path)
+        : this(path, exclusive: false)
     {
+    }
+
+    /// <summary>Opens (creating if needed) the store at <paramref name="path"/>; <paramref name="exclusive"/>: hold its single-instance lock from <see cref="InitializeAsync"/> on.</summary>
+    public SqliteCoordinatorStore(string path, bool exclusive)
+    {
+        _exclusive = exclusive;
         ArgumentException.ThrowIfNullOrEmpty(path);
         _connectionString = new SqliteConnectionStringBuilder
         {
@@ -39,6 +52,17 @@ public sealed class SqliteCoordinatorStore : SqlCoordinatorStore
     /// <inheritdoc />
     public override async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
+        if (_exclusive && _lock is null)
+        {
+            string? folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path));
+            if (folder is not null && !Directory.Exists(folder))
+            {
+                throw new DirectoryNotFoundException($"The folder {folder} of the SQLite store {Path} does not exist.");
+            }
+
+            _lock = StoreLock.Acquire(Path);
+        }
+
         await using (var connection = new SqliteConnection(_connectionString))
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -82,6 +106,8 @@ public sealed class SqliteCoordinatorStore : SqlCoordinatorStore
             SqliteConnection.ClearPool(connection);
         }
 
+        _lock?.Dispose();
+        _lock = null;
         return base.DisposeAsync();
     }
 }

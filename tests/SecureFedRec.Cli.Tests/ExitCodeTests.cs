@@ -1,0 +1,214 @@
+using System.CommandLine;
+
+namespace SecureFedRec.Cli.Tests;
+
+/// <summary>The one exit-code table, per command and per flag: every flag is fed a wrong value, every failure class its code.</summary>
+public sealed class ExitCodeTests
+{
+    private static IEnumerable<(string Path, Command Command)> Commands(Command command, string path)
+    {
+        yield return (path, command);
+        foreach (Command sub in command.Subcommands)
+        {
+            foreach (var c in Commands(sub, (path + " " + sub.Name).Trim()))
+            {
+                yield return c;
+            }
+        }
+    }
+
+    private static IEnumerable<(string Path, Option Option)> Options() =>
+        Commands(Program.CreateRoot(), string.Empty)
+            .SelectMany(c => c.Command.Options.Where(o => o is not System.CommandLine.Help.HelpOption and not VersionOption).Select(o => (c.Path, o)));
+
+    private static readonly Type[] Typed = [typeof(int), typeof(int?), typeof(long), typeof(double), typeof(double?), typeof(ulong), typeof(ulong?), typeof(bool)];
+
+    /// <summary>Every flag whose value has a type: fed a value of the wrong type.</summary>
+    public static TheoryData<string, string> TypedFlags()
+    {
+        var data = new TheoryData<string, string>();
+        foreach ((string path, Option option) in Options().Where(o => Typed.Contains(o.Option.ValueType)))
+        {
+            data.Add(path, option.Name);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(TypedFlags))]
+    public void A_typed_flag_with_a_value_of_the_wrong_type_is_a_usage_error(string command, string option)
+    {
+        Cli.Result r = Cli.Run([.. command.Split(' '), option, "not-a-value"]);
+        Assert.True(r.Code == ExitCodes.Usage, r.ToString());
+        Assert.Contains(r.ErrorLines, l => l.StartsWith("error: ", StringComparison.Ordinal) && (l.Contains(option, StringComparison.Ordinal) || l.Contains("'not-a-value'", StringComparison.Ordinal)));
+        Assert.Contains($"(usage: securefedrec {command} --help)", r.ErrorLines);
+        Assert.DoesNotContain("   at ", r.Err, StringComparison.Ordinal);
+    }
+
+    /// <summary>Flags whose wrong value is not a type error: each has a row below; a new flag without one fails <see cref="Every_untyped_flag_has_a_wrong_value_row"/>.</summary>
+    public static TheoryData<string, int, string> UntypedFlagRows => new()
+    {
+        { "client --config /nonexistent-sfr/client.json", ExitCodes.Usage, "error: The configuration file /nonexistent-sfr/client.json does not exist." },
+        { "coordinator --config /nonexistent-sfr/c.json --insecure-dev", ExitCodes.Usage, "error: The configuration file /nonexistent-sfr/c.json does not exist." },
+        { "coordinator --insecure-dev --store /nonexistent-sfr/c.db", ExitCodes.Usage, "error: Coordinator:Store: folder /nonexistent-sfr (which would hold c.db) does not exist." },
+        { "coordinator --insecure-dev --store-provider mysql", ExitCodes.Usage, "error: Coordinator:StoreProvider: 'mysql' is not allowed: use one of sqlite, postgres." },
+        { "config check --coordinator /nonexistent-sfr/c.json", ExitCodes.Usage, "error: The configuration file /nonexistent-sfr/c.json does not exist." },
+        { "config check --client /nonexistent-sfr/c.json", ExitCodes.Usage, "error: The configuration file /nonexistent-sfr/c.json does not exist." },
+        { "config docs --out /nonexistent-sfr/configuration.md", ExitCodes.Usage, "error: --out: the folder /nonexistent-sfr does not exist." },
+        { "bench crypto --seconds 0.01 --json /nonexistent-sfr/b.json", ExitCodes.Usage, "error: --json: the folder /nonexistent-sfr does not exist." },
+        { "bench secagg --graph ring --clients 3 --dim 4", ExitCodes.Usage, "--graph must be full or harary, got 'ring'." },
+        { "bench secagg --clients 3 --dim 4 --json /nonexistent-sfr/b.json", ExitCodes.Usage, "error: --json: the folder /nonexistent-sfr does not exist." },
+        { "keygen client --out /etc/hostname/keys", ExitCodes.StoreUnavailable, "error: " },
+        { "keygen client --name ../escape", ExitCodes.Usage, "error: --name must be a plain file name" },
+        { "keygen dev-cert --out /etc/hostname/keys", ExitCodes.StoreUnavailable, "error: " },
+        { "keygen dev-cert --host -- --out /tmp", ExitCodes.Usage, "error: " },
+        { "privacy epsilon --ledger /nonexistent-sfr/l.ledger", ExitCodes.Usage, "No ledger at /nonexistent-sfr/l.ledger." },
+        { "privacy epsilon --sigma2 abc", ExitCodes.Usage, "--sigma2 must be NUM/DEN with positive integers (e.g. 419430400/1048576)." },
+        { "simulate --dataset /nonexistent-sfr/ratings.csv", ExitCodes.Usage, "cannot load the dataset: " },
+        { "simulate --json /nonexistent-sfr/s.json", ExitCodes.Usage, "error: --json: the folder /nonexistent-sfr does not exist." },
+        { "simulate --shape ring", ExitCodes.Usage, "" },
+        { "simulate --groups /nonexistent-sfr/g.csv", ExitCodes.Usage, "" },
+        { "simulate --epsilon-sweep 1,x", ExitCodes.Usage, "--epsilon-sweep: 'x' is not a positive finite number." },
+        { "vectors verify /nonexistent-sfr", ExitCodes.Usage, "No such directory: /nonexistent-sfr" },
+        { "vectors generate /etc/hostname/v", ExitCodes.StoreUnavailable, "error: " },
+    };
+
+    [Theory]
+    [MemberData(nameof(UntypedFlagRows))]
+    public void An_untyped_flag_with_a_wrong_value_gets_its_code_and_one_message(string commandLine, int code, string message)
+    {
+        Cli.Result r = Cli.Run(commandLine.Split(' '));
+        Assert.True(r.Code == code, r.ToString());
+        Assert.Contains(r.ErrorLines, l => l.StartsWith(message, StringComparison.Ordinal));
+        Assert.DoesNotContain("   at ", r.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_untyped_flag_has_a_wrong_value_row()
+    {
+        var rows = UntypedFlagRows.Select(row => (string)row[0]).ToList();
+        var missing = Options().Where(o => !Typed.Contains(o.Option.ValueType))
+            .Where(o => !rows.Any(r => r.StartsWith(o.Path + " ", StringComparison.Ordinal) && r.Split(' ').Contains(o.Option.Name)))
+            .Select(o => o.Path + " " + o.Option.Name).ToList();
+        Assert.True(missing.Count == 0, "flags without a wrong-value test: " + string.Join(", ", missing));
+    }
+
+    public static TheoryData<string, string> RangeRows => new()
+    {
+        { "client --config x.json --rounds 0", "error: --rounds must be at least 1." },
+        { "keygen dev-cert --out /tmp --days 0", "error: --days must be in [1, 825]." },
+        { "keygen dev-cert --out /tmp --days 826", "error: --days must be in [1, 825]." },
+        { "bench crypto --seconds 0", "--seconds must be in (0, 60]." },
+        { "bench crypto --seconds 61", "--seconds must be in (0, 60]." },
+        { "coordinator --insecure-dev --port 70000", "error: Coordinator:Port: '70000' is out of range: must be in [0, 65535]." },
+        { "coordinator --insecure-dev --max-rounds -1", "error: Coordinator:Rounds:MaxRounds: '-1' is out of range: must be ≥ 0." },
+        { "bench secagg --clients 1 --dim 4", "Invalid settings: " },
+    };
+
+    [Theory]
+    [MemberData(nameof(RangeRows))]
+    public void A_flag_out_of_range_is_a_usage_error(string commandLine, string message)
+    {
+        Cli.Result r = Cli.Run(commandLine.Split(' '));
+        Assert.True(r.Code == ExitCodes.Usage, r.ToString());
+        Assert.Contains(r.ErrorLines, l => l.StartsWith(message, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("no-such-command")]
+    [InlineData("coordinator --no-such-flag")]
+    [InlineData("client")]
+    [InlineData("config check")]
+    [InlineData("config check --coordinator a.json --client b.json")]
+    [InlineData("vectors verify")]
+    public void Usage_errors_exit_2(string commandLine)
+    {
+        Cli.Result r = Cli.Run(commandLine.Length == 0 ? [] : commandLine.Split(' '));
+        Assert.True(r.Code == ExitCodes.Usage, r.ToString());
+        Assert.StartsWith("error: ", r.ErrorLines[0], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("coordinator --help")]
+    [InlineData("--version")]
+    public void Help_and_version_exit_0(string commandLine)
+    {
+        Cli.Result r = Cli.Run(commandLine.Split(' '));
+        Assert.True(r.Code == ExitCodes.Ok, r.ToString());
+        Assert.NotEmpty(r.Out);
+    }
+
+    [Fact]
+    public void Vectors_verify_passes_on_the_published_vectors()
+    {
+        Cli.Result r = Cli.Run("vectors", "verify", Path.Combine(Cli.RepoRoot(), "protocol-spec", "vectors"));
+        Assert.True(r.Code == ExitCodes.Ok, r.ToString());
+    }
+
+    [Fact]
+    public void A_vector_that_disagrees_is_a_verification_failure()
+    {
+        using var dir = new TempDir();
+        // The first share of the first Shamir vector, one hex digit changed.
+        string text = File.ReadAllText(Path.Combine(Cli.RepoRoot(), "protocol-spec", "vectors", "shamir.json"));
+        int y = text.IndexOf("\"y\": \"", text.IndexOf("\"output\"", StringComparison.Ordinal), StringComparison.Ordinal) + 6;
+        char flipped = text[y + 2] == '0' ? '1' : '0';
+        File.WriteAllText(Path.Combine(dir.Path, "shamir.json"), text[..(y + 2)] + flipped + text[(y + 3)..]);
+        Cli.Result r = Cli.Run("vectors", "verify", dir.Path);
+        Assert.True(r.Code == ExitCodes.VerificationFailed, r.ToString());
+    }
+
+    [Fact]
+    public void A_corrupt_ledger_is_a_verification_failure()
+    {
+        using var dir = new TempDir();
+        string ledger = dir.File("bank.ledger", "{\"not\": \"a ledger\"}\n");
+        Cli.Result r = Cli.Run("privacy", "epsilon", "--ledger", ledger);
+        Assert.True(r.Code == ExitCodes.VerificationFailed, r.ToString());
+    }
+
+    [Fact]
+    public void Codes_are_distinct_and_documented()
+    {
+        Assert.Equal(ExitCodes.All.Count, ExitCodes.All.Select(e => e.Code).Distinct().Count());
+        string doc = File.ReadAllText(Path.Combine(Cli.RepoRoot(), "docs", "configuration.md"));
+        foreach ((int code, string name, _) in ExitCodes.All)
+        {
+            Assert.Contains($"| {code} | `{name}` |", doc, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1, 0, ExitCodes.Ok)]
+    [InlineData(2, 1, 0, ExitCodes.RoundIncomplete)]
+    [InlineData(2, 1, 1, ExitCodes.PolicyDeclined)]
+    [InlineData(1, 0, 1, ExitCodes.PolicyDeclined)]
+    public void Client_rounds_map_to_codes(int wanted, int completed, int declined, int code) =>
+        Assert.Equal(code, ExitCodes.ForRounds(wanted, completed, declined));
+
+    [Fact]
+    public void An_unexpected_failure_is_one_line_with_code_1()
+    {
+        var error = new StringWriter();
+        int code = CliErrors.Report(new InvalidOperationException("boom\nsecond line"), error);
+        Assert.Equal(ExitCodes.Failed, code);
+        Assert.Equal("error: internal error (InvalidOperationException): boom second line" + Environment.NewLine, error.ToString());
+    }
+
+    [Theory]
+    [InlineData(Wire.GrpcStatusCode.Unavailable, ExitCodes.Unreachable)]
+    [InlineData(Wire.GrpcStatusCode.DeadlineExceeded, ExitCodes.Unreachable)]
+    [InlineData(Wire.GrpcStatusCode.PermissionDenied, ExitCodes.Refused)]
+    [InlineData(Wire.GrpcStatusCode.Unauthenticated, ExitCodes.Refused)]
+    [InlineData(Wire.GrpcStatusCode.InvalidArgument, ExitCodes.Refused)]
+    [InlineData(Wire.GrpcStatusCode.Internal, ExitCodes.Failed)]
+    public void Coordinator_statuses_map_to_codes(Wire.GrpcStatusCode status, int code)
+    {
+        var error = new StringWriter();
+        Assert.Equal(code, CliErrors.Report(new Wire.WireException(status, "detail"), error));
+        Assert.Equal($"error: {status}: detail" + Environment.NewLine, error.ToString());
+    }
+}
