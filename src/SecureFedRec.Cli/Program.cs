@@ -17,6 +17,8 @@ internal static class Program
         root.Subcommands.Add(KeygenCommand.Create());
         root.Subcommands.Add(CoordinatorCommand.Create());
         root.Subcommands.Add(ClientCommand.Create());
+        root.Subcommands.Add(RosterCommand.Create());
+        root.Subcommands.Add(LedgerCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
