@@ -6,10 +6,10 @@ namespace SecureFedRec.Roster.Tests;
 
 public sealed class RosterVerifierTests
 {
-    private static readonly byte[] Good = Fixture.Signed(Fixture.Content());
+    internal static readonly byte[] Good = Fixture.Signed(Fixture.Content());
 
     /// <summary>Each case: a name, the file to verify, the expected refusal. One [Theory] row per case.</summary>
-    private static readonly Dictionary<string, (Func<byte[]> File, RosterRefusal Expected)> Cases = new()
+    internal static readonly Dictionary<string, (Func<byte[]> File, RosterRefusal Expected)> Cases = new()
     {
         ["not json"] = (() => "roster"u8.ToArray(), RosterRefusal.Malformed),
         ["empty file"] = (() => [], RosterRefusal.Malformed),
@@ -67,7 +67,7 @@ public sealed class RosterVerifierTests
         Assert.False(string.IsNullOrWhiteSpace(result.Check.Detail));
     }
 
-    private static RosterCheckpoint LastSeen => new(7, RosterEncoding.Digest(Fixture.Content()));
+    internal static RosterCheckpoint LastSeen => new(7, RosterEncoding.Digest(Fixture.Content()));
 
     [Theory]
     [InlineData(IdentitySuite.Ed25519)]
