@@ -57,7 +57,7 @@ public static class RosterEncoding
         static bool IsAlnum(char c) => c is (>= 'a' and <= 'z') or (>= '0' and <= '9');
     }
 
-    /// <summary>Checks the syntax of <paramref name="content"/> (roster.md §5 steps 2–3): identifiers, key lengths and points,
+    /// <summary>Checks the syntax of <paramref name="content"/> (roster.md §5 step 2): identifiers, key lengths and points,
     /// whole-second times with not-before &lt; not-after, version ≥ 1, entry counts.</summary>
     public static RosterCheck Validate(RosterContent content)
     {
@@ -135,7 +135,7 @@ public static class RosterEncoding
         return RosterCheck.Ok;
     }
 
-    /// <summary>Checks uniqueness (roster.md §5 step 6): organisation+client id once among members, each key once among
+    /// <summary>Checks uniqueness (roster.md §5 step 7): organisation+client id once among members, each key once among
     /// members and once among revocations, no member holding a revoked key.</summary>
     public static RosterCheck CheckConsistency(RosterContent content)
     {

@@ -55,14 +55,14 @@ public sealed class RosterVerifier
 
         RosterContent content = document!.Content;
 
-        // 2–3. Syntax: identifiers, suites, key lengths and points, times.
+        // 2. Syntax: identifiers, suites, key lengths and points, times.
         check = RosterEncoding.Validate(content);
         if (!check.Passed)
         {
             return Refuse(check);
         }
 
-        // 4. Suite policy.
+        // 3. Suite policy.
         if (!_allowedSuites.Contains(content.AuthoritySuite))
         {
             return Refuse(RosterRefusal.UnsupportedSuite, $"authority: suite {IdentitySignature.NameOf(content.AuthoritySuite)} is not allowed here");
@@ -76,7 +76,7 @@ public sealed class RosterVerifier
             }
         }
 
-        // 5. A signature of the authority suite's length.
+        // 4. A signature of the authority suite's length.
         if (!document.IsSigned)
         {
             return Refuse(RosterRefusal.Malformed, "signature: missing (this is an unsigned draft)");
@@ -88,28 +88,28 @@ public sealed class RosterVerifier
             return Refuse(RosterRefusal.Malformed, $"signature: {document.Signature.Length} bytes, a {IdentitySignature.NameOf(content.AuthoritySuite)} signature is {signatureLength}");
         }
 
-        // 6. The authority named in the file is the pinned one.
+        // 5. The authority named in the file is the pinned one.
         if (content.AuthoritySuite != AuthoritySuite || !content.AuthorityPublicKey.Span.SequenceEqual(_authorityKey))
         {
             return Refuse(RosterRefusal.UnknownAuthority,
                 $"authority: {IdentitySignature.NameOf(content.AuthoritySuite)} key {Short(content.AuthorityPublicKey.Span)} is not the pinned {IdentitySignature.NameOf(AuthoritySuite)} key {Short(_authorityKey)}");
         }
 
-        // 7. The signature over the canonical encoding.
+        // 6. The signature over the canonical encoding.
         byte[] encoded = RosterEncoding.Encode(content);
         if (!IdentitySignature.Verify(AuthoritySuite, _authorityKey, encoded, document.Signature.Span))
         {
             return Refuse(RosterRefusal.BadSignature, "signature: does not verify over the canonical encoding under the pinned authority key");
         }
 
-        // 8. Uniqueness and revocations.
+        // 7. Uniqueness and revocations.
         check = RosterEncoding.CheckConsistency(content);
         if (!check.Passed)
         {
             return Refuse(check);
         }
 
-        // 9. The roster's own validity.
+        // 8. The roster's own validity.
         if (now < content.NotBefore)
         {
             return Refuse(RosterRefusal.RosterNotYetValid, $"roster version {content.Version} is valid from {RosterFile.FormatTime(content.NotBefore)}");
@@ -120,7 +120,7 @@ public sealed class RosterVerifier
             return Refuse(RosterRefusal.RosterExpired, $"roster version {content.Version} expired at {RosterFile.FormatTime(content.NotAfter)}");
         }
 
-        // 10. Rollback and equivocation against the last accepted roster.
+        // 9–10. Rollback and equivocation against the last accepted roster.
         string digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(encoded));
         if (lastSeen is not null)
         {
