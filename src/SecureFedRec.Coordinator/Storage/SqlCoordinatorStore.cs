@@ -11,7 +11,7 @@ namespace SecureFedRec.Coordinator.Storage;
 /// rows, and on model rows the model digest and the ledger head (<c>ledger_count</c>, <c>ledger_head</c>) each version was
 /// released under. A schema-1 store is upgraded in one transaction by <see cref="InitializeAsync"/>: the existing rows are
 /// chained as found (the chain protects them from then on, not before) and each existing model is anchored at the ledger
-/// rows recorded at or before its release time; <see cref="UpgradedFromSchema"/> tells the host to log it.</remarks>
+/// rows recorded at or before its release time; <see cref="UpgradedFromSchema"/> is set for the host to log.</remarks>
 public abstract class SqlCoordinatorStore : ICoordinatorStore
 {
     private const int SchemaVersion = 2;
