@@ -70,6 +70,11 @@ public static class RosterFile
             {
                 return new RosterCheck(ex.Refusal, ex.Message);
             }
+            catch (InvalidOperationException)
+            {
+                // System.Text.Json validates UTF-8 inside strings only when they are read.
+                return Malformed("a string or field name is not valid UTF-8");
+            }
         }
     }
 

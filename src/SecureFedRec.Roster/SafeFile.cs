@@ -76,12 +76,13 @@ public static class SafeFile
         }
     }
 
-    /// <summary>Reads a whole file of at most <paramref name="maxBytes"/>, refusing a symbolic link (for key files).</summary>
-    /// <exception cref="UnsafeOutputPathException">A symbolic link.</exception>
+    /// <summary>Reads a whole file of at most <paramref name="maxBytes"/> (for key and roster files). Reading follows symbolic
+    /// links on purpose: mounted secrets (e.g. Kubernetes secret volumes) are links; only writing refuses them.</summary>
     /// <exception cref="IOException">Missing, unreadable or larger than <paramref name="maxBytes"/>.</exception>
     public static byte[] ReadAll(string path, int maxBytes)
     {
-        string full = CheckPath(path);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
         using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read);
         if (stream.Length > maxBytes)
         {

@@ -118,6 +118,14 @@ public sealed class RosterVerifierTests
     }
 
     [Fact]
+    public void InvalidUtf8InAStringIsMalformedNotAnException()
+    {
+        int at = Encoding.ASCII.GetString(Good).IndexOf("demo-consortium", StringComparison.Ordinal);
+        byte[] bad = [.. Good[..at], 0xC3, 0x28, .. Good[(at + 1)..]];
+        Assert.Equal(RosterRefusal.Malformed, Fixture.Verifier().Verify(bad, Fixture.Now).Check.Refusal);
+    }
+
+    [Fact]
     public void AnOversizedFileIsRefusedBeforeParsing()
     {
         byte[] big = new byte[RosterFile.MaxFileBytes + 1];
