@@ -144,7 +144,7 @@ public sealed class RosterVectorTests
             ]),
             ["vectors"] = vectors,
         };
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
     }
 
     /// <summary>Replays one vector from its JSON alone; returns null when it matches, else what differed.</summary>
