@@ -56,6 +56,8 @@ public static class Program
         root.Subcommands.Add(CoordinatorCommand.Create());
         root.Subcommands.Add(ClientCommand.Create());
         root.Subcommands.Add(ConfigCommand.Create());
+        root.Subcommands.Add(RosterCommand.Create());
+        root.Subcommands.Add(LedgerCommand.Create());
         return root;
     }
 

@@ -11,7 +11,10 @@ namespace SecureFedRec.Coordinator;
 /// in the store before <see cref="IPrivacyLedger.Charge"/> returns; the store's unique round id makes a second charge
 /// of one round impossible even across restarts and coordinator instances.
 /// </summary>
-/// <remarks>Thread-safe. Opening recomputes every stored figure and refuses a ledger that disagrees with itself.</remarks>
+/// <remarks>Thread-safe. Opening first verifies the store's hash chains and ledger anchors
+/// (<see cref="ICoordinatorStore.VerifyLedgerAsync"/>: an edited, reordered or deleted row, or a ledger truncated below
+/// the head the latest model was released under) and then recomputes every stored figure; either failure refuses to open
+/// with a <see cref="LedgerCorruptException"/> whose message is one line naming the first broken row.</remarks>
 public sealed class StorePrivacyLedger : PrivacyLedgerBase
 {
     private readonly ICoordinatorStore _store;
@@ -27,6 +30,14 @@ public sealed class StorePrivacyLedger : PrivacyLedgerBase
     {
         ArgumentNullException.ThrowIfNull(store);
         var ledger = new StorePrivacyLedger(store, budget, time);
+        LedgerVerification chain = await store.VerifyLedgerAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!chain.Intact)
+        {
+            throw new LedgerCorruptException("Privacy ledger in the store is not intact: " + chain
+                + ". The coordinator will not start; run `securefedrec ledger verify` and restore the store from a backup.");
+        }
+
+        ledger.Head = chain.Head;
         IReadOnlyList<LedgerRecord> rows = await store.ListLedgerAsync(cancellationToken).ConfigureAwait(false);
         var entries = rows.Select(r => new LedgerEntry(r.Sequence, r.RoundId, r.RecordedAt,
             JsonSerializer.Deserialize<MechanismParameters>(r.ParametersJson)
@@ -41,6 +52,10 @@ public sealed class StorePrivacyLedger : PrivacyLedgerBase
         return ledger;
     }
 
+    /// <summary>The ledger chain head after the last charge (as verified on open, then as appended): publish it so clients and
+    /// auditors can later detect a truncated or rewritten ledger.</summary>
+    public LedgerHead Head { get; private set; } = LedgerHead.Empty;
+
     /// <inheritdoc />
     protected override void Persist(LedgerEntry entry)
     {
@@ -53,5 +68,7 @@ public sealed class StorePrivacyLedger : PrivacyLedgerBase
         {
             throw new StoreConflictException("The store already holds ledger entry " + stored.Sequence + " for round " + stored.RoundId + ".");
         }
+
+        Head = new LedgerHead(stored.Sequence, stored.Hash);
     }
 }

@@ -9,7 +9,9 @@ namespace SecureFedRec.Coordinator.Storage;
 /// Every method is atomic and durable when its task completes (SQLite: WAL with synchronous=FULL; PostgreSQL: a
 /// committed transaction). Thread-safe. Refusals are typed: <see cref="StoreConflictException"/> for a write that would
 /// contradict what is stored (another key under an enrolled id, another model for a released round), never a silent
-/// overwrite. The ledger is append-only and keyed by round id, so a round is never charged twice.
+/// overwrite. The ledger is append-only and keyed by round id, so a round is never charged twice. Ledger rows and model
+/// rows are hash-chained and every model row records the ledger head it was released under (<see cref="LedgerChain"/>,
+/// <c>protocol-spec/ledger.md</c>); <see cref="VerifyLedgerAsync"/> checks both chains and the anchors.
 /// </remarks>
 public interface ICoordinatorStore : IAsyncDisposable
 {
@@ -62,8 +64,19 @@ public interface ICoordinatorStore : IAsyncDisposable
     /// </summary>
     Task<(LedgerRecord Entry, bool Added)> AppendLedgerAsync(LedgerRecord entry, CancellationToken cancellationToken = default);
 
-    /// <summary>The ledger, oldest first.</summary>
+    /// <summary>The ledger, oldest first, with each row's chain hashes.</summary>
     Task<IReadOnlyList<LedgerRecord>> ListLedgerAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The head of the stored ledger chain (row count and last row hash), for clients and auditors to record and
+    /// compare later.</summary>
+    Task<LedgerHead> GetLedgerHeadAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Verifies the ledger and model chains and each model's ledger anchor (<see cref="LedgerChain.Verify"/>), the stored
+    /// digest of the latest model's bytes (of every model's when <paramref name="allModelBytes"/>), and, when given, that the
+    /// ledger contains <paramref name="expected"/>. Never throws for a broken chain: the result names the first broken row.
+    /// </summary>
+    Task<LedgerVerification> VerifyLedgerAsync(LedgerHead? expected = null, bool allModelBytes = false, CancellationToken cancellationToken = default);
 }
 
 /// <summary>An enrolled client.</summary>
@@ -77,14 +90,37 @@ public sealed record EnrolmentRecord(string ClientId, int Number, byte[] PublicK
 /// <summary>A round as stored.</summary>
 public sealed record RoundRecord(long RoundId, long ModelVersion, string ParametersJson, string Phase, string? Outcome, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
-/// <summary>A released model version (bytes empty in listings).</summary>
-public sealed record ModelVersionRecord(long Version, long RoundId, byte[] Model, string Epsilon, DateTimeOffset ReleasedAt);
+/// <summary>A released model version (bytes empty in listings) and its place in the model chain.</summary>
+public sealed record ModelVersionRecord(long Version, long RoundId, byte[] Model, string Epsilon, DateTimeOffset ReleasedAt)
+{
+    /// <summary>Lowercase hex SHA-256 of the model bytes, as stored at release.</summary>
+    public string ModelDigest { get; init; } = string.Empty;
+
+    /// <summary>Number of ledger rows when this version was released (the ledger head it was released under).</summary>
+    public long LedgerCount { get; init; }
+
+    /// <summary>Hash of ledger row <see cref="LedgerCount"/> (zeros for 0).</summary>
+    public string LedgerHead { get; init; } = string.Empty;
+
+    /// <summary>Hash of the previous model row (zeros for version 1).</summary>
+    public string PreviousHash { get; init; } = string.Empty;
+
+    /// <summary>This row's hash (<see cref="LedgerChain.ModelRowHash"/>).</summary>
+    public string Hash { get; init; } = string.Empty;
+}
 
 /// <summary>
 /// One privacy-ledger entry: the round, the mechanism parameters (JSON), how many clients' noise the sum held, and ε of
 /// the round and in total at the ledger's δ, as computed by the privacy accountant before the release.
 /// </summary>
-public sealed record LedgerRecord(long Sequence, string RoundId, DateTimeOffset RecordedAt, string ParametersJson, int ContributingClients, double RoundEpsilon, double TotalEpsilon);
+public sealed record LedgerRecord(long Sequence, string RoundId, DateTimeOffset RecordedAt, string ParametersJson, int ContributingClients, double RoundEpsilon, double TotalEpsilon)
+{
+    /// <summary>Hash of the previous ledger row (zeros for row 1); set by the store, ignored on append.</summary>
+    public string PreviousHash { get; init; } = string.Empty;
+
+    /// <summary>This row's hash (<see cref="LedgerChain.LedgerRowHash"/>); set by the store, ignored on append.</summary>
+    public string Hash { get; init; } = string.Empty;
+}
 
 /// <summary>A write that contradicts the stored state (nothing was changed).</summary>
 public sealed class StoreConflictException : Exception

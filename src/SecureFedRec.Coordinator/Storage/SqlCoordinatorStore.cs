@@ -7,9 +7,17 @@ namespace SecureFedRec.Coordinator.Storage;
 /// auto-increment types), named <c>@parameters</c>, <c>ON CONFLICT DO NOTHING</c> and <c>RETURNING</c>, which both
 /// engines support. Times are stored as Unix milliseconds; ε as the exact decimal strings the protocol carries.
 /// </summary>
+/// <remarks>Schema 2 adds the hash chains (<see cref="LedgerChain"/>): <c>prev_hash</c>/<c>row_hash</c> on ledger and model
+/// rows, and on model rows the model digest and the ledger head (<c>ledger_count</c>, <c>ledger_head</c>) each version was
+/// released under. A schema-1 store is upgraded in one transaction by <see cref="InitializeAsync"/>: the existing rows are
+/// chained as found (the chain protects them from then on, not before) and each existing model is anchored at the ledger
+/// rows recorded at or before its release time; <see cref="UpgradedFromSchema"/> is set for the host to log.</remarks>
 public abstract class SqlCoordinatorStore : ICoordinatorStore
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
+    private const string LedgerColumns = "sequence, round_id, recorded_at, parameters, contributing_clients, round_epsilon, total_epsilon, prev_hash, row_hash";
+    private const string ModelColumns = "version, round_id, model, epsilon, released_at, model_digest, ledger_count, ledger_head, prev_hash, row_hash";
+    private const string ModelColumnsWithoutBytes = "version, round_id, epsilon, released_at, model_digest, ledger_count, ledger_head, prev_hash, row_hash";
     private const int MaxInsertAttempts = 5;
 
     /// <summary>Opens a new connection, ready for use.</summary>
@@ -33,6 +41,9 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
     protected virtual Task LockAppendsAsync(DbConnection connection, DbTransaction transaction, string table, CancellationToken cancellationToken) =>
         Task.CompletedTask;
 
+    /// <summary>The schema version this store was upgraded from by the last <see cref="InitializeAsync"/>, or null.</summary>
+    public int? UpgradedFromSchema { get; private set; }
+
     /// <inheritdoc />
     public virtual async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
@@ -41,8 +52,8 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
             "CREATE TABLE IF NOT EXISTS sfr_schema (version INTEGER NOT NULL)",
             $"CREATE TABLE IF NOT EXISTS enrolments (number {SerialPrimaryKey}, client_id TEXT NOT NULL UNIQUE, public_key {BlobType} NOT NULL, display_name TEXT NOT NULL, enrolled_at BIGINT NOT NULL)",
             $"CREATE TABLE IF NOT EXISTS rounds (round_id {SerialPrimaryKey}, model_version BIGINT NOT NULL, parameters TEXT NOT NULL, phase TEXT NOT NULL, outcome TEXT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
-            $"CREATE TABLE IF NOT EXISTS models (version BIGINT PRIMARY KEY, round_id BIGINT NOT NULL UNIQUE, model {BlobType} NOT NULL, epsilon TEXT NOT NULL, released_at BIGINT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS ledger (sequence BIGINT PRIMARY KEY, round_id TEXT NOT NULL UNIQUE, recorded_at BIGINT NOT NULL, parameters TEXT NOT NULL, contributing_clients INTEGER NOT NULL, round_epsilon DOUBLE PRECISION NOT NULL, total_epsilon DOUBLE PRECISION NOT NULL)",
+            $"CREATE TABLE IF NOT EXISTS models (version BIGINT PRIMARY KEY, round_id BIGINT NOT NULL UNIQUE, model {BlobType} NOT NULL, epsilon TEXT NOT NULL, released_at BIGINT NOT NULL, model_digest TEXT NULL, ledger_count BIGINT NULL, ledger_head TEXT NULL, prev_hash TEXT NULL, row_hash TEXT NULL)",
+            "CREATE TABLE IF NOT EXISTS ledger (sequence BIGINT PRIMARY KEY, round_id TEXT NOT NULL UNIQUE, recorded_at BIGINT NOT NULL, parameters TEXT NOT NULL, contributing_clients INTEGER NOT NULL, round_epsilon DOUBLE PRECISION NOT NULL, total_epsilon DOUBLE PRECISION NOT NULL, prev_hash TEXT NULL, row_hash TEXT NULL)",
         ];
         await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using DbTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -51,14 +62,22 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
             await ExecuteAsync(connection, tx, statement, cancellationToken).ConfigureAwait(false);
         }
 
+        await LockAppendsAsync(connection, tx, "ledger", cancellationToken).ConfigureAwait(false);
+        await LockAppendsAsync(connection, tx, "models", cancellationToken).ConfigureAwait(false);
         object? version = await ScalarAsync(connection, tx, "SELECT MAX(version) FROM sfr_schema", cancellationToken).ConfigureAwait(false);
-        if (version is null or DBNull)
+        int found = version is null or DBNull ? 0 : Convert.ToInt32(version, System.Globalization.CultureInfo.InvariantCulture);
+        if (found == 0)
         {
             await ExecuteAsync(connection, tx, "INSERT INTO sfr_schema (version) VALUES (@v)", cancellationToken, ("@v", SchemaVersion)).ConfigureAwait(false);
         }
-        else if (Convert.ToInt32(version, System.Globalization.CultureInfo.InvariantCulture) != SchemaVersion)
+        else if (found == 1)
         {
-            throw new StoreConflictException("The store has schema version " + version + "; this coordinator expects " + SchemaVersion + ".");
+            await UpgradeFromSchema1Async(connection, tx, cancellationToken).ConfigureAwait(false);
+            UpgradedFromSchema = 1;
+        }
+        else if (found != SchemaVersion)
+        {
+            throw new StoreConflictException("The store has schema version " + found + "; this coordinator reads versions 1 (upgraded on start) and " + SchemaVersion + ".");
         }
 
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -170,7 +189,7 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
             await using DbTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await LockAppendsAsync(connection, tx, "models", cancellationToken).ConfigureAwait(false);
             var existing = await QueryAsync(connection, tx,
-                "SELECT version, round_id, model, epsilon, released_at FROM models WHERE round_id = @r",
+                "SELECT " + ModelColumns + " FROM models WHERE round_id = @r",
                 r => ReadModel(r, withBytes: true), cancellationToken, ("@r", roundId)).ConfigureAwait(false);
             if (existing.Count == 1)
             {
@@ -182,13 +201,25 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
             object? max = await ScalarAsync(connection, tx, "SELECT MAX(version) FROM models", cancellationToken).ConfigureAwait(false);
             long version = max is null or DBNull ? 1 : Convert.ToInt64(max, System.Globalization.CultureInfo.InvariantCulture) + 1;
             long at = now.ToUnixTimeMilliseconds();
+            // The model chain: commit to the previous model row and to the ledger head this version is released under.
+            string previous = await RowHashAsync(connection, tx, "SELECT row_hash FROM models WHERE version = @v", version - 1, cancellationToken).ConfigureAwait(false);
+            LedgerHead head = await GetLedgerHeadAsync(connection, tx, cancellationToken).ConfigureAwait(false);
+            var record = new ModelVersionRecord(version, roundId, model, epsilon, DateTimeOffset.FromUnixTimeMilliseconds(at))
+            {
+                ModelDigest = LedgerChain.ModelDigest(model),
+                LedgerCount = head.Count,
+                LedgerHead = head.Hash,
+                PreviousHash = previous,
+            };
+            record = record with { Hash = LedgerChain.ModelRowHash(previous, record) };
             try
             {
                 await ExecuteAsync(connection, tx,
-                    "INSERT INTO models (version, round_id, model, epsilon, released_at) VALUES (@v, @r, @m, @e, @at)",
-                    cancellationToken, ("@v", version), ("@r", roundId), ("@m", model), ("@e", epsilon), ("@at", at)).ConfigureAwait(false);
+                    "INSERT INTO models (" + ModelColumns + ") VALUES (@v, @r, @m, @e, @at, @d, @lc, @lh, @ph, @rh)",
+                    cancellationToken, ("@v", version), ("@r", roundId), ("@m", model), ("@e", epsilon), ("@at", at), ("@d", record.ModelDigest),
+                    ("@lc", record.LedgerCount), ("@lh", record.LedgerHead), ("@ph", record.PreviousHash), ("@rh", record.Hash)).ConfigureAwait(false);
                 await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return new ModelVersionRecord(version, roundId, model, epsilon, DateTimeOffset.FromUnixTimeMilliseconds(at));
+                return record;
             }
             catch (DbException ex) when (IsUniqueViolation(ex) && attempt < MaxInsertAttempts)
             {
@@ -202,8 +233,8 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
     {
         await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         string sql = version == 0
-            ? "SELECT version, round_id, model, epsilon, released_at FROM models ORDER BY version DESC LIMIT 1"
-            : "SELECT version, round_id, model, epsilon, released_at FROM models WHERE version = @v";
+            ? "SELECT " + ModelColumns + " FROM models ORDER BY version DESC LIMIT 1"
+            : "SELECT " + ModelColumns + " FROM models WHERE version = @v";
         var rows = await QueryAsync(connection, null, sql, r => ReadModel(r, withBytes: true), cancellationToken, ("@v", version)).ConfigureAwait(false);
         return rows.Count == 0 ? null : rows[0];
     }
@@ -213,7 +244,7 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
     {
         await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         return await QueryAsync(connection, null,
-            "SELECT version, round_id, epsilon, released_at FROM models ORDER BY version",
+            "SELECT " + ModelColumnsWithoutBytes + " FROM models ORDER BY version",
             r => ReadModel(r, withBytes: false), cancellationToken).ConfigureAwait(false);
     }
 
@@ -227,7 +258,7 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
             await using DbTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await LockAppendsAsync(connection, tx, "ledger", cancellationToken).ConfigureAwait(false);
             var existing = await QueryAsync(connection, tx,
-                "SELECT sequence, round_id, recorded_at, parameters, contributing_clients, round_epsilon, total_epsilon FROM ledger WHERE round_id = @r",
+                "SELECT " + LedgerColumns + " FROM ledger WHERE round_id = @r",
                 ReadLedger, cancellationToken, ("@r", entry.RoundId)).ConfigureAwait(false);
             if (existing.Count == 1)
             {
@@ -236,14 +267,23 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
 
             object? max = await ScalarAsync(connection, tx, "SELECT MAX(sequence) FROM ledger", cancellationToken).ConfigureAwait(false);
             long sequence = max is null or DBNull ? 1 : Convert.ToInt64(max, System.Globalization.CultureInfo.InvariantCulture) + 1;
+            string previous = await RowHashAsync(connection, tx, "SELECT row_hash FROM ledger WHERE sequence = @v", sequence - 1, cancellationToken).ConfigureAwait(false);
+            LedgerRecord stored = entry with
+            {
+                Sequence = sequence,
+                RecordedAt = DateTimeOffset.FromUnixTimeMilliseconds(entry.RecordedAt.ToUnixTimeMilliseconds()),
+                PreviousHash = previous,
+            };
+            stored = stored with { Hash = LedgerChain.LedgerRowHash(previous, stored) };
             try
             {
                 await ExecuteAsync(connection, tx,
-                    "INSERT INTO ledger (sequence, round_id, recorded_at, parameters, contributing_clients, round_epsilon, total_epsilon) VALUES (@s, @r, @at, @p, @c, @re, @te)",
-                    cancellationToken, ("@s", sequence), ("@r", entry.RoundId), ("@at", entry.RecordedAt.ToUnixTimeMilliseconds()),
-                    ("@p", entry.ParametersJson), ("@c", entry.ContributingClients), ("@re", entry.RoundEpsilon), ("@te", entry.TotalEpsilon)).ConfigureAwait(false);
+                    "INSERT INTO ledger (" + LedgerColumns + ") VALUES (@s, @r, @at, @p, @c, @re, @te, @ph, @rh)",
+                    cancellationToken, ("@s", sequence), ("@r", entry.RoundId), ("@at", stored.RecordedAt.ToUnixTimeMilliseconds()),
+                    ("@p", entry.ParametersJson), ("@c", entry.ContributingClients), ("@re", entry.RoundEpsilon), ("@te", entry.TotalEpsilon),
+                    ("@ph", stored.PreviousHash), ("@rh", stored.Hash)).ConfigureAwait(false);
                 await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return (entry with { Sequence = sequence, RecordedAt = DateTimeOffset.FromUnixTimeMilliseconds(entry.RecordedAt.ToUnixTimeMilliseconds()) }, true);
+                return (stored, true);
             }
             catch (DbException ex) when (IsUniqueViolation(ex) && attempt < MaxInsertAttempts)
             {
@@ -257,8 +297,134 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
     {
         await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         return await QueryAsync(connection, null,
-            "SELECT sequence, round_id, recorded_at, parameters, contributing_clients, round_epsilon, total_epsilon FROM ledger ORDER BY sequence",
+            "SELECT " + LedgerColumns + " FROM ledger ORDER BY sequence",
             ReadLedger, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The stored schema version without changing anything (0: no SecureFedRec schema), for read-only tools such as
+    /// <c>securefedrec ledger verify</c> that must not upgrade a store.</summary>
+    public async Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            object? version = await ScalarAsync(connection, null, "SELECT MAX(version) FROM sfr_schema", cancellationToken).ConfigureAwait(false);
+            return version is null or DBNull ? 0 : Convert.ToInt32(version, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (DbException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The schema version this build writes.</summary>
+    public static int CurrentSchemaVersion => SchemaVersion;
+
+    /// <inheritdoc />
+    public async Task<LedgerHead> GetLedgerHeadAsync(CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await GetLedgerHeadAsync(connection, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<LedgerVerification> VerifyLedgerAsync(LedgerHead? expected = null, bool allModelBytes = false, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<LedgerRecord> ledger = await ListLedgerAsync(cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ModelVersionRecord> models = await ListModelsAsync(cancellationToken).ConfigureAwait(false);
+        LedgerVerification result = LedgerChain.Verify(ledger, models, expected);
+        if (!result.Intact || models.Count == 0)
+        {
+            return result;
+        }
+
+        // The chain covers each model's digest; check that the bytes still match it (every version for auditors, the
+        // latest — the one served — at start-up).
+        foreach (ModelVersionRecord listed in allModelBytes ? models : [models[^1]])
+        {
+            ModelVersionRecord? full = await GetModelAsync(listed.Version, cancellationToken).ConfigureAwait(false);
+            if (full is null || LedgerChain.ModelDigest(full.Model) != listed.ModelDigest)
+            {
+                return new LedgerVerification(false, "models", listed.Version, "its model bytes do not match the digest recorded at release: the model was replaced", result.Head);
+            }
+        }
+
+        return result;
+    }
+
+    private async Task<LedgerHead> GetLedgerHeadAsync(DbConnection connection, DbTransaction? tx, CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync(connection, tx, "SELECT sequence, row_hash FROM ledger ORDER BY sequence DESC LIMIT 1",
+            r => new LedgerHead(r.GetInt64(0), r.IsDBNull(1) ? string.Empty : r.GetString(1)), cancellationToken).ConfigureAwait(false);
+        return rows.Count == 0 ? LedgerHead.Empty : rows[0];
+    }
+
+    private static async Task<string> RowHashAsync(DbConnection connection, DbTransaction tx, string sql, long key, CancellationToken cancellationToken)
+    {
+        if (key < 1)
+        {
+            return LedgerChain.Genesis;
+        }
+
+        object? hash = await ScalarAsync(connection, tx, sql, cancellationToken, ("@v", key)).ConfigureAwait(false);
+        // A missing or NULL previous hash chains onto nothing valid; VerifyLedgerAsync reports that row.
+        return hash is string s ? s : string.Empty;
+    }
+
+    private async Task UpgradeFromSchema1Async(DbConnection connection, DbTransaction tx, CancellationToken cancellationToken)
+    {
+        string[] alter =
+        [
+            "ALTER TABLE ledger ADD COLUMN prev_hash TEXT NULL",
+            "ALTER TABLE ledger ADD COLUMN row_hash TEXT NULL",
+            "ALTER TABLE models ADD COLUMN model_digest TEXT NULL",
+            "ALTER TABLE models ADD COLUMN ledger_count BIGINT NULL",
+            "ALTER TABLE models ADD COLUMN ledger_head TEXT NULL",
+            "ALTER TABLE models ADD COLUMN prev_hash TEXT NULL",
+            "ALTER TABLE models ADD COLUMN row_hash TEXT NULL",
+        ];
+        foreach (string statement in alter)
+        {
+            await ExecuteAsync(connection, tx, statement, cancellationToken).ConfigureAwait(false);
+        }
+
+        var ledger = await QueryAsync(connection, tx, "SELECT " + LedgerColumns + " FROM ledger ORDER BY sequence", ReadLedger, cancellationToken).ConfigureAwait(false);
+        string previous = LedgerChain.Genesis;
+        var chained = new List<LedgerRecord>(ledger.Count);
+        foreach (LedgerRecord row in ledger)
+        {
+            LedgerRecord withHash = row with { PreviousHash = previous };
+            withHash = withHash with { Hash = LedgerChain.LedgerRowHash(previous, withHash) };
+            await ExecuteAsync(connection, tx, "UPDATE ledger SET prev_hash = @ph, row_hash = @rh WHERE sequence = @s", cancellationToken,
+                ("@ph", withHash.PreviousHash), ("@rh", withHash.Hash), ("@s", row.Sequence)).ConfigureAwait(false);
+            chained.Add(withHash);
+            previous = withHash.Hash;
+        }
+
+        var models = await QueryAsync(connection, tx, "SELECT " + ModelColumns + " FROM models ORDER BY version", r => ReadModel(r, withBytes: true), cancellationToken).ConfigureAwait(false);
+        previous = LedgerChain.Genesis;
+        long anchored = 0;
+        foreach (ModelVersionRecord model in models)
+        {
+            // The ledger is charged before a release, so the rows recorded at or before the release time are its anchor.
+            long count = Math.Max(anchored, chained.Count(l => l.RecordedAt <= model.ReleasedAt));
+            var withHash = model with
+            {
+                ModelDigest = LedgerChain.ModelDigest(model.Model),
+                LedgerCount = count,
+                LedgerHead = count == 0 ? LedgerChain.Genesis : chained[(int)count - 1].Hash,
+                PreviousHash = previous,
+            };
+            withHash = withHash with { Hash = LedgerChain.ModelRowHash(previous, withHash) };
+            await ExecuteAsync(connection, tx,
+                "UPDATE models SET model_digest = @d, ledger_count = @lc, ledger_head = @lh, prev_hash = @ph, row_hash = @rh WHERE version = @v", cancellationToken,
+                ("@d", withHash.ModelDigest), ("@lc", withHash.LedgerCount), ("@lh", withHash.LedgerHead), ("@ph", withHash.PreviousHash), ("@rh", withHash.Hash),
+                ("@v", model.Version)).ConfigureAwait(false);
+            anchored = count;
+            previous = withHash.Hash;
+        }
+
+        await ExecuteAsync(connection, tx, "UPDATE sfr_schema SET version = @v", cancellationToken, ("@v", SchemaVersion)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -275,13 +441,31 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
         r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
         DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)));
 
-    private static ModelVersionRecord ReadModel(DbDataReader r, bool withBytes) => withBytes
-        ? new(r.GetInt64(0), r.GetInt64(1), (byte[])r.GetValue(2), r.GetString(3), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)))
-        : new(r.GetInt64(0), r.GetInt64(1), [], r.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3)));
+    private static ModelVersionRecord ReadModel(DbDataReader r, bool withBytes)
+    {
+        int o = withBytes ? 5 : 4;
+        ModelVersionRecord record = withBytes
+            ? new(r.GetInt64(0), r.GetInt64(1), (byte[])r.GetValue(2), r.GetString(3), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)))
+            : new(r.GetInt64(0), r.GetInt64(1), [], r.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3)));
+        return record with
+        {
+            ModelDigest = TextOrEmpty(r, o),
+            LedgerCount = r.IsDBNull(o + 1) ? -1 : r.GetInt64(o + 1),
+            LedgerHead = TextOrEmpty(r, o + 2),
+            PreviousHash = TextOrEmpty(r, o + 3),
+            Hash = TextOrEmpty(r, o + 4),
+        };
+    }
 
     private static LedgerRecord ReadLedger(DbDataReader r) => new(
         r.GetInt64(0), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)), r.GetString(3),
-        checked((int)r.GetInt64(4)), r.GetDouble(5), r.GetDouble(6));
+        checked((int)r.GetInt64(4)), r.GetDouble(5), r.GetDouble(6))
+    {
+        PreviousHash = TextOrEmpty(r, 7),
+        Hash = TextOrEmpty(r, 8),
+    };
+
+    private static string TextOrEmpty(DbDataReader r, int i) => r.IsDBNull(i) ? string.Empty : r.GetString(i);
 
     private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, (string Name, object Value)[] parameters)
     {

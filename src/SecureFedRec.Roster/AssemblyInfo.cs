@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("SecureFedRec.Roster.Tests")]
+[assembly: CLSCompliant(false)]
