@@ -96,7 +96,7 @@ public sealed class RosterAndLedgerCliTests : IDisposable
     }
 
     [Fact]
-    public async Task Ledger_verify_exits_0_when_intact_and_2_naming_the_row_when_truncated()
+    public async Task Ledger_verify_exits_0_when_intact_and_8_naming_the_row_when_truncated()
     {
         string db = P("coordinator.db");
         LedgerHead head;

@@ -91,16 +91,30 @@ public sealed class HypergeometricTests
             BigInteger all = Choose(c.N, c.K);
             BigInteger running = BigInteger.Zero;
             long expected = -1;
+            bool tie = false;
             for (int x = 0; x <= c.K && expected < 0; x++)
             {
                 running += counts[x];
-                if (running * BigInteger.Pow(2, c.Bits) >= all)
+                BigInteger scaled = running * BigInteger.Pow(2, c.Bits);
+                if (scaled >= all)
                 {
                     expected = x;
+                    tie = scaled == all;
                 }
             }
 
-            Assert.Equal(expected, got);
+            // An exact tie (P(X <= x) == 2^-bits exactly, e.g. N = 8, M = 3, K = 4 at q = 1/2) cannot be resolved by a
+            // double-precision CDF: the walk may land on x or x + 1 there. Ties need 2^bits to divide C(N, K) and a
+            // cumulative count to hit it exactly; they occur in this small-N, large-q generator but not at the finder's
+            // tails (2^-20, 2^-40). Every other case must match exactly.
+            if (tie)
+            {
+                Assert.InRange(got, expected, expected + 1);
+            }
+            else
+            {
+                Assert.Equal(expected, got);
+            }
         });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), property);
     }
