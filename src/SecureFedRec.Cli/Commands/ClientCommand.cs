@@ -4,7 +4,8 @@ using SecureFedRec.Client;
 using SecureFedRec.Recommender.Data;
 using SecureFedRec.Recommender.Federated;
 using SecureFedRec.Recommender.Model;
-using SecureFedRec.Wire;
+using Grpc.Core;
+using SecureFedRec.Wire.Client;
 
 namespace SecureFedRec.Cli.Commands;
 
@@ -121,9 +122,14 @@ internal static class ClientCommand
                     Console.WriteLine($"model version {model.Version} (round {model.RoundId}, coordinator total ε {model.TotalEpsilon:F4}): [{string.Join(", ", model.Values.Select(v => v.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)))}]");
                     return completed == wanted ? 0 : 2;
                 }
-                catch (WireException ex)
+                catch (RpcException ex)
                 {
-                    Console.Error.WriteLine($"error: {ex.StatusCode}: {ex.Detail}");
+                    Console.Error.WriteLine($"error: {ex.StatusCode}: {ex.Status.Detail}");
+                    return 1;
+                }
+                catch (CoordinatorTlsException ex)
+                {
+                    Console.Error.WriteLine($"error: {ex.Failure}: {ex.Message}");
                     return 1;
                 }
                 catch (Exception ex) when (ex is FormatException or TimeoutException or ArgumentException)
