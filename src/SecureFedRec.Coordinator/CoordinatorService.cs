@@ -14,7 +14,7 @@ namespace SecureFedRec.Coordinator;
 
 /// <summary><c>CoordinatorStatus</c>: public liveness, version, model version, clock. No authentication.</summary>
 /// <remarks>Singleton; thread-safe.</remarks>
-internal sealed class StatusService(RoundEngine engine, TimeProvider time) : CoordinatorStatus.CoordinatorStatusBase
+internal sealed class StatusService(RoundEngine engine, TimeProvider time) : StatusServiceBase
 {
     /// <inheritdoc />
     public override Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context)
@@ -35,27 +35,13 @@ internal sealed class StatusService(RoundEngine engine, TimeProvider time) : Coo
 /// <c>Enrolment</c>: an allow-listed identity proves possession of its key (the request signature, checked before the
 /// body by <see cref="SignedRequestMiddleware"/>) and is recorded in the store.
 /// </summary>
-/// <remarks>Singleton; thread-safe. Bound by <see cref="BindService"/> with the signed-request marshallers.</remarks>
-[BindServiceMethod(typeof(EnrolmentService), nameof(BindService))]
-internal sealed class EnrolmentService(ICoordinatorStore store, AllowList allowList, ILogger<EnrolmentService> logger, TimeProvider time)
+/// <remarks>Singleton; thread-safe. Bound by <see cref="SignedEnrolmentBase"/> with the signed-request marshallers.</remarks>
+internal sealed class EnrolmentService(ICoordinatorStore store, AllowList allowList, ILogger<EnrolmentService> logger, TimeProvider time) : SignedEnrolmentBase
 {
     private const int MaxDisplayNameBytes = 128;
 
-    private static readonly Method<EnrolRequest, EnrolResponse> s_enrol =
-        SignedMessages.Unary<EnrolRequest, EnrolResponse>(Enrolment.Descriptor, "Enrol", EnrolRequest.Parser, CoordinatorProtocol.SmallMessageBytes);
-
-    /// <summary>The service's descriptor (server reflection finds it here).</summary>
-    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => Enrolment.Descriptor;
-
-    /// <summary>Binds the methods (grpc-dotnet calls this with a null instance and resolves the service per call).</summary>
-    public static void BindService(ServiceBinderBase binder, EnrolmentService? service)
-    {
-        ArgumentNullException.ThrowIfNull(binder);
-        binder.AddMethod(s_enrol, service is null ? null : service.Enrol);
-    }
-
-    /// <summary><c>Enrol</c>.</summary>
-    public async Task<EnrolResponse> Enrol(EnrolRequest request, ServerCallContext context)
+    /// <inheritdoc />
+    public override async Task<EnrolResponse> Enrol(EnrolRequest request, ServerCallContext context)
     {
         string clientId = SignedMessages.CallerOf(request, context);
         byte[] key = request.IdentityPublicKey.ToByteArray();
@@ -83,39 +69,11 @@ internal sealed class EnrolmentService(ICoordinatorStore store, AllowList allowL
 /// (<see cref="RoundStatus"/>). Only <c>SubmitPhase</c> takes requests up to the coordinator's MaxMessageBytes; the
 /// other methods refuse anything above 64 KiB.
 /// </summary>
-/// <remarks>Singleton; thread-safe when the round service is. Bound by <see cref="BindService"/>.</remarks>
-[BindServiceMethod(typeof(RoundsService), nameof(BindService))]
-internal sealed class RoundsService(IRoundService rounds, ICoordinatorStore store)
+/// <remarks>Singleton; thread-safe when the round service is. Bound by <see cref="SignedRoundsBase"/>.</remarks>
+internal sealed class RoundsService(IRoundService rounds, ICoordinatorStore store) : SignedRoundsBase
 {
-    private static readonly Method<JoinRoundRequest, JoinRoundResponse> s_join =
-        SignedMessages.Unary<JoinRoundRequest, JoinRoundResponse>(Wire.V1.Rounds.Descriptor, "JoinRound", JoinRoundRequest.Parser, CoordinatorProtocol.SmallMessageBytes);
-
-    // SubmitPhase carries the masked input: its limit is the service's MaxReceiveMessageSize (the coordinator's
-    // MaxMessageBytes), enforced by grpc-dotnet from the length prefix.
-    private static readonly Method<SubmitPhaseRequest, SubmitPhaseResponse> s_submit =
-        SignedMessages.Unary<SubmitPhaseRequest, SubmitPhaseResponse>(Wire.V1.Rounds.Descriptor, "SubmitPhase", SubmitPhaseRequest.Parser, int.MaxValue);
-
-    private static readonly Method<FetchPhaseRequest, FetchPhaseResponse> s_fetch =
-        SignedMessages.Unary<FetchPhaseRequest, FetchPhaseResponse>(Wire.V1.Rounds.Descriptor, "FetchPhase", FetchPhaseRequest.Parser, CoordinatorProtocol.SmallMessageBytes);
-
-    private static readonly Method<GetModelRequest, GetModelResponse> s_model =
-        SignedMessages.Unary<GetModelRequest, GetModelResponse>(Wire.V1.Rounds.Descriptor, "GetModel", GetModelRequest.Parser, CoordinatorProtocol.SmallMessageBytes);
-
-    /// <summary>The service's descriptor (server reflection finds it here).</summary>
-    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => Wire.V1.Rounds.Descriptor;
-
-    /// <summary>Binds the methods (grpc-dotnet calls this with a null instance and resolves the service per call).</summary>
-    public static void BindService(ServiceBinderBase binder, RoundsService? service)
-    {
-        ArgumentNullException.ThrowIfNull(binder);
-        binder.AddMethod(s_join, service is null ? null : service.JoinRound);
-        binder.AddMethod(s_submit, service is null ? null : service.SubmitPhase);
-        binder.AddMethod(s_fetch, service is null ? null : service.FetchPhase);
-        binder.AddMethod(s_model, service is null ? null : service.GetModel);
-    }
-
-    /// <summary><c>JoinRound</c>.</summary>
-    public async Task<JoinRoundResponse> JoinRound(JoinRoundRequest request, ServerCallContext context)
+    /// <inheritdoc />
+    public override async Task<JoinRoundResponse> JoinRound(JoinRoundRequest request, ServerCallContext context)
     {
         string caller = await EnrolledCallerAsync(request, context).ConfigureAwait(false);
         JoinReply reply = rounds.Join(caller);
@@ -151,8 +109,8 @@ internal sealed class RoundsService(IRoundService rounds, ICoordinatorStore stor
         return response;
     }
 
-    /// <summary><c>SubmitPhase</c>.</summary>
-    public async Task<SubmitPhaseResponse> SubmitPhase(SubmitPhaseRequest request, ServerCallContext context)
+    /// <inheritdoc />
+    public override async Task<SubmitPhaseResponse> SubmitPhase(SubmitPhaseRequest request, ServerCallContext context)
     {
         string caller = await EnrolledCallerAsync(request, context).ConfigureAwait(false);
         ClientToServer message;
@@ -171,8 +129,8 @@ internal sealed class RoundsService(IRoundService rounds, ICoordinatorStore stor
             : throw RoundStatus.ToException(reply.Refusal, reply.Detail);
     }
 
-    /// <summary><c>FetchPhase</c>.</summary>
-    public async Task<FetchPhaseResponse> FetchPhase(FetchPhaseRequest request, ServerCallContext context)
+    /// <inheritdoc />
+    public override async Task<FetchPhaseResponse> FetchPhase(FetchPhaseRequest request, ServerCallContext context)
     {
         string caller = await EnrolledCallerAsync(request, context).ConfigureAwait(false);
         FetchReply reply = rounds.Fetch(caller, request.RoundId, request.Phase);
@@ -203,8 +161,8 @@ internal sealed class RoundsService(IRoundService rounds, ICoordinatorStore stor
         return response;
     }
 
-    /// <summary><c>GetModel</c>.</summary>
-    public async Task<GetModelResponse> GetModel(GetModelRequest request, ServerCallContext context)
+    /// <inheritdoc />
+    public override async Task<GetModelResponse> GetModel(GetModelRequest request, ServerCallContext context)
     {
         SignedMessages.CallerOf(request, context);
         ModelRelease model = await rounds.GetModelAsync(request.Version, context.CancellationToken).ConfigureAwait(false)

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 namespace SecureFedRec.Coordinator.Grpc;
 
 /// <summary>
-/// Method definitions for the signed services (Enrolment, Rounds), bound by the coordinator's own service classes
+/// Method definitions for the coordinator.proto services (the signed Enrolment and Rounds, and CoordinatorStatus), bound by the coordinator's own service classes
 /// instead of the generated ones so that the request marshaller sees the message bytes exactly as framed: it enforces the
 /// method's size limit, hashes the bytes (SHA-256) and parses them. <see cref="CallerOf"/> then checks that hash against
 /// the one the signature covered (<c>x-sfr-request-sha256-bin</c>, verified before the body was read by
