@@ -151,8 +151,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
             builder.Services.AddSingleton<RoundsService>();
             builder.Services.AddGrpc(grpc =>
                 {
-                    // Statuses are the library's; no compression is offered (masked vectors do not compress), so a
-                    // compressed message is refused; details of handler exceptions never reach the client.
+                    // Statuses are the library's; details of handler exceptions never reach the client. No compression
+                    // is offered: SignedRequestMiddleware refuses a grpc-encoding before grpc-dotnet would decompress.
                     grpc.CompressionProviders.Clear();
                     grpc.EnableDetailedErrors = false;
                     grpc.MaxReceiveMessageSize = CoordinatorProtocol.SmallMessageBytes;
@@ -166,7 +166,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFedRec.Coordinator");
             RoundEngine engine = app.Services.GetRequiredService<RoundEngine>();
             await engine.RecoverAsync(cancellationToken).ConfigureAwait(false);
-            app.UseMiddleware<SignedRequestMiddleware>();
+            app.UseMiddleware<SignedRequestMiddleware>(options.MaxMessageBytes);
             app.MapGrpcService<StatusService>();
             app.MapGrpcService<EnrolmentService>();
             app.MapGrpcService<RoundsService>();
