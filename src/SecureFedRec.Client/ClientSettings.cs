@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 using SecureFedRec.Privacy.Policy;
 using SecureFedRec.Wire.Auth;
+using SecureFedRec.Wire.Client;
 
 namespace SecureFedRec.Client;
 
@@ -19,8 +20,17 @@ public sealed class ClientSettings
     /// <summary>PKCS#8 PEM identity key written by <c>securefedrec keygen client</c>.</summary>
     public string IdentityKeyPath { get; set; } = "client.key";
 
-    /// <summary>Coordinator certificate to pin (PEM); empty: system trust.</summary>
+    /// <summary>
+    /// Coordinator certificate to pin (PEM): exactly this certificate is accepted, whatever the machine's trust store
+    /// says. Empty: <see cref="CoordinatorPublicKeyPin"/>, or the machine's trust store alone.
+    /// </summary>
     public string? TrustedCertificatePath { get; set; }
+
+    /// <summary>
+    /// SHA-256 of the coordinator's SubjectPublicKeyInfo (64 hex digits or base64, RFC 7469 <c>pin-sha256</c>): a pin that
+    /// survives re-issuing the certificate with the same key. Wins over <see cref="TrustedCertificatePath"/>.
+    /// </summary>
+    public string? CoordinatorPublicKeyPin { get; set; }
 
     /// <summary>Local privacy ledger file.</summary>
     public string LedgerPath { get; set; } = "client.ledger";
@@ -81,11 +91,24 @@ public sealed class ClientSettings
 
         ClientIdentity identity = ClientIdentity.FromPem(File.ReadAllText(IdentityKeyPath));
         X509Certificate2? trusted = string.IsNullOrEmpty(TrustedCertificatePath) ? null : X509CertificateLoader.LoadCertificateFromFile(TrustedCertificatePath);
+        CertificatePin? pin;
+        try
+        {
+            pin = string.IsNullOrWhiteSpace(CoordinatorPublicKeyPin) ? null : CertificatePin.ParseSpki(CoordinatorPublicKeyPin);
+        }
+        catch (FormatException ex)
+        {
+            trusted?.Dispose();
+            identity.Dispose();
+            throw new ArgumentException("Client:CoordinatorPublicKeyPin: " + ex.Message, ex);
+        }
+
         return new FederationClientOptions
         {
             Coordinator = address,
             Identity = identity,
             TrustedCertificate = trusted,
+            Pin = pin,
             LedgerPath = LedgerPath,
             DisplayName = DisplayName,
             Policy = new ClientPrivacyPolicy
