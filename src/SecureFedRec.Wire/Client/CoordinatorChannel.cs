@@ -189,7 +189,7 @@ public sealed class CoordinatorChannelOptions
 }
 
 /// <summary>Exponential backoff with jitter (delay uniform in [cap/2, cap], cap = min(max, initial·2^(attempt−1))).</summary>
-public static class Backoff
+internal static class Backoff
 {
     /// <summary>The delay before retry number <paramref name="attempt"/> (1-based), drawn from <paramref name="rng"/>.</summary>
     public static TimeSpan Delay(int attempt, TimeSpan initial, TimeSpan max, RandomSource rng)
