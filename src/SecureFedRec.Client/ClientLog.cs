@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Logging;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 
 namespace SecureFedRec.Client;
 
