@@ -2,8 +2,10 @@
 # Installs what SecureFedRec's integration tests need on a fresh Debian machine, and starts a local PostgreSQL
 # listening on loopback only. Idempotent: when everything is already present it only checks, which takes < 1 s.
 #
-#   - python3-grpcio, python3-protobuf (+ python3-grpc-tools when the archive has it): the gRPC interop test
-#     (tests/SecureFedRec.Integration.Tests/interop/) runs Debian's /usr/bin/python3 against the coordinator.
+#   - python3-grpcio, python3-protobuf, python3-grpc-tools: the gRPC interop test
+#     (tests/SecureFedRec.Integration.Tests/interop/) runs Debian's /usr/bin/python3 against a CLI coordinator; it
+#     generates its messages (coordinator, secagg, and the standard health/reflection ones: Debian ships no
+#     grpc_health / grpc_reflection modules) with grpc_tools.protoc at run time.
 #   - postgresql: the store tests run the same suite against SQLite and PostgreSQL.
 #
 # PostgreSQL: role "securefedrec" (password "securefedrec-test"), database "securefedrec_test", on 127.0.0.1:5432.
@@ -23,6 +25,7 @@ PY=/usr/bin/python3
 need=()
 if ! [ -x "$PY" ] || ! "$PY" -c 'import grpc' >/dev/null 2>&1; then need+=(python3-grpcio); fi
 if ! [ -x "$PY" ] || ! "$PY" -c 'import google.protobuf' >/dev/null 2>&1; then need+=(python3-protobuf); fi
+if ! [ -x "$PY" ] || ! "$PY" -c 'import grpc_tools' >/dev/null 2>&1; then need+=(python3-grpc-tools); fi
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then need+=(postgresql); fi
 
 updated=0
@@ -33,16 +36,6 @@ if [ "${#need[@]}" -gt 0 ]; then
   log "installing ${need[*]}"
   $SUDO apt-get install -y -qq --no-install-recommends python3 "${need[@]}" </dev/null >/dev/null
 fi
-# grpc_tools (protoc for Python) is optional: the interop script falls back to runtime descriptors without it.
-if ! "$PY" -c 'import grpc_tools' >/dev/null 2>&1 && [ ! -f /var/tmp/securefedrec-no-grpc-tools ]; then
-  apt_update
-  if apt-cache show python3-grpc-tools >/dev/null 2>&1; then
-    $SUDO apt-get install -y -qq --no-install-recommends python3-grpc-tools </dev/null >/dev/null || true
-  else
-    $SUDO touch /var/tmp/securefedrec-no-grpc-tools 2>/dev/null || true
-  fi
-fi
-
 # --- PostgreSQL on loopback ---------------------------------------------------------------------------------
 ver=$(ls /usr/lib/postgresql/ | sort -n | tail -n 1)
 if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -q "^$ver main$"; then

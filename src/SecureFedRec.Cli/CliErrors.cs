@@ -3,7 +3,8 @@ using System.Security.Cryptography;
 using SecureFedRec.Configuration;
 using SecureFedRec.Coordinator.Storage;
 using SecureFedRec.Privacy.Ledger;
-using SecureFedRec.Wire;
+using Grpc.Core;
+using SecureFedRec.Wire.Client;
 
 namespace SecureFedRec.Cli;
 
@@ -14,7 +15,7 @@ namespace SecureFedRec.Cli;
 internal static class CliErrors
 {
     /// <summary>Whether <paramref name="exception"/> is a failure with a code of its own (everything but internal errors).</summary>
-    public static bool IsExpected(Exception exception) => Classify(exception) != ExitCodes.Failed || exception is WireException;
+    public static bool IsExpected(Exception exception) => Classify(exception) != ExitCodes.Failed || exception is RpcException;
 
     /// <summary>Prints <paramref name="exception"/> and returns its exit code.</summary>
     public static int Report(Exception exception, TextWriter? error = null)
@@ -32,8 +33,12 @@ internal static class CliErrors
 
                 error.WriteLine("(settings: docs/configuration.md; check a file without starting: securefedrec config check --coordinator FILE | --client FILE)");
                 break;
-            case WireException wire:
-                error.WriteLine($"error: {wire.StatusCode}: {wire.Detail}");
+            case RpcException rpc:
+                error.WriteLine($"error: {rpc.StatusCode}: {rpc.Status.Detail}");
+                break;
+            case CoordinatorTlsException tls:
+                // Named and never retried: an untrusted certificate, a pin mismatch or a name mismatch is not transient.
+                error.WriteLine($"error: TLS {tls.Failure}: {OneLine(tls.Message)}");
                 break;
             case DbException db:
                 error.WriteLine("error: the store cannot be opened: " + OneLine(db.Message));
@@ -81,17 +86,18 @@ internal static class CliErrors
         ConfigurationException or ArgumentException or FormatException or CryptographicException or InvalidDataException => ExitCodes.Usage,
         StoreLockedException or StoreConflictException or DbException or UnauthorizedAccessException or IOException => ExitCodes.StoreUnavailable,
         LedgerCorruptException => ExitCodes.VerificationFailed,
-        WireException wire => ForStatus(wire.StatusCode),
+        RpcException rpc => ForStatus(rpc.StatusCode),
+        CoordinatorTlsException => ExitCodes.Unreachable,
         TimeoutException => ExitCodes.RoundIncomplete,
         OperationCanceledException => ExitCodes.Interrupted,
         _ => ExitCodes.Failed,
     };
 
     /// <summary>The exit code of a gRPC status the coordinator answered (or the transport produced).</summary>
-    public static int ForStatus(GrpcStatusCode status) => status switch
+    public static int ForStatus(StatusCode status) => status switch
     {
-        GrpcStatusCode.Unavailable or GrpcStatusCode.DeadlineExceeded => ExitCodes.Unreachable,
-        GrpcStatusCode.PermissionDenied or GrpcStatusCode.Unauthenticated or GrpcStatusCode.InvalidArgument or GrpcStatusCode.FailedPrecondition => ExitCodes.Refused,
+        StatusCode.Unavailable or StatusCode.DeadlineExceeded => ExitCodes.Unreachable,
+        StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.InvalidArgument or StatusCode.FailedPrecondition => ExitCodes.Refused,
         _ => ExitCodes.Failed,
     };
 

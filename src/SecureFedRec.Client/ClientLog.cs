@@ -1,5 +1,5 @@
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
-using SecureFedRec.Wire;
 
 namespace SecureFedRec.Client;
 
@@ -19,7 +19,7 @@ internal static partial class ClientLog
     public static partial void RoundEnded(ILogger logger, ulong roundId, RoundOutcomeKind outcome, double totalEpsilon);
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Transient failure {Status} on {Method}; retry {Attempt} in {DelayMs} ms")]
-    public static partial void Retrying(ILogger logger, GrpcStatusCode status, string method, int attempt, long delayMs);
+    public static partial void Retrying(ILogger logger, StatusCode status, string method, int attempt, long delayMs);
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Round {RoundId}: protocol refused a coordinator message in phase {Phase}: {Reason}")]
     public static partial void ProtocolRefused(ILogger logger, ulong roundId, string phase, string reason);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using SecureFedRec.Configuration;
 using SecureFedRec.Privacy.Policy;
 using SecureFedRec.Wire.Auth;
+using SecureFedRec.Wire.Client;
 
 namespace SecureFedRec.Client;
 
@@ -29,8 +30,17 @@ public sealed class ClientSettings : ISettingsRules
     [Required]
     public string IdentityKeyPath { get; set; } = "client.key";
 
-    /// <summary>Coordinator certificate to pin (PEM); empty: system trust.</summary>
+    /// <summary>
+    /// Coordinator certificate to pin (PEM): exactly this certificate is accepted, whatever the machine's trust store
+    /// says. Empty: <see cref="CoordinatorPublicKeyPin"/>, or the machine's trust store alone.
+    /// </summary>
     public string? TrustedCertificatePath { get; set; }
+
+    /// <summary>
+    /// SHA-256 of the coordinator's SubjectPublicKeyInfo (64 hex digits or base64, RFC 7469 <c>pin-sha256</c>): a pin that
+    /// survives re-issuing the certificate with the same key. Wins over <see cref="TrustedCertificatePath"/>.
+    /// </summary>
+    public string? CoordinatorPublicKeyPin { get; set; }
 
     /// <summary>Local privacy ledger file (created on first use; keep it: it is the budget's memory).</summary>
     [Required]
@@ -132,11 +142,25 @@ public sealed class ClientSettings : ISettingsRules
             identity.Dispose();
             throw new ConfigurationException($"Client:TrustedCertificatePath: {TrustedCertificatePath} is not a readable PEM or DER certificate: {ex.Message}");
         }
+
+        CertificatePin? pin;
+        try
+        {
+            pin = string.IsNullOrWhiteSpace(CoordinatorPublicKeyPin) ? null : CertificatePin.ParseSpki(CoordinatorPublicKeyPin);
+        }
+        catch (FormatException ex)
+        {
+            trusted?.Dispose();
+            identity.Dispose();
+            throw new ConfigurationException("Client:CoordinatorPublicKeyPin: " + ex.Message);
+        }
+
         return new FederationClientOptions
         {
             Coordinator = address,
             Identity = identity,
             TrustedCertificate = trusted,
+            Pin = pin,
             LedgerPath = LedgerPath,
             DisplayName = DisplayName,
             Policy = new ClientPrivacyPolicy

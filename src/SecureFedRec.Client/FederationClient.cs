@@ -1,5 +1,5 @@
 using Google.Protobuf;
-using Google.Protobuf.Reflection;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureFedRec.Crypto;
@@ -9,11 +9,11 @@ using SecureFedRec.Privacy.Mechanism;
 using SecureFedRec.Privacy.Policy;
 using SecureFedRec.Protocol.Client;
 using SecureFedRec.Protocol.Wire;
+using SecureFedRec.Rounds.Transport;
 using SecureFedRec.Wire;
 using SecureFedRec.Wire.Client;
 using SecureFedRec.Wire.V1;
-using WirePhase = SecureFedRec.Wire.V1.Phase;
-using WireThreatMode = SecureFedRec.Wire.V1.ThreatMode;
+using ThreatMode = SecureFedRec.Protocol.Wire.ThreatMode;
 
 namespace SecureFedRec.Client;
 
@@ -25,15 +25,17 @@ namespace SecureFedRec.Client;
 /// clipped, rotated, rounded, noised (distributed discrete Gaussian) and masked (secure aggregation).
 /// </summary>
 /// <remarks>
-/// One round at a time per instance (not thread-safe across concurrent <see cref="RunRoundAsync"/> calls). Transient
-/// failures (UNAVAILABLE, DEADLINE_EXCEEDED) are retried with exponential backoff and CSPRNG jitter; other failures
-/// surface as <see cref="WireException"/>. Honest-but-curious rounds only: a malicious-mode round needs a roster of
+/// One round at a time per instance (not thread-safe across concurrent <see cref="RunRoundAsync"/> calls). Calls go
+/// through the generated grpc-dotnet clients of a <see cref="CoordinatorChannel"/>: transient failures (UNAVAILABLE,
+/// DEADLINE_EXCEEDED) are retried with exponential backoff and CSPRNG jitter; other failures surface as the library's
+/// <see cref="RpcException"/>, and a refused TLS identity (untrusted, pin mismatch, name mismatch) as
+/// <see cref="CoordinatorTlsException"/>, never retried. Honest-but-curious rounds only: a malicious-mode round needs a roster of
 /// every cohort member's identity key, which this SDK does not obtain yet, and is declined.
 /// </remarks>
 public sealed class FederationClient : IDisposable
 {
     private readonly FederationClientOptions _options;
-    private readonly WireChannel _channel;
+    private readonly CoordinatorChannel _channel;
     private readonly FilePrivacyLedger _ledger;
     private readonly ClientPrivacyGuard _guard;
     private readonly ILogger _logger;
@@ -44,18 +46,29 @@ public sealed class FederationClient : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _logger = logger ?? NullLogger.Instance;
-        _channel = new WireChannel(options.Coordinator, new WireChannelOptions
+        _channel = new CoordinatorChannel(options.Coordinator, new CoordinatorChannelOptions
         {
             Authenticator = options.Identity,
-            TrustedServerCertificate = options.TrustedCertificate,
-            DefaultTimeout = options.CallTimeout,
+            Pin = options.Pin ?? (options.TrustedCertificate is { } pinned ? CertificatePin.ForCertificate(pinned) : null),
+            CallTimeout = options.CallTimeout,
+            MaxAttempts = options.MaxAttempts,
+            InitialBackoff = options.InitialBackoff,
+            MaxBackoff = options.MaxBackoff,
+            OnRetry = (method, status, attempt, delay) => ClientLog.Retrying(_logger, status, method, attempt, (long)delay.TotalMilliseconds),
         });
+        RoundTransport = new GrpcRoundTransport(_channel);
         _ledger = FilePrivacyLedger.Open(options.LedgerPath, new PrivacyBudget(options.Policy.MaxTotalEpsilon, options.Policy.Delta), options.TimeProvider);
         _guard = new ClientPrivacyGuard(options.Policy, _ledger);
     }
 
     /// <summary>The local privacy ledger.</summary>
     public IPrivacyLedger Ledger => _ledger;
+
+    /// <summary>
+    /// The coordinator as the round pipeline sees it: <see cref="GrpcRoundTransport"/> over this client's channel (signed,
+    /// retried). The client round runs against this interface.
+    /// </summary>
+    internal IRoundTransport RoundTransport { get; }
 
     /// <summary>This client's id (hex SHA-256 of its identity public key).</summary>
     public string ClientId => _options.Identity.ClientId;
@@ -64,7 +77,8 @@ public sealed class FederationClient : IDisposable
     public async Task<GetStatusResponse> GetStatusAsync(CancellationToken cancellationToken = default)
     {
         DateTimeOffset before = _options.TimeProvider.GetUtcNow();
-        GetStatusResponse status = await CallAsync<GetStatusRequest, GetStatusResponse>(CoordinatorApi.GetStatus, new GetStatusRequest(), cancellationToken).ConfigureAwait(false);
+        GetStatusResponse status = await _channel.InvokeAsync("GetStatus",
+            o => _channel.Status.GetStatusAsync(new GetStatusRequest(), o), cancellationToken).ConfigureAwait(false);
         DateTimeOffset after = _options.TimeProvider.GetUtcNow();
         DateTimeOffset midpoint = before + ((after - before) / 2);
         _options.Identity.ClockOffset = DateTimeOffset.FromUnixTimeMilliseconds(status.ServerTimeUnixMs) - midpoint;
@@ -75,11 +89,12 @@ public sealed class FederationClient : IDisposable
     public async Task<EnrolResponse> EnrolAsync(CancellationToken cancellationToken = default)
     {
         await GetStatusAsync(cancellationToken).ConfigureAwait(false);
-        EnrolResponse response = await CallAsync<EnrolRequest, EnrolResponse>(CoordinatorApi.Enrol, new EnrolRequest
+        var request = new EnrolRequest
         {
             IdentityPublicKey = ByteString.CopyFrom(_options.Identity.PublicKey),
             DisplayName = _options.DisplayName,
-        }, cancellationToken).ConfigureAwait(false);
+        };
+        EnrolResponse response = await _channel.InvokeAsync("Enrol", o => _channel.Enrolment.EnrolAsync(request, o), cancellationToken).ConfigureAwait(false);
         ClientLog.Enrolled(_logger, _options.Coordinator, response.ClientId);
         return response;
     }
@@ -87,8 +102,8 @@ public sealed class FederationClient : IDisposable
     /// <summary>Fetches a model version (0: the latest).</summary>
     public async Task<ModelSnapshot> GetModelAsync(ulong version = 0, CancellationToken cancellationToken = default)
     {
-        GetModelResponse response = await CallAsync<GetModelRequest, GetModelResponse>(CoordinatorApi.GetModel, new GetModelRequest { Version = version }, cancellationToken).ConfigureAwait(false);
-        return new ModelSnapshot(response.Version, response.RoundId, RoundCodec.DecodeModel(response.Model.Span), response.Epsilon, response.TotalEpsilon);
+        ModelRelease model = await RoundTransport.GetModelAsync(version, cancellationToken).ConfigureAwait(false);
+        return new ModelSnapshot(model.Version, model.RoundId, model.Values, model.Epsilon, model.TotalEpsilon);
     }
 
     /// <summary>
@@ -110,7 +125,7 @@ public sealed class FederationClient : IDisposable
         if (refusal is null)
         {
             (PolicyDecision decision, mechanism) = _guard.Consent(new RoundAnnouncement(RoundCodec.LedgerRoundId(roundId), mechanismParameters!,
-                info.ThreatMode == WireThreatMode.Malicious ? Privacy.Policy.ThreatMode.SemiMalicious : Privacy.Policy.ThreatMode.CuriousServer,
+                info.ThreatMode == ThreatMode.Malicious ? Privacy.Policy.ThreatMode.SemiMalicious : Privacy.Policy.ThreatMode.CuriousServer,
                 info.Dp.ClaimedEpsilon));
             if (!decision.Accepted)
             {
@@ -138,7 +153,7 @@ public sealed class FederationClient : IDisposable
         });
         try
         {
-            return await DriveAsync(roundId, state, begin, WirePhase.AdvertiseKeys, refusal, cancellationToken).ConfigureAwait(false);
+            return await DriveAsync(roundId, state, begin, Phase.AdvertiseKeys, refusal, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -150,7 +165,7 @@ public sealed class FederationClient : IDisposable
     private static string? CheckRound(RoundInfo info, ServerToClient begin, out MechanismParameters? parameters)
     {
         parameters = null;
-        if (info.ThreatMode != WireThreatMode.HonestButCurious)
+        if (info.ThreatMode != ThreatMode.HonestButCurious)
         {
             return "Malicious-mode rounds need an identity roster this client does not have.";
         }
@@ -179,10 +194,10 @@ public sealed class FederationClient : IDisposable
         return null;
     }
 
-    private async Task<ClientRoundResult> DriveAsync(ulong roundId, ClientState state, ServerToClient first, WirePhase firstPhase, string? refusal, CancellationToken cancellationToken)
+    private async Task<ClientRoundResult> DriveAsync(ulong roundId, ClientState state, ServerToClient first, Phase firstPhase, string? refusal, CancellationToken cancellationToken)
     {
         ServerToClient message = first;
-        WirePhase phase = firstPhase;
+        Phase phase = firstPhase;
         while (true)
         {
             ClientStep step = state.Handle(message);
@@ -195,12 +210,8 @@ public sealed class FederationClient : IDisposable
             state = step.State;
             if (step.Message is { } reply)
             {
-                await CallAsync<SubmitPhaseRequest, SubmitPhaseResponse>(CoordinatorApi.SubmitPhase, new SubmitPhaseRequest
-                {
-                    RoundId = roundId,
-                    Phase = phase,
-                    Payload = reply.ToByteString(),
-                }, cancellationToken).ConfigureAwait(false);
+                var submit = new SubmitPhaseRequest { RoundId = roundId, Phase = phase, Payload = reply.ToByteString() };
+                await _channel.InvokeAsync("SubmitPhase", o => _channel.Rounds.SubmitPhaseAsync(submit, o), cancellationToken).ConfigureAwait(false);
             }
 
             if (state.Phase == ClientPhase.Aborted)
@@ -208,7 +219,7 @@ public sealed class FederationClient : IDisposable
                 return Finish(roundId, refusal is null ? RoundOutcomeKind.Aborted : RoundOutcomeKind.Declined, refusal ?? ((ClientAbortedState)state).Reason.ToString());
             }
 
-            phase = (WirePhase)(int)state.Phase;
+            phase = (Phase)(int)state.Phase;
             FetchPhaseResponse fetched = await FetchAsync(roundId, phase, cancellationToken).ConfigureAwait(false);
             switch (fetched.Outcome)
             {
@@ -241,10 +252,16 @@ public sealed class FederationClient : IDisposable
         DateTimeOffset giveUp = _options.TimeProvider.GetUtcNow() + _options.JoinTimeout;
         while (true)
         {
-            JoinRoundResponse response = await CallAsync<JoinRoundRequest, JoinRoundResponse>(CoordinatorApi.JoinRound, new JoinRoundRequest(), cancellationToken).ConfigureAwait(false);
+            JoinRoundResponse response = await _channel.InvokeAsync("JoinRound",
+                o => _channel.Rounds.JoinRoundAsync(new JoinRoundRequest(), o), cancellationToken).ConfigureAwait(false);
             if (response.Outcome == JoinRoundResponse.Types.Outcome.Selected)
             {
                 return response;
+            }
+
+            if (response.Outcome == JoinRoundResponse.Types.Outcome.Finished)
+            {
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, "The coordinator has run its configured number of rounds."));
             }
 
             if (_options.TimeProvider.GetUtcNow() > giveUp)
@@ -256,12 +273,13 @@ public sealed class FederationClient : IDisposable
         }
     }
 
-    private async Task<FetchPhaseResponse> FetchAsync(ulong roundId, WirePhase phase, CancellationToken cancellationToken)
+    private async Task<FetchPhaseResponse> FetchAsync(ulong roundId, Phase phase, CancellationToken cancellationToken)
     {
         while (true)
         {
-            FetchPhaseResponse response = await CallAsync<FetchPhaseRequest, FetchPhaseResponse>(CoordinatorApi.FetchPhase,
-                new FetchPhaseRequest { RoundId = roundId, Phase = phase }, cancellationToken).ConfigureAwait(false);
+            var fetch = new FetchPhaseRequest { RoundId = roundId, Phase = phase };
+            FetchPhaseResponse response = await _channel.InvokeAsync("FetchPhase",
+                o => _channel.Rounds.FetchPhaseAsync(fetch, o), cancellationToken).ConfigureAwait(false);
             if (response.Outcome != FetchPhaseResponse.Types.Outcome.Pending)
             {
                 return response;
@@ -271,49 +289,11 @@ public sealed class FederationClient : IDisposable
         }
     }
 
-    /// <summary>One RPC with retries on transient failures: exponential backoff, full jitter from the OS CSPRNG.</summary>
-    private async Task<TResponse> CallAsync<TRequest, TResponse>(MethodDescriptor method, TRequest request, CancellationToken cancellationToken)
-        where TRequest : IMessage<TRequest>
-        where TResponse : IMessage<TResponse>, new()
-    {
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await _channel.CallAsync<TRequest, TResponse>(method, request, _options.CallTimeout, cancellationToken).ConfigureAwait(false);
-            }
-            catch (WireException ex) when (ex.IsTransient && attempt < _options.MaxAttempts && !cancellationToken.IsCancellationRequested)
-            {
-                TimeSpan delay = Backoff.Delay(attempt, _options.InitialBackoff, _options.MaxBackoff, RandomSource.System);
-                ClientLog.Retrying(_logger, ex.StatusCode, method.Name, attempt, (long)delay.TotalMilliseconds);
-                await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
-
     /// <inheritdoc />
     public void Dispose()
     {
         _channel.Dispose();
         _ledger.Dispose();
-    }
-}
-
-/// <summary>Exponential backoff with jitter (delay uniform in [cap/2, cap], cap = min(max, initial·2^(attempt−1))).</summary>
-internal static class Backoff
-{
-    public static TimeSpan Delay(int attempt, TimeSpan initial, TimeSpan max, RandomSource rng)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(attempt, 1);
-        long capTicks = initial.Ticks;
-        for (int i = 1; i < attempt && capTicks < max.Ticks; i++)
-        {
-            capTicks *= 2;
-        }
-
-        capTicks = Math.Min(capTicks, max.Ticks);
-        long half = capTicks / 2;
-        return TimeSpan.FromTicks(half + (long)rng.NextBelow((ulong)(capTicks - half) + 1));
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using SecureFedRec.Privacy.Policy;
 using SecureFedRec.Wire.Auth;
+using SecureFedRec.Wire.Client;
 
 namespace SecureFedRec.Client;
 
@@ -20,8 +21,15 @@ public sealed class FederationClientOptions
     /// <summary>Path of the local privacy ledger file (created if missing; charged before each contribution).</summary>
     public required string LedgerPath { get; init; }
 
-    /// <summary>A coordinator certificate to pin (self-signed development certificates); null: system trust.</summary>
+    /// <summary>
+    /// A coordinator certificate to pin (SHA-256 of the leaf): with it, exactly this certificate is accepted, whatever
+    /// the machine's trust store says (a self-signed development certificate works, a TLS-inspection CA's does not).
+    /// Null: <see cref="Pin"/>, or the machine's trust store alone.
+    /// </summary>
     public X509Certificate2? TrustedCertificate { get; init; }
+
+    /// <summary>A pin of the coordinator's identity (e.g. <see cref="CertificatePin.ParseSpki"/>); wins over <see cref="TrustedCertificate"/>.</summary>
+    public CertificatePin? Pin { get; init; }
 
     /// <summary>Label sent at enrolment (≤ 128 UTF-8 bytes).</summary>
     public string DisplayName { get; init; } = string.Empty;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("SecureFedRec.Integration.Tests")]
+[assembly: InternalsVisibleTo("SecureFedRec.Wire.Tests")]
 [assembly: CLSCompliant(false)]

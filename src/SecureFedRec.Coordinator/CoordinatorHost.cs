@@ -9,17 +9,21 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SecureFedRec.Coordinator.Grpc;
 using SecureFedRec.Coordinator.Storage;
 using SecureFedRec.Privacy.Ledger;
-using SecureFedRec.Wire.Auth;
-using SecureFedRec.Wire.Server;
+using SecureFedRec.Rounds.Transport;
+using SecureFedRec.Wire;
 using SecureFedRec.Wire.Tls;
 
 namespace SecureFedRec.Coordinator;
 
 /// <summary>
 /// A running coordinator: Kestrel (h2 over TLS with ALPN; h2c only with <see cref="CoordinatorOptions.InsecureDev"/>)
-/// serving the coordinator.proto RPCs, <c>/healthz</c> and <c>/metrics</c>, the round driver, the store and the ledger.
+/// serving the coordinator.proto services through grpc-dotnet (<c>MapGrpcService</c>), grpc.health.v1 (a store query),
+/// server reflection, <c>/healthz</c> (the same health check) and <c>/metrics</c>, the round driver, the store and the
+/// ledger. The round RPCs call the <see cref="IRoundService"/> registered in the host's services (the
+/// <see cref="RoundEngine"/> here).
 /// </summary>
 /// <remarks>
 /// Start with <see cref="StartAsync"/>, stop with <see cref="DisposeAsync"/>. Start-up refuses invalid configuration
@@ -74,10 +78,14 @@ public sealed class CoordinatorHost : IAsyncDisposable
                 logging(builder.Logging);
             }
 
+            // A client that resets its stream is not an error of the coordinator: keep grpc-dotnet's per-call events
+            // (cancellations, aborted reads) out of the log above Information, so resets cannot flood it with traces.
+            builder.Logging.AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Error);
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.AddServerHeader = false;
                 kestrel.Limits.MaxRequestBodySize = options.MaxMessageBytes + 5L;
+                kestrel.Limits.Http2.MaxStreamsPerConnection = 100;
                 kestrel.Listen(IPAddress.Parse(options.ListenAddress), options.Port, listen =>
                 {
                     if (certificate is null)
@@ -92,27 +100,48 @@ public sealed class CoordinatorHost : IAsyncDisposable
                     }
                 });
             });
-            builder.Services.AddSingleton(time);
             builder.Services.AddSystemd(); // READY=1/STOPPING=1 to systemd when run as a Type=notify unit; nothing otherwise
-            WebApplication app = builder.Build();
-            ILoggerFactory loggers = app.Services.GetRequiredService<ILoggerFactory>();
-            ILogger logger = loggers.CreateLogger("SecureFedRec.Coordinator");
             var metrics = new CoordinatorMetrics();
-            var engine = new RoundEngine(options, store, ledger, metrics, logger, time);
-            await engine.RecoverAsync(cancellationToken).ConfigureAwait(false);
-            var authenticator = new SignedRequestAuthenticator(
+            builder.Services.AddSingleton(time);
+            builder.Services.AddSingleton(store);
+            builder.Services.AddSingleton<IPrivacyLedger>(ledger);
+            builder.Services.AddSingleton(allowList);
+            builder.Services.AddSingleton(metrics);
+            builder.Services.AddSingleton(sp => new RoundEngine(options, store, ledger, metrics,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFedRec.Coordinator"), time));
+            // The round RPCs talk only to IRoundService; the host decides which round host answers them.
+            builder.Services.AddSingleton<IRoundService>(sp => sp.GetRequiredService<RoundEngine>());
+            builder.Services.AddSingleton(new SignedRequestAuthenticator(
                 (id, _) => ValueTask.FromResult(allowList.Find(id)),
-                new ReplayGuard(time, TimeSpan.FromSeconds(options.AuthWindowSeconds)));
-            var service = new CoordinatorService(engine, store, ledger, allowList, authenticator, metrics, logger, time);
-            var wireOptions = new WireServerOptions
-            {
-                MaxReceiveMessageSize = options.MaxMessageBytes,
-                MaxSendMessageSize = options.MaxMessageBytes,
-                TimeProvider = time,
-            };
-            app.MapGet("/healthz", () => Results.Text("ok\n"));
+                new ReplayGuard(time, TimeSpan.FromSeconds(options.AuthWindowSeconds))));
+            builder.Services.AddSingleton<StatusService>();
+            builder.Services.AddSingleton<EnrolmentService>();
+            builder.Services.AddSingleton<RoundsService>();
+            builder.Services.AddGrpc(grpc =>
+                {
+                    // Statuses are the library's; details of handler exceptions never reach the client. No compression
+                    // is offered: SignedRequestMiddleware refuses a grpc-encoding before grpc-dotnet would decompress.
+                    grpc.CompressionProviders.Clear();
+                    grpc.EnableDetailedErrors = false;
+                    grpc.MaxReceiveMessageSize = CoordinatorProtocol.SmallMessageBytes;
+                    grpc.MaxSendMessageSize = options.MaxMessageBytes;
+                    grpc.Interceptors.Add<RpcMetricsInterceptor>();
+                })
+                .AddServiceOptions<RoundsService>(rounds => rounds.MaxReceiveMessageSize = options.MaxMessageBytes);
+            builder.Services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
+            builder.Services.AddGrpcReflection();
+            WebApplication app = builder.Build();
+            ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFedRec.Coordinator");
+            RoundEngine engine = app.Services.GetRequiredService<RoundEngine>();
+            await engine.RecoverAsync(cancellationToken).ConfigureAwait(false);
+            app.UseMiddleware<SignedRequestMiddleware>(options.MaxMessageBytes);
+            app.MapGrpcService<StatusService>();
+            app.MapGrpcService<EnrolmentService>();
+            app.MapGrpcService<RoundsService>();
+            app.MapGrpcHealthChecksService();
+            app.MapGrpcReflectionService();
+            app.MapHealthChecks("/healthz");
             app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
-            service.Map(app, wireOptions);
             var driver = new RoundDriver(engine, logger, time);
             app.Lifetime.ApplicationStarted.Register(driver.Start);
             app.Lifetime.ApplicationStopping.Register(() => ShutdownLog.Stopping(logger, engine));

@@ -1,80 +1,59 @@
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Routing;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using SecureFedRec.Coordinator.Grpc;
 using SecureFedRec.Coordinator.Storage;
-using SecureFedRec.Privacy.Ledger;
+using SecureFedRec.Protocol.Wire;
+using SecureFedRec.Rounds.Transport;
 using SecureFedRec.Wire;
-using SecureFedRec.Wire.Auth;
-using SecureFedRec.Wire.Server;
 using SecureFedRec.Wire.V1;
 
 namespace SecureFedRec.Coordinator;
 
-/// <summary>The coordinator's RPC handlers (coordinator.proto), mapped onto Kestrel by <see cref="Map"/>.</summary>
-/// <remarks>Thread-safe; state lives in the <see cref="RoundEngine"/> and the store.</remarks>
-internal sealed class CoordinatorService(
-    RoundEngine engine, ICoordinatorStore store, IPrivacyLedger ledger, AllowList allowList, SignedRequestAuthenticator authenticator,
-    CoordinatorMetrics metrics, ILogger logger, TimeProvider time)
+/// <summary><c>CoordinatorStatus</c>: public liveness, version, model version, clock. No authentication.</summary>
+/// <remarks>Singleton; thread-safe.</remarks>
+internal sealed class StatusService(RoundEngine engine, TimeProvider time) : StatusServiceBase
 {
-    private const int MaxDisplayNameBytes = 128;
-
-    public void Map(IEndpointRouteBuilder endpoints, WireServerOptions options)
-    {
-        WireAuthenticator auth = authenticator.AuthenticateAsync;
-        endpoints.MapUnary<GetStatusRequest, GetStatusResponse>(CoordinatorApi.GetStatus, Counted<GetStatusRequest, GetStatusResponse>("GetStatus", GetStatusAsync), options);
-        endpoints.MapUnary<EnrolRequest, EnrolResponse>(CoordinatorApi.Enrol, Counted<EnrolRequest, EnrolResponse>("Enrol", EnrolAsync), options, auth);
-        endpoints.MapUnary<JoinRoundRequest, JoinRoundResponse>(CoordinatorApi.JoinRound, Counted<JoinRoundRequest, JoinRoundResponse>("JoinRound",
-            async (_, c) => engine.Join(await EnrolledAsync(c).ConfigureAwait(false))), options, auth);
-        endpoints.MapUnary<SubmitPhaseRequest, SubmitPhaseResponse>(CoordinatorApi.SubmitPhase, Counted<SubmitPhaseRequest, SubmitPhaseResponse>("SubmitPhase",
-            async (r, c) => engine.Submit(await EnrolledAsync(c).ConfigureAwait(false), r)), options, auth);
-        endpoints.MapUnary<FetchPhaseRequest, FetchPhaseResponse>(CoordinatorApi.FetchPhase, Counted<FetchPhaseRequest, FetchPhaseResponse>("FetchPhase",
-            async (r, c) => engine.Fetch(await EnrolledAsync(c).ConfigureAwait(false), r)), options, auth);
-        endpoints.MapUnary<GetModelRequest, GetModelResponse>(CoordinatorApi.GetModel, Counted<GetModelRequest, GetModelResponse>("GetModel", GetModelAsync), options, auth);
-        endpoints.MapUnknownGrpcMethods();
-    }
-
-    private Func<TRequest, WireCallContext, Task<TResponse>> Counted<TRequest, TResponse>(string name, Func<TRequest, WireCallContext, Task<TResponse>> handler) =>
-        async (request, context) =>
-        {
-            try
-            {
-                TResponse response = await handler(request, context).ConfigureAwait(false);
-                metrics.Rpc(name, nameof(GrpcStatusCode.OK));
-                return response;
-            }
-            catch (WireException ex)
-            {
-                metrics.Rpc(name, ex.StatusCode.ToString());
-                throw;
-            }
-        };
-
-    private Task<GetStatusResponse> GetStatusAsync(GetStatusRequest request, WireCallContext context)
+    /// <inheritdoc />
+    public override Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context)
     {
         (ulong round, Phase phase) = engine.Current;
         return Task.FromResult(new GetStatusResponse
         {
-            ApiVersion = CoordinatorApi.ApiVersion,
+            ApiVersion = CoordinatorProtocol.ApiVersion,
             ModelVersion = (ulong)engine.ModelVersion,
             CurrentRound = round,
             CurrentPhase = phase,
             ServerTimeUnixMs = time.GetUtcNow().ToUnixTimeMilliseconds(),
         });
     }
+}
 
-    private async Task<EnrolResponse> EnrolAsync(EnrolRequest request, WireCallContext context)
+/// <summary>
+/// <c>Enrolment</c>: an allow-listed identity proves possession of its key (the request signature, checked before the
+/// body by <see cref="SignedRequestMiddleware"/>) and is recorded in the store.
+/// </summary>
+/// <remarks>Singleton; thread-safe. Bound by <see cref="SignedEnrolmentBase"/> with the signed-request marshallers.</remarks>
+internal sealed class EnrolmentService(ICoordinatorStore store, AllowList allowList, ILogger<EnrolmentService> logger, TimeProvider time) : SignedEnrolmentBase
+{
+    private const int MaxDisplayNameBytes = 128;
+
+    /// <inheritdoc />
+    public override async Task<EnrolResponse> Enrol(EnrolRequest request, ServerCallContext context)
     {
-        string clientId = SignedRequestAuthenticator.AuthenticatedClientId(context);
+        string clientId = SignedMessages.CallerOf(request, context);
         byte[] key = request.IdentityPublicKey.ToByteArray();
         byte[]? allowed = allowList.Find(clientId);
         if (allowed is null || !CryptographicOperations.FixedTimeEquals(allowed, key))
         {
-            throw new WireException(GrpcStatusCode.InvalidArgument, "identity_public_key does not match the signing identity.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "identity_public_key does not match the signing identity."));
         }
 
         if (System.Text.Encoding.UTF8.GetByteCount(request.DisplayName) > MaxDisplayNameBytes)
         {
-            throw new WireException(GrpcStatusCode.InvalidArgument, "display_name is longer than 128 bytes.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "display_name is longer than 128 bytes."));
         }
 
         string name = request.DisplayName.Length > 0 ? request.DisplayName : allowList.NameOf(clientId);
@@ -82,27 +61,158 @@ internal sealed class CoordinatorService(
         CoordinatorLog.Enrolled(logger, clientId, record.Number);
         return new EnrolResponse { ClientId = clientId, EnrolledAtUnixMs = record.EnrolledAt.ToUnixTimeMilliseconds() };
     }
+}
 
-    private async Task<EnrolmentRecord> EnrolledAsync(WireCallContext context)
+/// <summary>
+/// <c>Rounds</c>: the round RPCs over an <see cref="IRoundService"/> (the coordinator's round host), for the caller the
+/// signature authenticated. Replies map to responses here, refusals to gRPC statuses through the one table
+/// (<see cref="RoundStatus"/>). Only <c>SubmitPhase</c> takes requests up to the coordinator's MaxMessageBytes; the
+/// other methods refuse anything above 64 KiB.
+/// </summary>
+/// <remarks>Singleton; thread-safe when the round service is. Bound by <see cref="SignedRoundsBase"/>.</remarks>
+internal sealed class RoundsService(IRoundService rounds, ICoordinatorStore store) : SignedRoundsBase
+{
+    /// <inheritdoc />
+    public override async Task<JoinRoundResponse> JoinRound(JoinRoundRequest request, ServerCallContext context)
     {
-        string clientId = SignedRequestAuthenticator.AuthenticatedClientId(context);
-        return await store.GetEnrolmentAsync(clientId, context.CancellationToken).ConfigureAwait(false)
-            ?? throw new WireException(GrpcStatusCode.FailedPrecondition, "Enrol before joining rounds.");
+        string caller = await EnrolledCallerAsync(request, context).ConfigureAwait(false);
+        JoinReply reply = rounds.Join(caller);
+        var response = new JoinRoundResponse { RetryAfterMs = RetryMs(reply.RetryAfter) };
+        switch (reply.Outcome)
+        {
+            case JoinOutcome.Selected when reply.Invitation is { } invitation:
+                response.Outcome = JoinRoundResponse.Types.Outcome.Selected;
+                response.Round = new RoundInfo
+                {
+                    RoundId = invitation.Contract.RoundId,
+                    ModelVersion = invitation.Contract.ModelVersion,
+                    ThreatMode = invitation.Contract.Mode,
+                    Dp = RoundCodec.ToWire(invitation.Contract.Dp),
+                    ClientNumber = (uint)invitation.ClientNumber,
+                };
+                response.Payload = invitation.Opening.ToByteString();
+                response.PhaseDeadlineUnixMs = UnixMs(invitation.Deadline);
+                break;
+            case JoinOutcome.Wait:
+                response.Outcome = JoinRoundResponse.Types.Outcome.Wait;
+                break;
+            case JoinOutcome.NotSelected:
+                response.Outcome = JoinRoundResponse.Types.Outcome.NotSelected;
+                break;
+            case JoinOutcome.Finished:
+                response.Outcome = JoinRoundResponse.Types.Outcome.Finished;
+                break;
+            default:
+                throw new InvalidOperationException("JoinReply " + reply.Outcome + " without its invitation.");
+        }
+
+        return response;
     }
 
-    private async Task<GetModelResponse> GetModelAsync(GetModelRequest request, WireCallContext context)
+    /// <inheritdoc />
+    public override async Task<SubmitPhaseResponse> SubmitPhase(SubmitPhaseRequest request, ServerCallContext context)
     {
-        ModelVersionRecord model = await store.GetModelAsync((long)request.Version, context.CancellationToken).ConfigureAwait(false)
-            ?? throw new WireException(GrpcStatusCode.NotFound, "No such model version.");
-        LedgerEntry? entry = ledger.Entries.FirstOrDefault(e => e.RoundId == RoundCodec.LedgerRoundId((ulong)model.RoundId));
+        string caller = await EnrolledCallerAsync(request, context).ConfigureAwait(false);
+        ClientToServer message;
+        try
+        {
+            message = ClientToServer.Parser.ParseFrom(request.Payload);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "payload is not a securefedrec.secagg.v1.ClientToServer message."));
+        }
+
+        SubmitReply reply = rounds.Submit(caller, request.RoundId, request.Phase, message);
+        return reply.Outcome == SubmitOutcome.Accepted
+            ? new SubmitPhaseResponse { PhaseDeadlineUnixMs = UnixMs(reply.Deadline) }
+            : throw RoundStatus.ToException(reply.Refusal, reply.Detail);
+    }
+
+    /// <inheritdoc />
+    public override async Task<FetchPhaseResponse> FetchPhase(FetchPhaseRequest request, ServerCallContext context)
+    {
+        string caller = await EnrolledCallerAsync(request, context).ConfigureAwait(false);
+        FetchReply reply = rounds.Fetch(caller, request.RoundId, request.Phase);
+        var response = new FetchPhaseResponse { PhaseDeadlineUnixMs = UnixMs(reply.Deadline), RetryAfterMs = RetryMs(reply.RetryAfter) };
+        switch (reply.Outcome)
+        {
+            case FetchOutcome.Ready when reply.Message is { } message:
+                response.Outcome = FetchPhaseResponse.Types.Outcome.Ready;
+                response.Payload = message.ToByteString();
+                break;
+            case FetchOutcome.Pending:
+                response.Outcome = FetchPhaseResponse.Types.Outcome.Pending;
+                break;
+            case FetchOutcome.Dropped:
+                response.Outcome = FetchPhaseResponse.Types.Outcome.Dropped;
+                response.DropReason = reply.DropReason;
+                break;
+            case FetchOutcome.Aborted:
+                response.Outcome = FetchPhaseResponse.Types.Outcome.Aborted;
+                response.Payload = reply.Message?.ToByteString() ?? ByteString.Empty;
+                break;
+            case FetchOutcome.Refused:
+                throw RoundStatus.ToException(reply.Refusal);
+            default:
+                throw new InvalidOperationException("FetchReply " + reply.Outcome + " without its message.");
+        }
+
+        return response;
+    }
+
+    /// <inheritdoc />
+    public override async Task<GetModelResponse> GetModel(GetModelRequest request, ServerCallContext context)
+    {
+        SignedMessages.CallerOf(request, context);
+        ModelRelease model = await rounds.GetModelAsync(request.Version, context.CancellationToken).ConfigureAwait(false)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, "No such model version."));
         return new GetModelResponse
         {
-            Version = (ulong)model.Version,
-            RoundId = (ulong)model.RoundId,
-            Model = Google.Protobuf.ByteString.CopyFrom(model.Model),
-            Epsilon = entry?.RoundEpsilon ?? 0,
-            TotalEpsilon = entry?.TotalEpsilon ?? 0,
-            ReleasedAtUnixMs = model.ReleasedAt.ToUnixTimeMilliseconds(),
+            Version = model.Version,
+            RoundId = model.RoundId,
+            Model = ByteString.CopyFrom(RoundCodec.EncodeModel(model.Values)),
+            Epsilon = model.Epsilon,
+            TotalEpsilon = model.TotalEpsilon,
         };
+    }
+
+    private async Task<string> EnrolledCallerAsync(object request, ServerCallContext context)
+    {
+        string caller = SignedMessages.CallerOf(request, context);
+        return await store.GetEnrolmentAsync(caller, context.CancellationToken).ConfigureAwait(false) is null
+            ? throw new RpcException(new Status(StatusCode.FailedPrecondition, "Enrol before joining rounds."))
+            : caller;
+    }
+
+    private static long UnixMs(DateTimeOffset at) => at == DateTimeOffset.MinValue ? 0 : at.ToUnixTimeMilliseconds();
+
+    private static uint RetryMs(TimeSpan retry) => (uint)Math.Clamp(retry.TotalMilliseconds, 0, uint.MaxValue);
+}
+
+/// <summary>
+/// Health of the coordinator for grpc.health.v1 (and <c>/healthz</c>): a query against the store (the latest model
+/// version, which exists from start-up on). A store that does not answer within 5 s, or throws, is unhealthy.
+/// </summary>
+internal sealed class StoreHealthCheck(ICoordinatorStore store) : IHealthCheck
+{
+    /// <inheritdoc />
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            ModelVersionRecord? latest = await store.GetModelAsync(0, timeout.Token).ConfigureAwait(false);
+            return latest is null
+                ? HealthCheckResult.Unhealthy("The store holds no model version.")
+                : HealthCheckResult.Healthy("Store answers; latest model version " + latest.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".");
+        }
+#pragma warning disable CA1031 // A health check reports any failure of its dependency as unhealthy.
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+#pragma warning restore CA1031
+        {
+            return HealthCheckResult.Unhealthy("The store does not answer: " + ex.GetType().Name + ".");
+        }
     }
 }

@@ -11,13 +11,10 @@ using SecureFedRec.Privacy.Mechanism;
 using SecureFedRec.Protocol;
 using SecureFedRec.Protocol.Server;
 using SecureFedRec.Protocol.Wire;
+using SecureFedRec.Rounds;
+using SecureFedRec.Rounds.Transport;
 using SecureFedRec.Wire;
 using SecureFedRec.Wire.V1;
-using ProtocolDropReason = SecureFedRec.Protocol.Wire.DropReason;
-using ProtocolThreatMode = SecureFedRec.Protocol.Wire.ThreatMode;
-using WireDropReason = SecureFedRec.Wire.V1.DropReason;
-using WirePhase = SecureFedRec.Wire.V1.Phase;
-using WireThreatMode = SecureFedRec.Wire.V1.ThreatMode;
 
 namespace SecureFedRec.Coordinator;
 
@@ -33,7 +30,7 @@ namespace SecureFedRec.Coordinator;
 /// phases and writes to the store. The protocol state of a round lives in memory only: a round open at start-up is
 /// aborted (<see cref="RecoverAsync"/>), with nothing charged and nothing released.
 /// </remarks>
-public sealed class RoundEngine
+public sealed class RoundEngine : IRoundService
 {
     /// <summary>Rounds whose messages stay fetchable after newer rounds opened.</summary>
     private const int RecentRounds = 4;
@@ -49,6 +46,7 @@ public sealed class RoundEngine
     private DateTimeOffset? _recruitSince;
     private readonly HashSet<string> _opening = new(StringComparer.Ordinal);
     private readonly Dictionary<ulong, ActiveRound> _recent = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, EnrolmentRecord> _enrolled = new(StringComparer.Ordinal);
     private ActiveRound? _round;
     private int _completed;
     private long _modelVersion;
@@ -65,13 +63,13 @@ public sealed class RoundEngine
     }
 
     /// <summary>The round in progress (0 when none) and its phase.</summary>
-    public (ulong Round, WirePhase Phase) Current
+    public (ulong Round, Phase Phase) Current
     {
         get
         {
             lock (_gate)
             {
-                return _round is null ? (0, WirePhase.Unspecified) : (_round.Id, _round.Phase);
+                return _round is null ? (0, Phase.Unspecified) : (_round.Id, _round.Phase);
             }
         }
     }
@@ -91,7 +89,7 @@ public sealed class RoundEngine
         foreach (RoundRecord open in await _store.ListOpenRoundsAsync(cancellationToken).ConfigureAwait(false))
         {
             CoordinatorLog.RecoveredOpenRound(_logger, open.RoundId, open.Phase);
-            await _store.UpdateRoundAsync(open.RoundId, nameof(WirePhase.Aborted), "AbortedByRestart", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            await _store.UpdateRoundAsync(open.RoundId, nameof(Phase.Aborted), "AbortedByRestart", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             _metrics.RoundFinished("aborted_by_restart");
         }
 
@@ -103,140 +101,171 @@ public sealed class RoundEngine
         _metrics.EpsilonSpent(_ledger.TotalEpsilon);
     }
 
-    /// <summary>JoinRound: selected (with the opening message), waiting, or not selected.</summary>
-    public JoinRoundResponse Join(EnrolmentRecord client)
+    /// <summary>
+    /// JoinRound for an enrolled client: selected (with the opening message), waiting, not selected, or finished. The
+    /// client must have enrolled (the gRPC service checks that before calling); its record is read from the store once.
+    /// </summary>
+    public JoinReply Join(string caller)
     {
-        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(caller);
+        EnrolmentRecord client = EnrolmentOf(caller);
         DateTimeOffset now = _time.GetUtcNow();
         lock (_gate)
         {
             ActiveRound? round = _round;
-            if (round is not null && !round.Terminal && round.Numbers.TryGetValue(client.ClientId, out int number))
+            if (round is not null && !round.Terminal && round.Numbers.TryGetValue(client.ClientId, out int number)
+                && round.Outbox.TryGetValue((number, Phase.AdvertiseKeys), out ServerToClient? opening))
             {
-                round.Outbox.TryGetValue((number, WirePhase.AdvertiseKeys), out ByteString? payload);
-                return new JoinRoundResponse
-                {
-                    Outcome = JoinRoundResponse.Types.Outcome.Selected,
-                    Round = round.Info(number),
-                    Payload = payload ?? ByteString.Empty,
-                    PhaseDeadlineUnixMs = round.AdvertiseDeadline.ToUnixTimeMilliseconds(),
-                };
+                return new JoinReply(JoinOutcome.Selected, new RoundInvitation(round.Contract, number, opening, round.AdvertiseDeadline), TimeSpan.Zero);
             }
 
             if (_opening.Contains(client.ClientId))
             {
                 // Selected into a round that is being opened right now: ask again shortly, do not queue for the next.
-                return new JoinRoundResponse { Outcome = JoinRoundResponse.Types.Outcome.Wait, RetryAfterMs = 50 };
+                return new JoinReply(JoinOutcome.Wait, null, TimeSpan.FromMilliseconds(50));
             }
 
             if (Finished)
             {
-                throw new WireException(GrpcStatusCode.FailedPrecondition, "The coordinator has run its configured number of rounds.");
+                return new JoinReply(JoinOutcome.Finished, null, TimeSpan.Zero);
             }
 
             _waiting[client.ClientId] = (client, now);
             _recruitSince ??= now;
             bool running = round is not null && !round.Terminal;
-            return new JoinRoundResponse
-            {
-                Outcome = running ? JoinRoundResponse.Types.Outcome.NotSelected : JoinRoundResponse.Types.Outcome.Wait,
-                RetryAfterMs = running ? 500u : 200u,
-            };
+            return running
+                ? new JoinReply(JoinOutcome.NotSelected, null, TimeSpan.FromMilliseconds(500))
+                : new JoinReply(JoinOutcome.Wait, null, TimeSpan.FromMilliseconds(200));
         }
     }
 
     /// <summary>SubmitPhase: feeds one client message to the protocol.</summary>
-    public SubmitPhaseResponse Submit(EnrolmentRecord client, SubmitPhaseRequest request)
+    public SubmitReply Submit(string caller, ulong roundId, Phase phase, ClientToServer message)
     {
-        ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(message);
         lock (_gate)
         {
-            ActiveRound round = RoundFor(request.RoundId);
-            int number = round.NumberOf(client.ClientId);
-            if (round.Terminal || request.Phase != round.Phase)
+            if (!_recent.TryGetValue(roundId, out ActiveRound? round))
             {
-                throw new WireException(GrpcStatusCode.FailedPrecondition, "The phase is closed.");
+                return Refused(RoundRefusal.UnknownRound, DateTimeOffset.MinValue);
+            }
+
+            if (!round.Numbers.TryGetValue(caller, out int number))
+            {
+                return Refused(RoundRefusal.NotInCohort, DateTimeOffset.MinValue);
+            }
+
+            if (round.Terminal || phase != round.Phase)
+            {
+                return Refused(RoundRefusal.PhaseClosed, round.Deadline);
             }
 
             if (round.Drops.ContainsKey(number))
             {
-                throw new WireException(GrpcStatusCode.FailedPrecondition, "This client was dropped from the round.");
+                return Refused(RoundRefusal.Dropped, round.Deadline);
             }
 
-            byte[] hash = SHA256.HashData(request.Payload.Span);
+            byte[] hash = SHA256.HashData(message.ToByteArray());
             if (round.Submitted.TryGetValue(number, out byte[]? previous))
             {
                 return CryptographicOperations.FixedTimeEquals(previous, hash)
-                    ? new SubmitPhaseResponse { PhaseDeadlineUnixMs = round.Deadline.ToUnixTimeMilliseconds() }
-                    : throw new WireException(GrpcStatusCode.AlreadyExists, "A different message was already submitted for this phase.");
-            }
-
-            ClientToServer message;
-            try
-            {
-                message = ClientToServer.Parser.ParseFrom(request.Payload);
-            }
-            catch (InvalidProtocolBufferException)
-            {
-                throw new WireException(GrpcStatusCode.InvalidArgument, "Payload is not a securefedrec.secagg.v1.ClientToServer message.");
+                    ? new SubmitReply(SubmitOutcome.Accepted, RoundRefusal.None, null, round.Deadline)
+                    : Refused(RoundRefusal.ConflictingResubmission, round.Deadline);
             }
 
             ServerStep step = round.State.Handle(number, message);
             round.State = step.State;
             if (!step.Accepted)
             {
-                CoordinatorLog.MessageRefused(_logger, (long)round.Id, client.ClientId, round.Phase, step.Rejection ?? "refused");
+                CoordinatorLog.MessageRefused(_logger, (long)round.Id, caller, round.Phase, step.Rejection ?? "refused");
                 if (step.Dropped is not null || message.MessageCase == ClientToServer.MessageOneofCase.Abort)
                 {
-                    Drop(round, number, message.MessageCase == ClientToServer.MessageOneofCase.Abort ? WireDropReason.ClientAborted : WireDropReason.InvalidMessage);
+                    Drop(round, number, message.MessageCase == ClientToServer.MessageOneofCase.Abort ? DropReason.ClientAborted : step.Dropped ?? DropReason.Malformed);
                 }
 
-                throw new WireException(GrpcStatusCode.InvalidArgument, "The protocol refused the message: " + (step.Rejection ?? "refused"));
+                return new SubmitReply(SubmitOutcome.Refused, RoundRefusal.ProtocolRefused, step.Rejection ?? "refused", round.Deadline);
             }
 
             if (message.MessageCase == ClientToServer.MessageOneofCase.Abort)
             {
-                Drop(round, number, WireDropReason.ClientAborted);
+                Drop(round, number, DropReason.ClientAborted);
             }
 
             round.Submitted[number] = hash;
-            return new SubmitPhaseResponse { PhaseDeadlineUnixMs = round.Deadline.ToUnixTimeMilliseconds() };
+            return new SubmitReply(SubmitOutcome.Accepted, RoundRefusal.None, null, round.Deadline);
+        }
+
+        static SubmitReply Refused(RoundRefusal refusal, DateTimeOffset deadline) => new(SubmitOutcome.Refused, refusal, null, deadline);
+    }
+
+    /// <summary>FetchPhase: the message that opens <paramref name="phase"/> for this client, or why not.</summary>
+    public FetchReply Fetch(string caller, ulong roundId, Phase phase)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        lock (_gate)
+        {
+            if (!_recent.TryGetValue(roundId, out ActiveRound? round))
+            {
+                return new FetchReply(FetchOutcome.Refused, null, DropReason.Unspecified, RoundRefusal.UnknownRound, DateTimeOffset.MinValue, TimeSpan.Zero);
+            }
+
+            if (!round.Numbers.TryGetValue(caller, out int number))
+            {
+                return new FetchReply(FetchOutcome.Refused, null, DropReason.Unspecified, RoundRefusal.NotInCohort, DateTimeOffset.MinValue, TimeSpan.Zero);
+            }
+
+            if (round.Outbox.TryGetValue((number, phase), out ServerToClient? message))
+            {
+                return new FetchReply(FetchOutcome.Ready, message, DropReason.Unspecified, RoundRefusal.None,
+                    phase == round.Phase ? round.Deadline : DateTimeOffset.MinValue, TimeSpan.Zero);
+            }
+
+            if (round.Drops.TryGetValue(number, out DropReason reason))
+            {
+                return new FetchReply(FetchOutcome.Dropped, null, reason, RoundRefusal.None, DateTimeOffset.MinValue, TimeSpan.Zero);
+            }
+
+            if (round.Phase == Phase.Aborted)
+            {
+                round.Outbox.TryGetValue((number, Phase.Aborted), out ServerToClient? abort);
+                return new FetchReply(FetchOutcome.Aborted, abort, DropReason.Unspecified, RoundRefusal.None, DateTimeOffset.MinValue, TimeSpan.Zero);
+            }
+
+            return new FetchReply(FetchOutcome.Pending, null, DropReason.Unspecified, RoundRefusal.None, DateTimeOffset.MinValue, TimeSpan.FromMilliseconds(100));
         }
     }
 
-    /// <summary>FetchPhase: the message that opens <paramref name="request"/>.Phase for this client, or why not.</summary>
-    public FetchPhaseResponse Fetch(EnrolmentRecord client, FetchPhaseRequest request)
+    /// <summary>A released model version (0: the latest) with its ε from the ledger, or null.</summary>
+    public async Task<ModelRelease?> GetModelAsync(ulong version, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(request);
-        lock (_gate)
+        if (version > long.MaxValue)
         {
-            ActiveRound round = RoundFor(request.RoundId);
-            int number = round.NumberOf(client.ClientId);
-            if (round.Outbox.TryGetValue((number, request.Phase), out ByteString? payload))
-            {
-                return new FetchPhaseResponse
-                {
-                    Outcome = FetchPhaseResponse.Types.Outcome.Ready,
-                    Payload = payload,
-                    PhaseDeadlineUnixMs = request.Phase == round.Phase ? round.Deadline.ToUnixTimeMilliseconds() : 0,
-                };
-            }
-
-            if (round.Drops.TryGetValue(number, out WireDropReason reason))
-            {
-                return new FetchPhaseResponse { Outcome = FetchPhaseResponse.Types.Outcome.Dropped, DropReason = reason };
-            }
-
-            if (round.Phase == WirePhase.Aborted)
-            {
-                round.Outbox.TryGetValue((number, WirePhase.Aborted), out ByteString? abort);
-                return new FetchPhaseResponse { Outcome = FetchPhaseResponse.Types.Outcome.Aborted, Payload = abort ?? ByteString.Empty };
-            }
-
-            return new FetchPhaseResponse { Outcome = FetchPhaseResponse.Types.Outcome.Pending, RetryAfterMs = 100 };
+            return null;
         }
+
+        ModelVersionRecord? model = await _store.GetModelAsync((long)version, cancellationToken).ConfigureAwait(false);
+        if (model is null)
+        {
+            return null;
+        }
+
+        LedgerEntry? entry = _ledger.Entries.FirstOrDefault(e => e.RoundId == RoundCodec.LedgerRoundId((ulong)model.RoundId));
+        return new ModelRelease((ulong)model.Version, (ulong)model.RoundId, RoundCodec.DecodeModel(model.Model),
+            entry?.RoundEpsilon ?? 0, entry?.TotalEpsilon ?? 0);
+    }
+
+    private EnrolmentRecord EnrolmentOf(string caller)
+    {
+        if (_enrolled.TryGetValue(caller, out EnrolmentRecord? known))
+        {
+            return known;
+        }
+
+        // Enrolment is durable and immutable once made: read it once. (The store APIs are async; SQLite runs them inline.)
+        EnrolmentRecord record = _store.GetEnrolmentAsync(caller, CancellationToken.None).GetAwaiter().GetResult()
+            ?? throw new InvalidOperationException("Client " + caller + " has not enrolled; the service checks enrolment first.");
+        return _enrolled.GetOrAdd(caller, record);
     }
 
     /// <summary>One step of the driver: open a round when enough clients wait, close a phase when due, release.</summary>
@@ -348,16 +377,18 @@ public sealed class RoundEngine
         }
 
         bool malicious = o.ThreatMode == "Malicious";
-        WireThreatMode mode = malicious ? WireThreatMode.Malicious : WireThreatMode.HonestButCurious;
-        DpParameters dp = RoundCodec.ToWire(plan!.Parameters, plan.EpsilonPerRound);
+        ThreatMode mode = malicious ? ThreatMode.Malicious : ThreatMode.HonestButCurious;
+        // The claim is the accountant's ε of these parameters, which is what a client recomputes and what the gRPC service
+        // announces from the round contract (the binding below must hash the same DpParameters the client sees).
+        DpParameters dp = RoundCodec.ToWire(plan!.Parameters);
         long modelVersion = ModelVersion;
         string json = JsonSerializer.Serialize(new { cohort = cohort.Select(c => c.ClientId), threshold = t, dp = plan.Parameters, modelVersion, mode = mode.ToString() });
-        RoundRecord record = await _store.CreateRoundAsync(modelVersion, json, nameof(WirePhase.AdvertiseKeys), now, cancellationToken).ConfigureAwait(false);
+        RoundRecord record = await _store.CreateRoundAsync(modelVersion, json, nameof(Phase.AdvertiseKeys), now, cancellationToken).ConfigureAwait(false);
         ulong id = (ulong)record.RoundId;
         byte[] binding = RoundCodec.Binding(id, (ulong)modelVersion, mode, dp);
         SecAggParameters parameters = SecAggParameters.Create(id, cohort.Select(c => c.Number).ToList(), t,
             plan.Parameters.PaddedDimension, plan.Parameters.Bits,
-            malicious ? ProtocolThreatMode.Malicious : ProtocolThreatMode.HonestButCurious, binding: binding);
+            malicious ? ThreatMode.Malicious : ThreatMode.HonestButCurious, binding: binding);
         ServerTransition start = SecAggServer.Start(parameters, new ServerOptions
         {
             EnrolledIdentities = malicious ? cohort.ToDictionary(c => c.Number, c => c.PublicKey) : null,
@@ -368,7 +399,7 @@ public sealed class RoundEngine
             Deadline = now + TimeSpan.FromSeconds(o.PhaseSeconds),
         };
         round.AdvertiseDeadline = round.Deadline;
-        round.Publish(start.Messages, WirePhase.AdvertiseKeys);
+        round.Publish(start.Messages, Phase.AdvertiseKeys);
         lock (_gate)
         {
             _round = round;
@@ -388,7 +419,7 @@ public sealed class RoundEngine
     private async Task CloseAsync(ActiveRound round, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ServerTransition transition;
-        WirePhase closed;
+        Phase closed;
         int answered;
         int expected;
         lock (_gate)
@@ -398,23 +429,23 @@ public sealed class RoundEngine
             answered = round.Expected.Count(round.Submitted.ContainsKey);
             foreach (int late in round.Expected.Where(n => !round.Submitted.ContainsKey(n) && !round.Drops.ContainsKey(n)).ToList())
             {
-                Drop(round, late, WireDropReason.DeadlineMissed);
+                Drop(round, late, DropReason.TimedOut);
             }
 
             transition = round.State.Close();
             round.State = transition.State;
-            foreach ((int number, ProtocolDropReason reason) in transition.State.DroppedClients)
+            foreach ((int number, DropReason reason) in transition.State.DroppedClients)
             {
                 if (!round.Drops.ContainsKey(number))
                 {
-                    Drop(round, number, reason == ProtocolDropReason.TimedOut ? WireDropReason.DeadlineMissed : WireDropReason.InvalidMessage);
+                    Drop(round, number, reason);
                 }
             }
         }
 
         double seconds = (now - round.PhaseStartedAt).TotalSeconds;
         _metrics.PhaseDuration(closed.ToString(), seconds);
-        WirePhase next = (WirePhase)(int)transition.State.Phase;
+        Phase next = (Phase)(int)transition.State.Phase;
         CoordinatorLog.PhaseClosed(_logger, (long)round.Id, closed, seconds, answered, expected, next);
 
         if (transition.State is ServerCompletedState completed)
@@ -425,7 +456,7 @@ public sealed class RoundEngine
 
         if (transition.State is ServerAbortedState aborted)
         {
-            await FinishAsync(round, transition, WirePhase.Aborted, aborted.Outcome.ToString(), now, cancellationToken).ConfigureAwait(false);
+            await FinishAsync(round, transition, Phase.Aborted, aborted.Outcome.ToString(), now, cancellationToken).ConfigureAwait(false);
             CoordinatorLog.RoundAborted(_logger, (long)round.Id, aborted.Outcome.ToString());
             _metrics.RoundFinished("aborted");
             return;
@@ -449,7 +480,7 @@ public sealed class RoundEngine
         if (!decoded.Succeeded)
         {
             CoordinatorLog.Withheld(_logger, (long)round.Id, "decode failed: " + decoded.Failure);
-            await FinishAsync(round, transition, WirePhase.Completed, "Withheld", now, cancellationToken).ConfigureAwait(false);
+            await FinishAsync(round, transition, Phase.Completed, "Withheld", now, cancellationToken).ConfigureAwait(false);
             _metrics.RoundFinished("withheld");
             return;
         }
@@ -459,7 +490,7 @@ public sealed class RoundEngine
         if (!decision.MayRelease)
         {
             CoordinatorLog.Withheld(_logger, (long)round.Id, "ledger: " + decision.Message);
-            await FinishAsync(round, transition, WirePhase.Completed, "Withheld", now, cancellationToken).ConfigureAwait(false);
+            await FinishAsync(round, transition, Phase.Completed, "Withheld", now, cancellationToken).ConfigureAwait(false);
             _metrics.RoundFinished("withheld");
             return;
         }
@@ -476,7 +507,7 @@ public sealed class RoundEngine
         ModelVersionRecord released = await _store.AppendModelAsync((long)round.Id, RoundCodec.EncodeModel(model),
             decision.RoundEpsilon.ToString("R", CultureInfo.InvariantCulture), now, cancellationToken).ConfigureAwait(false);
         Interlocked.Exchange(ref _modelVersion, released.Version);
-        await FinishAsync(round, transition, WirePhase.Completed, "Completed", now, cancellationToken).ConfigureAwait(false);
+        await FinishAsync(round, transition, Phase.Completed, "Completed", now, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _completed);
         _metrics.RoundFinished("completed");
         _metrics.Survivors(contributors);
@@ -489,7 +520,7 @@ public sealed class RoundEngine
         }
     }
 
-    private async Task FinishAsync(ActiveRound round, ServerTransition transition, WirePhase phase, string outcome, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task FinishAsync(ActiveRound round, ServerTransition transition, Phase phase, string outcome, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await _store.UpdateRoundAsync((long)round.Id, phase.ToString(), outcome, now, cancellationToken).ConfigureAwait(false);
         lock (_gate)
@@ -502,22 +533,17 @@ public sealed class RoundEngine
         _metrics.Current(0, 0);
     }
 
-    private void Drop(ActiveRound round, int number, WireDropReason reason)
+    private void Drop(ActiveRound round, int number, DropReason reason)
     {
         round.Drops[number] = reason;
         _metrics.ClientDropped(reason.ToString());
         CoordinatorLog.ClientDropped(_logger, (long)round.Id, round.Ids[number], reason);
     }
 
-    private ActiveRound RoundFor(ulong roundId) =>
-        _recent.TryGetValue(roundId, out ActiveRound? round)
-            ? round
-            : throw new WireException(GrpcStatusCode.NotFound, "Round " + roundId.ToString(CultureInfo.InvariantCulture) + " is not a recent round.");
-
     /// <summary>The in-memory state of the round in progress.</summary>
     private sealed class ActiveRound
     {
-        public ActiveRound(ulong id, long modelVersion, WireThreatMode mode, DpParameters dp, MechanismParameters mechanism, double epsilon,
+        public ActiveRound(ulong id, long modelVersion, ThreatMode mode, DpParameters dp, MechanismParameters mechanism, double epsilon,
             List<EnrolmentRecord> cohort, ServerState state, DateTimeOffset now)
         {
             Id = id;
@@ -529,7 +555,7 @@ public sealed class RoundEngine
             State = state;
             Numbers = cohort.ToDictionary(c => c.ClientId, c => c.Number, StringComparer.Ordinal);
             Ids = cohort.ToDictionary(c => c.Number, c => c.ClientId);
-            Phase = WirePhase.AdvertiseKeys;
+            Phase = Phase.AdvertiseKeys;
             PhaseStartedAt = now;
         }
 
@@ -537,7 +563,7 @@ public sealed class RoundEngine
 
         public long ModelVersion { get; }
 
-        public WireThreatMode Mode { get; }
+        public ThreatMode Mode { get; }
 
         public DpParameters Dp { get; }
 
@@ -551,7 +577,7 @@ public sealed class RoundEngine
 
         public Dictionary<int, string> Ids { get; }
 
-        public WirePhase Phase { get; private set; }
+        public Phase Phase { get; private set; }
 
         public DateTimeOffset PhaseStartedAt { get; private set; }
 
@@ -561,28 +587,17 @@ public sealed class RoundEngine
 
         public bool Terminal { get; set; }
 
-        public Dictionary<(int Number, WirePhase Phase), ByteString> Outbox { get; } = [];
+        public Dictionary<(int Number, Phase Phase), ServerToClient> Outbox { get; } = [];
 
         public HashSet<int> Expected { get; private set; } = [];
 
         public Dictionary<int, byte[]> Submitted { get; private set; } = [];
 
-        public Dictionary<int, WireDropReason> Drops { get; } = [];
+        public Dictionary<int, DropReason> Drops { get; } = [];
 
-        public int NumberOf(string clientId) => Numbers.TryGetValue(clientId, out int number)
-            ? number
-            : throw new WireException(GrpcStatusCode.FailedPrecondition, "This client is not in the round's cohort.");
+        public RoundContract Contract => new(Id, (ulong)ModelVersion, Mode, Mechanism);
 
-        public RoundInfo Info(int number) => new()
-        {
-            RoundId = Id,
-            ModelVersion = (ulong)ModelVersion,
-            ThreatMode = Mode,
-            Dp = Dp,
-            ClientNumber = (uint)number,
-        };
-
-        public void Advance(WirePhase phase, DateTimeOffset now, DateTimeOffset deadline)
+        public void Advance(Phase phase, DateTimeOffset now, DateTimeOffset deadline)
         {
             Phase = phase;
             PhaseStartedAt = now;
@@ -590,19 +605,12 @@ public sealed class RoundEngine
             Submitted = [];
         }
 
-        public void Publish(IReadOnlyList<OutgoingMessage> messages, WirePhase phase)
+        public void Publish(IReadOnlyList<OutgoingMessage> messages, Phase phase)
         {
             var expected = new HashSet<int>();
-            var serialized = new Dictionary<ServerToClient, ByteString>(ReferenceEqualityComparer.Instance);
             foreach (OutgoingMessage m in messages)
             {
-                if (!serialized.TryGetValue(m.Message, out ByteString? bytes))
-                {
-                    bytes = m.Message.ToByteString();
-                    serialized[m.Message] = bytes;
-                }
-
-                Outbox[(m.ClientId, phase)] = bytes;
+                Outbox[(m.ClientId, phase)] = m.Message;
                 if (!Drops.ContainsKey(m.ClientId))
                 {
                     expected.Add(m.ClientId);

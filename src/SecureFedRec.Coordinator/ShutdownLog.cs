@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using SecureFedRec.Wire.V1;
+using SecureFedRec.Protocol.Wire;
 
 namespace SecureFedRec.Coordinator;
 

@@ -199,16 +199,16 @@ public sealed class ExitCodeTests
     }
 
     [Theory]
-    [InlineData(Wire.GrpcStatusCode.Unavailable, ExitCodes.Unreachable)]
-    [InlineData(Wire.GrpcStatusCode.DeadlineExceeded, ExitCodes.Unreachable)]
-    [InlineData(Wire.GrpcStatusCode.PermissionDenied, ExitCodes.Refused)]
-    [InlineData(Wire.GrpcStatusCode.Unauthenticated, ExitCodes.Refused)]
-    [InlineData(Wire.GrpcStatusCode.InvalidArgument, ExitCodes.Refused)]
-    [InlineData(Wire.GrpcStatusCode.Internal, ExitCodes.Failed)]
-    public void Coordinator_statuses_map_to_codes(Wire.GrpcStatusCode status, int code)
+    [InlineData(Grpc.Core.StatusCode.Unavailable, ExitCodes.Unreachable)]
+    [InlineData(Grpc.Core.StatusCode.DeadlineExceeded, ExitCodes.Unreachable)]
+    [InlineData(Grpc.Core.StatusCode.PermissionDenied, ExitCodes.Refused)]
+    [InlineData(Grpc.Core.StatusCode.Unauthenticated, ExitCodes.Refused)]
+    [InlineData(Grpc.Core.StatusCode.InvalidArgument, ExitCodes.Refused)]
+    [InlineData(Grpc.Core.StatusCode.Internal, ExitCodes.Failed)]
+    public void Coordinator_statuses_map_to_codes(Grpc.Core.StatusCode status, int code)
     {
         var error = new StringWriter();
-        Assert.Equal(code, CliErrors.Report(new Wire.WireException(status, "detail"), error));
+        Assert.Equal(code, CliErrors.Report(new Grpc.Core.RpcException(new Grpc.Core.Status(status, "detail")), error));
         Assert.Equal($"error: {status}: detail" + Environment.NewLine, error.ToString());
     }
 }

@@ -80,7 +80,7 @@ public sealed class LiveCoordinatorTests
         {
             await otherRound.WaitAsync(TimeSpan.FromSeconds(30));
         }
-        catch (Exception ex) when (ex is Wire.WireException or TimeoutException)
+        catch (Exception ex) when (ex is Grpc.Core.RpcException or TimeoutException)
         {
             // The other client's round fails without the declined one; only this client's exit code is under test.
         }

@@ -1,8 +1,8 @@
 using SecureFedRec.Client;
 using SecureFedRec.Coordinator;
 using SecureFedRec.Coordinator.Storage;
-using SecureFedRec.Wire;
-using SecureFedRec.Wire.V1;
+using Grpc.Core;
+using SecureFedRec.Protocol.Wire;
 
 namespace SecureFedRec.Integration.Tests;
 
@@ -116,10 +116,10 @@ public sealed class LoopbackFederationTests
         await using var federation = new Federation(clients: 2, allowListed: 1);
         await using CoordinatorHost host = await CoordinatorHost.StartAsync(federation.Options());
         using FederationClient outsider = federation.Client(1, host.Address);
-        var enrol = await Assert.ThrowsAsync<WireException>(() => outsider.EnrolAsync());
-        Assert.Equal((GrpcStatusCode.PermissionDenied, "Permission denied."), (enrol.StatusCode, enrol.Detail));
-        var model = await Assert.ThrowsAsync<WireException>(() => outsider.GetModelAsync());
-        Assert.Equal(GrpcStatusCode.PermissionDenied, model.StatusCode);
+        var enrol = await Assert.ThrowsAsync<RpcException>(() => outsider.EnrolAsync());
+        Assert.Equal((StatusCode.PermissionDenied, "Permission denied."), (enrol.StatusCode, enrol.Status.Detail));
+        var model = await Assert.ThrowsAsync<RpcException>(() => outsider.GetModelAsync());
+        Assert.Equal(StatusCode.PermissionDenied, model.StatusCode);
 
         using FederationClient insider = federation.Client(0, host.Address);
         await insider.EnrolAsync();
@@ -135,7 +135,7 @@ public sealed class LoopbackFederationTests
         {
             return await client.RunRoundAsync(ctx => LocalUpdate(index, ctx), kill);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or WireException { StatusCode: GrpcStatusCode.Cancelled })
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
         {
             return null;
         }

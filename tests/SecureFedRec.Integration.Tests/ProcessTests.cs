@@ -1,7 +1,7 @@
 using System.Text.Json;
 using SecureFedRec.Client;
 using SecureFedRec.Coordinator.Storage;
-using SecureFedRec.Wire;
+using SecureFedRec.Protocol.Wire;
 using SecureFedRec.Wire.Client;
 using SecureFedRec.Wire.V1;
 
@@ -10,10 +10,10 @@ namespace SecureFedRec.Integration.Tests;
 /// <summary>The coordinator and clients as separate <c>securefedrec</c> processes over TLS on loopback.</summary>
 public sealed class ProcessTests
 {
-    private static string WriteCoordinatorConfig(Federation federation, int cohort, double phaseSeconds)
+    internal static string WriteCoordinatorConfig(Federation federation, int cohort, double phaseSeconds, int allowListed = int.MaxValue)
     {
         string allowList = Path.Combine(federation.Directory, "allow-list.txt");
-        File.WriteAllLines(allowList, federation.Identities.Select((id, i) => Convert.ToHexString(id.PublicKey) + " institution " + i));
+        File.WriteAllLines(allowList, federation.Identities.Take(allowListed).Select((id, i) => Convert.ToHexString(id.PublicKey) + " institution " + i));
         string path = Path.Combine(federation.Directory, "coordinator.json");
         File.WriteAllText(path, JsonSerializer.Serialize(new
         {
@@ -96,18 +96,18 @@ public sealed class ProcessTests
 
             // Round 2: two clients take part, the third joins but never answers, so the round waits in its first phase; kill -9.
             var stuck = clients.Take(2).Select(c => c.RunRoundAsync(ctx => new double[ctx.Model.Values.Length])).ToList();
-            using var silent = new WireChannel(address, new WireChannelOptions { TrustedServerCertificate = federation.PublicCertificate, Authenticator = federation.Identities[2] });
+            using var silent = new CoordinatorChannel(address, new CoordinatorChannelOptions { Pin = CertificatePin.ForCertificate(federation.PublicCertificate), Authenticator = federation.Identities[2] });
             DateTime giveUp = DateTime.UtcNow.AddSeconds(30);
             JoinRoundResponse joined;
             do
             {
                 Assert.True(DateTime.UtcNow < giveUp, "round 2 did not open");
                 await Task.Delay(50);
-                joined = await silent.CallAsync<JoinRoundRequest, JoinRoundResponse>(CoordinatorApi.JoinRound, new JoinRoundRequest());
+                joined = await silent.Rounds.JoinRoundAsync(new JoinRoundRequest());
             }
             while (joined.Outcome != JoinRoundResponse.Types.Outcome.Selected);
             Assert.Equal(2UL, joined.Round.RoundId);
-            GetStatusResponse status = await silent.CallAsync<GetStatusRequest, GetStatusResponse>(CoordinatorApi.GetStatus, new GetStatusRequest());
+            GetStatusResponse status = await silent.Status.GetStatusAsync(new GetStatusRequest());
             Assert.Equal((2UL, Phase.AdvertiseKeys), (status.CurrentRound, status.CurrentPhase));
 
             first.Kill();

@@ -1,15 +1,15 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Google.Protobuf;
-using SecureFedRec.Coordinator;
-using SecureFedRec.Wire;
 using SecureFedRec.Wire.Auth;
-using SecureFedRec.Wire.Server;
 using SecureFedRec.Wire.V1;
 
 namespace SecureFedRec.Integration.Tests;
 
-/// <summary>Debian's python3-grpcio, with messages generated from protocol-spec/proto only, against the coordinator.</summary>
+/// <summary>
+/// Debian's python3-grpcio, with messages generated from protocol-spec/proto (and the standard health/reflection
+/// messages) only, against a coordinator started from the CLI (<c>securefedrec coordinator</c>).
+/// </summary>
 public sealed class PythonInteropTests
 {
     internal static string RepoRoot()
@@ -26,7 +26,7 @@ public sealed class PythonInteropTests
     }
 
     private static string Headers(ClientIdentity identity, byte[] request) =>
-        JsonSerializer.Serialize(identity.CreateHeaders(WireEndpoints.PathOf(CoordinatorApi.Enrol), request).ToDictionary(kv => kv.Key, kv => kv.Value));
+        JsonSerializer.Serialize(identity.CreateHeaders("/" + Enrolment.Descriptor.FullName + "/Enrol", request).ToDictionary(kv => kv.Key, kv => kv.Value));
 
     [Fact]
     public async Task Python_grpcio_gets_correct_statuses_from_the_coordinator()
@@ -38,9 +38,9 @@ public sealed class PythonInteropTests
         }
 
         await using var federation = new Federation(clients: 2, allowListed: 1);
-        CoordinatorOptions options = federation.Options();
-        options.MaxMessageBytes = 64 * 1024;
-        await using CoordinatorHost host = await CoordinatorHost.StartAsync(options);
+        using CliProcess coordinator = CliProcess.Start("coordinator", "--config",
+            ProcessTests.WriteCoordinatorConfig(federation, cohort: 3, phaseSeconds: 20, allowListed: 1));
+        Uri address = await coordinator.ListeningAsync(TimeSpan.FromSeconds(60));
 
         ClientIdentity enrolled = federation.Identities[0];
         ClientIdentity unknown = federation.Identities[1];
@@ -55,14 +55,13 @@ public sealed class PythonInteropTests
         foreach (string arg in new[]
         {
             Path.Combine(AppContext.BaseDirectory, "interop", "interop_client.py"),
-            "--target", "127.0.0.1:" + host.Address.Port,
+            "--target", "127.0.0.1:" + address.Port,
             "--ca", federation.CertificatePath,
             "--proto-dir", Path.Combine(root, "protocol-spec", "proto"),
             "--enrol-request", Convert.ToHexString(enrolRequest),
             "--enrol-headers", Headers(enrolled, enrolRequest),
             "--unknown-request", Convert.ToHexString(unknownRequest),
             "--unknown-headers", Headers(unknown, unknownRequest),
-            "--max-message", options.MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         })
         {
             start.ArgumentList.Add(arg);
@@ -74,12 +73,13 @@ public sealed class PythonInteropTests
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         await process.WaitForExitAsync(timeout.Token);
         string output = await stdout + await stderr;
-        Assert.True(process.ExitCode == 0, "python interop failed:\n" + output);
+        Assert.True(process.ExitCode == 0, "python interop failed:\n" + output + "\ncoordinator:\n" + coordinator.Output);
         foreach (string check in new[]
         {
             "status_ok", "malformed_message_internal", "oversized_request_resource_exhausted", "oversized_response_resource_exhausted",
             "unknown_method_unimplemented", "unsigned_enrol_unauthenticated", "signed_enrol_ok", "replayed_enrol_refused",
-            "unknown_client_permission_denied",
+            "unknown_client_permission_denied", "case_changed_method_unimplemented", "health_serving", "health_unknown_service_not_found",
+            "reflection_lists_services", "reflection_describes_rounds",
         })
         {
             Assert.Contains("ok " + check + "\n", output, StringComparison.Ordinal);

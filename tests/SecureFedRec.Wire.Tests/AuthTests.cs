@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using SecureFedRec.Coordinator.Grpc;
 using SecureFedRec.Wire.Auth;
 
 namespace SecureFedRec.Wire.Tests;
@@ -19,6 +20,20 @@ public class AuthTests
         byte[] signature = Convert.FromBase64String(headers[RequestSignature.SignatureHeader]);
         byte[] signed = RequestSignature.BuildSignedMessage("/p.S/M", request, id.ClientId, T0.ToUnixTimeMilliseconds(), nonce);
         Assert.True(RequestSignature.Verify(id.PublicKey, signed, signature));
+    }
+
+    [Fact]
+    public void The_request_hash_header_is_the_sha256_of_the_request_and_is_what_is_signed()
+    {
+        using var id = ClientIdentity.Generate(new ManualTimeProvider(T0));
+        byte[] request = [9, 8, 7];
+        var headers = id.CreateHeaders("/p.S/M", request).ToDictionary(kv => kv.Key, kv => kv.Value);
+        byte[] hash = Convert.FromBase64String(headers[RequestSignature.RequestHashHeader]);
+        Assert.Equal(SHA256.HashData(request), hash);
+        byte[] nonce = Convert.FromBase64String(headers[RequestSignature.NonceHeader]);
+        Assert.Equal(
+            RequestSignature.BuildSignedMessage("/p.S/M", request, id.ClientId, T0.ToUnixTimeMilliseconds(), nonce),
+            RequestSignature.BuildSignedMessageFromHash("/p.S/M", hash, id.ClientId, T0.ToUnixTimeMilliseconds(), nonce));
     }
 
     public static TheoryData<string> Tampered => new() { "method", "request", "client", "timestamp", "nonce", "signature", "key" };

@@ -1,6 +1,6 @@
-using Microsoft.AspNetCore.Http;
+using Grpc.Core;
+using SecureFedRec.Coordinator.Grpc;
 using SecureFedRec.Wire.Auth;
-using SecureFedRec.Wire.Server;
 
 namespace SecureFedRec.Wire.Tests;
 
@@ -37,9 +37,9 @@ public sealed class AuthenticatorEnrolmentOracleTests : IDisposable
         _stranger.Dispose();
     }
 
-    private static WireCallContext Call(ClientIdentity identity, bool corruptSignature = false)
+    private ValueTask<AuthVerdict> Call(ClientIdentity identity, bool corruptSignature = false, bool unpadded = false)
     {
-        var http = new DefaultHttpContext();
+        var headers = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach ((string name, string value) in identity.CreateHeaders(Method, Request))
         {
             string v = value;
@@ -50,19 +50,19 @@ public sealed class AuthenticatorEnrolmentOracleTests : IDisposable
                 v = Convert.ToBase64String(sig);
             }
 
-            http.Request.Headers[name] = v;
+            headers[name] = unpadded ? v.TrimEnd('=') : v;
         }
 
-        return new WireCallContext(Method, http, Request, null, CancellationToken.None);
+        return _auth.AuthenticateAsync(Method, name => headers.GetValueOrDefault(name), CancellationToken.None);
     }
 
     [Fact]
     public async Task Unknown_id_verifies_against_the_dummy_key_and_is_denied()
     {
-        WireException ex = await Assert.ThrowsAsync<WireException>(async () => await _auth.AuthenticateAsync(Call(_stranger)));
+        AuthVerdict verdict = await Call(_stranger);
 
-        Assert.Equal(GrpcStatusCode.PermissionDenied, ex.StatusCode);
-        Assert.Equal(SignedRequestAuthenticator.DeniedMessage, ex.Detail);
+        Assert.Equal(StatusCode.PermissionDenied, verdict.Status);
+        Assert.Equal(SignedRequestAuthenticator.DeniedMessage, verdict.Message);
         byte[] key = Assert.Single(_verifiedUnder);
         Assert.Equal(SignedRequestAuthenticator.DummyPublicKey, key);
         Assert.NotEqual(_stranger.PublicKey, key);
@@ -71,25 +71,44 @@ public sealed class AuthenticatorEnrolmentOracleTests : IDisposable
     [Fact]
     public async Task Unknown_id_and_bad_signature_get_the_identical_denial()
     {
-        WireException unknown = await Assert.ThrowsAsync<WireException>(async () => await _auth.AuthenticateAsync(Call(_stranger)));
-        WireException badSignature = await Assert.ThrowsAsync<WireException>(async () => await _auth.AuthenticateAsync(Call(_enrolled, corruptSignature: true)));
+        AuthVerdict unknown = await Call(_stranger);
+        AuthVerdict badSignature = await Call(_enrolled, corruptSignature: true);
 
-        Assert.Equal(badSignature.StatusCode, unknown.StatusCode);
-        Assert.Equal(badSignature.Detail, unknown.Detail);
-        Assert.Equal(badSignature.Message, unknown.Message);
+        Assert.Equal(badSignature, unknown);
         Assert.Equal(2, _verifiedUnder.Count);
         Assert.Equal(_enrolled.PublicKey, _verifiedUnder[1]);
     }
 
-    [Fact]
-    public async Task Enrolled_id_with_a_good_signature_is_accepted_after_one_verification()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Enrolled_id_with_a_good_signature_is_accepted_after_one_verification(bool unpaddedBase64)
     {
-        WireCallContext call = Call(_enrolled);
+        AuthVerdict verdict = await Call(_enrolled, unpadded: unpaddedBase64);
 
-        await _auth.AuthenticateAsync(call);
-
-        Assert.Equal(_enrolled.ClientId, SignedRequestAuthenticator.AuthenticatedClientId(call));
+        Assert.True(verdict.IsAuthenticated, verdict.Message);
+        Assert.Equal(_enrolled.ClientId, verdict.ClientId);
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(Request), verdict.RequestHash);
         Assert.Equal(_enrolled.PublicKey, Assert.Single(_verifiedUnder));
+    }
+
+    public static TheoryData<string> MissingHeaders => new()
+    {
+        RequestSignature.ClientIdHeader, RequestSignature.TimestampHeader, RequestSignature.NonceHeader,
+        RequestSignature.RequestHashHeader, RequestSignature.SignatureHeader,
+    };
+
+    [Theory]
+    [MemberData(nameof(MissingHeaders))]
+    public async Task A_missing_header_is_unauthenticated_without_any_signature_work(string missing)
+    {
+        var headers = _enrolled.CreateHeaders(Method, Request).ToDictionary(kv => kv.Key, kv => kv.Value);
+        headers.Remove(missing);
+
+        AuthVerdict verdict = await _auth.AuthenticateAsync(Method, name => headers.GetValueOrDefault(name), CancellationToken.None);
+
+        Assert.Equal(StatusCode.Unauthenticated, verdict.Status);
+        Assert.Empty(_verifiedUnder);
     }
 
     [Fact]

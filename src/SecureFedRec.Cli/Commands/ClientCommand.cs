@@ -4,7 +4,8 @@ using SecureFedRec.Client;
 using SecureFedRec.Recommender.Data;
 using SecureFedRec.Recommender.Federated;
 using SecureFedRec.Recommender.Model;
-using SecureFedRec.Wire;
+using Grpc.Core;
+using SecureFedRec.Wire.Client;
 
 namespace SecureFedRec.Cli.Commands;
 
@@ -120,7 +121,11 @@ internal static class ClientCommand
                     Console.WriteLine($"model version {model.Version} (round {model.RoundId}, coordinator total ε {model.TotalEpsilon:F4}): [{string.Join(", ", model.Values.Select(v => v.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)))}]");
                     return ExitCodes.ForRounds(wanted, completed, declined);
                 }
-                catch (WireException ex)
+                catch (RpcException ex)
+                {
+                    return CliErrors.Report(ex);
+                }
+                catch (CoordinatorTlsException ex)
                 {
                     return CliErrors.Report(ex);
                 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using SecureFedRec.Wire.Client;
 
 namespace SecureFedRec.Wire.Auth;
 
@@ -72,19 +71,21 @@ public sealed class ClientIdentity : IRequestAuthenticator, IDisposable
     /// <summary>The private key as PKCS#8 PEM, for writing to a key file with owner-only permissions.</summary>
     public string ExportPrivateKeyPem() => _key.ExportPkcs8PrivateKeyPem();
 
-    /// <summary>Signs a call: returns the four authentication headers.</summary>
+    /// <summary>Signs a call: returns the five authentication headers (binary ones base64, as on the wire).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> CreateHeaders(string method, ReadOnlySpan<byte> requestBytes)
     {
         long timestamp = (_time.GetUtcNow() + ClockOffset).ToUnixTimeMilliseconds();
         Span<byte> nonce = stackalloc byte[RequestSignature.NonceLength];
         RandomNumberGenerator.Fill(nonce);
-        byte[] message = RequestSignature.BuildSignedMessage(method, requestBytes, ClientId, timestamp, nonce);
+        byte[] hash = SHA256.HashData(requestBytes);
+        byte[] message = RequestSignature.BuildSignedMessageFromHash(method, hash, ClientId, timestamp, nonce);
         byte[] signature = _key.SignData(message, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
         return
         [
             new(RequestSignature.ClientIdHeader, ClientId),
             new(RequestSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture)),
             new(RequestSignature.NonceHeader, Convert.ToBase64String(nonce)),
+            new(RequestSignature.RequestHashHeader, Convert.ToBase64String(hash)),
             new(RequestSignature.SignatureHeader, Convert.ToBase64String(signature)),
         ];
     }
@@ -94,4 +95,15 @@ public sealed class ClientIdentity : IRequestAuthenticator, IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _key.Dispose();
+}
+
+/// <summary>Produces the authentication metadata of one request (<see cref="ClientIdentity"/>; tests substitute their own).</summary>
+/// <remarks>Implementations must be thread-safe: a channel calls them concurrently.</remarks>
+public interface IRequestAuthenticator
+{
+    /// <summary>
+    /// Headers to add to the call of <paramref name="method"/> (its gRPC path) carrying <paramref name="requestBytes"/>;
+    /// values of <c>-bin</c> headers are base64.
+    /// </summary>
+    IReadOnlyList<KeyValuePair<string, string>> CreateHeaders(string method, ReadOnlySpan<byte> requestBytes);
 }

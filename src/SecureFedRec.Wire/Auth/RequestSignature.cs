@@ -25,9 +25,22 @@ public static class RequestSignature
     /// <summary>Length of a client id: lowercase hex of a SHA-256 digest.</summary>
     public const int ClientIdLength = 64;
 
+    /// <summary>Length of the request hash (SHA-256 of the serialized request message).</summary>
+    public const int RequestHashLength = 32;
+
+    /// <summary>Metadata header: the signer's client id.</summary>
     public const string ClientIdHeader = "x-sfr-client-id";
+
+    /// <summary>Metadata header: the signer's timestamp, Unix milliseconds.</summary>
     public const string TimestampHeader = "x-sfr-timestamp";
+
+    /// <summary>Metadata header (binary): the 16-byte nonce.</summary>
     public const string NonceHeader = "x-sfr-nonce-bin";
+
+    /// <summary>Metadata header (binary): SHA-256 of the serialized request, so the coordinator can verify before reading the body.</summary>
+    public const string RequestHashHeader = "x-sfr-request-sha256-bin";
+
+    /// <summary>Metadata header (binary): the 64-byte signature.</summary>
     public const string SignatureHeader = "x-sfr-signature-bin";
 
     private static ReadOnlySpan<byte> Domain => "SecureFedRec/v1\0request-auth\0"u8;
@@ -47,10 +60,23 @@ public static class RequestSignature
     public static bool IsClientId(string? value) =>
         value is { Length: ClientIdLength } && value.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
 
-    /// <summary>Builds the byte string that is signed.</summary>
+    /// <summary>Builds the byte string that is signed, from the request bytes.</summary>
     public static byte[] BuildSignedMessage(string method, ReadOnlySpan<byte> request, string clientId, long timestampUnixMs, ReadOnlySpan<byte> nonce)
     {
+        Span<byte> hash = stackalloc byte[RequestHashLength];
+        SHA256.HashData(request, hash);
+        return BuildSignedMessageFromHash(method, hash, clientId, timestampUnixMs, nonce);
+    }
+
+    /// <summary>Builds the byte string that is signed, from the request's SHA-256 (what the coordinator has before it reads the body).</summary>
+    public static byte[] BuildSignedMessageFromHash(string method, ReadOnlySpan<byte> requestHash, string clientId, long timestampUnixMs, ReadOnlySpan<byte> nonce)
+    {
         ArgumentNullException.ThrowIfNull(method);
+        if (requestHash.Length != RequestHashLength)
+        {
+            throw new ArgumentException("The request hash is 32 bytes.", nameof(requestHash));
+        }
+
         ArgumentNullException.ThrowIfNull(clientId);
         if (nonce.Length != NonceLength)
         {
@@ -66,7 +92,7 @@ public static class RequestSignature
         BinaryPrimitives.WriteUInt32BigEndian(w, (uint)methodBytes.Length);
         methodBytes.CopyTo(w[4..]);
         w = w[(4 + methodBytes.Length)..];
-        SHA256.HashData(request, w);
+        requestHash.CopyTo(w);
         w = w[32..];
         BinaryPrimitives.WriteUInt32BigEndian(w, (uint)idBytes.Length);
         idBytes.CopyTo(w[4..]);

@@ -5,6 +5,8 @@ using SecureFedRec.Privacy;
 using SecureFedRec.Wire;
 using SecureFedRec.Wire.Auth;
 using SecureFedRec.Wire.V1;
+using SecureFedRec.Wire.Client;
+using SecureFedRec.Protocol.Wire;
 
 namespace SecureFedRec.Integration.Tests.Units;
 

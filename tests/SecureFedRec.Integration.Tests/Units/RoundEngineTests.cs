@@ -1,12 +1,9 @@
-using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureFedRec.Coordinator;
 using SecureFedRec.Coordinator.Storage;
 using SecureFedRec.Privacy.Ledger;
 using SecureFedRec.Protocol.Wire;
-using SecureFedRec.Wire;
-using SecureFedRec.Wire.V1;
-using WirePhase = SecureFedRec.Wire.V1.Phase;
+using SecureFedRec.Rounds.Transport;
 
 namespace SecureFedRec.Integration.Tests.Units;
 
@@ -52,44 +49,39 @@ public sealed class RoundEngineTests : IAsyncLifetime
     {
         foreach (EnrolmentRecord c in _clients.Take(3))
         {
-            Assert.Equal(JoinRoundResponse.Types.Outcome.Wait, _engine.Join(c).Outcome);
+            Assert.Equal(JoinOutcome.Wait, _engine.Join(c.ClientId).Outcome);
         }
 
         await _engine.TickAsync(CancellationToken.None);
-        JoinRoundResponse selected = _engine.Join(_clients[0]);
-        Assert.Equal(JoinRoundResponse.Types.Outcome.Selected, selected.Outcome);
-        Assert.Equal(ServerToClient.MessageOneofCase.BeginRound, ServerToClient.Parser.ParseFrom(selected.Payload).MessageCase);
-        return selected.Round.RoundId;
+        JoinReply selected = _engine.Join(_clients[0].ClientId);
+        Assert.Equal(JoinOutcome.Selected, selected.Outcome);
+        Assert.Equal(ServerToClient.MessageOneofCase.BeginRound, selected.Invitation!.Opening.MessageCase);
+        return selected.Invitation.Contract.RoundId;
     }
 
-    private static SubmitPhaseRequest Submit(ulong round, WirePhase phase, byte[] payload) =>
-        new() { RoundId = round, Phase = phase, Payload = ByteString.CopyFrom(payload) };
+    private RoundRefusal Refusal(int client, ulong round, Phase phase, ClientToServer message)
+    {
+        SubmitReply reply = _engine.Submit(_clients[client].ClientId, round, phase, message);
+        Assert.Equal(SubmitOutcome.Refused, reply.Outcome);
+        return reply.Refusal;
+    }
 
     [Fact]
     public async Task A_client_outside_the_cohort_is_not_selected_and_cannot_submit()
     {
         ulong round = await OpenRoundAsync();
-        Assert.Equal(JoinRoundResponse.Types.Outcome.NotSelected, _engine.Join(_clients[3]).Outcome);
-        var ex = Assert.Throws<WireException>(() => _engine.Submit(_clients[3], Submit(round, WirePhase.AdvertiseKeys, [])));
-        Assert.Equal(GrpcStatusCode.FailedPrecondition, ex.StatusCode);
+        Assert.Equal(JoinOutcome.NotSelected, _engine.Join(_clients[3].ClientId).Outcome);
+        Assert.Equal(RoundRefusal.NotInCohort, Refusal(3, round, Phase.AdvertiseKeys, new ClientToServer()));
+        Assert.Equal(RoundRefusal.NotInCohort, _engine.Fetch(_clients[3].ClientId, round, Phase.AdvertiseKeys).Refusal);
     }
 
     [Fact]
     public async Task A_submission_for_another_phase_or_round_is_refused()
     {
         ulong round = await OpenRoundAsync();
-        Assert.Equal(GrpcStatusCode.FailedPrecondition,
-            Assert.Throws<WireException>(() => _engine.Submit(_clients[0], Submit(round, WirePhase.MaskedInput, []))).StatusCode);
-        Assert.Equal(GrpcStatusCode.NotFound,
-            Assert.Throws<WireException>(() => _engine.Submit(_clients[0], Submit(round + 1, WirePhase.AdvertiseKeys, []))).StatusCode);
-    }
-
-    [Fact]
-    public async Task A_payload_that_is_not_a_protocol_message_is_invalid()
-    {
-        ulong round = await OpenRoundAsync();
-        var ex = Assert.Throws<WireException>(() => _engine.Submit(_clients[0], Submit(round, WirePhase.AdvertiseKeys, [0x0f, 0xff])));
-        Assert.Equal(GrpcStatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Equal(RoundRefusal.PhaseClosed, Refusal(0, round, Phase.MaskedInput, new ClientToServer()));
+        Assert.Equal(RoundRefusal.UnknownRound, Refusal(0, round + 1, Phase.AdvertiseKeys, new ClientToServer()));
+        Assert.Equal(FetchOutcome.Refused, _engine.Fetch(_clients[0].ClientId, round + 1, Phase.AdvertiseKeys).Outcome);
     }
 
     [Fact]
@@ -97,26 +89,25 @@ public sealed class RoundEngineTests : IAsyncLifetime
     {
         ulong round = await OpenRoundAsync();
         var wrongKind = new ClientToServer { MaskedInput = new MaskedInput { RoundNumber = round, ClientId = (uint)_clients[0].Number } };
-        Assert.Equal(GrpcStatusCode.InvalidArgument,
-            Assert.Throws<WireException>(() => _engine.Submit(_clients[0], Submit(round, WirePhase.AdvertiseKeys, wrongKind.ToByteArray()))).StatusCode);
-        FetchPhaseResponse fetched = _engine.Fetch(_clients[0], new FetchPhaseRequest { RoundId = round, Phase = WirePhase.ShareKeys });
-        Assert.Equal(FetchPhaseResponse.Types.Outcome.Pending, fetched.Outcome);
+        SubmitReply refused = _engine.Submit(_clients[0].ClientId, round, Phase.AdvertiseKeys, wrongKind);
+        Assert.Equal((SubmitOutcome.Refused, RoundRefusal.ProtocolRefused), (refused.Outcome, refused.Refusal));
+        Assert.False(string.IsNullOrEmpty(refused.Detail));
+        Assert.Equal(FetchOutcome.Pending, _engine.Fetch(_clients[0].ClientId, round, Phase.ShareKeys).Outcome);
         // The refused bytes were not recorded: another (here equally wrong) message is judged by the protocol again,
-        // not answered ALREADY_EXISTS.
-        var empty = new ClientToServer();
-        Assert.Equal(GrpcStatusCode.InvalidArgument,
-            Assert.Throws<WireException>(() => _engine.Submit(_clients[0], Submit(round, WirePhase.AdvertiseKeys, empty.ToByteArray()))).StatusCode);
+        // not answered as a conflicting resubmission.
+        Assert.Equal(RoundRefusal.ProtocolRefused, Refusal(0, round, Phase.AdvertiseKeys, new ClientToServer()));
     }
 
     [Fact]
     public async Task Fetching_a_phase_that_has_not_opened_is_pending()
     {
         ulong round = await OpenRoundAsync();
-        FetchPhaseResponse fetched = _engine.Fetch(_clients[1], new FetchPhaseRequest { RoundId = round, Phase = WirePhase.ShareKeys });
-        Assert.Equal(FetchPhaseResponse.Types.Outcome.Pending, fetched.Outcome);
-        Assert.True(fetched.RetryAfterMs > 0);
-        FetchPhaseResponse first = _engine.Fetch(_clients[1], new FetchPhaseRequest { RoundId = round, Phase = WirePhase.AdvertiseKeys });
-        Assert.Equal(FetchPhaseResponse.Types.Outcome.Ready, first.Outcome);
+        FetchReply fetched = _engine.Fetch(_clients[1].ClientId, round, Phase.ShareKeys);
+        Assert.Equal(FetchOutcome.Pending, fetched.Outcome);
+        Assert.True(fetched.RetryAfter > TimeSpan.Zero);
+        FetchReply first = _engine.Fetch(_clients[1].ClientId, round, Phase.AdvertiseKeys);
+        Assert.Equal(FetchOutcome.Ready, first.Outcome);
+        Assert.Equal(ServerToClient.MessageOneofCase.BeginRound, first.Message!.MessageCase);
     }
 
     [Fact]

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """gRPC interop check of the SecureFedRec coordinator with Debian's python3-grpcio.
 
-Uses only protocol-spec/proto: the message classes are generated at run time with grpc_tools.protoc into a
-temporary directory; the calls are grpc generic unary calls (no service stubs needed).
+Uses only protocol-spec/proto and the standard health/reflection messages in standard/ (written from the gRPC docs:
+Debian ships neither grpc_health nor grpc_reflection): the message classes are generated at run time with
+grpc_tools.protoc (python3-grpc-tools) into a temporary directory; the calls are grpc generic calls (no stubs needed).
 
 Usage: interop_client.py --target 127.0.0.1:PORT --ca CERT.pem --proto-dir protocol-spec/proto \
            --enrol-request HEX --enrol-headers JSON --unknown-request HEX --unknown-headers JSON
@@ -37,13 +38,15 @@ def generate(proto_dir):
         sys.exit(2)
     out = tempfile.mkdtemp(prefix="sfr-interop-")
     include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
-    rc = protoc.main(["protoc", f"-I{proto_dir}", f"-I{include}", f"--python_out={out}",
-                      os.path.join(proto_dir, "coordinator.proto")])
-    if rc != 0:
-        print(f"FAIL setup: protoc exited {rc}")
-        sys.exit(2)
+    standard = os.path.join(os.path.dirname(os.path.abspath(__file__)), "standard")
+    for root, name in [(proto_dir, "secagg.proto"), (proto_dir, "coordinator.proto"), (standard, "health.proto"), (standard, "reflection.proto")]:
+        rc = protoc.main(["protoc", f"-I{root}", f"-I{include}", f"--python_out={out}", os.path.join(root, name)])
+        if rc != 0:
+            print(f"FAIL setup: protoc exited {rc} for {name}")
+            sys.exit(2)
     sys.path.insert(0, out)
-    return importlib.import_module("coordinator_pb2")
+    return (importlib.import_module("coordinator_pb2"), importlib.import_module("health_pb2"),
+            importlib.import_module("reflection_pb2"))
 
 
 def code_of(call):
@@ -66,7 +69,7 @@ def main():
     ap.add_argument("--max-message", type=int, default=4 * 1024 * 1024)
     a = ap.parse_args()
 
-    pb = generate(a.proto_dir)
+    pb, health_pb, reflection_pb = generate(a.proto_dir)
     with open(a.ca, "rb") as f:
         creds = grpc.ssl_channel_credentials(root_certificates=f.read())
     options = [("grpc.ssl_target_name_override", "localhost")]
@@ -85,11 +88,11 @@ def main():
     code, _ = code_of(lambda: status_raw(b"\x0f\xff\xff", timeout=10))
     check("malformed_message_internal", code == grpc.StatusCode.INTERNAL, str(code))
 
-    # Oversized request: the coordinator refuses it from the length prefix.
-    enrol_raw = channel.unary_unary(PKG + "Enrolment/Enrol", request_serializer=raw, response_deserializer=pb.EnrolResponse.FromString)
-    big = pb.EnrolRequest(display_name="x" * (a.max_message + 16)).SerializeToString()
-    code, _ = code_of(lambda: enrol_raw(big, timeout=20))
+    # Oversized request: GetStatus takes at most 64 KiB; the coordinator refuses more from the length prefix.
+    big = b"\x0a" + bytes([0x80, 0x80, 0x05]) + b"x" * (80 * 1024)  # field 1 (unknown), 80 KiB
+    code, _ = code_of(lambda: status_raw(big, timeout=20))
     check("oversized_request_resource_exhausted", code == grpc.StatusCode.RESOURCE_EXHAUSTED, str(code))
+    enrol_raw = channel.unary_unary(PKG + "Enrolment/Enrol", request_serializer=raw, response_deserializer=pb.EnrolResponse.FromString)
 
     # Oversized response for this client: python's own limit, on a well-formed coordinator frame.
     tiny = grpc.secure_channel(a.target, creds, options=options + [("grpc.max_receive_message_length", 4)])
@@ -98,9 +101,45 @@ def main():
                                                response_deserializer=pb.GetStatusResponse.FromString)(pb.GetStatusRequest(), timeout=10))
     check("oversized_response_resource_exhausted", code == grpc.StatusCode.RESOURCE_EXHAUSTED, str(code))
 
-    # Unknown method.
+    # Unknown method, and paths that differ from a real one only in case (gRPC paths are case-sensitive).
     code, _ = code_of(lambda: channel.unary_unary(PKG + "Enrolment/Nope", request_serializer=raw, response_deserializer=raw)(b"", timeout=10))
     check("unknown_method_unimplemented", code == grpc.StatusCode.UNIMPLEMENTED, str(code))
+    for path in ["/securefedrec.coordinator.v1.CoordinatorStatus/getstatus", "/securefedrec.coordinator.v1.coordinatorstatus/GetStatus"]:
+        code, _ = code_of(lambda: channel.unary_unary(path, request_serializer=raw, response_deserializer=raw)(b"", timeout=10))
+        if code != grpc.StatusCode.UNIMPLEMENTED:
+            break
+    check("case_changed_method_unimplemented", code == grpc.StatusCode.UNIMPLEMENTED, str(code))
+
+    # grpc.health.v1: the overall status is backed by a store query; an unknown service name is NOT_FOUND.
+    health = channel.unary_unary("/grpc.health.v1.Health/Check", request_serializer=health_pb.HealthCheckRequest.SerializeToString,
+                                 response_deserializer=health_pb.HealthCheckResponse.FromString)
+    try:
+        h = health(health_pb.HealthCheckRequest(service=""), timeout=10)
+        check("health_serving", h.status == health_pb.HealthCheckResponse.SERVING, repr(h))
+    except grpc.RpcError as e:
+        check("health_serving", False, f"{e.code()} {e.details()}")
+    code, _ = code_of(lambda: health(health_pb.HealthCheckRequest(service="no.such.Service"), timeout=10))
+    check("health_unknown_service_not_found", code == grpc.StatusCode.NOT_FOUND, str(code))
+
+    # Server reflection (v1alpha, bidi stream): the service list, then the file that defines Rounds (with its import).
+    info = channel.stream_stream("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                 request_serializer=reflection_pb.ServerReflectionRequest.SerializeToString,
+                                 response_deserializer=reflection_pb.ServerReflectionResponse.FromString)
+    try:
+        replies = list(info(iter([reflection_pb.ServerReflectionRequest(list_services=""),
+                                  reflection_pb.ServerReflectionRequest(file_containing_symbol="securefedrec.coordinator.v1.Rounds")]), timeout=10))
+        names = {s.name for s in replies[0].list_services_response.service}
+        wanted = {"securefedrec.coordinator.v1.CoordinatorStatus", "securefedrec.coordinator.v1.Enrolment",
+                  "securefedrec.coordinator.v1.Rounds", "grpc.health.v1.Health"}
+        check("reflection_lists_services", wanted <= names, repr(sorted(names)))
+        from google.protobuf import descriptor_pb2
+        files = [descriptor_pb2.FileDescriptorProto.FromString(b) for b in replies[1].file_descriptor_response.file_descriptor_proto]
+        coord = [f for f in files if f.package == "securefedrec.coordinator.v1"]
+        ok = len(coord) == 1 and "secagg.proto" in coord[0].dependency and any(sv.name == "Rounds" and len(sv.method) == 4 for sv in coord[0].service)
+        check("reflection_describes_rounds", ok, repr([(f.name, list(f.dependency)) for f in files]))
+    except grpc.RpcError as e:
+        check("reflection_lists_services", False, f"{e.code()} {e.details()}")
+        check("reflection_describes_rounds", False, "no reflection")
 
     # Enrolment without the signature headers.
     enrol_bytes = bytes.fromhex(a.enrol_request)

@@ -1,4 +1,4 @@
-namespace SecureFedRec.Wire.Auth;
+namespace SecureFedRec.Coordinator.Grpc;
 
 /// <summary>
 /// Refuses requests whose timestamp is outside a window around the local clock, and requests whose
