@@ -67,8 +67,12 @@ internal static class Kernels
 
     public static double NormSquared(ReadOnlySpan<double> x) => Dot(x, x);
 
-    /// <summary>Solves A x = b in place for symmetric positive definite A (n × n, row-major; destroyed) by Cholesky.</summary>
-    public static void SolveSpd(Span<double> a, Span<double> b, int n)
+    /// <summary>
+    /// Solves A x = b in place for symmetric positive definite A (n × n, row-major; destroyed) by Cholesky. Every
+    /// squared pivot is clamped to at least <paramref name="minPivot"/>: for A ⪰ λI the pivots are ≥ λ anyway, so
+    /// passing λ changes nothing for an exact A and keeps a noised (DP) A from blowing up.
+    /// </summary>
+    public static void SolveSpd(Span<double> a, Span<double> b, int n, double minPivot = 1e-12)
     {
         for (var j = 0; j < n; j++)
         {
@@ -78,7 +82,7 @@ internal static class Kernels
                 d -= a[(j * n) + k] * a[(j * n) + k];
             }
 
-            d = Math.Sqrt(Math.Max(d, 1e-12));
+            d = Math.Sqrt(Math.Max(d, minPivot));
             a[(j * n) + j] = d;
             for (var i = j + 1; i < n; i++)
             {

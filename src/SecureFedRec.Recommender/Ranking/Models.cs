@@ -341,7 +341,7 @@ internal sealed class BprModel(int items, RankingHyperparameters hp) : RankingMo
                     x += offset[i] - offset[j];
                 }
 
-                var g = 1 / (1 + Math.Exp(x));
+                var g = 1 / (1 + Math.Exp(Math.Clamp(x, -30, 30)));
                 Kernels.Scale(1 - (lr * reg), qi);
                 Kernels.Axpy(lr * g, p, qi);
                 Kernels.Scale(1 - (lr * reg), qj);

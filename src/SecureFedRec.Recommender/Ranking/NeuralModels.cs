@@ -183,7 +183,7 @@ internal sealed class TwoTowerModel : RankingModel
                     x += offset[i] - offset[j];
                 }
 
-                var g = 1 / (1 + Math.Exp(x));
+                var g = 1 / (1 + Math.Exp(Math.Clamp(x, -30, 30)));
                 for (var f = 0; f < k; f++)
                 {
                     dyu[f] = g * diff[f];
@@ -339,7 +339,7 @@ internal sealed class IalsModel(int items, RankingHyperparameters hp) : RankingM
             a[(x * k) + x] += Hp.Lambda;
         }
 
-        Kernels.SolveSpd(a, p, k);
+        Kernels.SolveSpd(a, p, k, Hp.Lambda);
     }
 
     public void RefreshUsers(ReadOnlySpan<double> shared, LocalUsers users)
@@ -466,7 +466,7 @@ internal sealed class IalsModel(int items, RankingHyperparameters hp) : RankingM
                 m2[(x * k) + x] += Majorize ? trace : Math.Max(0, row[k + x]);
             }
 
-            Kernels.SolveSpd(m2, rhs, k);
+            Kernels.SolveSpd(m2, rhs, k, Hp.Lambda);
             for (var x = 0; x < k; x++)
             {
                 direction[(i * k) + x] = -rhs[x];

@@ -312,6 +312,17 @@ internal sealed class RankingFederation
             }
         }
 
+        // A diverged local model (non-finite values, e.g. after heavy DP noise on the shared side) must not poison
+        // the encoder or the sum: the client then contributes zeros this round.
+        foreach (var v in packed)
+        {
+            if (!double.IsFinite(v))
+            {
+                Array.Clear(packed);
+                break;
+            }
+        }
+
         return packed;
     }
 

@@ -79,10 +79,10 @@ public sealed record RankingOptions
     public double ServerLearningRate { get; init; } = 1.0;
 
     /// <summary><c>--clip</c>: L2 clip C of one user's (or institution's) update in the DP settings.</summary>
-    public double Clip { get; init; } = 1.0;
+    public double Clip { get; init; } = 5.0;
 
     /// <summary><c>--dp-rounds</c>: rounds of the DP settings (the budget is spread over them).</summary>
-    public int DpRounds { get; init; } = 5;
+    public int DpRounds { get; init; } = 3;
 
     /// <summary><c>--dp-server-lr</c>: server learning rate of the DP settings (their deltas are clipped, so larger).</summary>
     public double DpServerLearningRate { get; init; } = 1.0;
