@@ -529,3 +529,48 @@ public sealed class RankingSimulationTests
         }
     }
 }
+
+public sealed class RankingKernelTests
+{
+    [Fact]
+    public void Cholesky_solves_a_symmetric_positive_definite_system()
+    {
+        double[] a = [4, 2, 0.6, 2, 5, 1, 0.6, 1, 3];
+        double[] x = [1, -2, 0.5];
+        var b = new double[3];
+        for (var i = 0; i < 3; i++)
+        {
+            b[i] = (a[i * 3] * x[0]) + (a[(i * 3) + 1] * x[1]) + (a[(i * 3) + 2] * x[2]);
+        }
+
+        Kernels.SolveSpd(a.ToArray(), b, 3);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(x[i], b[i], 12);
+        }
+    }
+
+    [Fact]
+    public void Ials_server_step_from_a_noised_indefinite_gram_stays_finite_and_bounded()
+    {
+        var hp = new RankingHyperparameters { Factors = 4, Lambda = 2 };
+        var model = new IalsModel(5, hp);
+        var shared = Enumerable.Range(0, model.SharedLength).Select(i => 0.1 * ((i % 3) - 1)).ToArray();
+        var sum = new double[model.UpdateRows * model.UpdateWidth];
+        for (var x = 0; x < sum.Length; x++)
+        {
+            sum[x] = (x % 7) - 3;
+        }
+
+        // The Gram block (after the item rows): strongly negative diagonal, as heavy DP noise can make it.
+        var gram = 5 * model.UpdateWidth;
+        for (var x = 0; x < 4; x++)
+        {
+            sum[gram + (x * 4) + x] = -100;
+        }
+
+        var direction = new double[model.SharedLength];
+        model.Direction(shared, sum, direction);
+        Assert.All(direction, d => Assert.True(double.IsFinite(d) && Math.Abs(d) < 1e4, $"{d}"));
+    }
+}
