@@ -37,7 +37,7 @@ public sealed record RankingOptions
     public int Clients { get; init; } = 10;
 
     /// <summary><c>--rounds</c>: federated rounds (non-DP settings).</summary>
-    public int Rounds { get; init; } = 60;
+    public int Rounds { get; init; } = 80;
 
     /// <summary><c>--local-epochs</c>: local passes per round (delta models).</summary>
     public int LocalEpochs { get; init; } = 2;
