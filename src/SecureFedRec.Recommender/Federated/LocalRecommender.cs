@@ -4,6 +4,7 @@ using SecureFedRec.Recommender.Data;
 using SecureFedRec.Recommender.Evaluation;
 using SecureFedRec.Recommender.Internal;
 using SecureFedRec.Recommender.Model;
+using SecureFedRec.Recommender.Ranking;
 
 namespace SecureFedRec.Recommender.Federated;
 
@@ -241,5 +242,188 @@ public sealed class LocalRecommender
         model[..(Items * Factors)].CopyTo(global.ItemFactors);
         model.Slice(Items * Factors, Items).CopyTo(global.ItemBias);
         return global;
+    }
+}
+
+/// <summary>
+/// A ranking model (<see cref="RankingModelKind"/>: BPR-MF, iALS, two-tower) as one networked client runs it: it holds
+/// its users' interaction history and private user state (and, with personalization, its private item offsets),
+/// computes its dense update from the global shared model each round, and produces top-N lists for its own users
+/// locally, excluding the items each user already interacted with.
+/// <para>
+/// The global model is the model's shared side, <see cref="Dimension"/> values: item rows (BPR and two-tower
+/// [q_i (k), b_i]; iALS q_i) and, for the two-tower model, the towers' dense weights after them. An update of a delta
+/// model (BPR, two-tower) is the change of the client's local copy after training (the coordinator averages over
+/// contributors); an iALS update is the client's sufficient statistics, <see cref="UpdateDimension"/> values (the
+/// coordinator sums them and applies <see cref="ApplyAggregate"/>).
+/// </para>
+/// Not thread-safe; one instance per client. Invalid arguments throw <see cref="ArgumentException"/>.
+/// </summary>
+public sealed class LocalRankingRecommender
+{
+    private readonly RankingModel model;
+    private readonly LocalUsers users;
+    private readonly Dictionary<int, int> localOfUser = [];
+    private readonly int localEpochs;
+    private readonly ulong seed;
+    private int round;
+
+    /// <summary>Creates the local state from this client's training events.</summary>
+    /// <param name="kind">The ranking model.</param>
+    /// <param name="events">Interaction events: <see cref="InteractionEvent.User"/> ≥ 0 (local user id), item in [0, <paramref name="items"/>).</param>
+    /// <param name="items">Catalogue size I of the shared item space.</param>
+    /// <param name="hyperparameters">Model hyperparameters (must match the coordinator's model).</param>
+    /// <param name="localEpochs">Local passes per round (delta models).</param>
+    /// <param name="seed">Seed of the user-state initialisation and local sampling.</param>
+    /// <param name="personalize">Also learn private item-score offsets (never sent).</param>
+    public LocalRankingRecommender(RankingModelKind kind, IEnumerable<InteractionEvent> events, int items, RankingHyperparameters hyperparameters, int localEpochs, ulong seed, bool personalize = false)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(hyperparameters);
+        ArgumentOutOfRangeException.ThrowIfLessThan(items, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(localEpochs, 1);
+        var list = new List<InteractionEvent>();
+        foreach (var e in events)
+        {
+            if (e.User < 0 || (uint)e.Item >= (uint)items || !(e.Weight > 0) || !float.IsFinite(e.Weight))
+            {
+                throw new ArgumentException($"event ({e.User}, {e.Item}) is outside users ≥ 0 × {items} items or has a non-positive weight", nameof(events));
+            }
+
+            if (!localOfUser.TryGetValue(e.User, out var dense))
+            {
+                dense = localOfUser.Count;
+                localOfUser.Add(e.User, dense);
+            }
+
+            list.Add(e with { User = dense });
+        }
+
+        model = RankingSimulation.Create(kind, items, hyperparameters);
+        var data = ImplicitDataset.FromEvents("local", list, localOfUser.Count, items);
+        users = new LocalUsers(Enumerable.Range(0, localOfUser.Count).ToArray(), data.ByUser(), model.UserWidth, items, personalize);
+        using (var rng = Rng.ForPurpose(seed, "local-ranking-init"))
+        {
+            model.InitUsers(users, rng);
+        }
+
+        this.localEpochs = localEpochs;
+        this.seed = seed;
+    }
+
+    /// <summary>Length of the global shared model.</summary>
+    public int Dimension => model.SharedLength;
+
+    /// <summary>Length of an update: <see cref="Dimension"/> for delta models, the statistics' length for iALS.</summary>
+    public int UpdateDimension => model.IsDeltaModel ? model.SharedLength : model.UpdateRows * model.UpdateWidth;
+
+    /// <summary>Local user ids held, ascending.</summary>
+    public IReadOnlyList<int> Users => localOfUser.Keys.Order().ToArray();
+
+    /// <summary>A freshly initialised global model for the coordinator (seeded; the same for every party given the seed).</summary>
+    public static double[] InitialModel(RankingModelKind kind, int items, RankingHyperparameters hyperparameters, ulong seed)
+    {
+        var m = RankingSimulation.Create(kind, items, hyperparameters);
+        var shared = new double[m.SharedLength];
+        using var rng = Rng.ForPurpose(seed, "ranking-init-shared");
+        m.InitShared(shared, rng);
+        return shared;
+    }
+
+    /// <summary>
+    /// The coordinator's rule: applies the aggregate of <paramref name="contributors"/> clients' updates to the global
+    /// model in place (delta models: + sum / contributors; iALS: the preconditioned step from the summed statistics).
+    /// </summary>
+    public static void ApplyAggregate(RankingModelKind kind, int items, RankingHyperparameters hyperparameters, Span<double> global, ReadOnlySpan<double> sum, int contributors)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(contributors, 1);
+        var m = RankingSimulation.Create(kind, items, hyperparameters);
+        if (global.Length != m.SharedLength)
+        {
+            throw new ArgumentException($"model length {global.Length}, expected {m.SharedLength}", nameof(global));
+        }
+
+        if (m.IsDeltaModel)
+        {
+            if (sum.Length != m.SharedLength)
+            {
+                throw new ArgumentException($"sum length {sum.Length}, expected {m.SharedLength}", nameof(sum));
+            }
+
+            Kernels.Axpy(1.0 / contributors, sum, global);
+            return;
+        }
+
+        if (sum.Length != m.UpdateRows * m.UpdateWidth)
+        {
+            throw new ArgumentException($"sum length {sum.Length}, expected {m.UpdateRows * m.UpdateWidth}", nameof(sum));
+        }
+
+        var direction = new double[m.SharedLength];
+        m.Direction(global, sum, direction);
+        Kernels.Axpy(1.0, direction, global);
+    }
+
+    /// <summary>Trains locally from <paramref name="global"/> and returns this round's dense update (see the type's remarks).</summary>
+    public double[] ComputeUpdate(ReadOnlySpan<double> global)
+    {
+        CheckModel(global);
+        round++;
+        var update = new double[UpdateDimension];
+        if (!model.IsDeltaModel)
+        {
+            model.ComputeStatistics(global, users, update);
+            return update;
+        }
+
+        var copy = global.ToArray();
+        using var rng = Rng.ForPurpose(seed, $"local-ranking-round-{round}");
+        model.TrainLocal(copy, users, localEpochs, rng, null);
+        for (var x = 0; x < copy.Length; x++)
+        {
+            update[x] = copy[x] - global[x];
+        }
+
+        return update;
+    }
+
+    /// <summary>
+    /// Top-<paramref name="n"/> items for one local user under <paramref name="global"/>, excluding the user's own
+    /// history; highest score first, ties by item index. iALS solves the user's factors from the global model first.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown user or a model of the wrong length.</exception>
+    public IReadOnlyList<(int Item, double Score)> Recommend(int user, ReadOnlySpan<double> global, int n)
+    {
+        CheckModel(global);
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        if (!localOfUser.TryGetValue(user, out var local))
+        {
+            throw new ArgumentException($"user {user} is not held by this client", nameof(user));
+        }
+
+        if (model is IalsModel ials)
+        {
+            ials.Prepare(global);
+            ials.RefreshUsers(global, users);
+        }
+
+        var scorer = model.Export(global, [users], users.Count);
+        var scores = new double[model.ItemCount];
+        scorer.Score(local, scores);
+        var seen = users.Seen[local];
+        return Enumerable.Range(0, model.ItemCount)
+            .Where(i => !seen.Contains(i))
+            .OrderByDescending(i => scores[i]).ThenBy(i => i)
+            .Take(n)
+            .Select(i => (i, scores[i]))
+            .ToArray();
+    }
+
+    private void CheckModel(ReadOnlySpan<double> global)
+    {
+        if (global.Length != model.SharedLength)
+        {
+            throw new ArgumentException($"model length {global.Length}, expected {model.SharedLength}", nameof(global));
+        }
     }
 }
