@@ -45,7 +45,7 @@ public sealed class ClientPinSettingsTests : IDisposable
     [InlineData("abcd")]
     public void A_malformed_pin_names_the_setting(string pin)
     {
-        ArgumentException ex = Assert.Throws<ArgumentException>(() => Settings(pin).ToOptions());
+        SecureFedRec.Configuration.ConfigurationException ex = Assert.Throws<SecureFedRec.Configuration.ConfigurationException>(() => Settings(pin).ToOptions());
         Assert.Contains("Client:CoordinatorPublicKeyPin", ex.Message, StringComparison.Ordinal);
     }
 }
