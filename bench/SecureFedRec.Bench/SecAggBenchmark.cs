@@ -8,6 +8,7 @@ using SecureFedRec.Protocol.Client;
 using SecureFedRec.Protocol.Graph;
 using SecureFedRec.Protocol.Server;
 using SecureFedRec.Protocol.Simulation;
+using SecureFedRec.Protocol.Wire;
 
 namespace SecureFedRec.Bench;
 
@@ -98,20 +99,20 @@ public static class SecAggBenchmark
         double? serverFloor = aes is null ? null
             : ((dropped * survivingNeighbours) + outcome.Contributors.Count) * settings.Dimension * 4 / aes.Value / cores;
         double clientMean = m.ClientTimeTotal.Values.Sum(v => v.TotalSeconds) / n;
-        double serverUnmask = m.CoordinatorTime.GetValueOrDefault(ServerPhase.Unmasking).TotalSeconds;
-        double serverUnmaskCpu = m.CoordinatorCloseCpuTime.GetValueOrDefault(ServerPhase.Unmasking).TotalSeconds;
+        double serverUnmask = m.CoordinatorTime.GetValueOrDefault(Phase.Unmasking).TotalSeconds;
+        double serverUnmaskCpu = m.CoordinatorCloseCpuTime.GetValueOrDefault(Phase.Unmasking).TotalSeconds;
 
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"completed: {outcome.Completed} ({outcome.Outcome}); contributors {outcome.Contributors.Count}/{n}; sum verified: {verified}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"wall time (whole round, in process): {wall.Elapsed.TotalSeconds:0.000} s");
         sb.AppendLine("client time per phase (mean per client | total over clients):");
-        foreach (ClientPhase phase in m.ClientTimeTotal.Keys.Order())
+        foreach (Phase phase in m.ClientTimeTotal.Keys.Order())
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  {phase,-18} {Ms(m.ClientTimeMean[phase]),10} ms | {m.ClientTimeTotal[phase].TotalSeconds,8:0.000} s");
         }
 
         sb.AppendLine("coordinator time per phase:");
-        foreach (ServerPhase phase in m.CoordinatorTime.Keys.Order())
+        foreach (Phase phase in m.CoordinatorTime.Keys.Order())
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  {phase,-18} {m.CoordinatorTime[phase].TotalSeconds,8:0.000} s");
         }

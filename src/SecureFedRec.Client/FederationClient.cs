@@ -188,8 +188,8 @@ public sealed class FederationClient : IDisposable
             ClientStep step = state.Handle(message);
             if (!step.Accepted)
             {
-                ClientLog.ProtocolRefused(_logger, roundId, phase.ToString(), step.Rejection ?? "refused");
-                return Finish(roundId, RoundOutcomeKind.Aborted, step.Rejection);
+                ClientLog.ProtocolRefused(_logger, roundId, phase.ToString(), step.RejectionDetail ?? "refused");
+                return Finish(roundId, RoundOutcomeKind.Aborted, step.RejectionDetail);
             }
 
             state = step.State;
@@ -203,7 +203,7 @@ public sealed class FederationClient : IDisposable
                 }, cancellationToken).ConfigureAwait(false);
             }
 
-            if (state.Phase == ClientPhase.Aborted)
+            if (state.Phase == Phase.Aborted)
             {
                 return Finish(roundId, refusal is null ? RoundOutcomeKind.Aborted : RoundOutcomeKind.Declined, refusal ?? ((ClientAbortedState)state).Reason.ToString());
             }
@@ -219,7 +219,7 @@ public sealed class FederationClient : IDisposable
             }
 
             message = ServerToClient.Parser.ParseFrom(fetched.Payload);
-            if (state.Phase == ClientPhase.Completed)
+            if (state.Phase == Phase.Completed)
             {
                 return message.MessageCase == ServerToClient.MessageOneofCase.Result
                        && message.Result.Outcome == SecureFedRec.Protocol.Wire.RoundOutcome.Completed

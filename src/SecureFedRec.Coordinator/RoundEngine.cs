@@ -186,13 +186,13 @@ public sealed class RoundEngine
             round.State = step.State;
             if (!step.Accepted)
             {
-                CoordinatorLog.MessageRefused(_logger, (long)round.Id, client.ClientId, round.Phase, step.Rejection ?? "refused");
+                CoordinatorLog.MessageRefused(_logger, (long)round.Id, client.ClientId, round.Phase, step.RejectionDetail ?? "refused");
                 if (step.Dropped is not null || message.MessageCase == ClientToServer.MessageOneofCase.Abort)
                 {
                     Drop(round, number, message.MessageCase == ClientToServer.MessageOneofCase.Abort ? WireDropReason.ClientAborted : WireDropReason.InvalidMessage);
                 }
 
-                throw new WireException(GrpcStatusCode.InvalidArgument, "The protocol refused the message: " + (step.Rejection ?? "refused"));
+                throw new WireException(GrpcStatusCode.InvalidArgument, "The protocol refused the message: " + (step.RejectionDetail ?? "refused"));
             }
 
             if (message.MessageCase == ClientToServer.MessageOneofCase.Abort)
