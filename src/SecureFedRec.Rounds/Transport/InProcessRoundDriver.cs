@@ -36,8 +36,13 @@ public sealed class InProcessRoundDriver : IInProcessWaits, IDisposable
 
     /// <summary>Runs one round with the given clients (caller id, client round), each joining once.</summary>
     /// <exception cref="InvalidOperationException">The round stalled (the host would not open or close with every client waiting).</exception>
+    /// <param name="host">The round host.</param>
+    /// <param name="clients">The clients.</param>
+    /// <param name="threads">Clients computing at once (0: all cores).</param>
+    /// <param name="wrap">Tests: wraps client i's transport (a misbehaving client or a man in the middle); null: none.</param>
+    /// <param name="cancellationToken">Cancels the round.</param>
     public static async Task<InProcessRoundResult> RunRoundAsync(RoundHost host, IReadOnlyList<(string Caller, ClientRound Round)> clients,
-        int threads = 0, CancellationToken cancellationToken = default)
+        int threads = 0, Func<int, IRoundTransport, IRoundTransport>? wrap = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(clients);
@@ -45,7 +50,7 @@ public sealed class InProcessRoundDriver : IInProcessWaits, IDisposable
         var driver = new InProcessRoundDriver(host, threads > 0 ? threads : Environment.ProcessorCount);
         using (driver)
         {
-            return await driver.RunAsync(clients, cancellationToken).ConfigureAwait(false);
+            return await driver.RunAsync(clients, wrap, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -69,7 +74,8 @@ public sealed class InProcessRoundDriver : IInProcessWaits, IDisposable
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<InProcessRoundResult> RunAsync(IReadOnlyList<(string Caller, ClientRound Round)> clients, CancellationToken cancellationToken)
+    private async Task<InProcessRoundResult> RunAsync(IReadOnlyList<(string Caller, ClientRound Round)> clients,
+        Func<int, IRoundTransport, IRoundTransport>? wrap, CancellationToken cancellationToken)
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         var transports = clients.Select(c => new InProcessRoundTransport(_host, c.Caller, this)).ToArray();
@@ -77,7 +83,8 @@ public sealed class InProcessRoundDriver : IInProcessWaits, IDisposable
         for (int i = 0; i < clients.Count; i++)
         {
             int index = i;
-            tasks[i] = Task.Run(() => RunClientAsync(clients[index].Round, transports[index], cancellationToken), cancellationToken);
+            IRoundTransport transport = wrap?.Invoke(index, transports[index]) ?? transports[index];
+            tasks[i] = Task.Run(() => RunClientAsync(clients[index].Round, transport, cancellationToken), cancellationToken);
         }
 
         int stalls = 0;
@@ -124,7 +131,7 @@ public sealed class InProcessRoundDriver : IInProcessWaits, IDisposable
         return waiting + Volatile.Read(ref _finished) >= clients;
     }
 
-    private async Task<ClientRoundResult> RunClientAsync(ClientRound round, InProcessRoundTransport transport, CancellationToken cancellationToken)
+    private async Task<ClientRoundResult> RunClientAsync(ClientRound round, IRoundTransport transport, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
