@@ -4,11 +4,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SecureFedRec.Crypto;
-using SecureFedRec.Protocol.Client;
 using SecureFedRec.Protocol.Graph;
-using SecureFedRec.Protocol.Server;
 using SecureFedRec.Protocol.Simulation;
 using SecureFedRec.Protocol.Wire;
+using GraphKind = SecureFedRec.Protocol.Graph.GraphKind;
 
 namespace SecureFedRec.Bench;
 

@@ -1,20 +1,17 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using SecureFedRec.Coordinator.Storage;
-using SecureFedRec.Crypto;
-using SecureFedRec.Privacy;
 using SecureFedRec.Privacy.Ledger;
-using SecureFedRec.Privacy.Mechanism;
-using SecureFedRec.Protocol;
-using SecureFedRec.Protocol.Server;
-using SecureFedRec.Protocol.Wire;
+using SecureFedRec.Rounds;
+using SecureFedRec.Rounds.Server;
+using SecureFedRec.Rounds.Transport;
 using SecureFedRec.Wire;
 using SecureFedRec.Wire.V1;
-using ProtocolDropReason = SecureFedRec.Protocol.Wire.DropReason;
+using ProtocolPhase = SecureFedRec.Protocol.Wire.Phase;
 using ProtocolThreatMode = SecureFedRec.Protocol.Wire.ThreatMode;
+using ProtocolDropReason = SecureFedRec.Protocol.Wire.DropReason;
 using WireDropReason = SecureFedRec.Wire.V1.DropReason;
 using WirePhase = SecureFedRec.Wire.V1.Phase;
 using WireThreatMode = SecureFedRec.Wire.V1.ThreatMode;
@@ -22,69 +19,96 @@ using WireThreatMode = SecureFedRec.Wire.V1.ThreatMode;
 namespace SecureFedRec.Coordinator;
 
 /// <summary>
-/// Orchestrates rounds over the network around the protocol's server state machine (SecureFedRec.Protocol.Server):
-/// recruits waiting clients, selects a cohort with the CSPRNG, plans the round's DP parameters, opens the protocol,
-/// relays its messages, closes each phase at its deadline or as soon as every expected client answered (late clients
-/// are dropped), and on completion decodes the sum, charges the ledger durably and only then releases the next model
-/// version.
+/// The coordinator's thin host around the one server round (<see cref="RoundHost"/> of SecureFedRec.Rounds): ticks it,
+/// writes rounds and model versions to the store, records metrics and logs. The round itself — cohort selection with
+/// the CSPRNG, plan, secure-aggregation session, deadlines, decode, ledger charge before release, model update — is the
+/// same code the simulation runs. <see cref="Service"/> is the <see cref="IRoundService"/> the RPC layer calls; the
+/// Wire.V1 methods below adapt it to the current coordinator.proto until the gRPC service calls it directly.
 /// </summary>
 /// <remarks>
-/// Thread-safe: RPC handlers feed messages under one lock; only <see cref="TickAsync"/> (one driver) opens and closes
-/// phases and writes to the store. The protocol state of a round lives in memory only: a round open at start-up is
-/// aborted (<see cref="RecoverAsync"/>), with nothing charged and nothing released.
+/// Thread-safe (the host is); only <see cref="TickAsync"/> (one driver) opens and closes phases and writes to the store.
+/// The protocol state of a round lives in memory only: a round open at start-up is aborted (<see cref="RecoverAsync"/>),
+/// with nothing charged and nothing released.
 /// </remarks>
 public sealed class RoundEngine
 {
-    /// <summary>Rounds whose messages stay fetchable after newer rounds opened.</summary>
-    private const int RecentRounds = 4;
-
     private readonly CoordinatorOptions _options;
     private readonly ICoordinatorStore _store;
     private readonly IPrivacyLedger _ledger;
     private readonly CoordinatorMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly Lock _gate = new();
-    private readonly Dictionary<string, (EnrolmentRecord Client, DateTimeOffset LastSeen)> _waiting = new(StringComparer.Ordinal);
-    private DateTimeOffset? _recruitSince;
-    private readonly HashSet<string> _opening = new(StringComparer.Ordinal);
-    private readonly Dictionary<ulong, ActiveRound> _recent = [];
-    private ActiveRound? _round;
-    private int _completed;
-    private long _modelVersion;
+    private readonly IModelUpdateRule _rule;
+    private readonly Func<double[]> _initialModel;
+    private readonly Dictionary<string, byte[]> _identities = new(StringComparer.Ordinal);
+    private RoundHost? _host;
 
     /// <summary>Creates the engine; call <see cref="RecoverAsync"/> once before the first tick.</summary>
-    public RoundEngine(CoordinatorOptions options, ICoordinatorStore store, IPrivacyLedger ledger, CoordinatorMetrics metrics, ILogger logger, TimeProvider time)
+    /// <param name="options">Coordinator options (Rounds section).</param>
+    /// <param name="store">The store.</param>
+    /// <param name="ledger">The coordinator's durable ledger.</param>
+    /// <param name="metrics">Metrics.</param>
+    /// <param name="logger">Logger.</param>
+    /// <param name="time">Clock.</param>
+    /// <param name="rule">The model-update rule (null: FedAvg with learning rate 1).</param>
+    /// <param name="initialModel">Creates the initial model when the store has none (null: Rounds:InitialModel).</param>
+    public RoundEngine(CoordinatorOptions options, ICoordinatorStore store, IPrivacyLedger ledger, CoordinatorMetrics metrics, ILogger logger,
+        TimeProvider time, IModelUpdateRule? rule = null, Func<double[]>? initialModel = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _store = store;
         _ledger = ledger;
         _metrics = metrics;
         _logger = logger;
         _time = time;
+        _rule = rule ?? new FedAvgRule();
+        _initialModel = initialModel ?? options.Rounds.CreateInitialModel;
     }
+
+    /// <summary>The one round service (what the gRPC service and in-process transports call).</summary>
+    public IRoundService Service => Host;
+
+    /// <summary>The round host.</summary>
+    public RoundHost Host => _host ?? throw new InvalidOperationException("Call RecoverAsync first.");
 
     /// <summary>The round in progress (0 when none) and its phase.</summary>
     public (ulong Round, WirePhase Phase) Current
     {
         get
         {
-            lock (_gate)
-            {
-                return _round is null ? (0, WirePhase.Unspecified) : (_round.Id, _round.Phase);
-            }
+            (ulong round, ProtocolPhase phase) = _host?.Current ?? (0, ProtocolPhase.Unspecified);
+            return (round, ToWire(phase));
         }
     }
 
     /// <summary>Latest released model version.</summary>
-    public long ModelVersion => Interlocked.Read(ref _modelVersion);
+    public long ModelVersion => (long)(_host?.Latest.Version ?? 0);
 
     /// <summary>Whether <see cref="RoundOptions.MaxRounds"/> rounds have completed.</summary>
-    public bool Finished => _options.Rounds.MaxRounds > 0 && Volatile.Read(ref _completed) >= _options.Rounds.MaxRounds;
+    public bool Finished => _host?.Finished ?? false;
+
+    /// <summary>The round settings the coordinator's options ask for (the same defaults as the simulation otherwise).</summary>
+    public static RoundSettings SettingsOf(RoundOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        return new RoundSettings
+        {
+            Dimension = o.Dimension,
+            Bits = o.Bits,
+            Clip = o.Clip,
+            Privacy = PrivacyUnit.Institution,
+            TargetEpsilon = o.TargetEpsilon,
+            Delta = o.Delta,
+            PlannedRounds = o.PlannedRounds,
+            Mode = o.ThreatMode == "Malicious" ? ProtocolThreatMode.Malicious : ProtocolThreatMode.HonestButCurious,
+            ThresholdFraction = o.ThresholdFraction,
+        };
+    }
 
     /// <summary>
     /// Start-up: aborts rounds left open by a crash (their protocol state is gone), makes sure the initial model exists
-    /// (version 1, Rounds:InitialModel) and loads the latest version.
+    /// (version 1) and creates the round host around the latest version.
     /// </summary>
     public async Task RecoverAsync(CancellationToken cancellationToken)
     {
@@ -96,9 +120,24 @@ public sealed class RoundEngine
         }
 
         ModelVersionRecord? latest = await _store.GetModelAsync(0, cancellationToken).ConfigureAwait(false);
-        latest ??= await _store.AppendModelAsync(0, RoundCodec.EncodeModel(_options.Rounds.CreateInitialModel()), "0", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        Interlocked.Exchange(ref _modelVersion, latest.Version);
-        _completed = (await _store.ListRoundsAsync(cancellationToken).ConfigureAwait(false)).Count(r => r.Outcome == "Completed");
+        latest ??= await _store.AppendModelAsync(0, RoundCodec.EncodeModel(_initialModel()), "0", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<RoundRecord> rounds = await _store.ListRoundsAsync(cancellationToken).ConfigureAwait(false);
+        int released = rounds.Count(r => r.Outcome == "Completed");
+        RoundOptions o = _options.Rounds;
+        _host = new RoundHost(new RoundHostOptions
+        {
+            Settings = SettingsOf(o),
+            CohortSize = o.CohortSize,
+            MinClients = Math.Min(o.MinClients, o.CohortSize),
+            RecruitTime = TimeSpan.FromSeconds(o.RecruitSeconds),
+            PhaseTimeout = TimeSpan.FromSeconds(o.PhaseSeconds),
+            WaitingExpiry = TimeSpan.FromSeconds(o.WaitingExpirySeconds),
+            MaxRounds = o.MaxRounds,
+            FirstRoundId = (ulong)(rounds.Count == 0 ? 1 : rounds.Max(r => r.RoundId) + 1),
+            Threads = 1,
+            IdentityOf = IdentityOf,
+            Time = _time,
+        }, ToRelease(latest), _ledger, _rule, new StoreEvents(this), released);
         _metrics.ModelVersion(latest.Version);
         _metrics.EpsilonSpent(_ledger.TotalEpsilon);
     }
@@ -107,102 +146,61 @@ public sealed class RoundEngine
     public JoinRoundResponse Join(EnrolmentRecord client)
     {
         ArgumentNullException.ThrowIfNull(client);
-        DateTimeOffset now = _time.GetUtcNow();
-        lock (_gate)
+        lock (_identities)
         {
-            ActiveRound? round = _round;
-            if (round is not null && !round.Terminal && round.Numbers.TryGetValue(client.ClientId, out int number))
-            {
-                round.Outbox.TryGetValue((number, WirePhase.AdvertiseKeys), out ByteString? payload);
+            _identities[client.ClientId] = client.PublicKey;
+        }
+
+        JoinReply reply = Host.Join(client.ClientId);
+        switch (reply.Outcome)
+        {
+            case JoinOutcome.Selected:
+                RoundInvitation invitation = reply.Invitation!;
+                RoundContract c = invitation.Contract;
                 return new JoinRoundResponse
                 {
                     Outcome = JoinRoundResponse.Types.Outcome.Selected,
-                    Round = round.Info(number),
-                    Payload = payload ?? ByteString.Empty,
-                    PhaseDeadlineUnixMs = round.AdvertiseDeadline.ToUnixTimeMilliseconds(),
+                    Round = new RoundInfo
+                    {
+                        RoundId = c.RoundId,
+                        ModelVersion = c.ModelVersion,
+                        ThreatMode = c.Mode == ProtocolThreatMode.Malicious ? WireThreatMode.Malicious : WireThreatMode.HonestButCurious,
+                        Dp = RoundCodec.ToWire(c.Dp, c.ClaimedEpsilon),
+                        ClientNumber = (uint)invitation.ClientNumber,
+                    },
+                    Payload = invitation.Opening.ToByteString(),
+                    PhaseDeadlineUnixMs = invitation.Deadline.ToUnixTimeMilliseconds(),
                 };
-            }
-
-            if (_opening.Contains(client.ClientId))
-            {
-                // Selected into a round that is being opened right now: ask again shortly, do not queue for the next.
-                return new JoinRoundResponse { Outcome = JoinRoundResponse.Types.Outcome.Wait, RetryAfterMs = 50 };
-            }
-
-            if (Finished)
-            {
+            case JoinOutcome.Finished:
                 throw new WireException(GrpcStatusCode.FailedPrecondition, "The coordinator has run its configured number of rounds.");
-            }
-
-            _waiting[client.ClientId] = (client, now);
-            _recruitSince ??= now;
-            bool running = round is not null && !round.Terminal;
-            return new JoinRoundResponse
-            {
-                Outcome = running ? JoinRoundResponse.Types.Outcome.NotSelected : JoinRoundResponse.Types.Outcome.Wait,
-                RetryAfterMs = running ? 500u : 200u,
-            };
+            default:
+                return new JoinRoundResponse
+                {
+                    Outcome = reply.Outcome == JoinOutcome.NotSelected ? JoinRoundResponse.Types.Outcome.NotSelected : JoinRoundResponse.Types.Outcome.Wait,
+                    RetryAfterMs = (uint)reply.RetryAfter.TotalMilliseconds,
+                };
         }
     }
 
-    /// <summary>SubmitPhase: feeds one client message to the protocol.</summary>
+    /// <summary>SubmitPhase: feeds one client message to the round.</summary>
     public SubmitPhaseResponse Submit(EnrolmentRecord client, SubmitPhaseRequest request)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(request);
-        lock (_gate)
+        Protocol.Wire.ClientToServer message;
+        try
         {
-            ActiveRound round = RoundFor(request.RoundId);
-            int number = round.NumberOf(client.ClientId);
-            if (round.Terminal || request.Phase != round.Phase)
-            {
-                throw new WireException(GrpcStatusCode.FailedPrecondition, "The phase is closed.");
-            }
-
-            if (round.Drops.ContainsKey(number))
-            {
-                throw new WireException(GrpcStatusCode.FailedPrecondition, "This client was dropped from the round.");
-            }
-
-            byte[] hash = SHA256.HashData(request.Payload.Span);
-            if (round.Submitted.TryGetValue(number, out byte[]? previous))
-            {
-                return CryptographicOperations.FixedTimeEquals(previous, hash)
-                    ? new SubmitPhaseResponse { PhaseDeadlineUnixMs = round.Deadline.ToUnixTimeMilliseconds() }
-                    : throw new WireException(GrpcStatusCode.AlreadyExists, "A different message was already submitted for this phase.");
-            }
-
-            ClientToServer message;
-            try
-            {
-                message = ClientToServer.Parser.ParseFrom(request.Payload);
-            }
-            catch (InvalidProtocolBufferException)
-            {
-                throw new WireException(GrpcStatusCode.InvalidArgument, "Payload is not a securefedrec.secagg.v1.ClientToServer message.");
-            }
-
-            ServerStep step = round.State.Handle(number, message);
-            round.State = step.State;
-            if (!step.Accepted)
-            {
-                CoordinatorLog.MessageRefused(_logger, (long)round.Id, client.ClientId, round.Phase, step.RejectionDetail ?? "refused");
-                if (step.Dropped is not null || message.MessageCase == ClientToServer.MessageOneofCase.Abort)
-                {
-                    Drop(round, number, message.MessageCase == ClientToServer.MessageOneofCase.Abort ? WireDropReason.ClientAborted : WireDropReason.InvalidMessage);
-                }
-
-                throw new WireException(GrpcStatusCode.InvalidArgument, "The protocol refused the message: " + (step.RejectionDetail ?? "refused"));
-            }
-
-            if (message.MessageCase == ClientToServer.MessageOneofCase.Abort)
-            {
-                Drop(round, number, WireDropReason.ClientAborted);
-            }
-
-            round.Submitted[number] = hash;
-            return new SubmitPhaseResponse { PhaseDeadlineUnixMs = round.Deadline.ToUnixTimeMilliseconds() };
+            message = Protocol.Wire.ClientToServer.Parser.ParseFrom(request.Payload);
         }
+        catch (InvalidProtocolBufferException)
+        {
+            throw new WireException(GrpcStatusCode.InvalidArgument, "Payload is not a securefedrec.secagg.v1.ClientToServer message.");
+        }
+
+        SubmitReply reply = Host.Submit(client.ClientId, request.RoundId, ToProtocol(request.Phase), message);
+        return reply.Outcome == SubmitOutcome.Accepted
+            ? new SubmitPhaseResponse { PhaseDeadlineUnixMs = reply.Deadline.ToUnixTimeMilliseconds() }
+            : throw RefusalToStatus(reply.Refusal, reply.Detail);
     }
 
     /// <summary>FetchPhase: the message that opens <paramref name="request"/>.Phase for this client, or why not.</summary>
@@ -210,406 +208,182 @@ public sealed class RoundEngine
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(request);
-        lock (_gate)
+        FetchReply reply = Host.Fetch(client.ClientId, request.RoundId, ToProtocol(request.Phase));
+        return reply.Outcome switch
         {
-            ActiveRound round = RoundFor(request.RoundId);
-            int number = round.NumberOf(client.ClientId);
-            if (round.Outbox.TryGetValue((number, request.Phase), out ByteString? payload))
+            FetchOutcome.Ready => new FetchPhaseResponse
             {
-                return new FetchPhaseResponse
-                {
-                    Outcome = FetchPhaseResponse.Types.Outcome.Ready,
-                    Payload = payload,
-                    PhaseDeadlineUnixMs = request.Phase == round.Phase ? round.Deadline.ToUnixTimeMilliseconds() : 0,
-                };
-            }
-
-            if (round.Drops.TryGetValue(number, out WireDropReason reason))
+                Outcome = FetchPhaseResponse.Types.Outcome.Ready,
+                Payload = reply.Message!.ToByteString(),
+                PhaseDeadlineUnixMs = reply.Deadline == default ? 0 : reply.Deadline.ToUnixTimeMilliseconds(),
+            },
+            FetchOutcome.Dropped => new FetchPhaseResponse { Outcome = FetchPhaseResponse.Types.Outcome.Dropped, DropReason = ToWire(reply.DropReason) },
+            FetchOutcome.Aborted => new FetchPhaseResponse
             {
-                return new FetchPhaseResponse { Outcome = FetchPhaseResponse.Types.Outcome.Dropped, DropReason = reason };
-            }
-
-            if (round.Phase == WirePhase.Aborted)
-            {
-                round.Outbox.TryGetValue((number, WirePhase.Aborted), out ByteString? abort);
-                return new FetchPhaseResponse { Outcome = FetchPhaseResponse.Types.Outcome.Aborted, Payload = abort ?? ByteString.Empty };
-            }
-
-            return new FetchPhaseResponse { Outcome = FetchPhaseResponse.Types.Outcome.Pending, RetryAfterMs = 100 };
-        }
+                Outcome = FetchPhaseResponse.Types.Outcome.Aborted,
+                Payload = reply.Message?.ToByteString() ?? ByteString.Empty,
+            },
+            FetchOutcome.Pending => new FetchPhaseResponse { Outcome = FetchPhaseResponse.Types.Outcome.Pending, RetryAfterMs = (uint)reply.RetryAfter.TotalMilliseconds },
+            _ => throw RefusalToStatus(reply.Refusal, null),
+        };
     }
 
     /// <summary>One step of the driver: open a round when enough clients wait, close a phase when due, release.</summary>
-    public async Task TickAsync(CancellationToken cancellationToken)
+    public Task TickAsync(CancellationToken cancellationToken) => Host.TickAsync(closeNow: false, cancellationToken);
+
+    /// <summary>The one mapping from round refusals to gRPC statuses.</summary>
+    public static WireException RefusalToStatus(RoundRefusal refusal, string? detail) => refusal switch
     {
-        DateTimeOffset now = _time.GetUtcNow();
-        List<EnrolmentRecord>? cohort = null;
-        ActiveRound? closing = null;
-        lock (_gate)
-        {
-            if (_round is null || _round.Terminal)
-            {
-                cohort = Finished ? null : SelectCohort(now);
-            }
-            else if (now >= _round.Deadline || _round.Expected.All(n => _round.Submitted.ContainsKey(n) || _round.Drops.ContainsKey(n)))
-            {
-                closing = _round;
-            }
-        }
+        RoundRefusal.UnknownRound => new WireException(GrpcStatusCode.NotFound, detail ?? "Not a recent round."),
+        RoundRefusal.ConflictingResubmission => new WireException(GrpcStatusCode.AlreadyExists, "A different message was already submitted for this phase."),
+        RoundRefusal.ProtocolRefused => new WireException(GrpcStatusCode.InvalidArgument, "The protocol refused the message: " + detail),
+        RoundRefusal.NotInCohort => new WireException(GrpcStatusCode.FailedPrecondition, "This client is not in the round's cohort."),
+        RoundRefusal.Dropped => new WireException(GrpcStatusCode.FailedPrecondition, "This client was dropped from the round."),
+        RoundRefusal.Finished => new WireException(GrpcStatusCode.FailedPrecondition, "The coordinator has run its configured number of rounds."),
+        _ => new WireException(GrpcStatusCode.FailedPrecondition, "The phase is closed."),
+    };
 
-        if (cohort is not null)
+    private byte[]? IdentityOf(string caller)
+    {
+        lock (_identities)
         {
-            try
-            {
-                await OpenAsync(cohort, now, cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                // The selected clients go back to recruiting on their next JoinRound.
-                lock (_gate)
-                {
-                    _opening.Clear();
-                }
-
-                throw;
-            }
-        }
-        else if (closing is not null)
-        {
-            await CloseAsync(closing, now, cancellationToken).ConfigureAwait(false);
+            return _identities.GetValueOrDefault(caller);
         }
     }
 
-    private List<EnrolmentRecord>? SelectCohort(DateTimeOffset now)
+    private static ModelRelease ToRelease(ModelVersionRecord record) =>
+        new((ulong)record.Version, (ulong)record.RoundId, RoundCodec.DecodeModel(record.Model),
+            double.TryParse(record.Epsilon, NumberStyles.Float, CultureInfo.InvariantCulture, out double e) ? e : 0, 0);
+
+    private static ProtocolPhase ToProtocol(WirePhase phase) => phase switch
     {
-        RoundOptions o = _options.Rounds;
-        foreach (string stale in _waiting.Where(w => now - w.Value.LastSeen > TimeSpan.FromSeconds(o.WaitingExpirySeconds)).Select(w => w.Key).ToList())
-        {
-            _waiting.Remove(stale);
-        }
+        WirePhase.AdvertiseKeys => ProtocolPhase.AdvertiseKeys,
+        WirePhase.ShareKeys => ProtocolPhase.ShareKeys,
+        WirePhase.MaskedInput => ProtocolPhase.MaskedInput,
+        WirePhase.ConsistencyCheck => ProtocolPhase.ConsistencyCheck,
+        WirePhase.Unmasking => ProtocolPhase.Unmasking,
+        WirePhase.Completed => ProtocolPhase.Completed,
+        WirePhase.Aborted => ProtocolPhase.Aborted,
+        _ => ProtocolPhase.Unspecified,
+    };
 
-        if (_waiting.Count == 0)
-        {
-            _recruitSince = null;
-            return null;
-        }
-
-        bool full = _waiting.Count >= o.CohortSize;
-        bool waitedEnough = _recruitSince is { } since && now - since >= TimeSpan.FromSeconds(o.RecruitSeconds) && _waiting.Count >= o.MinClients;
-        if (!full && !waitedEnough)
-        {
-            return null;
-        }
-
-        // Uniform sample without replacement: Fisher–Yates with the OS CSPRNG.
-        List<EnrolmentRecord> pool = _waiting.Values.Select(w => w.Client).OrderBy(c => c.Number).ToList();
-        for (int i = pool.Count - 1; i > 0; i--)
-        {
-            int j = (int)RandomSource.System.NextBelow((ulong)(i + 1));
-            (pool[i], pool[j]) = (pool[j], pool[i]);
-        }
-
-        List<EnrolmentRecord> cohort = pool.Take(o.CohortSize).OrderBy(c => c.Number).ToList();
-        foreach (EnrolmentRecord c in cohort)
-        {
-            _waiting.Remove(c.ClientId);
-            _opening.Add(c.ClientId);
-        }
-
-        _recruitSince = _waiting.Count > 0 ? now : null;
-        return cohort;
-    }
-
-    private async Task OpenAsync(List<EnrolmentRecord> cohort, DateTimeOffset now, CancellationToken cancellationToken)
+    private static WirePhase ToWire(ProtocolPhase phase) => phase switch
     {
-        RoundOptions o = _options.Rounds;
-        int n = cohort.Count;
-        int t = o.Threshold(n);
-        var request = new PlanRequest
-        {
-            TargetEpsilon = o.TargetEpsilon,
-            Delta = o.Delta,
-            Rounds = o.PlannedRounds,
-            PlannedClients = n,
-            MinClients = t,
-            Dimension = o.Dimension,
-            Bits = o.Bits,
-            Clip = o.Clip,
-        };
-        if (!DistributedDpPlanner.TryPlan(request, out DistributedDpPlan? plan, out PlanRefusal? refusal))
-        {
-            CoordinatorLog.PlanRefused(_logger, n, refusal?.Message ?? "refused");
-            lock (_gate)
-            {
-                _opening.Clear();
-            }
+        ProtocolPhase.AdvertiseKeys => WirePhase.AdvertiseKeys,
+        ProtocolPhase.ShareKeys => WirePhase.ShareKeys,
+        ProtocolPhase.MaskedInput => WirePhase.MaskedInput,
+        ProtocolPhase.ConsistencyCheck => WirePhase.ConsistencyCheck,
+        ProtocolPhase.Unmasking => WirePhase.Unmasking,
+        ProtocolPhase.Completed => WirePhase.Completed,
+        ProtocolPhase.Aborted => WirePhase.Aborted,
+        _ => WirePhase.Unspecified,
+    };
 
-            return;
+    private static WireDropReason ToWire(ProtocolDropReason reason) => reason switch
+    {
+        ProtocolDropReason.TimedOut => WireDropReason.DeadlineMissed,
+        ProtocolDropReason.ClientAborted => WireDropReason.ClientAborted,
+        _ => WireDropReason.InvalidMessage,
+    };
+
+    /// <summary>Store writes, metrics and logs for the host's events.</summary>
+    private sealed class StoreEvents(RoundEngine engine) : RoundHostEvents
+    {
+        public override async Task<ulong> AllocateRoundIdAsync(ulong proposed, RoundContract draft, IReadOnlyList<string> cohort, CancellationToken cancellationToken)
+        {
+            string json = JsonSerializer.Serialize(new { cohort, dp = draft.Dp, modelVersion = draft.ModelVersion, mode = draft.Mode.ToString() });
+            RoundRecord record = await engine._store.CreateRoundAsync((long)draft.ModelVersion, json, nameof(WirePhase.AdvertiseKeys), engine._time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            return (ulong)record.RoundId;
         }
 
-        bool malicious = o.ThreatMode == "Malicious";
-        WireThreatMode mode = malicious ? WireThreatMode.Malicious : WireThreatMode.HonestButCurious;
-        DpParameters dp = RoundCodec.ToWire(plan!.Parameters, plan.EpsilonPerRound);
-        long modelVersion = ModelVersion;
-        string json = JsonSerializer.Serialize(new { cohort = cohort.Select(c => c.ClientId), threshold = t, dp = plan.Parameters, modelVersion, mode = mode.ToString() });
-        RoundRecord record = await _store.CreateRoundAsync(modelVersion, json, nameof(WirePhase.AdvertiseKeys), now, cancellationToken).ConfigureAwait(false);
-        ulong id = (ulong)record.RoundId;
-        byte[] binding = RoundCodec.Binding(id, (ulong)modelVersion, mode, dp);
-        SecAggParameters parameters = SecAggParameters.Create(id, cohort.Select(c => c.Number).ToList(), t,
-            plan.Parameters.PaddedDimension, plan.Parameters.Bits,
-            malicious ? ProtocolThreatMode.Malicious : ProtocolThreatMode.HonestButCurious, binding: binding);
-        ServerTransition start = SecAggServer.Start(parameters, new ServerOptions
+        public override Task OnRoundOpenedAsync(RoundOpened opened, CancellationToken cancellationToken)
         {
-            EnrolledIdentities = malicious ? cohort.ToDictionary(c => c.Number, c => c.PublicKey) : null,
-            Threads = 1,
-        });
-        var round = new ActiveRound(id, modelVersion, mode, dp, plan.Parameters, plan.EpsilonPerRound, cohort, start.State, now)
+            RoundContract c = opened.Plan.Contract;
+            engine._metrics.Current((long)c.RoundId, (int)WirePhase.AdvertiseKeys);
+            CoordinatorLog.RoundOpened(engine._logger, (long)c.RoundId, opened.Cohort.Count, opened.Plan.Threshold, (long)c.ModelVersion, c.ClaimedEpsilon);
+            return Task.CompletedTask;
+        }
+
+        public override async Task OnPhaseClosedAsync(PhaseClosed closed, CancellationToken cancellationToken)
         {
-            Deadline = now + TimeSpan.FromSeconds(o.PhaseSeconds),
-        };
-        round.AdvertiseDeadline = round.Deadline;
-        round.Publish(start.Messages, WirePhase.AdvertiseKeys);
-        lock (_gate)
-        {
-            _round = round;
-            _opening.Clear();
-            _recent[id] = round;
-            // Late clients may still fetch the result of a recent round after the next one opened.
-            foreach (ulong old in _recent.Keys.Where(k => k + RecentRounds <= id).ToList())
+            engine._metrics.PhaseDuration(closed.Closed.ToString(), closed.Duration.TotalSeconds);
+            WirePhase from = ToWire(closed.Closed);
+            WirePhase to = ToWire(closed.Next);
+            CoordinatorLog.PhaseClosed(engine._logger, (long)closed.RoundId, from, closed.Duration.TotalSeconds, closed.Answered, closed.Expected, to);
+            if (closed.Next is not (ProtocolPhase.Completed or ProtocolPhase.Aborted))
             {
-                _recent.Remove(old);
+                await engine._store.UpdateRoundAsync((long)closed.RoundId, closed.Next.ToString(), null, engine._time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                engine._metrics.Current((long)closed.RoundId, (int)ToWire(closed.Next));
             }
         }
 
-        _metrics.Current((long)id, (int)round.Phase);
-        CoordinatorLog.RoundOpened(_logger, (long)id, n, t, modelVersion, plan.EpsilonPerRound);
-    }
-
-    private async Task CloseAsync(ActiveRound round, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        ServerTransition transition;
-        WirePhase closed;
-        int answered;
-        int expected;
-        lock (_gate)
+        public override async Task OnModelReleasedAsync(ModelRelease release, CancellationToken cancellationToken)
         {
-            closed = round.Phase;
-            expected = round.Expected.Count;
-            answered = round.Expected.Count(round.Submitted.ContainsKey);
-            foreach (int late in round.Expected.Where(n => !round.Submitted.ContainsKey(n) && !round.Drops.ContainsKey(n)).ToList())
+            ModelVersionRecord stored = await engine._store.AppendModelAsync((long)release.RoundId, RoundCodec.EncodeModel(release.Values),
+                release.Epsilon.ToString("R", CultureInfo.InvariantCulture), engine._time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            if ((ulong)stored.Version != release.Version)
             {
-                Drop(round, late, WireDropReason.DeadlineMissed);
-            }
-
-            transition = round.State.Close();
-            round.State = transition.State;
-            foreach ((int number, ProtocolDropReason reason) in transition.State.DroppedClients)
-            {
-                if (!round.Drops.ContainsKey(number))
-                {
-                    Drop(round, number, reason == ProtocolDropReason.TimedOut ? WireDropReason.DeadlineMissed : WireDropReason.InvalidMessage);
-                }
+                throw new InvalidOperationException($"The store assigned model version {stored.Version}; the round host expected {release.Version}.");
             }
         }
 
-        double seconds = (now - round.PhaseStartedAt).TotalSeconds;
-        _metrics.PhaseDuration(closed.ToString(), seconds);
-        WirePhase next = (WirePhase)(int)transition.State.Phase;
-        CoordinatorLog.PhaseClosed(_logger, (long)round.Id, closed, seconds, answered, expected, next);
-
-        if (transition.State is ServerCompletedState completed)
+        public override async Task OnRoundFinishedAsync(RoundFinished finished, CancellationToken cancellationToken)
         {
-            await ReleaseAsync(round, completed, transition, now, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        if (transition.State is ServerAbortedState aborted)
-        {
-            await FinishAsync(round, transition, WirePhase.Aborted, aborted.Outcome.ToString(), now, cancellationToken).ConfigureAwait(false);
-            CoordinatorLog.RoundAborted(_logger, (long)round.Id, aborted.Outcome.ToString());
-            _metrics.RoundFinished("aborted");
-            return;
-        }
-
-        await _store.UpdateRoundAsync((long)round.Id, next.ToString(), null, now, cancellationToken).ConfigureAwait(false);
-        lock (_gate)
-        {
-            round.Advance(next, now, now + TimeSpan.FromSeconds(_options.Rounds.PhaseSeconds));
-            round.Publish(transition.Messages, next);
-        }
-
-        _metrics.Current((long)round.Id, (int)next);
-    }
-
-    private async Task ReleaseAsync(ActiveRound round, ServerCompletedState completed, ServerTransition transition, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        int contributors = completed.Contributors.Count;
-        var mechanism = new DistributedDiscreteGaussianMechanism(round.Mechanism);
-        DecodeResult decoded = mechanism.Decode(completed.Sum, contributors, RoundCodec.RotationSeed(round.Id));
-        if (!decoded.Succeeded)
-        {
-            CoordinatorLog.Withheld(_logger, (long)round.Id, "decode failed: " + decoded.Failure);
-            await FinishAsync(round, transition, WirePhase.Completed, "Withheld", now, cancellationToken).ConfigureAwait(false);
-            _metrics.RoundFinished("withheld");
-            return;
-        }
-
-        // ε is recorded durably before anything derived from the sum leaves this process.
-        LedgerDecision decision = _ledger.Charge(new RoundCharge(RoundCodec.LedgerRoundId(round.Id), round.Mechanism, contributors));
-        if (!decision.MayRelease)
-        {
-            CoordinatorLog.Withheld(_logger, (long)round.Id, "ledger: " + decision.Message);
-            await FinishAsync(round, transition, WirePhase.Completed, "Withheld", now, cancellationToken).ConfigureAwait(false);
-            _metrics.RoundFinished("withheld");
-            return;
-        }
-
-        ModelVersionRecord current = (await _store.GetModelAsync(round.ModelVersion, cancellationToken).ConfigureAwait(false))!;
-        double[] model = RoundCodec.DecodeModel(current.Model);
-        IReadOnlyList<double> sum = decoded.Sum!;
-        for (int i = 0; i < model.Length; i++)
-        {
-            // FedAvg with server learning rate 1: the mean of the contributors' clipped, noised updates.
-            model[i] += sum[i] / contributors;
-        }
-
-        ModelVersionRecord released = await _store.AppendModelAsync((long)round.Id, RoundCodec.EncodeModel(model),
-            decision.RoundEpsilon.ToString("R", CultureInfo.InvariantCulture), now, cancellationToken).ConfigureAwait(false);
-        Interlocked.Exchange(ref _modelVersion, released.Version);
-        await FinishAsync(round, transition, WirePhase.Completed, "Completed", now, cancellationToken).ConfigureAwait(false);
-        Interlocked.Increment(ref _completed);
-        _metrics.RoundFinished("completed");
-        _metrics.Survivors(contributors);
-        _metrics.EpsilonSpent(decision.TotalAfter);
-        _metrics.ModelVersion(released.Version);
-        CoordinatorLog.Released(_logger, (long)round.Id, released.Version, contributors, decision.RoundEpsilon, decision.TotalAfter);
-        if (Finished)
-        {
-            CoordinatorLog.MaxRoundsReached(_logger, _options.Rounds.MaxRounds);
-        }
-    }
-
-    private async Task FinishAsync(ActiveRound round, ServerTransition transition, WirePhase phase, string outcome, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await _store.UpdateRoundAsync((long)round.Id, phase.ToString(), outcome, now, cancellationToken).ConfigureAwait(false);
-        lock (_gate)
-        {
-            round.Advance(phase, now, now);
-            round.Terminal = true;
-            round.Publish(transition.Messages, phase);
-        }
-
-        _metrics.Current(0, 0);
-    }
-
-    private void Drop(ActiveRound round, int number, WireDropReason reason)
-    {
-        round.Drops[number] = reason;
-        _metrics.ClientDropped(reason.ToString());
-        CoordinatorLog.ClientDropped(_logger, (long)round.Id, round.Ids[number], reason);
-    }
-
-    private ActiveRound RoundFor(ulong roundId) =>
-        _recent.TryGetValue(roundId, out ActiveRound? round)
-            ? round
-            : throw new WireException(GrpcStatusCode.NotFound, "Round " + roundId.ToString(CultureInfo.InvariantCulture) + " is not a recent round.");
-
-    /// <summary>The in-memory state of the round in progress.</summary>
-    private sealed class ActiveRound
-    {
-        public ActiveRound(ulong id, long modelVersion, WireThreatMode mode, DpParameters dp, MechanismParameters mechanism, double epsilon,
-            List<EnrolmentRecord> cohort, ServerState state, DateTimeOffset now)
-        {
-            Id = id;
-            ModelVersion = modelVersion;
-            Mode = mode;
-            Dp = dp;
-            Mechanism = mechanism;
-            Epsilon = epsilon;
-            State = state;
-            Numbers = cohort.ToDictionary(c => c.ClientId, c => c.Number, StringComparer.Ordinal);
-            Ids = cohort.ToDictionary(c => c.Number, c => c.ClientId);
-            Phase = WirePhase.AdvertiseKeys;
-            PhaseStartedAt = now;
-        }
-
-        public ulong Id { get; }
-
-        public long ModelVersion { get; }
-
-        public WireThreatMode Mode { get; }
-
-        public DpParameters Dp { get; }
-
-        public MechanismParameters Mechanism { get; }
-
-        public double Epsilon { get; }
-
-        public ServerState State { get; set; }
-
-        public Dictionary<string, int> Numbers { get; }
-
-        public Dictionary<int, string> Ids { get; }
-
-        public WirePhase Phase { get; private set; }
-
-        public DateTimeOffset PhaseStartedAt { get; private set; }
-
-        public DateTimeOffset Deadline { get; set; }
-
-        public DateTimeOffset AdvertiseDeadline { get; set; }
-
-        public bool Terminal { get; set; }
-
-        public Dictionary<(int Number, WirePhase Phase), ByteString> Outbox { get; } = [];
-
-        public HashSet<int> Expected { get; private set; } = [];
-
-        public Dictionary<int, byte[]> Submitted { get; private set; } = [];
-
-        public Dictionary<int, WireDropReason> Drops { get; } = [];
-
-        public int NumberOf(string clientId) => Numbers.TryGetValue(clientId, out int number)
-            ? number
-            : throw new WireException(GrpcStatusCode.FailedPrecondition, "This client is not in the round's cohort.");
-
-        public RoundInfo Info(int number) => new()
-        {
-            RoundId = Id,
-            ModelVersion = (ulong)ModelVersion,
-            ThreatMode = Mode,
-            Dp = Dp,
-            ClientNumber = (uint)number,
-        };
-
-        public void Advance(WirePhase phase, DateTimeOffset now, DateTimeOffset deadline)
-        {
-            Phase = phase;
-            PhaseStartedAt = now;
-            Deadline = deadline;
-            Submitted = [];
-        }
-
-        public void Publish(IReadOnlyList<OutgoingMessage> messages, WirePhase phase)
-        {
-            var expected = new HashSet<int>();
-            var serialized = new Dictionary<ServerToClient, ByteString>(ReferenceEqualityComparer.Instance);
-            foreach (OutgoingMessage m in messages)
+            RoundContract c = finished.Contract;
+            long id = (long)c.RoundId;
+            (string phase, string outcome, string metric) = finished.Outcome switch
             {
-                if (!serialized.TryGetValue(m.Message, out ByteString? bytes))
-                {
-                    bytes = m.Message.ToByteString();
-                    serialized[m.Message] = bytes;
-                }
+                ServerRoundOutcome.Released => (nameof(WirePhase.Completed), "Completed", "completed"),
+                ServerRoundOutcome.WithheldDecodeFailed or ServerRoundOutcome.WithheldLedgerRefused => (nameof(WirePhase.Completed), "Withheld", "withheld"),
+                _ => (nameof(WirePhase.Aborted), finished.Detail ?? finished.Outcome.ToString(), "aborted"),
+            };
+            await engine._store.UpdateRoundAsync(id, phase, outcome, engine._time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            engine._metrics.RoundFinished(metric);
+            engine._metrics.Current(0, 0);
+            switch (finished.Outcome)
+            {
+                case ServerRoundOutcome.Released:
+                    ModelRelease release = finished.Release!;
+                    engine._metrics.Survivors(finished.Contributors);
+                    engine._metrics.EpsilonSpent(release.TotalEpsilon);
+                    engine._metrics.ModelVersion((long)release.Version);
+                    CoordinatorLog.Released(engine._logger, id, (long)release.Version, finished.Contributors, release.Epsilon, release.TotalEpsilon);
+                    if (engine.Finished)
+                    {
+                        CoordinatorLog.MaxRoundsReached(engine._logger, engine._options.Rounds.MaxRounds);
+                    }
 
-                Outbox[(m.ClientId, phase)] = bytes;
-                if (!Drops.ContainsKey(m.ClientId))
-                {
-                    expected.Add(m.ClientId);
-                }
+                    break;
+                case ServerRoundOutcome.WithheldDecodeFailed:
+                case ServerRoundOutcome.WithheldLedgerRefused:
+                    CoordinatorLog.Withheld(engine._logger, id, finished.Detail ?? finished.Outcome.ToString());
+                    break;
+                default:
+                    CoordinatorLog.RoundAborted(engine._logger, id, outcome);
+                    break;
             }
+        }
 
-            Expected = expected;
+        public override async Task<ModelRelease?> LoadModelAsync(ulong version, CancellationToken cancellationToken)
+        {
+            ModelVersionRecord? record = await engine._store.GetModelAsync((long)version, cancellationToken).ConfigureAwait(false);
+            return record is null ? null : ToRelease(record);
+        }
+
+        public override void OnPlanRefused(int clients, RoundPlanRefusal refusal, string? detail) =>
+            CoordinatorLog.PlanRefused(engine._logger, clients, refusal + ": " + detail);
+
+        public override void OnClientDropped(ulong roundId, string caller, ProtocolDropReason reason)
+        {
+            WireDropReason wire = ToWire(reason);
+            engine._metrics.ClientDropped(wire.ToString());
+            CoordinatorLog.ClientDropped(engine._logger, (long)roundId, caller, wire);
+        }
+
+        public override void OnProtocolRefused(ulong roundId, string caller, ProtocolPhase phase, string detail)
+        {
+            WirePhase wire = ToWire(phase);
+            CoordinatorLog.MessageRefused(engine._logger, (long)roundId, caller, wire, detail);
         }
     }
 }
