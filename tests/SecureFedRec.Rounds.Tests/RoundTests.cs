@@ -230,7 +230,7 @@ public sealed class RoundTests
         Assert.Equal(RoundRefusal.UnknownRound, host.Submit("a", round + 7, Phase.AdvertiseKeys, any).Refusal);
         Assert.Equal(RoundRefusal.NotInCohort, host.Submit("z", round, Phase.AdvertiseKeys, any).Refusal);
         Assert.Equal(RoundRefusal.PhaseClosed, host.Submit("a", round, Phase.MaskedInput, any).Refusal);
-        Assert.Equal(RoundRefusal.PhaseClosed, host.Submit("a", round, Phase.AdvertiseKeys, any).Refusal);
+        Assert.Equal(RoundRefusal.ProtocolRefused, host.Submit("a", round, Phase.AdvertiseKeys, any).Refusal);
         Assert.Equal(JoinOutcome.NotSelected, host.Join("c").Outcome);
         Assert.Equal(FetchOutcome.Refused, host.Fetch("z", round, Phase.ShareKeys).Outcome);
         Assert.Equal(FetchOutcome.Pending, host.Fetch("a", round, Phase.ShareKeys).Outcome);

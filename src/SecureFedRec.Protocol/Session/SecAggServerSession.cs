@@ -23,7 +23,7 @@ public enum ServerSessionOutcome
     /// <summary>The sender is dropped from the round (<see cref="ServerSessionStep.DropReason"/>), by this message or earlier.</summary>
     Dropped = 5,
 
-    /// <summary>The message is not for the open phase (<see cref="ServerSessionStep.Phase"/> is the open one).</summary>
+    /// <summary>The round has ended.</summary>
     PhaseClosed = 6,
 }
 
@@ -266,7 +266,7 @@ public sealed class SecAggServerSession
             if (message.MessageCase != ClientToServer.MessageOneofCase.Abort && message.MessageCase != ClientToServer.MessageOneofCase.None
                 && PhaseOf(message.MessageCase) != phase)
             {
-                return new ServerSessionStep(ServerSessionOutcome.PhaseClosed, phase, ProtocolRejection.UnexpectedMessageKind, DropReason.Unspecified,
+                return new ServerSessionStep(ServerSessionOutcome.Refused, phase, ProtocolRejection.UnexpectedMessageKind, DropReason.Unspecified,
                     $"{message.MessageCase} does not belong to the open phase {phase}.");
             }
 

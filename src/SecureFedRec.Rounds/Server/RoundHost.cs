@@ -129,11 +129,6 @@ public sealed class RoundHost : IRoundService
         ArgumentOutOfRangeException.ThrowIfLessThan(options.CohortSize, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MinClients, 2);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MinClients, options.CohortSize);
-        if (latest.Values.Length != options.Settings.Dimension)
-        {
-            throw new ArgumentException($"The model has {latest.Values.Length} values; the rounds have d = {options.Settings.Dimension}.", nameof(latest));
-        }
-
         _options = options;
         _ledger = ledger;
         _rule = rule;
@@ -311,7 +306,17 @@ public sealed class RoundHost : IRoundService
             return new FetchReply(FetchOutcome.Refused, null, DropReason.Unspecified, RoundRefusal.NotInCohort, default, TimeSpan.Zero);
         }
 
-        ServerFetch fetched = round.Session.Fetch(number, phase);
+        bool finished;
+        lock (_gate)
+        {
+            finished = round.Finished;
+        }
+
+        // The round's end (result or abort) becomes visible only once it is finished: decoded, charged and released
+        // (or withheld), so a client told "completed" can already fetch the new model version.
+        ServerFetch fetched = round.Session.IsTerminal && !finished
+            ? new ServerFetch(ServerFetchOutcome.Pending, null, DropReason.Unspecified)
+            : round.Session.Fetch(number, phase);
         return fetched.Outcome switch
         {
             ServerFetchOutcome.Ready => new FetchReply(FetchOutcome.Ready, fetched.Message, DropReason.Unspecified, RoundRefusal.None,
