@@ -49,6 +49,9 @@ public sealed class FederationClient : IDisposable
         _guard = new ClientPrivacyGuard(options.Policy, _ledger);
     }
 
+    /// <summary>Tests only: the DP noise and rounding randomness (null: the OS CSPRNG).</summary>
+    internal RandomSource? NoiseRandom { get; set; }
+
     /// <summary>The local privacy ledger.</summary>
     public IPrivacyLedger Ledger => _ledger;
 
@@ -111,6 +114,7 @@ public sealed class FederationClient : IDisposable
             },
             Time = _options.TimeProvider,
             JoinTimeout = _options.JoinTimeout,
+            NoiseRandom = NoiseRandom,
         });
         Rounds.Client.ClientRoundResult result = await round.RunAsync(new NetworkRoundTransport(this), cancellationToken).ConfigureAwait(false);
         switch (result.Reason)
