@@ -4,10 +4,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SecureFedRec.Crypto;
-using SecureFedRec.Protocol.Client;
 using SecureFedRec.Protocol.Graph;
-using SecureFedRec.Protocol.Server;
 using SecureFedRec.Protocol.Simulation;
+using SecureFedRec.Protocol.Wire;
+using GraphKind = SecureFedRec.Protocol.Graph.GraphKind;
 
 namespace SecureFedRec.Bench;
 
@@ -113,25 +113,25 @@ public static class SecAggBenchmark
         double clientMean = m.ClientTimeTotal.Values.Sum(v => v.TotalSeconds) / n;
         // CPU per client: the process's CPU time less the coordinator's (its close CPU where measured, else its handling
         // wall time, an over-estimate that only makes the client figure smaller by at most that much).
-        double coordinatorSeconds = m.CoordinatorTime.Sum(kv => m.CoordinatorCloseCpuTime.TryGetValue(kv.Key, out TimeSpan c) && kv.Key == ServerPhase.Unmasking ? c.TotalSeconds : kv.Value.TotalSeconds);
+        double coordinatorSeconds = m.CoordinatorTime.Sum(kv => m.CoordinatorCloseCpuTime.TryGetValue(kv.Key, out TimeSpan c) && kv.Key == Phase.Unmasking ? c.TotalSeconds : kv.Value.TotalSeconds);
         double clientCpu = Math.Max(0, cpuSeconds - coordinatorSeconds) / n;
         double vectorBytes = 4.0 * settings.Dimension;
         double allocatedVectors = allocated / vectorBytes;
         double beyondMessages = Math.Max(0, allocated - (outcome.Contributors.Count + dropped) * vectorBytes) / vectorBytes;
-        double serverUnmask = m.CoordinatorTime.GetValueOrDefault(ServerPhase.Unmasking).TotalSeconds;
-        double serverUnmaskCpu = m.CoordinatorCloseCpuTime.GetValueOrDefault(ServerPhase.Unmasking).TotalSeconds;
+        double serverUnmask = m.CoordinatorTime.GetValueOrDefault(Phase.Unmasking).TotalSeconds;
+        double serverUnmaskCpu = m.CoordinatorCloseCpuTime.GetValueOrDefault(Phase.Unmasking).TotalSeconds;
 
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"completed: {outcome.Completed} ({outcome.Outcome}); contributors {outcome.Contributors.Count}/{n}; sum verified: {verified}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"wall time (whole round, in process): {wall.Elapsed.TotalSeconds:0.000} s");
         sb.AppendLine("client time per phase (mean per client | total over clients):");
-        foreach (ClientPhase phase in m.ClientTimeTotal.Keys.Order())
+        foreach (Phase phase in m.ClientTimeTotal.Keys.Order())
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  {phase,-18} {Ms(m.ClientTimeMean[phase]),10} ms | {m.ClientTimeTotal[phase].TotalSeconds,8:0.000} s");
         }
 
         sb.AppendLine("coordinator time per phase:");
-        foreach (ServerPhase phase in m.CoordinatorTime.Keys.Order())
+        foreach (Phase phase in m.CoordinatorTime.Keys.Order())
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  {phase,-18} {m.CoordinatorTime[phase].TotalSeconds,8:0.000} s");
         }

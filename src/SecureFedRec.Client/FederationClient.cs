@@ -5,15 +5,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SecureFedRec.Crypto;
 using SecureFedRec.Privacy;
 using SecureFedRec.Privacy.Ledger;
-using SecureFedRec.Privacy.Mechanism;
 using SecureFedRec.Privacy.Policy;
-using SecureFedRec.Protocol.Client;
-using SecureFedRec.Protocol.Wire;
 using SecureFedRec.Rounds.Transport;
 using SecureFedRec.Wire;
 using SecureFedRec.Wire.Client;
 using SecureFedRec.Wire.V1;
-using ThreatMode = SecureFedRec.Protocol.Wire.ThreatMode;
 
 namespace SecureFedRec.Client;
 
@@ -61,6 +57,9 @@ public sealed class FederationClient : IDisposable
         _guard = new ClientPrivacyGuard(options.Policy, _ledger);
     }
 
+    /// <summary>Tests only: the DP noise and rounding randomness (null: the OS CSPRNG).</summary>
+    internal RandomSource? NoiseRandom { get; set; }
+
     /// <summary>The local privacy ledger.</summary>
     public IPrivacyLedger Ledger => _ledger;
 
@@ -107,186 +106,54 @@ public sealed class FederationClient : IDisposable
     }
 
     /// <summary>
-    /// Waits to be selected for a round, checks it against the local policy and ledger, computes the update with
-    /// <paramref name="computeUpdate"/> (given the round's model; return a vector of the model's length), and runs the
-    /// secure-aggregation protocol to its end.
+    /// Waits to be selected for a round and runs the one client round of SecureFedRec.Rounds over the network
+    /// (<see cref="Rounds.Client.ClientRound"/>): the contract is checked against the opening message, the local policy
+    /// and ledger consent before any key is made, <paramref name="computeUpdate"/> computes the update (given the round's
+    /// model; return a vector of the model's length), the update is clipped, rotated, rounded and noised, and the
+    /// secure-aggregation protocol runs to its end.
     /// </summary>
+    /// <exception cref="TimeoutException">Not selected within <see cref="FederationClientOptions.JoinTimeout"/>.</exception>
+    /// <exception cref="RpcException">The coordinator has run its configured rounds, or a transport failure.</exception>
     public async Task<ClientRoundResult> RunRoundAsync(Func<RoundContext, double[]> computeUpdate, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(computeUpdate);
-        JoinRoundResponse joined = await JoinAsync(cancellationToken).ConfigureAwait(false);
-        RoundInfo info = joined.Round;
-        ulong roundId = info.RoundId;
-        ClientLog.Selected(_logger, roundId, info.ModelVersion, info.ClientNumber);
-        ServerToClient begin = ServerToClient.Parser.ParseFrom(joined.Payload);
-
-        string? refusal = CheckRound(info, begin, out MechanismParameters? mechanismParameters);
-        DistributedDiscreteGaussianMechanism? mechanism = null;
-        if (refusal is null)
+        var round = new Rounds.Client.ClientRound(new Rounds.Client.ClientRoundOptions
         {
-            (PolicyDecision decision, mechanism) = _guard.Consent(new RoundAnnouncement(RoundCodec.LedgerRoundId(roundId), mechanismParameters!,
-                info.ThreatMode == ThreatMode.Malicious ? Privacy.Policy.ThreatMode.SemiMalicious : Privacy.Policy.ThreatMode.CuriousServer,
-                info.Dp.ClaimedEpsilon));
-            if (!decision.Accepted)
+            Guard = _guard,
+            UpdateSource = (request, _) =>
             {
-                refusal = decision.Reason + ": " + decision.Message;
-                ClientLog.Declined(_logger, roundId, decision.Reason.ToString(), decision.Message);
-            }
-        }
-
-        uint[]? encoded = null;
-        if (refusal is null)
-        {
-            ModelSnapshot model = await GetModelAsync(info.ModelVersion, cancellationToken).ConfigureAwait(false);
-            double[] update = computeUpdate(new RoundContext(roundId, model, mechanismParameters!));
-            if (update.Length != mechanismParameters!.Dimension)
-            {
-                throw new ArgumentException("The update has " + update.Length + " values; the model has " + mechanismParameters.Dimension + ".");
-            }
-
-            encoded = mechanism!.Encode(update, RoundCodec.RotationSeed(roundId), RandomSource.System);
-        }
-
-        ClientState state = SecAggClient.Create(new ClientOptions((int)info.ClientNumber, _ => encoded ?? [])
-        {
-            Policy = _ => refusal,
+                Rounds.Transport.ModelRelease m = request.Model;
+                ClientLog.Selected(_logger, request.Contract.RoundId, request.Contract.ModelVersion, 0);
+                double[] update = computeUpdate(new RoundContext(request.Contract.RoundId,
+                    new ModelSnapshot(m.Version, m.RoundId, m.Values, m.Epsilon, m.TotalEpsilon), request.Contract.Dp));
+                return Task.FromResult(Rounds.LocalUpdate.FromTotal(update));
+            },
+            Time = _options.TimeProvider,
+            JoinTimeout = _options.JoinTimeout,
+            NoiseRandom = NoiseRandom,
         });
-        try
+        Rounds.Client.ClientRoundResult result = await round.RunAsync(RoundTransport, cancellationToken).ConfigureAwait(false);
+        switch (result.Reason)
         {
-            return await DriveAsync(roundId, state, begin, Phase.AdvertiseKeys, refusal, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            // Every exit (success, decline, cancel, exception) wipes the round's protocol secrets; idempotent after completion.
-            state.Abandon();
-        }
-    }
-
-    private static string? CheckRound(RoundInfo info, ServerToClient begin, out MechanismParameters? parameters)
-    {
-        parameters = null;
-        if (info.ThreatMode != ThreatMode.HonestButCurious)
-        {
-            return "Malicious-mode rounds need an identity roster this client does not have.";
-        }
-
-        try
-        {
-            parameters = RoundCodec.FromWire(info.Dp);
-        }
-        catch (FormatException ex)
-        {
-            return ex.Message;
-        }
-
-        if (begin.MessageCase != ServerToClient.MessageOneofCase.BeginRound || begin.BeginRound.Parameters is not { } p)
-        {
-            return "The round did not start with BeginRound.";
-        }
-
-        byte[] binding = RoundCodec.Binding(info.RoundId, info.ModelVersion, info.ThreatMode, info.Dp);
-        if (p.RoundNumber != info.RoundId || p.Dimension != (uint)parameters.PaddedDimension || p.Bits != (uint)parameters.Bits
-            || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(p.Binding.Span, binding))
-        {
-            return "The secure-aggregation parameters do not bind the announced round, model and DP parameters.";
-        }
-
-        return null;
-    }
-
-    private async Task<ClientRoundResult> DriveAsync(ulong roundId, ClientState state, ServerToClient first, Phase firstPhase, string? refusal, CancellationToken cancellationToken)
-    {
-        ServerToClient message = first;
-        Phase phase = firstPhase;
-        while (true)
-        {
-            ClientStep step = state.Handle(message);
-            if (!step.Accepted)
-            {
-                ClientLog.ProtocolRefused(_logger, roundId, phase.ToString(), step.Rejection ?? "refused");
-                return Finish(roundId, RoundOutcomeKind.Aborted, step.Rejection);
-            }
-
-            state = step.State;
-            if (step.Message is { } reply)
-            {
-                var submit = new SubmitPhaseRequest { RoundId = roundId, Phase = phase, Payload = reply.ToByteString() };
-                await _channel.InvokeAsync("SubmitPhase", o => _channel.Rounds.SubmitPhaseAsync(submit, o), cancellationToken).ConfigureAwait(false);
-            }
-
-            if (state.Phase == ClientPhase.Aborted)
-            {
-                return Finish(roundId, refusal is null ? RoundOutcomeKind.Aborted : RoundOutcomeKind.Declined, refusal ?? ((ClientAbortedState)state).Reason.ToString());
-            }
-
-            phase = (Phase)(int)state.Phase;
-            FetchPhaseResponse fetched = await FetchAsync(roundId, phase, cancellationToken).ConfigureAwait(false);
-            switch (fetched.Outcome)
-            {
-                case FetchPhaseResponse.Types.Outcome.Dropped:
-                    return Finish(roundId, RoundOutcomeKind.Dropped, fetched.DropReason.ToString());
-                case FetchPhaseResponse.Types.Outcome.Aborted:
-                    return Finish(roundId, RoundOutcomeKind.Aborted, "The coordinator aborted the round.");
-            }
-
-            message = ServerToClient.Parser.ParseFrom(fetched.Payload);
-            if (state.Phase == ClientPhase.Completed)
-            {
-                return message.MessageCase == ServerToClient.MessageOneofCase.Result
-                       && message.Result.Outcome == SecureFedRec.Protocol.Wire.RoundOutcome.Completed
-                       && message.Result.Contributors.Contains((uint)state.ClientId)
-                    ? Finish(roundId, RoundOutcomeKind.Completed, null)
-                    : Finish(roundId, RoundOutcomeKind.Aborted, "The round ended without this client's contribution in the sum.");
-            }
-        }
-    }
-
-    private ClientRoundResult Finish(ulong roundId, RoundOutcomeKind kind, string? detail)
-    {
-        ClientLog.RoundEnded(_logger, roundId, kind, _ledger.TotalEpsilon);
-        return new ClientRoundResult(roundId, kind, detail, _ledger.TotalEpsilon);
-    }
-
-    private async Task<JoinRoundResponse> JoinAsync(CancellationToken cancellationToken)
-    {
-        DateTimeOffset giveUp = _options.TimeProvider.GetUtcNow() + _options.JoinTimeout;
-        while (true)
-        {
-            JoinRoundResponse response = await _channel.InvokeAsync("JoinRound",
-                o => _channel.Rounds.JoinRoundAsync(new JoinRoundRequest(), o), cancellationToken).ConfigureAwait(false);
-            if (response.Outcome == JoinRoundResponse.Types.Outcome.Selected)
-            {
-                return response;
-            }
-
-            if (response.Outcome == JoinRoundResponse.Types.Outcome.Finished)
-            {
-                throw new RpcException(new Status(StatusCode.FailedPrecondition, "The coordinator has run its configured number of rounds."));
-            }
-
-            if (_options.TimeProvider.GetUtcNow() > giveUp)
-            {
+            case Rounds.Client.ClientRoundReason.JoinTimedOut:
                 throw new TimeoutException("Not selected for a round within " + _options.JoinTimeout + ".");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(50, response.RetryAfterMs)), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            case Rounds.Client.ClientRoundReason.CoordinatorFinished:
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, "The coordinator has run its configured number of rounds."));
+            case Rounds.Client.ClientRoundReason.PolicyDeclined:
+                ClientLog.Declined(_logger, result.RoundId, result.Decline.ToString(), result.Detail ?? string.Empty);
+                break;
         }
-    }
 
-    private async Task<FetchPhaseResponse> FetchAsync(ulong roundId, Phase phase, CancellationToken cancellationToken)
-    {
-        while (true)
+        RoundOutcomeKind kind = result.Outcome switch
         {
-            var fetch = new FetchPhaseRequest { RoundId = roundId, Phase = phase };
-            FetchPhaseResponse response = await _channel.InvokeAsync("FetchPhase",
-                o => _channel.Rounds.FetchPhaseAsync(fetch, o), cancellationToken).ConfigureAwait(false);
-            if (response.Outcome != FetchPhaseResponse.Types.Outcome.Pending)
-            {
-                return response;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(20, response.RetryAfterMs)), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
-        }
+            Rounds.Client.ClientRoundOutcome.Completed => RoundOutcomeKind.Completed,
+            Rounds.Client.ClientRoundOutcome.Declined => RoundOutcomeKind.Declined,
+            Rounds.Client.ClientRoundOutcome.Dropped => RoundOutcomeKind.Dropped,
+            _ => RoundOutcomeKind.Aborted,
+        };
+        string? detail = result.Outcome == Rounds.Client.ClientRoundOutcome.Completed ? null : result.Reason + ": " + result.Detail;
+        ClientLog.RoundEnded(_logger, result.RoundId, kind, _ledger.TotalEpsilon);
+        return new ClientRoundResult(result.RoundId, kind, detail, _ledger.TotalEpsilon);
     }
 
     /// <inheritdoc />

@@ -110,7 +110,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             builder.Services.AddSingleton(sp => new RoundEngine(options, store, ledger, metrics,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFedRec.Coordinator"), time));
             // The round RPCs talk only to IRoundService; the host decides which round host answers them.
-            builder.Services.AddSingleton<IRoundService>(sp => sp.GetRequiredService<RoundEngine>());
+            builder.Services.AddSingleton<IRoundService>(sp => sp.GetRequiredService<RoundEngine>().Service);
             builder.Services.AddSingleton(new SignedRequestAuthenticator(
                 (id, _) => ValueTask.FromResult(allowList.Find(id)),
                 new ReplayGuard(time, TimeSpan.FromSeconds(options.AuthWindowSeconds))));

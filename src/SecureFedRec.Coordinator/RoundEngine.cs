@@ -1,623 +1,262 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
-using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using SecureFedRec.Coordinator.Storage;
-using SecureFedRec.Crypto;
-using SecureFedRec.Privacy;
 using SecureFedRec.Privacy.Ledger;
-using SecureFedRec.Privacy.Mechanism;
-using SecureFedRec.Protocol;
-using SecureFedRec.Protocol.Server;
-using SecureFedRec.Protocol.Wire;
 using SecureFedRec.Rounds;
+using SecureFedRec.Rounds.Server;
 using SecureFedRec.Rounds.Transport;
 using SecureFedRec.Wire;
-using SecureFedRec.Wire.V1;
+using ProtocolPhase = SecureFedRec.Protocol.Wire.Phase;
+using ProtocolThreatMode = SecureFedRec.Protocol.Wire.ThreatMode;
+using ProtocolDropReason = SecureFedRec.Protocol.Wire.DropReason;
 
 namespace SecureFedRec.Coordinator;
 
 /// <summary>
-/// Orchestrates rounds over the network around the protocol's server state machine (SecureFedRec.Protocol.Server):
-/// recruits waiting clients, selects a cohort with the CSPRNG, plans the round's DP parameters, opens the protocol,
-/// relays its messages, closes each phase at its deadline or as soon as every expected client answered (late clients
-/// are dropped), and on completion decodes the sum, charges the ledger durably and only then releases the next model
-/// version.
+/// The coordinator's thin host around the one server round (<see cref="RoundHost"/> of SecureFedRec.Rounds): ticks it,
+/// writes rounds and model versions to the store, records metrics and logs. The round itself — cohort selection with
+/// the CSPRNG, plan, secure-aggregation session, deadlines, decode, ledger charge before release, model update — is the
+/// same code the simulation runs. <see cref="Service"/> is the <see cref="IRoundService"/> the gRPC service
+/// (<c>RoundsService</c>) calls.
 /// </summary>
 /// <remarks>
-/// Thread-safe: RPC handlers feed messages under one lock; only <see cref="TickAsync"/> (one driver) opens and closes
-/// phases and writes to the store. The protocol state of a round lives in memory only: a round open at start-up is
-/// aborted (<see cref="RecoverAsync"/>), with nothing charged and nothing released.
+/// Thread-safe (the host is); only <see cref="TickAsync"/> (one driver) opens and closes phases and writes to the store.
+/// The protocol state of a round lives in memory only: a round open at start-up is aborted (<see cref="RecoverAsync"/>),
+/// with nothing charged and nothing released.
 /// </remarks>
-public sealed class RoundEngine : IRoundService
+public sealed class RoundEngine
 {
-    /// <summary>Rounds whose messages stay fetchable after newer rounds opened.</summary>
-    private const int RecentRounds = 4;
-
     private readonly CoordinatorOptions _options;
     private readonly ICoordinatorStore _store;
     private readonly IPrivacyLedger _ledger;
     private readonly CoordinatorMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly Lock _gate = new();
-    private readonly Dictionary<string, (EnrolmentRecord Client, DateTimeOffset LastSeen)> _waiting = new(StringComparer.Ordinal);
-    private DateTimeOffset? _recruitSince;
-    private readonly HashSet<string> _opening = new(StringComparer.Ordinal);
-    private readonly Dictionary<ulong, ActiveRound> _recent = [];
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, EnrolmentRecord> _enrolled = new(StringComparer.Ordinal);
-    private ActiveRound? _round;
-    private int _completed;
-    private long _modelVersion;
+    private readonly IModelUpdateRule _rule;
+    private readonly Func<double[]> _initialModel;
+    private readonly Dictionary<string, byte[]> _identities = new(StringComparer.Ordinal);
+    private RoundHost? _host;
 
     /// <summary>Creates the engine; call <see cref="RecoverAsync"/> once before the first tick.</summary>
-    public RoundEngine(CoordinatorOptions options, ICoordinatorStore store, IPrivacyLedger ledger, CoordinatorMetrics metrics, ILogger logger, TimeProvider time)
+    /// <param name="options">Coordinator options (Rounds section).</param>
+    /// <param name="store">The store.</param>
+    /// <param name="ledger">The coordinator's durable ledger.</param>
+    /// <param name="metrics">Metrics.</param>
+    /// <param name="logger">Logger.</param>
+    /// <param name="time">Clock.</param>
+    /// <param name="rule">The model-update rule (null: FedAvg with learning rate 1).</param>
+    /// <param name="initialModel">Creates the initial model when the store has none (null: Rounds:InitialModel).</param>
+    public RoundEngine(CoordinatorOptions options, ICoordinatorStore store, IPrivacyLedger ledger, CoordinatorMetrics metrics, ILogger logger,
+        TimeProvider time, IModelUpdateRule? rule = null, Func<double[]>? initialModel = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _store = store;
         _ledger = ledger;
         _metrics = metrics;
         _logger = logger;
         _time = time;
+        _rule = rule ?? new FedAvgRule();
+        _initialModel = initialModel ?? options.Rounds.CreateInitialModel;
     }
+
+    /// <summary>The one round service (what the gRPC service and in-process transports call).</summary>
+    public IRoundService Service => Host;
+
+    /// <summary>The round host.</summary>
+    public RoundHost Host => _host ?? throw new InvalidOperationException("Call RecoverAsync first.");
 
     /// <summary>The round in progress (0 when none) and its phase.</summary>
-    public (ulong Round, Phase Phase) Current
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _round is null ? (0, Phase.Unspecified) : (_round.Id, _round.Phase);
-            }
-        }
-    }
+    public (ulong Round, ProtocolPhase Phase) Current => _host?.Current ?? (0, ProtocolPhase.Unspecified);
 
     /// <summary>Latest released model version.</summary>
-    public long ModelVersion => Interlocked.Read(ref _modelVersion);
+    public long ModelVersion => (long)(_host?.Latest.Version ?? 0);
 
     /// <summary>Whether <see cref="RoundOptions.MaxRounds"/> rounds have completed.</summary>
-    public bool Finished => _options.Rounds.MaxRounds > 0 && Volatile.Read(ref _completed) >= _options.Rounds.MaxRounds;
+    public bool Finished => _host?.Finished ?? false;
+
+    /// <summary>The round settings the coordinator's options ask for (the same defaults as the simulation otherwise).</summary>
+    public static RoundSettings SettingsOf(RoundOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        return new RoundSettings
+        {
+            Dimension = o.Dimension,
+            Bits = o.Bits,
+            Clip = o.Clip,
+            Privacy = PrivacyUnit.Institution,
+            TargetEpsilon = o.TargetEpsilon,
+            Delta = o.Delta,
+            PlannedRounds = o.PlannedRounds,
+            Mode = o.ThreatMode == "Malicious" ? ProtocolThreatMode.Malicious : ProtocolThreatMode.HonestButCurious,
+            ThresholdFraction = o.ThresholdFraction,
+        };
+    }
 
     /// <summary>
     /// Start-up: aborts rounds left open by a crash (their protocol state is gone), makes sure the initial model exists
-    /// (version 1, Rounds:InitialModel) and loads the latest version.
+    /// (version 1) and creates the round host around the latest version.
     /// </summary>
     public async Task RecoverAsync(CancellationToken cancellationToken)
     {
         foreach (RoundRecord open in await _store.ListOpenRoundsAsync(cancellationToken).ConfigureAwait(false))
         {
             CoordinatorLog.RecoveredOpenRound(_logger, open.RoundId, open.Phase);
-            await _store.UpdateRoundAsync(open.RoundId, nameof(Phase.Aborted), "AbortedByRestart", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            await _store.UpdateRoundAsync(open.RoundId, nameof(ProtocolPhase.Aborted), "AbortedByRestart", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             _metrics.RoundFinished("aborted_by_restart");
         }
 
         ModelVersionRecord? latest = await _store.GetModelAsync(0, cancellationToken).ConfigureAwait(false);
-        latest ??= await _store.AppendModelAsync(0, RoundCodec.EncodeModel(_options.Rounds.CreateInitialModel()), "0", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        Interlocked.Exchange(ref _modelVersion, latest.Version);
-        _completed = (await _store.ListRoundsAsync(cancellationToken).ConfigureAwait(false)).Count(r => r.Outcome == "Completed");
+        latest ??= await _store.AppendModelAsync(0, RoundCodec.EncodeModel(_initialModel()), "0", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<RoundRecord> rounds = await _store.ListRoundsAsync(cancellationToken).ConfigureAwait(false);
+        int released = rounds.Count(r => r.Outcome == "Completed");
+        RoundOptions o = _options.Rounds;
+        _host = new RoundHost(new RoundHostOptions
+        {
+            Settings = SettingsOf(o),
+            CohortSize = o.CohortSize,
+            MinClients = Math.Min(o.MinClients, o.CohortSize),
+            RecruitTime = TimeSpan.FromSeconds(o.RecruitSeconds),
+            PhaseTimeout = TimeSpan.FromSeconds(o.PhaseSeconds),
+            WaitingExpiry = TimeSpan.FromSeconds(o.WaitingExpirySeconds),
+            MaxRounds = o.MaxRounds,
+            FirstRoundId = (ulong)(rounds.Count == 0 ? 1 : rounds.Max(r => r.RoundId) + 1),
+            Threads = 1,
+            IdentityOf = IdentityOf,
+            Time = _time,
+        }, ToRelease(latest), _ledger, _rule, new StoreEvents(this), released);
         _metrics.ModelVersion(latest.Version);
         _metrics.EpsilonSpent(_ledger.TotalEpsilon);
     }
 
-    /// <summary>
-    /// JoinRound for an enrolled client: selected (with the opening message), waiting, not selected, or finished. The
-    /// client must have enrolled (the gRPC service checks that before calling); its record is read from the store once.
-    /// </summary>
-    public JoinReply Join(string caller)
-    {
-        ArgumentNullException.ThrowIfNull(caller);
-        EnrolmentRecord client = EnrolmentOf(caller);
-        DateTimeOffset now = _time.GetUtcNow();
-        lock (_gate)
-        {
-            ActiveRound? round = _round;
-            if (round is not null && !round.Terminal && round.Numbers.TryGetValue(client.ClientId, out int number)
-                && round.Outbox.TryGetValue((number, Phase.AdvertiseKeys), out ServerToClient? opening))
-            {
-                return new JoinReply(JoinOutcome.Selected, new RoundInvitation(round.Contract, number, opening, round.AdvertiseDeadline), TimeSpan.Zero);
-            }
-
-            if (_opening.Contains(client.ClientId))
-            {
-                // Selected into a round that is being opened right now: ask again shortly, do not queue for the next.
-                return new JoinReply(JoinOutcome.Wait, null, TimeSpan.FromMilliseconds(50));
-            }
-
-            if (Finished)
-            {
-                return new JoinReply(JoinOutcome.Finished, null, TimeSpan.Zero);
-            }
-
-            _waiting[client.ClientId] = (client, now);
-            _recruitSince ??= now;
-            bool running = round is not null && !round.Terminal;
-            return running
-                ? new JoinReply(JoinOutcome.NotSelected, null, TimeSpan.FromMilliseconds(500))
-                : new JoinReply(JoinOutcome.Wait, null, TimeSpan.FromMilliseconds(200));
-        }
-    }
-
-    /// <summary>SubmitPhase: feeds one client message to the protocol.</summary>
-    public SubmitReply Submit(string caller, ulong roundId, Phase phase, ClientToServer message)
-    {
-        ArgumentNullException.ThrowIfNull(caller);
-        ArgumentNullException.ThrowIfNull(message);
-        lock (_gate)
-        {
-            if (!_recent.TryGetValue(roundId, out ActiveRound? round))
-            {
-                return Refused(RoundRefusal.UnknownRound, DateTimeOffset.MinValue);
-            }
-
-            if (!round.Numbers.TryGetValue(caller, out int number))
-            {
-                return Refused(RoundRefusal.NotInCohort, DateTimeOffset.MinValue);
-            }
-
-            if (round.Terminal || phase != round.Phase)
-            {
-                return Refused(RoundRefusal.PhaseClosed, round.Deadline);
-            }
-
-            if (round.Drops.ContainsKey(number))
-            {
-                return Refused(RoundRefusal.Dropped, round.Deadline);
-            }
-
-            byte[] hash = SHA256.HashData(message.ToByteArray());
-            if (round.Submitted.TryGetValue(number, out byte[]? previous))
-            {
-                return CryptographicOperations.FixedTimeEquals(previous, hash)
-                    ? new SubmitReply(SubmitOutcome.Accepted, RoundRefusal.None, null, round.Deadline)
-                    : Refused(RoundRefusal.ConflictingResubmission, round.Deadline);
-            }
-
-            ServerStep step = round.State.Handle(number, message);
-            round.State = step.State;
-            if (!step.Accepted)
-            {
-                CoordinatorLog.MessageRefused(_logger, (long)round.Id, caller, round.Phase, step.Rejection ?? "refused");
-                if (step.Dropped is not null || message.MessageCase == ClientToServer.MessageOneofCase.Abort)
-                {
-                    Drop(round, number, message.MessageCase == ClientToServer.MessageOneofCase.Abort ? DropReason.ClientAborted : step.Dropped ?? DropReason.Malformed);
-                }
-
-                return new SubmitReply(SubmitOutcome.Refused, RoundRefusal.ProtocolRefused, step.Rejection ?? "refused", round.Deadline);
-            }
-
-            if (message.MessageCase == ClientToServer.MessageOneofCase.Abort)
-            {
-                Drop(round, number, DropReason.ClientAborted);
-            }
-
-            round.Submitted[number] = hash;
-            return new SubmitReply(SubmitOutcome.Accepted, RoundRefusal.None, null, round.Deadline);
-        }
-
-        static SubmitReply Refused(RoundRefusal refusal, DateTimeOffset deadline) => new(SubmitOutcome.Refused, refusal, null, deadline);
-    }
-
-    /// <summary>FetchPhase: the message that opens <paramref name="phase"/> for this client, or why not.</summary>
-    public FetchReply Fetch(string caller, ulong roundId, Phase phase)
-    {
-        ArgumentNullException.ThrowIfNull(caller);
-        lock (_gate)
-        {
-            if (!_recent.TryGetValue(roundId, out ActiveRound? round))
-            {
-                return new FetchReply(FetchOutcome.Refused, null, DropReason.Unspecified, RoundRefusal.UnknownRound, DateTimeOffset.MinValue, TimeSpan.Zero);
-            }
-
-            if (!round.Numbers.TryGetValue(caller, out int number))
-            {
-                return new FetchReply(FetchOutcome.Refused, null, DropReason.Unspecified, RoundRefusal.NotInCohort, DateTimeOffset.MinValue, TimeSpan.Zero);
-            }
-
-            if (round.Outbox.TryGetValue((number, phase), out ServerToClient? message))
-            {
-                return new FetchReply(FetchOutcome.Ready, message, DropReason.Unspecified, RoundRefusal.None,
-                    phase == round.Phase ? round.Deadline : DateTimeOffset.MinValue, TimeSpan.Zero);
-            }
-
-            if (round.Drops.TryGetValue(number, out DropReason reason))
-            {
-                return new FetchReply(FetchOutcome.Dropped, null, reason, RoundRefusal.None, DateTimeOffset.MinValue, TimeSpan.Zero);
-            }
-
-            if (round.Phase == Phase.Aborted)
-            {
-                round.Outbox.TryGetValue((number, Phase.Aborted), out ServerToClient? abort);
-                return new FetchReply(FetchOutcome.Aborted, abort, DropReason.Unspecified, RoundRefusal.None, DateTimeOffset.MinValue, TimeSpan.Zero);
-            }
-
-            return new FetchReply(FetchOutcome.Pending, null, DropReason.Unspecified, RoundRefusal.None, DateTimeOffset.MinValue, TimeSpan.FromMilliseconds(100));
-        }
-    }
-
-    /// <summary>A released model version (0: the latest) with its ε from the ledger, or null.</summary>
-    public async Task<ModelRelease?> GetModelAsync(ulong version, CancellationToken cancellationToken)
-    {
-        if (version > long.MaxValue)
-        {
-            return null;
-        }
-
-        ModelVersionRecord? model = await _store.GetModelAsync((long)version, cancellationToken).ConfigureAwait(false);
-        if (model is null)
-        {
-            return null;
-        }
-
-        LedgerEntry? entry = _ledger.Entries.FirstOrDefault(e => e.RoundId == RoundCodec.LedgerRoundId((ulong)model.RoundId));
-        return new ModelRelease((ulong)model.Version, (ulong)model.RoundId, RoundCodec.DecodeModel(model.Model),
-            entry?.RoundEpsilon ?? 0, entry?.TotalEpsilon ?? 0);
-    }
-
-    private EnrolmentRecord EnrolmentOf(string caller)
-    {
-        if (_enrolled.TryGetValue(caller, out EnrolmentRecord? known))
-        {
-            return known;
-        }
-
-        // Enrolment is durable and immutable once made: read it once. (The store APIs are async; SQLite runs them inline.)
-        EnrolmentRecord record = _store.GetEnrolmentAsync(caller, CancellationToken.None).GetAwaiter().GetResult()
-            ?? throw new InvalidOperationException("Client " + caller + " has not enrolled; the service checks enrolment first.");
-        return _enrolled.GetOrAdd(caller, record);
-    }
-
     /// <summary>One step of the driver: open a round when enough clients wait, close a phase when due, release.</summary>
-    public async Task TickAsync(CancellationToken cancellationToken)
+    public Task TickAsync(CancellationToken cancellationToken) => Host.TickAsync(closeNow: false, cancellationToken);
+
+    /// <summary>
+    /// A cohort member's enrolled identity key (malicious mode verifies advertised keys against it): remembered from the
+    /// store on first use. Called by the round host while it opens a round, off the RPC path.
+    /// </summary>
+    private byte[]? IdentityOf(string caller)
     {
-        DateTimeOffset now = _time.GetUtcNow();
-        List<EnrolmentRecord>? cohort = null;
-        ActiveRound? closing = null;
-        lock (_gate)
+        lock (_identities)
         {
-            if (_round is null || _round.Terminal)
+            if (_identities.TryGetValue(caller, out byte[]? known))
             {
-                cohort = Finished ? null : SelectCohort(now);
-            }
-            else if (now >= _round.Deadline || _round.Expected.All(n => _round.Submitted.ContainsKey(n) || _round.Drops.ContainsKey(n)))
-            {
-                closing = _round;
+                return known;
             }
         }
 
-        if (cohort is not null)
+        byte[]? key = _store.GetEnrolmentAsync(caller).GetAwaiter().GetResult()?.PublicKey;
+        if (key is not null)
         {
-            try
+            lock (_identities)
             {
-                await OpenAsync(cohort, now, cancellationToken).ConfigureAwait(false);
+                _identities[caller] = key;
             }
-            catch
-            {
-                // The selected clients go back to recruiting on their next JoinRound.
-                lock (_gate)
-                {
-                    _opening.Clear();
-                }
+        }
 
-                throw;
-            }
-        }
-        else if (closing is not null)
-        {
-            await CloseAsync(closing, now, cancellationToken).ConfigureAwait(false);
-        }
+        return key;
     }
 
-    private List<EnrolmentRecord>? SelectCohort(DateTimeOffset now)
+    private static ModelRelease ToRelease(ModelVersionRecord record) =>
+        new((ulong)record.Version, (ulong)record.RoundId, RoundCodec.DecodeModel(record.Model),
+            double.TryParse(record.Epsilon, NumberStyles.Float, CultureInfo.InvariantCulture, out double e) ? e : 0, 0);
+
+    /// <summary>Store writes, metrics and logs for the host's events.</summary>
+    private sealed class StoreEvents(RoundEngine engine) : RoundHostEvents
     {
-        RoundOptions o = _options.Rounds;
-        foreach (string stale in _waiting.Where(w => now - w.Value.LastSeen > TimeSpan.FromSeconds(o.WaitingExpirySeconds)).Select(w => w.Key).ToList())
+        public override async Task<ulong> AllocateRoundIdAsync(ulong proposed, RoundContract draft, IReadOnlyList<string> cohort, CancellationToken cancellationToken)
         {
-            _waiting.Remove(stale);
+            string json = JsonSerializer.Serialize(new { cohort, dp = draft.Dp, modelVersion = draft.ModelVersion, mode = draft.Mode.ToString() });
+            RoundRecord record = await engine._store.CreateRoundAsync((long)draft.ModelVersion, json, nameof(ProtocolPhase.AdvertiseKeys), engine._time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            return (ulong)record.RoundId;
         }
 
-        if (_waiting.Count == 0)
+        public override Task OnRoundOpenedAsync(RoundOpened opened, CancellationToken cancellationToken)
         {
-            _recruitSince = null;
-            return null;
+            RoundContract c = opened.Plan.Contract;
+            engine._metrics.Current((long)c.RoundId, (int)ProtocolPhase.AdvertiseKeys);
+            CoordinatorLog.RoundOpened(engine._logger, (long)c.RoundId, opened.Cohort.Count, opened.Plan.Threshold, (long)c.ModelVersion, c.ClaimedEpsilon);
+            return Task.CompletedTask;
         }
 
-        bool full = _waiting.Count >= o.CohortSize;
-        bool waitedEnough = _recruitSince is { } since && now - since >= TimeSpan.FromSeconds(o.RecruitSeconds) && _waiting.Count >= o.MinClients;
-        if (!full && !waitedEnough)
+        public override async Task OnPhaseClosedAsync(PhaseClosed closed, CancellationToken cancellationToken)
         {
-            return null;
-        }
-
-        // Uniform sample without replacement: Fisher–Yates with the OS CSPRNG.
-        List<EnrolmentRecord> pool = _waiting.Values.Select(w => w.Client).OrderBy(c => c.Number).ToList();
-        for (int i = pool.Count - 1; i > 0; i--)
-        {
-            int j = (int)RandomSource.System.NextBelow((ulong)(i + 1));
-            (pool[i], pool[j]) = (pool[j], pool[i]);
-        }
-
-        List<EnrolmentRecord> cohort = pool.Take(o.CohortSize).OrderBy(c => c.Number).ToList();
-        foreach (EnrolmentRecord c in cohort)
-        {
-            _waiting.Remove(c.ClientId);
-            _opening.Add(c.ClientId);
-        }
-
-        _recruitSince = _waiting.Count > 0 ? now : null;
-        return cohort;
-    }
-
-    private async Task OpenAsync(List<EnrolmentRecord> cohort, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        RoundOptions o = _options.Rounds;
-        int n = cohort.Count;
-        int t = o.Threshold(n);
-        var request = new PlanRequest
-        {
-            TargetEpsilon = o.TargetEpsilon,
-            Delta = o.Delta,
-            Rounds = o.PlannedRounds,
-            PlannedClients = n,
-            MinClients = t,
-            Dimension = o.Dimension,
-            Bits = o.Bits,
-            Clip = o.Clip,
-        };
-        if (!DistributedDpPlanner.TryPlan(request, out DistributedDpPlan? plan, out PlanRefusal? refusal))
-        {
-            CoordinatorLog.PlanRefused(_logger, n, refusal?.Message ?? "refused");
-            lock (_gate)
+            engine._metrics.PhaseDuration(closed.Closed.ToString(), closed.Duration.TotalSeconds);
+            CoordinatorLog.PhaseClosed(engine._logger, (long)closed.RoundId, closed.Closed, closed.Duration.TotalSeconds, closed.Answered, closed.Expected, closed.Next);
+            if (closed.Next is not (ProtocolPhase.Completed or ProtocolPhase.Aborted))
             {
-                _opening.Clear();
-            }
-
-            return;
-        }
-
-        bool malicious = o.ThreatMode == "Malicious";
-        ThreatMode mode = malicious ? ThreatMode.Malicious : ThreatMode.HonestButCurious;
-        // The claim is the accountant's ε of these parameters, which is what a client recomputes and what the gRPC service
-        // announces from the round contract (the binding below must hash the same DpParameters the client sees).
-        DpParameters dp = RoundCodec.ToWire(plan!.Parameters);
-        long modelVersion = ModelVersion;
-        string json = JsonSerializer.Serialize(new { cohort = cohort.Select(c => c.ClientId), threshold = t, dp = plan.Parameters, modelVersion, mode = mode.ToString() });
-        RoundRecord record = await _store.CreateRoundAsync(modelVersion, json, nameof(Phase.AdvertiseKeys), now, cancellationToken).ConfigureAwait(false);
-        ulong id = (ulong)record.RoundId;
-        byte[] binding = RoundCodec.Binding(id, (ulong)modelVersion, mode, dp);
-        SecAggParameters parameters = SecAggParameters.Create(id, cohort.Select(c => c.Number).ToList(), t,
-            plan.Parameters.PaddedDimension, plan.Parameters.Bits,
-            malicious ? ThreatMode.Malicious : ThreatMode.HonestButCurious, binding: binding);
-        ServerTransition start = SecAggServer.Start(parameters, new ServerOptions
-        {
-            EnrolledIdentities = malicious ? cohort.ToDictionary(c => c.Number, c => c.PublicKey) : null,
-            Threads = 1,
-        });
-        var round = new ActiveRound(id, modelVersion, mode, dp, plan.Parameters, plan.EpsilonPerRound, cohort, start.State, now)
-        {
-            Deadline = now + TimeSpan.FromSeconds(o.PhaseSeconds),
-        };
-        round.AdvertiseDeadline = round.Deadline;
-        round.Publish(start.Messages, Phase.AdvertiseKeys);
-        lock (_gate)
-        {
-            _round = round;
-            _opening.Clear();
-            _recent[id] = round;
-            // Late clients may still fetch the result of a recent round after the next one opened.
-            foreach (ulong old in _recent.Keys.Where(k => k + RecentRounds <= id).ToList())
-            {
-                _recent.Remove(old);
+                await engine._store.UpdateRoundAsync((long)closed.RoundId, closed.Next.ToString(), null, engine._time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                engine._metrics.Current((long)closed.RoundId, (int)closed.Next);
             }
         }
 
-        _metrics.Current((long)id, (int)round.Phase);
-        CoordinatorLog.RoundOpened(_logger, (long)id, n, t, modelVersion, plan.EpsilonPerRound);
-    }
-
-    private async Task CloseAsync(ActiveRound round, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        ServerTransition transition;
-        Phase closed;
-        int answered;
-        int expected;
-        lock (_gate)
+        public override async Task OnModelReleasedAsync(ModelRelease release, CancellationToken cancellationToken)
         {
-            closed = round.Phase;
-            expected = round.Expected.Count;
-            answered = round.Expected.Count(round.Submitted.ContainsKey);
-            foreach (int late in round.Expected.Where(n => !round.Submitted.ContainsKey(n) && !round.Drops.ContainsKey(n)).ToList())
+            ModelVersionRecord stored = await engine._store.AppendModelAsync((long)release.RoundId, RoundCodec.EncodeModel(release.Values),
+                release.Epsilon.ToString("R", CultureInfo.InvariantCulture), engine._time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            if ((ulong)stored.Version != release.Version)
             {
-                Drop(round, late, DropReason.TimedOut);
-            }
-
-            transition = round.State.Close();
-            round.State = transition.State;
-            foreach ((int number, DropReason reason) in transition.State.DroppedClients)
-            {
-                if (!round.Drops.ContainsKey(number))
-                {
-                    Drop(round, number, reason);
-                }
+                throw new InvalidOperationException($"The store assigned model version {stored.Version}; the round host expected {release.Version}.");
             }
         }
 
-        double seconds = (now - round.PhaseStartedAt).TotalSeconds;
-        _metrics.PhaseDuration(closed.ToString(), seconds);
-        Phase next = (Phase)(int)transition.State.Phase;
-        CoordinatorLog.PhaseClosed(_logger, (long)round.Id, closed, seconds, answered, expected, next);
-
-        if (transition.State is ServerCompletedState completed)
+        public override async Task OnRoundFinishedAsync(RoundFinished finished, CancellationToken cancellationToken)
         {
-            await ReleaseAsync(round, completed, transition, now, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        if (transition.State is ServerAbortedState aborted)
-        {
-            await FinishAsync(round, transition, Phase.Aborted, aborted.Outcome.ToString(), now, cancellationToken).ConfigureAwait(false);
-            CoordinatorLog.RoundAborted(_logger, (long)round.Id, aborted.Outcome.ToString());
-            _metrics.RoundFinished("aborted");
-            return;
-        }
-
-        await _store.UpdateRoundAsync((long)round.Id, next.ToString(), null, now, cancellationToken).ConfigureAwait(false);
-        lock (_gate)
-        {
-            round.Advance(next, now, now + TimeSpan.FromSeconds(_options.Rounds.PhaseSeconds));
-            round.Publish(transition.Messages, next);
-        }
-
-        _metrics.Current((long)round.Id, (int)next);
-    }
-
-    private async Task ReleaseAsync(ActiveRound round, ServerCompletedState completed, ServerTransition transition, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        int contributors = completed.Contributors.Count;
-        var mechanism = new DistributedDiscreteGaussianMechanism(round.Mechanism);
-        DecodeResult decoded = mechanism.Decode(completed.Sum, contributors, RoundCodec.RotationSeed(round.Id));
-        if (!decoded.Succeeded)
-        {
-            CoordinatorLog.Withheld(_logger, (long)round.Id, "decode failed: " + decoded.Failure);
-            await FinishAsync(round, transition, Phase.Completed, "Withheld", now, cancellationToken).ConfigureAwait(false);
-            _metrics.RoundFinished("withheld");
-            return;
-        }
-
-        // ε is recorded durably before anything derived from the sum leaves this process.
-        LedgerDecision decision = _ledger.Charge(new RoundCharge(RoundCodec.LedgerRoundId(round.Id), round.Mechanism, contributors));
-        if (!decision.MayRelease)
-        {
-            CoordinatorLog.Withheld(_logger, (long)round.Id, "ledger: " + decision.Message);
-            await FinishAsync(round, transition, Phase.Completed, "Withheld", now, cancellationToken).ConfigureAwait(false);
-            _metrics.RoundFinished("withheld");
-            return;
-        }
-
-        ModelVersionRecord current = (await _store.GetModelAsync(round.ModelVersion, cancellationToken).ConfigureAwait(false))!;
-        double[] model = RoundCodec.DecodeModel(current.Model);
-        IReadOnlyList<double> sum = decoded.Sum!;
-        for (int i = 0; i < model.Length; i++)
-        {
-            // FedAvg with server learning rate 1: the mean of the contributors' clipped, noised updates.
-            model[i] += sum[i] / contributors;
-        }
-
-        ModelVersionRecord released = await _store.AppendModelAsync((long)round.Id, RoundCodec.EncodeModel(model),
-            decision.RoundEpsilon.ToString("R", CultureInfo.InvariantCulture), now, cancellationToken).ConfigureAwait(false);
-        Interlocked.Exchange(ref _modelVersion, released.Version);
-        await FinishAsync(round, transition, Phase.Completed, "Completed", now, cancellationToken).ConfigureAwait(false);
-        Interlocked.Increment(ref _completed);
-        _metrics.RoundFinished("completed");
-        _metrics.Survivors(contributors);
-        _metrics.EpsilonSpent(decision.TotalAfter);
-        _metrics.ModelVersion(released.Version);
-        CoordinatorLog.Released(_logger, (long)round.Id, released.Version, contributors, decision.RoundEpsilon, decision.TotalAfter);
-        if (Finished)
-        {
-            CoordinatorLog.MaxRoundsReached(_logger, _options.Rounds.MaxRounds);
-        }
-    }
-
-    private async Task FinishAsync(ActiveRound round, ServerTransition transition, Phase phase, string outcome, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await _store.UpdateRoundAsync((long)round.Id, phase.ToString(), outcome, now, cancellationToken).ConfigureAwait(false);
-        lock (_gate)
-        {
-            round.Advance(phase, now, now);
-            round.Terminal = true;
-            round.Publish(transition.Messages, phase);
-        }
-
-        _metrics.Current(0, 0);
-    }
-
-    private void Drop(ActiveRound round, int number, DropReason reason)
-    {
-        round.Drops[number] = reason;
-        _metrics.ClientDropped(reason.ToString());
-        CoordinatorLog.ClientDropped(_logger, (long)round.Id, round.Ids[number], reason);
-    }
-
-    /// <summary>The in-memory state of the round in progress.</summary>
-    private sealed class ActiveRound
-    {
-        public ActiveRound(ulong id, long modelVersion, ThreatMode mode, DpParameters dp, MechanismParameters mechanism, double epsilon,
-            List<EnrolmentRecord> cohort, ServerState state, DateTimeOffset now)
-        {
-            Id = id;
-            ModelVersion = modelVersion;
-            Mode = mode;
-            Dp = dp;
-            Mechanism = mechanism;
-            Epsilon = epsilon;
-            State = state;
-            Numbers = cohort.ToDictionary(c => c.ClientId, c => c.Number, StringComparer.Ordinal);
-            Ids = cohort.ToDictionary(c => c.Number, c => c.ClientId);
-            Phase = Phase.AdvertiseKeys;
-            PhaseStartedAt = now;
-        }
-
-        public ulong Id { get; }
-
-        public long ModelVersion { get; }
-
-        public ThreatMode Mode { get; }
-
-        public DpParameters Dp { get; }
-
-        public MechanismParameters Mechanism { get; }
-
-        public double Epsilon { get; }
-
-        public ServerState State { get; set; }
-
-        public Dictionary<string, int> Numbers { get; }
-
-        public Dictionary<int, string> Ids { get; }
-
-        public Phase Phase { get; private set; }
-
-        public DateTimeOffset PhaseStartedAt { get; private set; }
-
-        public DateTimeOffset Deadline { get; set; }
-
-        public DateTimeOffset AdvertiseDeadline { get; set; }
-
-        public bool Terminal { get; set; }
-
-        public Dictionary<(int Number, Phase Phase), ServerToClient> Outbox { get; } = [];
-
-        public HashSet<int> Expected { get; private set; } = [];
-
-        public Dictionary<int, byte[]> Submitted { get; private set; } = [];
-
-        public Dictionary<int, DropReason> Drops { get; } = [];
-
-        public RoundContract Contract => new(Id, (ulong)ModelVersion, Mode, Mechanism);
-
-        public void Advance(Phase phase, DateTimeOffset now, DateTimeOffset deadline)
-        {
-            Phase = phase;
-            PhaseStartedAt = now;
-            Deadline = deadline;
-            Submitted = [];
-        }
-
-        public void Publish(IReadOnlyList<OutgoingMessage> messages, Phase phase)
-        {
-            var expected = new HashSet<int>();
-            foreach (OutgoingMessage m in messages)
+            RoundContract c = finished.Contract;
+            long id = (long)c.RoundId;
+            (string phase, string outcome, string metric) = finished.Outcome switch
             {
-                Outbox[(m.ClientId, phase)] = m.Message;
-                if (!Drops.ContainsKey(m.ClientId))
-                {
-                    expected.Add(m.ClientId);
-                }
-            }
+                ServerRoundOutcome.Released => (nameof(ProtocolPhase.Completed), "Completed", "completed"),
+                ServerRoundOutcome.WithheldDecodeFailed or ServerRoundOutcome.WithheldLedgerRefused => (nameof(ProtocolPhase.Completed), "Withheld", "withheld"),
+                _ => (nameof(ProtocolPhase.Aborted), finished.Detail ?? finished.Outcome.ToString(), "aborted"),
+            };
+            await engine._store.UpdateRoundAsync(id, phase, outcome, engine._time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            engine._metrics.RoundFinished(metric);
+            engine._metrics.Current(0, 0);
+            switch (finished.Outcome)
+            {
+                case ServerRoundOutcome.Released:
+                    ModelRelease release = finished.Release!;
+                    engine._metrics.Survivors(finished.Contributors);
+                    engine._metrics.EpsilonSpent(release.TotalEpsilon);
+                    engine._metrics.ModelVersion((long)release.Version);
+                    CoordinatorLog.Released(engine._logger, id, (long)release.Version, finished.Contributors, release.Epsilon, release.TotalEpsilon);
+                    if (engine.Finished)
+                    {
+                        CoordinatorLog.MaxRoundsReached(engine._logger, engine._options.Rounds.MaxRounds);
+                    }
 
-            Expected = expected;
+                    break;
+                case ServerRoundOutcome.WithheldDecodeFailed:
+                case ServerRoundOutcome.WithheldLedgerRefused:
+                    CoordinatorLog.Withheld(engine._logger, id, finished.Detail ?? finished.Outcome.ToString());
+                    break;
+                default:
+                    CoordinatorLog.RoundAborted(engine._logger, id, outcome);
+                    break;
+            }
+        }
+
+        public override async Task<ModelRelease?> LoadModelAsync(ulong version, CancellationToken cancellationToken)
+        {
+            ModelVersionRecord? record = await engine._store.GetModelAsync((long)version, cancellationToken).ConfigureAwait(false);
+            return record is null ? null : ToRelease(record);
+        }
+
+        public override void OnPlanRefused(int clients, RoundPlanRefusal refusal, string? detail) =>
+            CoordinatorLog.PlanRefused(engine._logger, clients, refusal + ": " + detail);
+
+        public override void OnClientDropped(ulong roundId, string caller, ProtocolDropReason reason)
+        {
+            engine._metrics.ClientDropped(reason.ToString());
+            CoordinatorLog.ClientDropped(engine._logger, (long)roundId, caller, reason);
+        }
+
+        public override void OnProtocolRefused(ulong roundId, string caller, ProtocolPhase phase, string detail)
+        {
+            CoordinatorLog.MessageRefused(engine._logger, (long)roundId, caller, phase, detail);
         }
     }
 }

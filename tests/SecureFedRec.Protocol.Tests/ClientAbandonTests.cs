@@ -50,21 +50,21 @@ public sealed class ClientAbandonTests
     }
 
     [Theory]
-    [InlineData(ThreatMode.Malicious, ClientPhase.AdvertiseKeys)]
-    [InlineData(ThreatMode.Malicious, ClientPhase.ShareKeys)]
-    [InlineData(ThreatMode.Malicious, ClientPhase.MaskedInput)]
-    [InlineData(ThreatMode.Malicious, ClientPhase.ConsistencyCheck)]
-    [InlineData(ThreatMode.Malicious, ClientPhase.Unmasking)]
-    [InlineData(ThreatMode.HonestButCurious, ClientPhase.ShareKeys)]
-    [InlineData(ThreatMode.HonestButCurious, ClientPhase.MaskedInput)]
-    [InlineData(ThreatMode.HonestButCurious, ClientPhase.Unmasking)]
-    public void Abandon_wipes_the_secrets_and_every_later_input_is_rejected(ThreatMode mode, ClientPhase phase)
+    [InlineData(ThreatMode.Malicious, Phase.AdvertiseKeys)]
+    [InlineData(ThreatMode.Malicious, Phase.ShareKeys)]
+    [InlineData(ThreatMode.Malicious, Phase.MaskedInput)]
+    [InlineData(ThreatMode.Malicious, Phase.ConsistencyCheck)]
+    [InlineData(ThreatMode.Malicious, Phase.Unmasking)]
+    [InlineData(ThreatMode.HonestButCurious, Phase.ShareKeys)]
+    [InlineData(ThreatMode.HonestButCurious, Phase.MaskedInput)]
+    [InlineData(ThreatMode.HonestButCurious, Phase.Unmasking)]
+    public void Abandon_wipes_the_secrets_and_every_later_input_is_rejected(ThreatMode mode, Phase phase)
     {
         using var round = new ManualRound(mode);
         ClientState state = round.ClientAt(phase);
         ServerToClient pending = round.PendingFor(1);
         Held held = Capture(state);
-        if (phase >= ClientPhase.MaskedInput)
+        if (phase >= Phase.MaskedInput)
         {
             Assert.Contains(held.SelfSeed, b => b != 0);
             Assert.NotEmpty(held.ShareKeys);
@@ -86,10 +86,10 @@ public sealed class ClientAbandonTests
     }
 
     [Theory]
-    [InlineData(ClientPhase.AdvertiseKeys)]
-    [InlineData(ClientPhase.MaskedInput)]
-    [InlineData(ClientPhase.Unmasking)]
-    public void Abandon_is_idempotent(ClientPhase phase)
+    [InlineData(Phase.AdvertiseKeys)]
+    [InlineData(Phase.MaskedInput)]
+    [InlineData(Phase.Unmasking)]
+    public void Abandon_is_idempotent(Phase phase)
     {
         using var round = new ManualRound(ThreatMode.Malicious);
         ClientState state = round.ClientAt(phase);
@@ -101,7 +101,7 @@ public sealed class ClientAbandonTests
         ClientState staleAgain = state.Abandon();
 
         Assert.Same(first, again);
-        Assert.Equal(ClientPhase.Aborted, staleAgain.Phase);
+        Assert.Equal(Phase.Aborted, staleAgain.Phase);
         AssertWiped(state, held);
         AssertRejected(first, pending);
         AssertRejected(staleAgain, pending);
@@ -111,10 +111,10 @@ public sealed class ClientAbandonTests
     public void Abandon_after_completion_is_harmless()
     {
         using var round = new ManualRound(ThreatMode.Malicious);
-        round.ClientAt(ClientPhase.Unmasking);
+        round.ClientAt(Phase.Unmasking);
         round.DeliverPending();
         ClientState completed = round.Clients[1];
-        Assert.Equal(ClientPhase.Completed, completed.Phase);
+        Assert.Equal(Phase.Completed, completed.Phase);
         ClientToServer reply = round.Replies[1];
         Assert.Equal(ClientToServer.MessageOneofCase.Unmasking, reply.MessageCase);
         byte[] sent = Google.Protobuf.MessageExtensions.ToByteArray(reply);
@@ -122,14 +122,14 @@ public sealed class ClientAbandonTests
         ClientState after = completed.Abandon();
 
         Assert.Same(completed, after);
-        Assert.Equal(ClientPhase.Completed, after.Phase);
+        Assert.Equal(Phase.Completed, after.Phase);
         Assert.True(after.InternalContext.IsDisposed);
         Assert.Equal(sent, Google.Protobuf.MessageExtensions.ToByteArray(reply));
 
         // The round still completes at the coordinator with the shares already sent.
         round.FeedReplies();
         round.Close();
-        Assert.Equal(Server.ServerPhase.Completed, round.Server.Phase);
+        Assert.Equal(Phase.Completed, round.Server.Phase);
     }
 
     [Fact]
@@ -140,7 +140,7 @@ public sealed class ClientAbandonTests
         ServerToClient bad = round.PendingFor(1).Clone();
         bad.BeginRound.Parameters.Threshold = 99;
         ClientState aborted = start.Handle(bad).State;
-        Assert.Equal(ClientPhase.Aborted, aborted.Phase);
+        Assert.Equal(Phase.Aborted, aborted.Phase);
 
         ClientState after = aborted.Abandon();
 

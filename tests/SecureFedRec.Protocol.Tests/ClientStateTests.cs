@@ -19,26 +19,26 @@ public class ClientStateTests
         ServerToClient.MessageOneofCase.Abort,
     ];
 
-    private static readonly Dictionary<ClientPhase, ServerToClient.MessageOneofCase> Expected = new()
+    private static readonly Dictionary<Phase, ServerToClient.MessageOneofCase> Expected = new()
     {
-        [ClientPhase.AdvertiseKeys] = ServerToClient.MessageOneofCase.BeginRound,
-        [ClientPhase.ShareKeys] = ServerToClient.MessageOneofCase.ShareKeysRequest,
-        [ClientPhase.MaskedInput] = ServerToClient.MessageOneofCase.MaskedInputRequest,
-        [ClientPhase.ConsistencyCheck] = ServerToClient.MessageOneofCase.ConsistencyCheckRequest,
-        [ClientPhase.Unmasking] = ServerToClient.MessageOneofCase.UnmaskingRequest,
+        [Phase.AdvertiseKeys] = ServerToClient.MessageOneofCase.BeginRound,
+        [Phase.ShareKeys] = ServerToClient.MessageOneofCase.ShareKeysRequest,
+        [Phase.MaskedInput] = ServerToClient.MessageOneofCase.MaskedInputRequest,
+        [Phase.ConsistencyCheck] = ServerToClient.MessageOneofCase.ConsistencyCheckRequest,
+        [Phase.Unmasking] = ServerToClient.MessageOneofCase.UnmaskingRequest,
     };
 
-    public static TheoryData<ClientPhase, ServerToClient.MessageOneofCase> WrongInputs()
+    public static TheoryData<Phase, ServerToClient.MessageOneofCase> WrongInputs()
     {
-        var data = new TheoryData<ClientPhase, ServerToClient.MessageOneofCase>();
-        foreach (ClientPhase phase in Enum.GetValues<ClientPhase>())
+        var data = new TheoryData<Phase, ServerToClient.MessageOneofCase>();
+        foreach (Phase phase in Enum.GetValues<Phase>().Where(p => p != Phase.Unspecified))
         {
             foreach (ServerToClient.MessageOneofCase kind in Kinds)
             {
                 bool expected = Expected.TryGetValue(phase, out var e) && e == kind;
                 // An abort is an input of every non-terminal state once the round is known.
                 bool abortAccepted = kind == ServerToClient.MessageOneofCase.Abort
-                    && phase is not (ClientPhase.AdvertiseKeys or ClientPhase.Completed or ClientPhase.Aborted);
+                    && phase is not (Phase.AdvertiseKeys or Phase.Completed or Phase.Aborted);
                 if (!expected && !abortAccepted)
                 {
                     data.Add(phase, kind);
@@ -61,15 +61,15 @@ public class ClientStateTests
         _ => new ServerToClient(),
     };
 
-    private static (ClientState State, ServerToClient? Correct) Reach(ManualRound round, ClientPhase phase)
+    private static (ClientState State, ServerToClient? Correct) Reach(ManualRound round, Phase phase)
     {
         switch (phase)
         {
-            case ClientPhase.Completed:
-                round.ClientAt(ClientPhase.Unmasking);
+            case Phase.Completed:
+                round.ClientAt(Phase.Unmasking);
                 round.DeliverPending();
                 return (round.Clients[1], null);
-            case ClientPhase.Aborted:
+            case Phase.Aborted:
                 ClientState start = round.Clients[1];
                 ServerToClient bad = Make(ServerToClient.MessageOneofCase.BeginRound, round.P);
                 bad.BeginRound.Parameters.Threshold = 99;
@@ -82,7 +82,7 @@ public class ClientStateTests
 
     [Theory]
     [MemberData(nameof(WrongInputs))]
-    public void Wrong_input_is_rejected_and_leaves_the_state_untouched(ClientPhase phase, ServerToClient.MessageOneofCase kind)
+    public void Wrong_input_is_rejected_and_leaves_the_state_untouched(Phase phase, ServerToClient.MessageOneofCase kind)
     {
         using var round = new ManualRound(ThreatMode.Malicious);
         (ClientState state, ServerToClient? correct) = Reach(round, phase);
@@ -99,7 +99,7 @@ public class ClientStateTests
         {
             ClientStep next = state.Handle(correct);
             Assert.True(next.Accepted);
-            Assert.NotEqual(ClientPhase.Aborted, next.State.Phase);
+            Assert.NotEqual(Phase.Aborted, next.State.Phase);
         }
     }
 
@@ -125,24 +125,24 @@ public class ClientStateTests
     }
 
     [Theory]
-    [InlineData(Mutation.BeginRoundInvalidThreshold, ClientPhase.AdvertiseKeys, ClientAbortReason.InvalidParameters)]
-    [InlineData(Mutation.BeginRoundNotInCohort, ClientPhase.AdvertiseKeys, ClientAbortReason.InvalidParameters)]
-    [InlineData(Mutation.KeyListWrongRound, ClientPhase.ShareKeys, ClientAbortReason.WrongSession)]
-    [InlineData(Mutation.KeyListUnknownId, ClientPhase.ShareKeys, ClientAbortReason.UnknownOrDuplicateClient)]
-    [InlineData(Mutation.KeyListDuplicateId, ClientPhase.ShareKeys, ClientAbortReason.UnknownOrDuplicateClient)]
-    [InlineData(Mutation.KeyListKeyTooShort, ClientPhase.ShareKeys, ClientAbortReason.MalformedMessage)]
-    [InlineData(Mutation.KeyListTooFewKeys, ClientPhase.ShareKeys, ClientAbortReason.TooFewSurvivors)]
-    [InlineData(Mutation.KeyListOwnKeyMissing, ClientPhase.ShareKeys, ClientAbortReason.OwnKeySubstituted)]
-    [InlineData(Mutation.SharesUnknownSender, ClientPhase.MaskedInput, ClientAbortReason.UnknownOrDuplicateClient)]
-    [InlineData(Mutation.SharesFlippedCiphertextByte, ClientPhase.MaskedInput, ClientAbortReason.BadCiphertext)]
-    [InlineData(Mutation.SharesTooFew, ClientPhase.MaskedInput, ClientAbortReason.TooFewSurvivors)]
-    [InlineData(Mutation.SharesFromTheWrongSender, ClientPhase.MaskedInput, ClientAbortReason.BadCiphertext)]
-    [InlineData(Mutation.ConsistencyListWithoutMe, ClientPhase.ConsistencyCheck, ClientAbortReason.InconsistentSurvivors)]
-    [InlineData(Mutation.ConsistencyListUnknownId, ClientPhase.ConsistencyCheck, ClientAbortReason.UnknownOrDuplicateClient)]
-    [InlineData(Mutation.UnmaskingNeighbourInNeitherList, ClientPhase.Unmasking, ClientAbortReason.InconsistentSurvivors)]
-    [InlineData(Mutation.UnmaskingSignatureForged, ClientPhase.Unmasking, ClientAbortReason.BadSignature)]
-    [InlineData(Mutation.UnmaskingDuplicateSignature, ClientPhase.Unmasking, ClientAbortReason.UnknownOrDuplicateClient)]
-    public void Invalid_content_aborts_with_the_typed_reason_and_reveals_only_the_reason(Mutation mutation, ClientPhase phase,
+    [InlineData(Mutation.BeginRoundInvalidThreshold, Phase.AdvertiseKeys, ClientAbortReason.InvalidParameters)]
+    [InlineData(Mutation.BeginRoundNotInCohort, Phase.AdvertiseKeys, ClientAbortReason.InvalidParameters)]
+    [InlineData(Mutation.KeyListWrongRound, Phase.ShareKeys, ClientAbortReason.WrongSession)]
+    [InlineData(Mutation.KeyListUnknownId, Phase.ShareKeys, ClientAbortReason.UnknownOrDuplicateClient)]
+    [InlineData(Mutation.KeyListDuplicateId, Phase.ShareKeys, ClientAbortReason.UnknownOrDuplicateClient)]
+    [InlineData(Mutation.KeyListKeyTooShort, Phase.ShareKeys, ClientAbortReason.MalformedMessage)]
+    [InlineData(Mutation.KeyListTooFewKeys, Phase.ShareKeys, ClientAbortReason.TooFewSurvivors)]
+    [InlineData(Mutation.KeyListOwnKeyMissing, Phase.ShareKeys, ClientAbortReason.OwnKeySubstituted)]
+    [InlineData(Mutation.SharesUnknownSender, Phase.MaskedInput, ClientAbortReason.UnknownOrDuplicateClient)]
+    [InlineData(Mutation.SharesFlippedCiphertextByte, Phase.MaskedInput, ClientAbortReason.BadCiphertext)]
+    [InlineData(Mutation.SharesTooFew, Phase.MaskedInput, ClientAbortReason.TooFewSurvivors)]
+    [InlineData(Mutation.SharesFromTheWrongSender, Phase.MaskedInput, ClientAbortReason.BadCiphertext)]
+    [InlineData(Mutation.ConsistencyListWithoutMe, Phase.ConsistencyCheck, ClientAbortReason.InconsistentSurvivors)]
+    [InlineData(Mutation.ConsistencyListUnknownId, Phase.ConsistencyCheck, ClientAbortReason.UnknownOrDuplicateClient)]
+    [InlineData(Mutation.UnmaskingNeighbourInNeitherList, Phase.Unmasking, ClientAbortReason.InconsistentSurvivors)]
+    [InlineData(Mutation.UnmaskingSignatureForged, Phase.Unmasking, ClientAbortReason.BadSignature)]
+    [InlineData(Mutation.UnmaskingDuplicateSignature, Phase.Unmasking, ClientAbortReason.UnknownOrDuplicateClient)]
+    public void Invalid_content_aborts_with_the_typed_reason_and_reveals_only_the_reason(Mutation mutation, Phase phase,
         ClientAbortReason expected)
     {
         using var round = new ManualRound(ThreatMode.Malicious);

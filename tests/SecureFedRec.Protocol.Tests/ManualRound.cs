@@ -94,7 +94,7 @@ internal sealed class ManualRound : IDisposable
     }
 
     /// <summary>Advances until client 1 is in <paramref name="phase"/> with its next (correct) message pending.</summary>
-    public ClientState ClientAt(ClientPhase phase)
+    public ClientState ClientAt(Phase phase)
     {
         while (Clients[1].Phase != phase)
         {
@@ -107,7 +107,7 @@ internal sealed class ManualRound : IDisposable
     }
 
     /// <summary>Advances until the coordinator is in <paramref name="phase"/> with the clients' replies collected, not yet fed.</summary>
-    public ServerState ServerAt(ServerPhase phase)
+    public ServerState ServerAt(Phase phase)
     {
         while (true)
         {

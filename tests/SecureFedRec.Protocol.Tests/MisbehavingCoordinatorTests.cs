@@ -43,7 +43,7 @@ public class MisbehavingCoordinatorTests
     /// <summary>Asks for the victim's self-seed and mask-key shares in one request (victim in both lists).</summary>
     private sealed class BothKindsInOneRequest : CoordinatorScript
     {
-        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, ServerPhase phase)
+        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, Phase phase)
         {
             if (message.MessageCase == ServerToClient.MessageOneofCase.UnmaskingRequest)
             {
@@ -69,7 +69,7 @@ public class MisbehavingCoordinatorTests
     /// <summary>After the honest unmasking request, sends a second one that names the victim dropped.</summary>
     private sealed class SecondRequestForTheOtherKind : CoordinatorScript
     {
-        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, ServerPhase phase)
+        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, Phase phase)
         {
             if (message.MessageCase != ServerToClient.MessageOneofCase.UnmaskingRequest)
             {
@@ -97,7 +97,7 @@ public class MisbehavingCoordinatorTests
     /// <summary>Malicious mode: reports the victim dropped in the unmasking request although its masked input arrived.</summary>
     private sealed class DroppedAfterMaskedInput : CoordinatorScript
     {
-        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, ServerPhase phase)
+        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, Phase phase)
         {
             if (message.MessageCase != ServerToClient.MessageOneofCase.UnmaskingRequest)
             {
@@ -125,7 +125,7 @@ public class MisbehavingCoordinatorTests
     /// <summary>Omits the victim from the survivor list everyone signs, although its masked input arrived.</summary>
     private sealed class OmittedFromConsistencyList : CoordinatorScript
     {
-        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, ServerPhase phase)
+        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, Phase phase)
         {
             if (message.MessageCase != ServerToClient.MessageOneofCase.ConsistencyCheckRequest)
             {
@@ -160,7 +160,7 @@ public class MisbehavingCoordinatorTests
 
         private static bool InGroupA(int id) => id <= 3;
 
-        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, ServerPhase phase)
+        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, Phase phase)
         {
             switch (message.MessageCase)
             {
@@ -190,9 +190,9 @@ public class MisbehavingCoordinatorTests
             }
         }
 
-        public override IEnumerable<OutgoingMessage> Inject(ServerPhase phase)
+        public override IEnumerable<OutgoingMessage> Inject(Phase phase)
         {
-            if (phase != ServerPhase.Unmasking || _full is null)
+            if (phase != Phase.Unmasking || _full is null)
             {
                 yield break;
             }
@@ -235,7 +235,7 @@ public class MisbehavingCoordinatorTests
     /// <summary>Replaces one peer's (or the recipient's own) mask public key in the key list sent to client 1.</summary>
     private sealed class SubstitutedKey(int substituted) : CoordinatorScript
     {
-        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, ServerPhase phase)
+        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, Phase phase)
         {
             if (message.MessageCase != ServerToClient.MessageOneofCase.ShareKeysRequest || recipient != 1)
             {
@@ -262,7 +262,7 @@ public class MisbehavingCoordinatorTests
     /// <summary>Replays to every client the messages of an earlier round (as recorded), optionally relabelled with the current round number.</summary>
     private sealed class Replay(IReadOnlyList<TranscriptEntry> earlier, ServerToClient.MessageOneofCase kind, ulong relabel) : CoordinatorScript
     {
-        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, ServerPhase phase)
+        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, Phase phase)
         {
             if (message.MessageCase != kind)
             {
@@ -308,7 +308,7 @@ public class MisbehavingCoordinatorTests
     /// <summary>Claims that only t−1 clients survived (the rest "dropped") to collect mask-key shares of survivors.</summary>
     private sealed class FewerThanTSurvivors : CoordinatorScript
     {
-        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, ServerPhase phase)
+        public override IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, Phase phase)
         {
             switch (message.MessageCase)
             {

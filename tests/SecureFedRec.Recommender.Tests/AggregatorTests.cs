@@ -74,7 +74,7 @@ public sealed class AggregatorTests
     {
         var inputs = Inputs(5, 1);
         bool[] dropped = [false, true, false, false, false];
-        var result = new SecAggAggregator(7).Aggregate(1, inputs, dropped, Context);
+        var result = new SecureRoundAggregator(null, 7).Aggregate(1, inputs, dropped, Context);
         var expected = PlainSum(inputs, dropped);
         var codec = new FixedPointCodec(Context, 5, 32);
         Assert.Equal(4, result.Survivors);
@@ -98,7 +98,7 @@ public sealed class AggregatorTests
             }
         }
 
-        var r = new SecAggAggregator(7).Aggregate(1, inputs, new bool[3], clipped);
+        var r = new SecureRoundAggregator(null, 7).Aggregate(1, inputs, new bool[3], clipped);
         var expected = PlainSum(inputs, new bool[3]);
         Assert.All(Enumerable.Range(0, Layout.Length), j => Assert.Equal(expected[j], r.Sum[j], 4));
         Assert.Throws<ArgumentException>(() => new FixedPointCodec(Context with { ItemDeltaBound = double.PositiveInfinity }, 3, 32));
@@ -108,18 +108,19 @@ public sealed class AggregatorTests
     public void SecAgg_with_too_many_dropouts_fails_loudly()
     {
         var inputs = Inputs(4, 2);
-        var ex = Assert.Throws<InvalidOperationException>(() => new SecAggAggregator(7).Aggregate(1, inputs, [true, true, false, false], Context));
+        var ex = Assert.Throws<InvalidOperationException>(() => new SecureRoundAggregator(null, 7).Aggregate(1, inputs, [true, true, false, false], Context));
         Assert.Contains("did not complete", ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]
     [InlineData(2, 2)]
-    [InlineData(3, 3)]
+    [InlineData(3, 2)]
     [InlineData(10, 7)]
     [InlineData(20, 14)]
-    public void SecAgg_threshold_is_two_thirds_plus_one(int n, int t)
+    public void SecAgg_threshold_is_the_round_pipelines_one_rule(int n, int t)
     {
-        Assert.Equal(t, SecAggAggregator.ThresholdFor(n));
+        // The simulation no longer has a threshold rule of its own (it was ⌊2n/3⌋ + 1): it plans with the coordinator's.
+        Assert.Equal(t, SecureFedRec.Rounds.RoundPlanner.Threshold(n, SecureFedRec.Rounds.RoundSettings.DefaultThresholdFraction, SecureFedRec.Protocol.Wire.ThreatMode.HonestButCurious));
     }
 
     [Fact]
@@ -136,7 +137,7 @@ public sealed class AggregatorTests
         }
 
         var plain = Rmse(new PlainAggregator());
-        var secure = Rmse(new SecAggAggregator(3));
+        var secure = Rmse(new SecureRoundAggregator(null, 3));
         Assert.True(Math.Abs(secure - plain) <= 0.005 * plain, $"plain {plain:F5}, secagg {secure:F5}");
     }
 
@@ -148,13 +149,13 @@ public sealed class AggregatorTests
     [InlineData(1.0, 1e-5, 0)]
     public void Dp_target_out_of_range_is_refused(double epsilon, double delta, int rounds)
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new DpSecAggAggregator(new DpTarget(epsilon, delta, rounds), 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SecureRoundAggregator(new DpTarget(epsilon, delta, rounds), 1));
     }
 
     [Fact]
     public void Dp_aggregator_needs_a_user_clip()
     {
-        var dp = new DpSecAggAggregator(new DpTarget(4, 1e-5, 3), 1);
+        var dp = new SecureRoundAggregator(new DpTarget(4, 1e-5, 3), 1);
         Assert.Throws<ArgumentException>(() => dp.Aggregate(1, Inputs(3, 1), new bool[3], Context));
     }
 
@@ -162,7 +163,7 @@ public sealed class AggregatorTests
     public void Dp_aggregator_spends_at_most_the_target_and_charges_every_round()
     {
         var context = Context with { UserClipNorm = 1.0, MaxUsersPerClient = 5 };
-        var dp = new DpSecAggAggregator(new DpTarget(4, 1e-5, 3), 1);
+        var dp = new SecureRoundAggregator(new DpTarget(4, 1e-5, 3), 1);
         var random = new Random(3);
         var spent = new List<double>();
         for (var round = 1; round <= 3; round++)
@@ -184,7 +185,7 @@ public sealed class AggregatorTests
     public void Dp_aggregator_sum_is_close_to_the_true_sum_at_a_large_epsilon()
     {
         var context = Context with { UserClipNorm = 1.0, MaxUsersPerClient = 5 };
-        var dp = new DpSecAggAggregator(new DpTarget(1e4, 1e-5, 1), 1);
+        var dp = new SecureRoundAggregator(new DpTarget(1e4, 1e-5, 1), 1);
         var random = new Random(4);
         var inputs = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, Layout.Length).Select(_ => (random.NextDouble() - 0.5) * 0.2).ToArray()).ToArray();
         var r = dp.Aggregate(1, inputs, new bool[4], context);

@@ -309,7 +309,7 @@ public sealed class RankingModelTests
     {
         var partition = UserPartition.Random(Split.UserCount, 4, 1);
         var settings = new FederationSettings { Rounds = kind == RankingModelKind.Ials ? 20 : 15, LocalEpochs = 3, DropoutRate = 0.25, Seed = 2 };
-        var (fed, rounds) = RankingSimulation.Federate(kind, Split, partition, Planted.Hp, settings, new SecAggAggregator(1, threads: 1));
+        var (fed, rounds) = RankingSimulation.Federate(kind, Split, partition, Planted.Hp, settings, new SecureRoundAggregator(null, 1, threads: 1));
         var central = RankingEvaluator.Evaluate(RankingSimulation.TrainCentral(kind, Split, Planted.Hp, kind == RankingModelKind.Ials ? 10 : 40, 1), Split);
         Assert.All(rounds, r => Assert.Equal(3, r.Survivors));
         Assert.True(fed.FullHr10 > Popularity.FullHr10 + 0.2, $"{kind} federated {fed.FullHr10} vs popularity {Popularity.FullHr10}");

@@ -17,7 +17,7 @@ public sealed class ClientAdvertiseKeysState : ClientState
     }
 
     /// <inheritdoc />
-    public override ClientPhase Phase => ClientPhase.AdvertiseKeys;
+    public override Phase Phase => Phase.AdvertiseKeys;
 
     private protected override ClientStep OnBeginRound(BeginRound message)
     {

@@ -17,7 +17,7 @@ public sealed class ClientConsistencyCheckState : ClientState
     }
 
     /// <inheritdoc />
-    public override ClientPhase Phase => ClientPhase.ConsistencyCheck;
+    public override Phase Phase => Phase.ConsistencyCheck;
 
     private protected override ClientStep OnConsistencyCheckRequest(ConsistencyCheckRequest message)
     {

@@ -20,7 +20,7 @@ public sealed class ClientMaskedInputState : ClientState
     }
 
     /// <inheritdoc />
-    public override ClientPhase Phase => ClientPhase.MaskedInput;
+    public override Phase Phase => Phase.MaskedInput;
 
     private protected override ClientStep OnMaskedInputRequest(MaskedInputRequest message)
     {

@@ -46,7 +46,7 @@ public sealed class ClientOptions
 /// <summary>Entry point: the first state of a client.</summary>
 public static class SecAggClient
 {
-    /// <summary>Returns the client's first state (<see cref="ClientPhase.AdvertiseKeys"/>), waiting for the round parameters.</summary>
+    /// <summary>Returns the client's first state (<see cref="Wire.Phase.AdvertiseKeys"/>), waiting for the round parameters.</summary>
     public static ClientState Create(ClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

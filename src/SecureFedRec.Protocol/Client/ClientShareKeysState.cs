@@ -17,7 +17,7 @@ public sealed class ClientShareKeysState : ClientState
     }
 
     /// <inheritdoc />
-    public override ClientPhase Phase => ClientPhase.ShareKeys;
+    public override Phase Phase => Phase.ShareKeys;
 
     private protected override ClientStep OnShareKeysRequest(ShareKeysRequest message)
     {

@@ -2,31 +2,6 @@ using SecureFedRec.Protocol.Wire;
 
 namespace SecureFedRec.Protocol.Client;
 
-/// <summary>Client protocol phases, one per state class (Bonawitz et al. 2017, Fig. 4 rounds 0–4).</summary>
-public enum ClientPhase
-{
-    /// <summary>Waiting for the round parameters; answers with advertised keys (round 0).</summary>
-    AdvertiseKeys = 1,
-
-    /// <summary>Waiting for the key list; answers with encrypted shares (round 1).</summary>
-    ShareKeys = 2,
-
-    /// <summary>Waiting for the shares addressed to it; answers with the masked input (round 2).</summary>
-    MaskedInput = 3,
-
-    /// <summary>Malicious mode: waiting for the survivor list; answers with its signature (round 3).</summary>
-    ConsistencyCheck = 4,
-
-    /// <summary>Waiting for the unmasking request; answers with shares (round 4).</summary>
-    Unmasking = 5,
-
-    /// <summary>Terminal: the unmasking shares were sent.</summary>
-    Completed = 6,
-
-    /// <summary>Terminal: the client stopped with a <see cref="ClientAbortReason"/>.</summary>
-    Aborted = 7,
-}
-
 /// <summary>The result of feeding one coordinator message to a <see cref="ClientState"/>.</summary>
 /// <remarks>
 /// A rejected message (wrong kind for the state) leaves the state untouched: <see cref="State"/> is the same object and
@@ -34,12 +9,13 @@ public enum ClientPhase
 /// </remarks>
 public sealed class ClientStep
 {
-    internal ClientStep(ClientState state, ClientToServer? message, bool accepted, string? rejection)
+    internal ClientStep(ClientState state, ClientToServer? message, bool accepted, ProtocolRejection? rejection, string? detail)
     {
         State = state;
         Message = message;
         Accepted = accepted;
         Rejection = rejection;
+        RejectionDetail = detail;
     }
 
     /// <summary>The state to use for the next message.</summary>
@@ -51,8 +27,11 @@ public sealed class ClientStep
     /// <summary>False when the input was rejected and the state is unchanged.</summary>
     public bool Accepted { get; }
 
-    /// <summary>Why the input was rejected (diagnostic text, no secrets).</summary>
-    public string? Rejection { get; }
+    /// <summary>The rule that rejected the input.</summary>
+    public ProtocolRejection? Rejection { get; }
+
+    /// <summary>Diagnostic text for <see cref="Rejection"/> (no secrets).</summary>
+    public string? RejectionDetail { get; }
 }
 
 /// <summary>
@@ -73,13 +52,13 @@ public abstract class ClientState
     private protected ClientState(ClientContext context) => Context = context;
 
     /// <summary>This state's phase.</summary>
-    public abstract ClientPhase Phase { get; }
+    public abstract Phase Phase { get; }
 
     /// <summary>This client's id.</summary>
     public int ClientId => Context.Options.ClientId;
 
     /// <summary>Whether no further input is accepted.</summary>
-    public bool IsTerminal => Phase is ClientPhase.Completed or ClientPhase.Aborted;
+    public bool IsTerminal => Phase is Phase.Completed or Phase.Aborted;
 
     private protected ClientContext Context { get; }
 
@@ -94,7 +73,7 @@ public abstract class ClientState
         ArgumentNullException.ThrowIfNull(message);
         if (!IsTerminal && Context.IsDisposed)
         {
-            return Reject("The round was abandoned locally; its secrets are wiped.");
+            return Reject(ProtocolRejection.AbandonedLocally, "The round was abandoned locally; its secrets are wiped.");
         }
 
         return message.MessageCase switch
@@ -104,9 +83,9 @@ public abstract class ClientState
             ServerToClient.MessageOneofCase.MaskedInputRequest => OnMaskedInputRequest(message.MaskedInputRequest),
             ServerToClient.MessageOneofCase.ConsistencyCheckRequest => OnConsistencyCheckRequest(message.ConsistencyCheckRequest),
             ServerToClient.MessageOneofCase.UnmaskingRequest => OnUnmaskingRequest(message.UnmaskingRequest),
-            ServerToClient.MessageOneofCase.Result => Reject("A round result is not an input of this state."),
+            ServerToClient.MessageOneofCase.Result => Reject(ProtocolRejection.UnexpectedMessageKind, "A round result is not an input of this state."),
             ServerToClient.MessageOneofCase.Abort => OnAbortRound(message.Abort),
-            _ => Reject("Empty envelope."),
+            _ => Reject(ProtocolRejection.EmptyEnvelope, "Empty envelope."),
         };
     }
 
@@ -117,8 +96,8 @@ public abstract class ClientState
     /// </summary>
     /// <remarks>
     /// The states of one round share their memory, so abandoning any of them (even a stale earlier state) wipes the round;
-    /// afterwards every state of that round rejects every input. Idempotent; harmless after <see cref="ClientPhase.Completed"/>
-    /// or <see cref="ClientPhase.Aborted"/> (returns this terminal state unchanged). Never throws.
+    /// afterwards every state of that round rejects every input. Idempotent; harmless after <see cref="Phase.Completed"/>
+    /// or <see cref="Phase.Aborted"/> (returns this terminal state unchanged). Never throws.
     /// </remarks>
     public ClientState Abandon()
     {
@@ -140,17 +119,18 @@ public abstract class ClientState
     {
         if (IsTerminal || Context.Parameters is null || message.RoundNumber != Context.Parameters.RoundNumber)
         {
-            return Reject("An abort for another round, or after the round ended.");
+            return Reject(ProtocolRejection.StaleAbort, "An abort for another round, or after the round ended.");
         }
 
         return Abort(ClientAbortReason.CoordinatorAborted, send: false);
     }
 
-    private protected ClientStep Unexpected(string kind) => Reject($"{kind} is not expected in phase {Phase}.");
+    private protected ClientStep Unexpected(string kind) =>
+        Reject(ProtocolRejection.UnexpectedMessageKind, $"{kind} is not expected in phase {Phase}.");
 
-    private protected ClientStep Reject(string reason) => new(this, null, accepted: false, reason);
+    private protected ClientStep Reject(ProtocolRejection rule, string detail) => new(this, null, accepted: false, rule, detail);
 
-    private protected static ClientStep Next(ClientState next, ClientToServer? message) => new(next, message, accepted: true, null);
+    private protected static ClientStep Next(ClientState next, ClientToServer? message) => new(next, message, accepted: true, null, null);
 
     /// <summary>Moves to the aborted state, wiping every secret; sends only the reason.</summary>
     private protected ClientStep Abort(ClientAbortReason reason, bool send = true)
@@ -180,7 +160,7 @@ public sealed class ClientCompletedState : ClientState
     }
 
     /// <inheritdoc />
-    public override ClientPhase Phase => ClientPhase.Completed;
+    public override Phase Phase => Phase.Completed;
 }
 
 /// <summary>Terminal state after an abort; <see cref="Reason"/> says why. Rejects every input.</summary>
@@ -196,7 +176,7 @@ public sealed class ClientAbortedState : ClientState
     }
 
     /// <inheritdoc />
-    public override ClientPhase Phase => ClientPhase.Aborted;
+    public override Phase Phase => Phase.Aborted;
 
     /// <summary>Why the client stopped.</summary>
     public ClientAbortReason Reason { get; }

@@ -19,7 +19,7 @@ public sealed class ClientUnmaskingState : ClientState
     }
 
     /// <inheritdoc />
-    public override ClientPhase Phase => ClientPhase.Unmasking;
+    public override Phase Phase => Phase.Unmasking;
 
     private protected override ClientStep OnUnmaskingRequest(UnmaskingRequest message)
     {

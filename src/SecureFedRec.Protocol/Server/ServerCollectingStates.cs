@@ -19,7 +19,7 @@ public sealed class ServerAdvertiseKeysState : ServerState
     }
 
     /// <inheritdoc />
-    public override ServerPhase Phase => ServerPhase.AdvertiseKeys;
+    public override Phase Phase => Phase.AdvertiseKeys;
 
     /// <inheritdoc />
     public override ServerTransition Close()
@@ -50,12 +50,12 @@ public sealed class ServerAdvertiseKeysState : ServerState
         SecAggParameters p = Context.Parameters;
         if (message.RoundNumber != p.RoundNumber)
         {
-            return Reject("Advertised keys for another round.");
+            return Reject(ProtocolRejection.WrongRound, "Advertised keys for another round.");
         }
 
         if (Context.Keys.ContainsKey(sender))
         {
-            return Reject("Duplicate advertised keys.");
+            return Reject(ProtocolRejection.Duplicate, "Duplicate advertised keys.");
         }
 
         AdvertisedKey? keys = message.Keys;
@@ -105,7 +105,7 @@ public sealed class ServerShareKeysState : ServerState
     }
 
     /// <inheritdoc />
-    public override ServerPhase Phase => ServerPhase.ShareKeys;
+    public override Phase Phase => Phase.ShareKeys;
 
     /// <inheritdoc />
     public override ServerTransition Close()
@@ -147,17 +147,17 @@ public sealed class ServerShareKeysState : ServerState
         SecAggParameters p = Context.Parameters;
         if (message.RoundNumber != p.RoundNumber)
         {
-            return Reject("Shares for another round.");
+            return Reject(ProtocolRejection.WrongRound, "Shares for another round.");
         }
 
         if (!Context.Keys.ContainsKey(sender))
         {
-            return Reject("The sender is not in the key list.");
+            return Reject(ProtocolRejection.SenderNotExpectedInPhase, "The sender is not in the key list.");
         }
 
         if (Context.Shares.ContainsKey(sender))
         {
-            return Reject("Duplicate share response.");
+            return Reject(ProtocolRejection.Duplicate, "Duplicate share response.");
         }
 
         int[] expected = Context.NeighbourIds(sender).Where(Context.Keys.ContainsKey).Order().ToArray();
@@ -197,7 +197,7 @@ public sealed class ServerMaskedInputState : ServerState
     }
 
     /// <inheritdoc />
-    public override ServerPhase Phase => ServerPhase.MaskedInput;
+    public override Phase Phase => Phase.MaskedInput;
 
     /// <inheritdoc />
     public override ServerTransition Close()
@@ -228,17 +228,17 @@ public sealed class ServerMaskedInputState : ServerState
         SecAggParameters p = Context.Parameters;
         if (message.RoundNumber != p.RoundNumber)
         {
-            return Reject("A masked input for another round.");
+            return Reject(ProtocolRejection.WrongRound, "A masked input for another round.");
         }
 
         if (Array.BinarySearch(Context.ShareSenders, sender) < 0)
         {
-            return Reject("The sender did not share keys.");
+            return Reject(ProtocolRejection.SenderNotExpectedInPhase, "The sender did not share keys.");
         }
 
         if (Context.MaskedInputSenders.Contains(sender))
         {
-            return Reject("Duplicate masked input.");
+            return Reject(ProtocolRejection.Duplicate, "Duplicate masked input.");
         }
 
         if (message.ClientId != (uint)sender || !VectorCodec.TryAccumulate(message.MaskedVector.Span, p.ValueMask, Context.Sum))
@@ -265,7 +265,7 @@ public sealed class ServerConsistencyCheckState : ServerState
         _signedMessage = Derivations.ConsistencyMessage(context.SessionId, context.Parameters.RoundNumber, context.Survivors);
 
     /// <inheritdoc />
-    public override ServerPhase Phase => ServerPhase.ConsistencyCheck;
+    public override Phase Phase => Phase.ConsistencyCheck;
 
     /// <inheritdoc />
     public override ServerTransition Close()
@@ -280,17 +280,17 @@ public sealed class ServerConsistencyCheckState : ServerState
     {
         if (message.RoundNumber != Context.Parameters.RoundNumber)
         {
-            return Reject("A signature for another round.");
+            return Reject(ProtocolRejection.WrongRound, "A signature for another round.");
         }
 
         if (Array.BinarySearch(Context.Survivors, sender) < 0)
         {
-            return Reject("The sender is not a survivor.");
+            return Reject(ProtocolRejection.SenderNotExpectedInPhase, "The sender is not a survivor.");
         }
 
         if (Context.Signatures.ContainsKey(sender))
         {
-            return Reject("Duplicate signature.");
+            return Reject(ProtocolRejection.Duplicate, "Duplicate signature.");
         }
 
         if (message.ClientId != (uint)sender || message.Signature.Length != Primitives.SignatureLength)

@@ -2,31 +2,6 @@ using SecureFedRec.Protocol.Wire;
 
 namespace SecureFedRec.Protocol.Server;
 
-/// <summary>Coordinator protocol phases, one per state class.</summary>
-public enum ServerPhase
-{
-    /// <summary>Collecting advertised keys (round 0).</summary>
-    AdvertiseKeys = 1,
-
-    /// <summary>Collecting encrypted shares (round 1).</summary>
-    ShareKeys = 2,
-
-    /// <summary>Collecting masked inputs into the running sum (round 2).</summary>
-    MaskedInput = 3,
-
-    /// <summary>Malicious mode: collecting consistency signatures (round 3).</summary>
-    ConsistencyCheck = 4,
-
-    /// <summary>Collecting revealed shares (round 4).</summary>
-    Unmasking = 5,
-
-    /// <summary>Terminal: the sum is known.</summary>
-    Completed = 6,
-
-    /// <summary>Terminal: the round was abandoned.</summary>
-    Aborted = 7,
-}
-
 /// <summary>One message addressed to one client.</summary>
 /// <param name="ClientId">Recipient.</param>
 /// <param name="Message">The message; the same instance may be addressed to many recipients (treat as read-only).</param>
@@ -35,12 +10,13 @@ public readonly record struct OutgoingMessage(int ClientId, ServerToClient Messa
 /// <summary>The result of feeding one client message to a <see cref="ServerState"/>.</summary>
 public sealed class ServerStep
 {
-    internal ServerStep(ServerState state, bool accepted, DropReason? dropped, string? rejection)
+    internal ServerStep(ServerState state, bool accepted, DropReason? dropped, ProtocolRejection? rejection, string? detail)
     {
         State = state;
         Accepted = accepted;
         Dropped = dropped;
         Rejection = rejection;
+        RejectionDetail = detail;
     }
 
     /// <summary>The state after the message (the same object: collecting states accumulate until <see cref="ServerState.Close"/>).</summary>
@@ -52,8 +28,11 @@ public sealed class ServerStep
     /// <summary>Set when the sender was dropped from the round because of this message.</summary>
     public DropReason? Dropped { get; }
 
-    /// <summary>Why a message was ignored without dropping its sender (wrong phase, duplicate, another round).</summary>
-    public string? Rejection { get; }
+    /// <summary>The rule that refused the message without dropping its sender (wrong phase, duplicate, another round).</summary>
+    public ProtocolRejection? Rejection { get; }
+
+    /// <summary>Diagnostic text for <see cref="Rejection"/> (no secrets).</summary>
+    public string? RejectionDetail { get; }
 }
 
 /// <summary>The result of closing a phase: the next state and the messages to send.</summary>
@@ -89,13 +68,13 @@ public abstract class ServerState
     private protected ServerState(ServerContext context) => Context = context;
 
     /// <summary>This state's phase.</summary>
-    public abstract ServerPhase Phase { get; }
+    public abstract Phase Phase { get; }
 
     /// <summary>Clients dropped so far, with the reason.</summary>
     public IReadOnlyDictionary<int, DropReason> DroppedClients => Context.Dropped;
 
     /// <summary>Whether this state is terminal.</summary>
-    public bool IsTerminal => Phase is ServerPhase.Completed or ServerPhase.Aborted;
+    public bool IsTerminal => Phase is Phase.Completed or Phase.Aborted;
 
     /// <summary>Estimated peak bytes held by the coordinator for this round so far (sum, accumulators, keys, shares).</summary>
     public long PeakMemoryBytes => Context.PeakBytes;
@@ -111,12 +90,12 @@ public abstract class ServerState
         ArgumentNullException.ThrowIfNull(message);
         if (IsTerminal)
         {
-            return Reject("The round has ended.");
+            return Reject(ProtocolRejection.RoundEnded, "The round has ended.");
         }
 
         if (!Context.Parameters.Contains(senderId) || Context.Dropped.ContainsKey(senderId))
         {
-            return Reject("Unknown or already dropped sender.");
+            return Reject(ProtocolRejection.UnknownOrDroppedSender, "Unknown or already dropped sender.");
         }
 
         return message.MessageCase switch
@@ -127,7 +106,7 @@ public abstract class ServerState
             ClientToServer.MessageOneofCase.ConsistencySignature => OnConsistencySignature(senderId, message.ConsistencySignature),
             ClientToServer.MessageOneofCase.Unmasking => OnUnmasking(senderId, message.Unmasking),
             ClientToServer.MessageOneofCase.Abort => OnClientAbort(senderId, message.Abort),
-            _ => Reject("Empty envelope."),
+            _ => Reject(ProtocolRejection.EmptyEnvelope, "Empty envelope."),
         };
     }
 
@@ -148,22 +127,23 @@ public abstract class ServerState
     {
         if (message.RoundNumber != Context.Parameters.RoundNumber)
         {
-            return Reject("An abort for another round.");
+            return Reject(ProtocolRejection.WrongRound, "An abort for another round.");
         }
 
         return Drop(sender, DropReason.ClientAborted);
     }
 
-    private protected ServerStep Unexpected(string kind) => Reject($"{kind} is not expected in phase {Phase}.");
+    private protected ServerStep Unexpected(string kind) =>
+        Reject(ProtocolRejection.UnexpectedMessageKind, $"{kind} is not expected in phase {Phase}.");
 
-    private protected ServerStep Reject(string reason) => new(this, accepted: false, dropped: null, reason);
+    private protected ServerStep Reject(ProtocolRejection rule, string detail) => new(this, accepted: false, dropped: null, rule, detail);
 
-    private protected ServerStep Accept() => new(this, accepted: true, dropped: null, null);
+    private protected ServerStep Accept() => new(this, accepted: true, dropped: null, null, null);
 
     private protected ServerStep Drop(int sender, DropReason reason)
     {
         Context.Dropped[sender] = reason;
-        return new ServerStep(this, accepted: false, dropped: reason, null);
+        return new ServerStep(this, accepted: false, dropped: reason, null, null);
     }
 
     /// <summary>Aborts the round, telling every live client.</summary>
@@ -186,7 +166,7 @@ public sealed class ServerAbortedState : ServerState
         : base(context) => Outcome = outcome;
 
     /// <inheritdoc />
-    public override ServerPhase Phase => ServerPhase.Aborted;
+    public override Phase Phase => Phase.Aborted;
 
     /// <summary>Why the round was abandoned.</summary>
     public RoundOutcome Outcome { get; }
@@ -206,7 +186,7 @@ public sealed class ServerCompletedState : ServerState
     }
 
     /// <inheritdoc />
-    public override ServerPhase Phase => ServerPhase.Completed;
+    public override Phase Phase => Phase.Completed;
 
     /// <summary>Σ inputs of <see cref="Contributors"/> mod 2^b (copy).</summary>
     public uint[] Sum => (uint[])_sum.Clone();

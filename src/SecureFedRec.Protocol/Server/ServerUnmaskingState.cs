@@ -23,7 +23,7 @@ public sealed class ServerUnmaskingState : ServerState
     }
 
     /// <inheritdoc />
-    public override ServerPhase Phase => ServerPhase.Unmasking;
+    public override Phase Phase => Phase.Unmasking;
 
     internal static ServerTransition Open(ServerContext context, int[] recipients)
     {
@@ -100,17 +100,17 @@ public sealed class ServerUnmaskingState : ServerState
         SecAggParameters p = Context.Parameters;
         if (message.RoundNumber != p.RoundNumber)
         {
-            return Reject("Shares for another round.");
+            return Reject(ProtocolRejection.WrongRound, "Shares for another round.");
         }
 
         if (Array.IndexOf(Context.UnmaskingAsked, sender) < 0)
         {
-            return Reject("The sender was not asked to unmask.");
+            return Reject(ProtocolRejection.SenderNotExpectedInPhase, "The sender was not asked to unmask.");
         }
 
         if (Context.Responders.Contains(sender))
         {
-            return Reject("Duplicate unmasking response.");
+            return Reject(ProtocolRejection.Duplicate, "Duplicate unmasking response.");
         }
 
         // Expected: one share per owner in N[sender] ∩ U2, of the kind fixed by the owner's survival, increasing owner id.

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using SecureFedRec.Crypto;
 using SecureFedRec.Protocol.Client;
 using SecureFedRec.Protocol.Server;
+using SecureFedRec.Protocol.Session;
 using SecureFedRec.Protocol.Wire;
 
 namespace SecureFedRec.Protocol.Simulation;
@@ -10,7 +11,8 @@ namespace SecureFedRec.Protocol.Simulation;
 /// <summary>
 /// Runs one whole secure-aggregation round in process: n client state machines and one coordinator state machine,
 /// messages passed as objects (sizes measured as serialized bytes), phases closed as soon as every live client has
-/// answered. For tests, simulations and benchmarks; the protocol code it drives is the production code.
+/// answered. For tests, simulations and benchmarks; it drives the production sessions (<see cref="SecAggServerSession"/>,
+/// <see cref="SecAggClientSession"/>) that the coordinator and the SDK run, so it never assigns a state itself.
 /// </summary>
 /// <remarks>
 /// <para>Clients run up to <see cref="SecAggConfig.Threads"/> at a time (each with its own randomness stream);
@@ -51,18 +53,18 @@ public static class InProcessRound
         private readonly DropoutPlan _dropouts;
         private readonly int _threads;
         private readonly object _gate = new();
-        private readonly Dictionary<int, ClientState> _clients = [];
+        private readonly Dictionary<int, SecAggClientSession> _clients = [];
         private readonly Dictionary<int, int> _sentCount = [];
         private readonly long[] _sent;
         private readonly long[] _received;
-        private readonly Dictionary<ClientPhase, TimeSpan> _clientTime = [];
-        private readonly Dictionary<ClientPhase, int> _clientCount = [];
-        private readonly Dictionary<ServerPhase, TimeSpan> _serverTime = [];
-        private readonly Dictionary<ServerPhase, TimeSpan> _closeCpu = [];
+        private readonly Dictionary<Phase, TimeSpan> _clientTime = [];
+        private readonly Dictionary<Phase, int> _clientCount = [];
+        private readonly Dictionary<Phase, TimeSpan> _serverTime = [];
+        private readonly Dictionary<Phase, TimeSpan> _closeCpu = [];
         private readonly List<TranscriptEntry> _transcript = [];
         private readonly List<RevealedShareRecord> _revealed = [];
         private readonly List<IDisposable> _owned = [];
-        private ServerState _server = null!;
+        private SecAggServerSession _server = null!;
 
         public Runner(SecAggConfig config, SecAggParameters parameters, IReadOnlyList<uint[]> inputs, RoundOptions options)
         {
@@ -130,45 +132,46 @@ public static class InProcessRound
                 }
 
                 int index = _parameters.IndexOf(id);
-                _clients[id] = SecAggClient.Create(new ClientOptions(id, _ => _inputs[index])
+                var session = new SecAggClientSession(new ClientOptions(id, _ => _inputs[index])
                 {
                     Random = clientRng,
                     Identity = identities?.GetValueOrDefault(id),
                     EnrolledIdentities = roster,
                 });
+                _owned.Add(session);
+                _clients[id] = session;
                 _sentCount[id] = 0;
             }
 
             long t0 = Stopwatch.GetTimestamp();
-            ServerTransition transition = SecAggServer.Start(_parameters, new ServerOptions
+            _server = SecAggServerSession.Start(_parameters, new ServerOptions
             {
                 EnrolledIdentities = roster,
                 Threads = _config.Threads,
             });
-            AddServerTime(ServerPhase.AdvertiseKeys, Stopwatch.GetElapsedTime(t0));
+            AddServerTime(Phase.AdvertiseKeys, Stopwatch.GetElapsedTime(t0));
             while (true)
             {
-                _server = transition.State;
-                Deliver(transition.Messages, transition.State.Phase);
+                Deliver(_server.PhaseMessages, _server.Phase);
                 if (_server.IsTerminal)
                 {
                     break;
                 }
 
-                ServerPhase phase = _server.Phase;
+                Phase phase = _server.Phase;
                 TimeSpan cpu0 = ProcessCpu();
                 t0 = Stopwatch.GetTimestamp();
-                transition = _server.Close();
+                _server.Close();
                 AddServerTime(phase, Stopwatch.GetElapsedTime(t0));
                 _closeCpu[phase] = ProcessCpu() - cpu0;
             }
 
-            var aborts = _clients.Where(kv => kv.Value is ClientAbortedState)
-                .ToDictionary(kv => kv.Key, kv => ((ClientAbortedState)kv.Value).Reason);
+            var aborts = _clients.Where(kv => kv.Value.State is ClientAbortedState)
+                .ToDictionary(kv => kv.Key, kv => ((ClientAbortedState)kv.Value.State).Reason);
             var metrics = new SecAggMetrics(_clientTime, _clientCount, _serverTime, _sent, _received,
                 _server.PeakMemoryBytes, Stopwatch.GetElapsedTime(start)) { CoordinatorCloseCpuTime = _closeCpu };
-            var drops = new Dictionary<int, DropReason>(_server.DroppedClients);
-            return _server switch
+            var drops = new Dictionary<int, DropReason>(_server.Dropped);
+            return _server.State switch
             {
                 ServerCompletedState done => new SecAggOutcome(_parameters, true, done.Sum, done.Contributors,
                     RoundOutcome.Completed, aborts, drops, metrics, _revealed, _transcript),
@@ -180,7 +183,7 @@ public static class InProcessRound
         }
 
         /// <summary>Delivers one phase's messages (through the script), runs the clients and feeds their replies.</summary>
-        private void Deliver(IReadOnlyList<OutgoingMessage> messages, ServerPhase phase)
+        private void Deliver(IReadOnlyList<OutgoingMessage> messages, Phase phase)
         {
             var rewritten = new List<OutgoingMessage>();
             foreach (OutgoingMessage m in messages)
@@ -207,9 +210,9 @@ public static class InProcessRound
             });
         }
 
-        private void RunClient(int id, ServerToClient message, ServerPhase phase)
+        private void RunClient(int id, ServerToClient message, Phase phase)
         {
-            ClientState state;
+            SecAggClientSession state;
             lock (_gate)
             {
                 state = _clients[id];
@@ -226,21 +229,20 @@ public static class InProcessRound
                 }
             }
 
-            ClientPhase clientPhase = state.Phase;
+            Phase clientPhase = state.Phase;
             long t0 = Stopwatch.GetTimestamp();
-            ClientStep step = state.Handle(message);
+            ClientSessionStep step = state.Handle(message);
             TimeSpan elapsed = Stopwatch.GetElapsedTime(t0);
             lock (_gate)
             {
-                _clients[id] = step.State;
-                if (!step.Accepted)
+                if (step.Status == ClientSessionStatus.Refused)
                 {
                     return;
                 }
 
                 _clientTime[clientPhase] = _clientTime.GetValueOrDefault(clientPhase) + elapsed;
                 _clientCount[clientPhase] = _clientCount.GetValueOrDefault(clientPhase) + 1;
-                ClientToServer? reply = step.Message;
+                ClientToServer? reply = step.Reply;
                 if (reply is null)
                 {
                     return;
@@ -278,7 +280,7 @@ public static class InProcessRound
                 }
 
                 _options.Script?.Observe(id, reply);
-                ServerPhase serverPhase = _server.Phase;
+                Phase serverPhase = _server.Phase;
                 long s0 = Stopwatch.GetTimestamp();
                 _server.Handle(id, reply);
                 AddServerTime(serverPhase, Stopwatch.GetElapsedTime(s0));
@@ -310,7 +312,7 @@ public static class InProcessRound
             return process.TotalProcessorTime;
         }
 
-        private void AddServerTime(ServerPhase phase, TimeSpan elapsed) =>
+        private void AddServerTime(Phase phase, TimeSpan elapsed) =>
             _serverTime[phase] = _serverTime.GetValueOrDefault(phase) + elapsed;
     }
 }

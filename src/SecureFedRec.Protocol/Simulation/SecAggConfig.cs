@@ -1,5 +1,4 @@
 using SecureFedRec.Crypto;
-using SecureFedRec.Protocol.Client;
 using SecureFedRec.Protocol.Server;
 using SecureFedRec.Protocol.Wire;
 
@@ -115,10 +114,10 @@ public sealed class DropoutPlan
 public abstract class CoordinatorScript
 {
     /// <summary>The messages to deliver to <paramref name="recipient"/> in place of <paramref name="message"/>.</summary>
-    public virtual IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, ServerPhase phase) => [message];
+    public virtual IEnumerable<ServerToClient> Rewrite(int recipient, ServerToClient message, Phase phase) => [message];
 
     /// <summary>Extra messages to deliver in <paramref name="phase"/>, to any client, after the rewritten ones.</summary>
-    public virtual IEnumerable<OutgoingMessage> Inject(ServerPhase phase) => [];
+    public virtual IEnumerable<OutgoingMessage> Inject(Phase phase) => [];
 
     /// <summary>Observes a message a client sent (before the coordinator logic sees it).</summary>
     public virtual void Observe(int sender, ClientToServer message)
@@ -164,8 +163,8 @@ public sealed class RoundOptions
 /// <summary>Timing and traffic of one simulated round.</summary>
 public sealed class SecAggMetrics
 {
-    internal SecAggMetrics(Dictionary<ClientPhase, TimeSpan> clientTotal, Dictionary<ClientPhase, int> clientCount,
-        Dictionary<ServerPhase, TimeSpan> coordinator, long[] sent, long[] received, long peak, TimeSpan total)
+    internal SecAggMetrics(Dictionary<Phase, TimeSpan> clientTotal, Dictionary<Phase, int> clientCount,
+        Dictionary<Phase, TimeSpan> coordinator, long[] sent, long[] received, long peak, TimeSpan total)
     {
         ClientTimeTotal = clientTotal;
         ClientTimeMean = clientTotal.ToDictionary(kv => kv.Key,
@@ -180,16 +179,16 @@ public sealed class SecAggMetrics
     }
 
     /// <summary>Client time per phase, summed over clients (the phase is the state that handled the message).</summary>
-    public IReadOnlyDictionary<ClientPhase, TimeSpan> ClientTimeTotal { get; }
+    public IReadOnlyDictionary<Phase, TimeSpan> ClientTimeTotal { get; }
 
     /// <summary>Client time per phase, mean over the clients that handled a message in that phase.</summary>
-    public IReadOnlyDictionary<ClientPhase, TimeSpan> ClientTimeMean { get; }
+    public IReadOnlyDictionary<Phase, TimeSpan> ClientTimeMean { get; }
 
     /// <summary>Coordinator time per phase (handling messages plus closing the phase).</summary>
-    public IReadOnlyDictionary<ServerPhase, TimeSpan> CoordinatorTime { get; }
+    public IReadOnlyDictionary<Phase, TimeSpan> CoordinatorTime { get; }
 
     /// <summary>Process CPU time spent closing each coordinator phase (all worker threads; no client runs meanwhile).</summary>
-    public IReadOnlyDictionary<ServerPhase, TimeSpan> CoordinatorCloseCpuTime { get; internal init; } = new Dictionary<ServerPhase, TimeSpan>();
+    public IReadOnlyDictionary<Phase, TimeSpan> CoordinatorCloseCpuTime { get; internal init; } = new Dictionary<Phase, TimeSpan>();
 
     /// <summary>Mean serialized bytes a client sent.</summary>
     public double MeanBytesSent { get; }

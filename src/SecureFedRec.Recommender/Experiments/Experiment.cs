@@ -143,8 +143,8 @@ public static class Experiment
         IUpdateAggregator aggregator = kind switch
         {
             AggregationKind.Plain => new PlainAggregator(),
-            AggregationKind.SecAgg => new SecAggAggregator(options.Seed),
-            AggregationKind.SecAggDp => new DpSecAggAggregator(new DpTarget(epsilon, options.Delta, options.Rounds), options.Seed),
+            AggregationKind.SecAgg => new SecureRoundAggregator(null, options.Seed),
+            AggregationKind.SecAggDp => new SecureRoundAggregator(new DpTarget(epsilon, options.Delta, options.Rounds), options.Seed),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown aggregation"),
         };
         var name = kind switch

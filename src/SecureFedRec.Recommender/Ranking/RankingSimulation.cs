@@ -265,17 +265,17 @@ public static class RankingSimulation
         rows.Add(Row($"{modelName}, federated ({options.Clients} silos, {options.Dropout:P0} dropout)", plain, plainRounds, null));
         log(Line($"{modelName} federated", plain));
 
-        var (secagg, secaggRounds) = Federate(options.Model, split, partition, hp, settings, new SecAggAggregator(options.Seed, threads: 1));
+        var (secagg, secaggRounds) = Federate(options.Model, split, partition, hp, settings, new SecureRoundAggregator(null, options.Seed, threads: 1));
         rows.Add(Row($"{modelName}, federated + secure aggregation", secagg, secaggRounds, null));
         log(Line($"{modelName} federated + secagg", secagg));
 
         var dpSettings = settings with { Rounds = options.DpRounds, ServerLearningRate = options.DpServerLearningRate, Unit = PrivacyUnit.User };
         var dpTarget = new DpTarget(options.Epsilon, options.Delta, options.DpRounds);
-        var (dpUser, dpUserRounds) = Federate(options.Model, split, partition, hp, dpSettings, new DpSecAggAggregator(dpTarget, options.Seed, threads: 1));
+        var (dpUser, dpUserRounds) = Federate(options.Model, split, partition, hp, dpSettings, new SecureRoundAggregator(dpTarget, options.Seed, threads: 1));
         rows.Add(Row($"{modelName}, federated + secagg + DP, ε = {options.Epsilon}", dpUser, dpUserRounds, "user"));
         log(Line($"{modelName} + DP (user)", dpUser));
 
-        var (dpInst, dpInstRounds) = Federate(options.Model, split, partition, hp, dpSettings with { Unit = PrivacyUnit.Institution }, new DpSecAggAggregator(dpTarget, options.Seed, threads: 1));
+        var (dpInst, dpInstRounds) = Federate(options.Model, split, partition, hp, dpSettings with { Unit = PrivacyUnit.Institution }, new SecureRoundAggregator(dpTarget, options.Seed, threads: 1));
         rows.Add(Row($"{modelName}, federated + secagg + DP, ε = {options.Epsilon}", dpInst, dpInstRounds, "institution"));
         log(Line($"{modelName} + DP (institution)", dpInst));
 
@@ -283,11 +283,11 @@ public static class RankingSimulation
         string? plot = null;
         if (options.EpsilonSweep.Count > 0)
         {
-            var (inf, _) = Federate(options.Model, split, partition, hp, dpSettings, new SecAggAggregator(options.Seed, threads: 1));
+            var (inf, _) = Federate(options.Model, split, partition, hp, dpSettings, new SecureRoundAggregator(null, options.Seed, threads: 1));
             sweep.Add(new SweepPoint(double.PositiveInfinity, inf, popularity));
             foreach (var e in options.EpsilonSweep.Distinct().OrderByDescending(x => x))
             {
-                var (m, _) = Federate(options.Model, split, partition, hp, dpSettings, new DpSecAggAggregator(new DpTarget(e, options.Delta, options.DpRounds), options.Seed, threads: 1));
+                var (m, _) = Federate(options.Model, split, partition, hp, dpSettings, new SecureRoundAggregator(new DpTarget(e, options.Delta, options.DpRounds), options.Seed, threads: 1));
                 var (pop, _) = DpPopularity(split, partition, e, options.Delta, options.Dropout, options.Seed);
                 var point = new SweepPoint(e, m, RankingEvaluator.Evaluate(pop, split));
                 sweep.Add(point);
@@ -375,7 +375,7 @@ public static class RankingSimulation
     /// <summary>
     /// DP popularity: one secure-sum round in which each user contributes its training items' indicator vector
     /// divided by √(its item count) (L2 norm 1, so one user's sensitivity is 1), through
-    /// <see cref="DpSecAggAggregator"/> calibrated to (ε, δ) for one round. Dense over the catalogue.
+    /// <see cref="SecureRoundAggregator"/> calibrated to (ε, δ) for one round. Dense over the catalogue.
     /// </summary>
     internal static (PopularityScorer Scorer, double Epsilon) DpPopularity(RankingSplit split, UserPartition partition, double epsilon, double delta, double dropout, ulong seed)
     {
@@ -424,7 +424,7 @@ public static class RankingSimulation
         }
 
         var context = new AggregationContext(layout, maxUsers, 0, 0, 0, 1.0, maxUsers);
-        var result = new DpSecAggAggregator(new DpTarget(epsilon, delta, 1), seed, threads: 1).Aggregate(1, inputs, dropped, context);
+        var result = new SecureRoundAggregator(new DpTarget(epsilon, delta, 1), seed, threads: 1).Aggregate(1, inputs, dropped, context);
         var sum = new double[rows * Width];
         UpdatePacking.Unpack(result.Sum, Width, sum, Span<double>.Empty);
         return (new PopularityScorer(sum.AsSpan(0, items).ToArray()), result.EpsilonSpent);
@@ -435,7 +435,7 @@ public static class RankingSimulation
         var hp = options.Hyperparameters with { Factors = 128, Hidden = 64 };
         var model = new TwoTowerModel(split.ItemCount, hp);
         var settings = new FederationSettings { Rounds = options.BenchmarkRounds, LocalEpochs = 1, DropoutRate = options.Dropout, Seed = options.Seed };
-        var federation = new RankingFederation(model, split, partition, settings, new SecAggAggregator(options.Seed, threads: 1));
+        var federation = new RankingFederation(model, split, partition, settings, new SecureRoundAggregator(null, options.Seed, threads: 1));
         var rounds = federation.Run();
         var agg = rounds.Average(r => r.AggregationSeconds);
         var total = rounds.Average(r => r.RoundSeconds);

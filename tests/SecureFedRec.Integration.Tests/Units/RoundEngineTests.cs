@@ -49,11 +49,11 @@ public sealed class RoundEngineTests : IAsyncLifetime
     {
         foreach (EnrolmentRecord c in _clients.Take(3))
         {
-            Assert.Equal(JoinOutcome.Wait, _engine.Join(c.ClientId).Outcome);
+            Assert.Equal(JoinOutcome.Wait, _engine.Service.Join(c.ClientId).Outcome);
         }
 
         await _engine.TickAsync(CancellationToken.None);
-        JoinReply selected = _engine.Join(_clients[0].ClientId);
+        JoinReply selected = _engine.Service.Join(_clients[0].ClientId);
         Assert.Equal(JoinOutcome.Selected, selected.Outcome);
         Assert.Equal(ServerToClient.MessageOneofCase.BeginRound, selected.Invitation!.Opening.MessageCase);
         return selected.Invitation.Contract.RoundId;
@@ -61,7 +61,7 @@ public sealed class RoundEngineTests : IAsyncLifetime
 
     private RoundRefusal Refusal(int client, ulong round, Phase phase, ClientToServer message)
     {
-        SubmitReply reply = _engine.Submit(_clients[client].ClientId, round, phase, message);
+        SubmitReply reply = _engine.Service.Submit(_clients[client].ClientId, round, phase, message);
         Assert.Equal(SubmitOutcome.Refused, reply.Outcome);
         return reply.Refusal;
     }
@@ -70,9 +70,9 @@ public sealed class RoundEngineTests : IAsyncLifetime
     public async Task A_client_outside_the_cohort_is_not_selected_and_cannot_submit()
     {
         ulong round = await OpenRoundAsync();
-        Assert.Equal(JoinOutcome.NotSelected, _engine.Join(_clients[3].ClientId).Outcome);
+        Assert.Equal(JoinOutcome.NotSelected, _engine.Service.Join(_clients[3].ClientId).Outcome);
         Assert.Equal(RoundRefusal.NotInCohort, Refusal(3, round, Phase.AdvertiseKeys, new ClientToServer()));
-        Assert.Equal(RoundRefusal.NotInCohort, _engine.Fetch(_clients[3].ClientId, round, Phase.AdvertiseKeys).Refusal);
+        Assert.Equal(RoundRefusal.NotInCohort, _engine.Service.Fetch(_clients[3].ClientId, round, Phase.AdvertiseKeys).Refusal);
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public sealed class RoundEngineTests : IAsyncLifetime
         ulong round = await OpenRoundAsync();
         Assert.Equal(RoundRefusal.PhaseClosed, Refusal(0, round, Phase.MaskedInput, new ClientToServer()));
         Assert.Equal(RoundRefusal.UnknownRound, Refusal(0, round + 1, Phase.AdvertiseKeys, new ClientToServer()));
-        Assert.Equal(FetchOutcome.Refused, _engine.Fetch(_clients[0].ClientId, round + 1, Phase.AdvertiseKeys).Outcome);
+        Assert.Equal(FetchOutcome.Refused, _engine.Service.Fetch(_clients[0].ClientId, round + 1, Phase.AdvertiseKeys).Outcome);
     }
 
     [Fact]
@@ -89,10 +89,10 @@ public sealed class RoundEngineTests : IAsyncLifetime
     {
         ulong round = await OpenRoundAsync();
         var wrongKind = new ClientToServer { MaskedInput = new MaskedInput { RoundNumber = round, ClientId = (uint)_clients[0].Number } };
-        SubmitReply refused = _engine.Submit(_clients[0].ClientId, round, Phase.AdvertiseKeys, wrongKind);
+        SubmitReply refused = _engine.Service.Submit(_clients[0].ClientId, round, Phase.AdvertiseKeys, wrongKind);
         Assert.Equal((SubmitOutcome.Refused, RoundRefusal.ProtocolRefused), (refused.Outcome, refused.Refusal));
         Assert.False(string.IsNullOrEmpty(refused.Detail));
-        Assert.Equal(FetchOutcome.Pending, _engine.Fetch(_clients[0].ClientId, round, Phase.ShareKeys).Outcome);
+        Assert.Equal(FetchOutcome.Pending, _engine.Service.Fetch(_clients[0].ClientId, round, Phase.ShareKeys).Outcome);
         // The refused bytes were not recorded: another (here equally wrong) message is judged by the protocol again,
         // not answered as a conflicting resubmission.
         Assert.Equal(RoundRefusal.ProtocolRefused, Refusal(0, round, Phase.AdvertiseKeys, new ClientToServer()));
@@ -102,10 +102,10 @@ public sealed class RoundEngineTests : IAsyncLifetime
     public async Task Fetching_a_phase_that_has_not_opened_is_pending()
     {
         ulong round = await OpenRoundAsync();
-        FetchReply fetched = _engine.Fetch(_clients[1].ClientId, round, Phase.ShareKeys);
+        FetchReply fetched = _engine.Service.Fetch(_clients[1].ClientId, round, Phase.ShareKeys);
         Assert.Equal(FetchOutcome.Pending, fetched.Outcome);
         Assert.True(fetched.RetryAfter > TimeSpan.Zero);
-        FetchReply first = _engine.Fetch(_clients[1].ClientId, round, Phase.AdvertiseKeys);
+        FetchReply first = _engine.Service.Fetch(_clients[1].ClientId, round, Phase.AdvertiseKeys);
         Assert.Equal(FetchOutcome.Ready, first.Outcome);
         Assert.Equal(ServerToClient.MessageOneofCase.BeginRound, first.Message!.MessageCase);
     }

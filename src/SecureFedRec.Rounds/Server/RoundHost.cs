@@ -1,0 +1,679 @@
+using SecureFedRec.Crypto;
+using SecureFedRec.Privacy.Ledger;
+using SecureFedRec.Privacy.Mechanism;
+using SecureFedRec.Protocol;
+using SecureFedRec.Protocol.Server;
+using SecureFedRec.Protocol.Session;
+using SecureFedRec.Protocol.Wire;
+using SecureFedRec.Rounds.Internal;
+using SecureFedRec.Rounds.Transport;
+
+namespace SecureFedRec.Rounds.Server;
+
+/// <summary>Options of a <see cref="RoundHost"/>.</summary>
+public sealed class RoundHostOptions
+{
+    /// <summary>What every round asks for (DP target, clip, threshold, graph, threat mode).</summary>
+    public required RoundSettings Settings { get; init; }
+
+    /// <summary>Clients per round: a round opens as soon as this many wait.</summary>
+    public required int CohortSize { get; init; }
+
+    /// <summary>Fewest clients a round opens with once <see cref="RecruitTime"/> has passed (default 2).</summary>
+    public int MinClients { get; init; } = 2;
+
+    /// <summary>How long to wait for a full cohort before opening with at least <see cref="MinClients"/>.</summary>
+    public TimeSpan RecruitTime { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Deadline of every phase.</summary>
+    public TimeSpan PhaseTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A waiting client that has not asked again for this long is forgotten.</summary>
+    public TimeSpan WaitingExpiry { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Released rounds after which no more rounds open (0: no limit).</summary>
+    public int MaxRounds { get; init; }
+
+    /// <summary>Id of the first round (later rounds count up; the events may choose ids instead).</summary>
+    public ulong FirstRoundId { get; init; } = 1;
+
+    /// <summary>Worker threads of the unmasking phase (0: all cores).</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>Malicious mode: the enrolled identity public key (65-byte SEC1) of a caller, or null when unknown.</summary>
+    public Func<string, byte[]?>? IdentityOf { get; init; }
+
+    /// <summary>Randomness of the cohort selection (null: the OS CSPRNG; a seeded source in simulations and tests).</summary>
+    public RandomSource? Random { get; init; }
+
+    /// <summary>Clock (null: the system clock).</summary>
+    public TimeProvider? Time { get; init; }
+
+    /// <summary>Suggested retry delay while waiting for a round.</summary>
+    public TimeSpan JoinRetry { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Suggested retry delay while a phase is collecting.</summary>
+    public TimeSpan FetchRetry { get; init; } = TimeSpan.FromMilliseconds(100);
+}
+
+/// <summary>What one <see cref="RoundHost.TickAsync"/> did.</summary>
+public enum RoundHostTick
+{
+    /// <summary>Nothing was due.</summary>
+    Idle = 0,
+
+    /// <summary>A round opened.</summary>
+    Opened = 1,
+
+    /// <summary>A phase closed and the next opened.</summary>
+    PhaseClosed = 2,
+
+    /// <summary>A round finished (released, withheld or aborted).</summary>
+    Finished = 3,
+
+    /// <summary>A cohort was ready but the planner refused it.</summary>
+    PlanRefused = 4,
+}
+
+/// <summary>
+/// The server round, run identically by the coordinator and the simulation: recruits waiting clients, selects a cohort
+/// (Fisher–Yates with the injected randomness), plans the round (<see cref="RoundPlanner"/>), opens a
+/// <see cref="SecAggServerSession"/>, relays messages (<see cref="IRoundService"/>), closes each phase at its deadline or
+/// as soon as every expected client has answered, and on completion decodes the sum, charges the ledger (before
+/// anything derived from the sum leaves, exactly once per round) and releases the next model version through the
+/// injected <see cref="IModelUpdateRule"/>.
+/// </summary>
+/// <remarks>
+/// Thread-safe: <see cref="IRoundService"/> calls may come from any thread; <see cref="TickAsync"/> is the one driver
+/// (call it from one loop). No ASP.NET, SQL or network dependency: persistence and telemetry go through
+/// <see cref="RoundHostEvents"/>. A round's protocol state lives in memory only.
+/// </remarks>
+public sealed class RoundHost : IRoundService
+{
+    private const int RecentRounds = 4;
+
+    private readonly RoundHostOptions _options;
+    private readonly IPrivacyLedger _ledger;
+    private readonly IModelUpdateRule _rule;
+    private readonly RoundHostEvents _events;
+    private readonly TimeProvider _time;
+    private readonly RandomSource _random;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, DateTimeOffset> _waiting = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _opening = new(StringComparer.Ordinal);
+    private readonly Dictionary<ulong, ActiveRound> _recent = [];
+    private readonly Dictionary<ulong, ModelRelease> _models = [];
+    private readonly HashSet<ulong> _charged = [];
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private DateTimeOffset? _recruitSince;
+    private ActiveRound? _round;
+    private ModelRelease _latest;
+    private ulong _nextRoundId;
+    private int _released;
+
+    /// <summary>Creates the host around the latest model version (the initial model is version 1, round 0).</summary>
+    /// <param name="options">Options.</param>
+    /// <param name="latest">The latest released model (injected: the initial model, or the store's latest version).</param>
+    /// <param name="ledger">The coordinator's ledger (charged before every release).</param>
+    /// <param name="rule">The model-update rule.</param>
+    /// <param name="events">Persistence and telemetry hooks (null: none).</param>
+    /// <param name="releasedRounds">Rounds already released before this host started (counts toward <see cref="RoundHostOptions.MaxRounds"/>).</param>
+    public RoundHost(RoundHostOptions options, ModelRelease latest, IPrivacyLedger ledger, IModelUpdateRule rule, RoundHostEvents? events = null,
+        int releasedRounds = 0)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.Settings);
+        ArgumentNullException.ThrowIfNull(latest);
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(rule);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.CohortSize, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MinClients, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MinClients, options.CohortSize);
+        _options = options;
+        _ledger = ledger;
+        _rule = rule;
+        _events = events ?? new RoundHostEvents();
+        _time = options.Time ?? TimeProvider.System;
+        _random = options.Random ?? RandomSource.System;
+        _latest = latest;
+        _models[latest.Version] = latest;
+        _nextRoundId = Math.Max(options.FirstRoundId, latest.RoundId + 1);
+        _released = releasedRounds;
+    }
+
+    /// <summary>The latest released model version.</summary>
+    public ModelRelease Latest
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _latest;
+            }
+        }
+    }
+
+    /// <summary>Whether <see cref="RoundHostOptions.MaxRounds"/> rounds have been released.</summary>
+    public bool Finished => _options.MaxRounds > 0 && Volatile.Read(ref _released) >= _options.MaxRounds;
+
+    /// <summary>The round in progress (0 when none) and its phase.</summary>
+    public (ulong RoundId, Phase Phase) Current
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _round is null || _round.Finished ? (0, Phase.Unspecified) : (_round.Plan.Contract.RoundId, _round.Session.Phase);
+            }
+        }
+    }
+
+    /// <summary>Clients currently waiting to be selected.</summary>
+    public int WaitingCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waiting.Count;
+            }
+        }
+    }
+
+    /// <summary>Completes at the next change of round or phase (for in-process drivers and long-polling transports).</summary>
+    public Task Changed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _changed.Task;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public JoinReply Join(string caller)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(caller);
+        DateTimeOffset now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            ActiveRound? round = _round;
+            if (round is not null && !round.Finished && round.Numbers.TryGetValue(caller, out int number))
+            {
+                ServerFetch opening = round.Session.Fetch(number, Phase.AdvertiseKeys);
+                if (opening.Outcome == ServerFetchOutcome.Ready)
+                {
+                    return new JoinReply(JoinOutcome.Selected, new RoundInvitation(round.Plan.Contract, number, opening.Message!, round.AdvertiseDeadline), TimeSpan.Zero);
+                }
+            }
+
+            if (_opening.Contains(caller))
+            {
+                return new JoinReply(JoinOutcome.Wait, null, TimeSpan.FromMilliseconds(50));
+            }
+
+            if (Finished)
+            {
+                return new JoinReply(JoinOutcome.Finished, null, TimeSpan.Zero);
+            }
+
+            _waiting[caller] = now;
+            _recruitSince ??= now;
+            bool running = round is not null && !round.Finished;
+            return running
+                ? new JoinReply(JoinOutcome.NotSelected, null, _options.JoinRetry * 2)
+                : new JoinReply(JoinOutcome.Wait, null, _options.JoinRetry);
+        }
+    }
+
+    /// <inheritdoc />
+    public SubmitReply Submit(string caller, ulong roundId, Phase phase, ClientToServer message)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(caller);
+        ArgumentNullException.ThrowIfNull(message);
+        ActiveRound? round;
+        lock (_gate)
+        {
+            _recent.TryGetValue(roundId, out round);
+        }
+
+        if (round is null)
+        {
+            return Refused(RoundRefusal.UnknownRound, "Round " + roundId + " is not a recent round.", default);
+        }
+
+        if (!round.Numbers.TryGetValue(caller, out int number))
+        {
+            return Refused(RoundRefusal.NotInCohort, "The caller is not in the round's cohort.", round.Deadline);
+        }
+
+        ServerSessionStep step;
+        lock (round)
+        {
+            if (round.Session.Phase != phase)
+            {
+                return Refused(RoundRefusal.PhaseClosed, $"Phase {phase} is not open (the open phase is {round.Session.Phase}).", round.Deadline);
+            }
+
+            step = round.Session.Handle(number, message);
+        }
+
+        switch (step.Outcome)
+        {
+            case ServerSessionOutcome.Accepted:
+            case ServerSessionOutcome.AlreadyAccepted:
+                if (message.MessageCase == ClientToServer.MessageOneofCase.Abort)
+                {
+                    NotifyDropped(round, number, DropReason.ClientAborted);
+                }
+
+                SignalIfReady(round);
+                return new SubmitReply(SubmitOutcome.Accepted, RoundRefusal.None, null, round.Deadline);
+            case ServerSessionOutcome.Conflicting:
+                return Refused(RoundRefusal.ConflictingResubmission, step.Detail, round.Deadline);
+            case ServerSessionOutcome.Dropped:
+                NotifyDropped(round, number, step.DropReason);
+                SignalIfReady(round);
+                return Refused(RoundRefusal.Dropped, step.DropReason.ToString(), round.Deadline);
+            case ServerSessionOutcome.PhaseClosed:
+                return Refused(RoundRefusal.PhaseClosed, step.Detail, round.Deadline);
+            default:
+                string detail = step.Rejection + ": " + step.Detail;
+                _events.OnProtocolRefused(roundId, caller, phase, detail);
+                return Refused(RoundRefusal.ProtocolRefused, detail, round.Deadline);
+        }
+    }
+
+    /// <inheritdoc />
+    public FetchReply Fetch(string caller, ulong roundId, Phase phase)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(caller);
+        ActiveRound? round;
+        lock (_gate)
+        {
+            _recent.TryGetValue(roundId, out round);
+        }
+
+        if (round is null)
+        {
+            return new FetchReply(FetchOutcome.Refused, null, DropReason.Unspecified, RoundRefusal.UnknownRound, default, TimeSpan.Zero);
+        }
+
+        if (!round.Numbers.TryGetValue(caller, out int number))
+        {
+            return new FetchReply(FetchOutcome.Refused, null, DropReason.Unspecified, RoundRefusal.NotInCohort, default, TimeSpan.Zero);
+        }
+
+        bool finished;
+        lock (_gate)
+        {
+            finished = round.Finished;
+        }
+
+        // The round's end (result or abort) becomes visible only once it is finished: decoded, charged and released
+        // (or withheld), so a client told "completed" can already fetch the new model version.
+        ServerFetch fetched = round.Session.IsTerminal && !finished
+            ? new ServerFetch(ServerFetchOutcome.Pending, null, DropReason.Unspecified)
+            : round.Session.Fetch(number, phase);
+        return fetched.Outcome switch
+        {
+            ServerFetchOutcome.Ready => new FetchReply(FetchOutcome.Ready, fetched.Message, DropReason.Unspecified, RoundRefusal.None,
+                round.Session.Phase == phase ? round.Deadline : default, TimeSpan.Zero),
+            ServerFetchOutcome.Dropped => new FetchReply(FetchOutcome.Dropped, null, fetched.DropReason, RoundRefusal.None, default, TimeSpan.Zero),
+            ServerFetchOutcome.Aborted => new FetchReply(FetchOutcome.Aborted, fetched.Message, DropReason.Unspecified, RoundRefusal.None, default, TimeSpan.Zero),
+            _ => new FetchReply(FetchOutcome.Pending, null, DropReason.Unspecified, RoundRefusal.None, round.Deadline, _options.FetchRetry),
+        };
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelRelease?> GetModelAsync(ulong version, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (version == 0)
+            {
+                return _latest;
+            }
+
+            if (_models.TryGetValue(version, out ModelRelease? held))
+            {
+                return held;
+            }
+        }
+
+        return await _events.LoadModelAsync(version, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One step of the driver: open a round when enough clients wait, close the open phase when its deadline passed,
+    /// every expected client answered, or <paramref name="closeNow"/> (an in-process driver that knows no further
+    /// message is coming), and finish a completed or aborted round.
+    /// </summary>
+    public async Task<RoundHostTick> TickAsync(bool closeNow = false, CancellationToken cancellationToken = default)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        List<string>? cohort = null;
+        ActiveRound? closing = null;
+        lock (_gate)
+        {
+            if (_round is null || _round.Finished)
+            {
+                cohort = Finished ? null : SelectCohort(now);
+            }
+            else if (closeNow || now >= _round.Deadline || _round.Session.IsReadyToClose)
+            {
+                closing = _round;
+            }
+        }
+
+        if (cohort is not null)
+        {
+            try
+            {
+                return await OpenAsync(cohort, now, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _opening.Clear();
+                }
+            }
+        }
+
+        return closing is null ? RoundHostTick.Idle : await CloseAsync(closing, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    private List<string>? SelectCohort(DateTimeOffset now)
+    {
+        foreach (string stale in _waiting.Where(w => now - w.Value > _options.WaitingExpiry).Select(w => w.Key).ToList())
+        {
+            _waiting.Remove(stale);
+        }
+
+        if (_waiting.Count == 0)
+        {
+            _recruitSince = null;
+            return null;
+        }
+
+        bool full = _waiting.Count >= _options.CohortSize;
+        bool waitedEnough = _recruitSince is { } since && now - since >= _options.RecruitTime && _waiting.Count >= _options.MinClients;
+        if (!full && !waitedEnough)
+        {
+            return null;
+        }
+
+        // Uniform sample without replacement: Fisher–Yates over the callers in ordinal order.
+        List<string> pool = _waiting.Keys.Order(StringComparer.Ordinal).ToList();
+        for (int i = pool.Count - 1; i > 0; i--)
+        {
+            int j = (int)_random.NextBelow((ulong)(i + 1));
+            (pool[i], pool[j]) = (pool[j], pool[i]);
+        }
+
+        List<string> cohort = pool.Take(_options.CohortSize).Order(StringComparer.Ordinal).ToList();
+        foreach (string c in cohort)
+        {
+            _waiting.Remove(c);
+            _opening.Add(c);
+        }
+
+        _recruitSince = _waiting.Count > 0 ? now : null;
+        return cohort;
+    }
+
+    private async Task<RoundHostTick> OpenAsync(List<string> cohort, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ModelRelease model = Latest;
+        int n = cohort.Count;
+        ulong proposed;
+        lock (_gate)
+        {
+            proposed = _nextRoundId;
+        }
+
+        if (!RoundPlanner.TryPlan(_options.Settings, proposed, model.Version, n, out RoundPlan? draft, out RoundPlanRefusal refusal, out string? detail))
+        {
+            _events.OnPlanRefused(n, refusal, detail);
+            lock (_gate)
+            {
+                foreach (string c in cohort)
+                {
+                    _waiting[c] = now;
+                }
+
+                _recruitSince = now;
+            }
+
+            return RoundHostTick.PlanRefused;
+        }
+
+        ulong roundId = await _events.AllocateRoundIdAsync(proposed, draft.Contract, cohort, cancellationToken).ConfigureAwait(false);
+        RoundPlan plan = roundId == proposed ? draft : draft with { Contract = draft.Contract with { RoundId = roundId } };
+        RoundContract contract = plan.Contract;
+        bool malicious = contract.Mode == ThreatMode.Malicious;
+        Dictionary<int, byte[]>? identities = null;
+        if (malicious)
+        {
+            identities = [];
+            for (int i = 0; i < n; i++)
+            {
+                identities[i + 1] = _options.IdentityOf?.Invoke(cohort[i])
+                    ?? throw new InvalidOperationException("Malicious mode needs the enrolled identity of every cohort member.");
+            }
+        }
+
+        SecAggParameters parameters = SecAggParameters.Create(roundId, Enumerable.Range(1, n).ToArray(), plan.Threshold,
+            contract.SecAggDimension, contract.Dp.Bits, contract.Mode, Crypto.KeyAgreementSuite.X25519, plan.Graph, plan.Degree, contract.Binding());
+        SecAggServerSession session = SecAggServerSession.Start(parameters, new ServerOptions { EnrolledIdentities = identities, Threads = _options.Threads });
+        var round = new ActiveRound(plan, cohort, session, now, now + _options.PhaseTimeout);
+        lock (_gate)
+        {
+            _round = round;
+            _recent[roundId] = round;
+            _nextRoundId = roundId + 1;
+            foreach (ulong old in _recent.Keys.Where(k => k + RecentRounds <= roundId).ToList())
+            {
+                _recent.Remove(old);
+            }
+        }
+
+        await _events.OnRoundOpenedAsync(new RoundOpened(plan, cohort, now), cancellationToken).ConfigureAwait(false);
+        Signal();
+        return RoundHostTick.Opened;
+    }
+
+    private async Task<RoundHostTick> CloseAsync(ActiveRound round, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        Phase closed;
+        Phase next;
+        int expected;
+        int answered;
+        IReadOnlyDictionary<int, DropReason> before;
+        lock (round)
+        {
+            closed = round.Session.Phase;
+            expected = round.Session.Expected.Count;
+            answered = round.Session.AnsweredCount;
+            before = round.Session.Dropped;
+            next = round.Session.Close();
+            round.PhaseStartedAt = now;
+            round.Deadline = now + _options.PhaseTimeout;
+        }
+
+        foreach ((int number, DropReason reason) in round.Session.Dropped)
+        {
+            if (!before.ContainsKey(number))
+            {
+                NotifyDropped(round, number, reason);
+            }
+        }
+
+        await _events.OnPhaseClosedAsync(new PhaseClosed(round.Plan.Contract.RoundId, closed, next, answered, expected, now - round.PhaseStartedAtPrevious), cancellationToken).ConfigureAwait(false);
+        round.PhaseStartedAtPrevious = now;
+        if (!round.Session.IsTerminal)
+        {
+            Signal();
+            return RoundHostTick.PhaseClosed;
+        }
+
+        RoundFinished finished = round.Session.Completed is { } completed
+            ? await ReleaseAsync(round, completed, now, cancellationToken).ConfigureAwait(false)
+            : new RoundFinished(round.Plan.Contract, AbortOutcome(round.Session.Outcome), 0, null, null, DroppedCallers(round), round.Session.Outcome.ToString());
+        lock (_gate)
+        {
+            round.Finished = true;
+        }
+
+        await _events.OnRoundFinishedAsync(finished, cancellationToken).ConfigureAwait(false);
+        Signal();
+        return RoundHostTick.Finished;
+    }
+
+    private async Task<RoundFinished> ReleaseAsync(ActiveRound round, ServerCompletedState completed, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        RoundContract contract = round.Plan.Contract;
+        int contributors = completed.Contributors.Count;
+        IReadOnlyDictionary<string, DropReason> dropped = DroppedCallers(round);
+        (double[]? sum, DecodeFailure failure) = new UpdateCodec(contract).Decode(completed.Sum, contributors);
+        if (sum is null)
+        {
+            // Nothing leaves: the sum may have wrapped. Not charged (nothing derived from it is released).
+            return new RoundFinished(contract, ServerRoundOutcome.WithheldDecodeFailed, contributors, null, null, dropped, "decode failed: " + failure);
+        }
+
+        double roundEpsilon = 0;
+        double totalEpsilon = _ledger.TotalEpsilon;
+        if (contract.IsPrivate)
+        {
+            bool first;
+            lock (_gate)
+            {
+                first = _charged.Add(contract.RoundId);
+            }
+
+            if (!first)
+            {
+                throw new InvalidOperationException($"Round {contract.RoundId} was already charged; a round is released at most once.");
+            }
+
+            // ε is recorded durably before anything derived from the sum leaves this process.
+            LedgerDecision decision = _ledger.Charge(new RoundCharge(contract.LedgerRoundId, contract.AccountingParameters, contributors));
+            if (decision.Outcome != LedgerOutcome.Charged)
+            {
+                return new RoundFinished(contract, ServerRoundOutcome.WithheldLedgerRefused, contributors, null, null, dropped, "ledger: " + decision.Outcome + ": " + decision.Message);
+            }
+
+            roundEpsilon = decision.RoundEpsilon;
+            totalEpsilon = decision.TotalAfter;
+        }
+
+        ModelRelease basis = await GetModelAsync(contract.ModelVersion, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"Model version {contract.ModelVersion} of round {contract.RoundId} is not available.");
+        double[] next = _rule.Apply(basis.Values, sum, contributors);
+        ModelRelease release;
+        lock (_gate)
+        {
+            release = new ModelRelease(_latest.Version + 1, contract.RoundId, next, roundEpsilon, totalEpsilon);
+        }
+
+        await _events.OnModelReleasedAsync(release, cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _models[release.Version] = release;
+            _latest = release;
+            foreach (ulong old in _models.Keys.Where(v => v + RecentRounds < release.Version && v != 1).ToList())
+            {
+                _models.Remove(old);
+            }
+        }
+
+        Interlocked.Increment(ref _released);
+        return new RoundFinished(contract, ServerRoundOutcome.Released, contributors, sum, release, dropped, null);
+    }
+
+    private static ServerRoundOutcome AbortOutcome(RoundOutcome outcome) => outcome switch
+    {
+        RoundOutcome.AbortedTooFewClients => ServerRoundOutcome.AbortedTooFewClients,
+        RoundOutcome.AbortedReconstructionFailed => ServerRoundOutcome.AbortedReconstructionFailed,
+        _ => ServerRoundOutcome.AbortedByOperator,
+    };
+
+    private static Dictionary<string, DropReason> DroppedCallers(ActiveRound round) =>
+        round.Session.Dropped.ToDictionary(kv => round.Cohort[kv.Key - 1], kv => kv.Value, StringComparer.Ordinal);
+
+    private static SubmitReply Refused(RoundRefusal refusal, string? detail, DateTimeOffset deadline) =>
+        new(SubmitOutcome.Refused, refusal, detail, deadline);
+
+    private void NotifyDropped(ActiveRound round, int number, DropReason reason)
+    {
+        if (round.NotifiedDrops.TryAdd(number, reason))
+        {
+            _events.OnClientDropped(round.Plan.Contract.RoundId, round.Cohort[number - 1], reason);
+        }
+    }
+
+    private void SignalIfReady(ActiveRound round)
+    {
+        if (round.Session.IsReadyToClose)
+        {
+            Signal();
+        }
+    }
+
+    private void Signal()
+    {
+        TaskCompletionSource previous;
+        lock (_gate)
+        {
+            previous = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        previous.TrySetResult();
+    }
+
+    private sealed class ActiveRound
+    {
+        private long _deadlineTicks;
+
+        public ActiveRound(RoundPlan plan, List<string> cohort, SecAggServerSession session, DateTimeOffset now, DateTimeOffset deadline)
+        {
+            Plan = plan;
+            Cohort = cohort;
+            Session = session;
+            Numbers = cohort.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i + 1, StringComparer.Ordinal);
+            PhaseStartedAt = now;
+            PhaseStartedAtPrevious = now;
+            Deadline = deadline;
+            AdvertiseDeadline = deadline;
+        }
+
+        public RoundPlan Plan { get; }
+
+        public List<string> Cohort { get; }
+
+        public SecAggServerSession Session { get; }
+
+        public Dictionary<string, int> Numbers { get; }
+
+        public System.Collections.Concurrent.ConcurrentDictionary<int, DropReason> NotifiedDrops { get; } = new();
+
+        public DateTimeOffset PhaseStartedAt { get; set; }
+
+        public DateTimeOffset PhaseStartedAtPrevious { get; set; }
+
+        public DateTimeOffset Deadline
+        {
+            get => new(Interlocked.Read(ref _deadlineTicks), TimeSpan.Zero);
+            set => Interlocked.Exchange(ref _deadlineTicks, value.UtcTicks);
+        }
+
+        public DateTimeOffset AdvertiseDeadline { get; }
+
+        public bool Finished { get; set; }
+    }
+}
