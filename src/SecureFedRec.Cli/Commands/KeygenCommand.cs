@@ -26,19 +26,12 @@ internal static class KeygenCommand
         var client = new Command("client", "Write NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (hex SEC1 public key: one allow-list line).");
         client.Options.Add(outDir);
         client.Options.Add(name);
-        name.Validators.Add(r =>
-        {
-            string? n = r.GetValueOrDefault<string>();
-            if (string.IsNullOrWhiteSpace(n) || n.IndexOfAny(['/', '\\']) >= 0 || n is "." or "..")
-            {
-                r.AddError($"--name must be a plain file name (no folder), got '{n}'.");
-            }
-        });
+        PlainFileName(name);
         client.SetAction(parse => Guard(() =>
         {
             DirectoryInfo dir = parse.GetValue(outDir)!;
             string stem = parse.GetValue(name)!;
-            dir.Create();
+            CreateOutFolder(dir);
             string keyPath = Path.Combine(dir.FullName, stem + ".key");
             using IdentitySigningKey key = IdentitySigningKey.Generate(IdentitySuite.EcdsaP256Sha256);
             IdentityKeyFile.Write(keyPath, key);
@@ -53,7 +46,8 @@ internal static class KeygenCommand
 
         var idDir = new Option<DirectoryInfo>("--out") { Description = "Directory to write into (created if missing).", DefaultValueFactory = _ => new DirectoryInfo(".") };
         var idName = new Option<string>("--name") { Description = "File name stem.", DefaultValueFactory = _ => "identity" };
-        var suite = new Option<string>("--suite") { Description = "ed25519 (default) or ecdsa-p256-sha256 (FIPS).", DefaultValueFactory = _ => "ed25519" };
+        PlainFileName(idName);
+        var suite = RosterCommand.SuiteOption("ed25519 (default) or ecdsa-p256-sha256 (FIPS).");
         var identity = new Command("identity", "Write NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (\"SUITE HEX\"): a member identity for the enrolment authority's roster.");
         identity.Options.Add(idDir);
         identity.Options.Add(idName);
@@ -68,7 +62,7 @@ internal static class KeygenCommand
 
             DirectoryInfo dir = parse.GetValue(idDir)!;
             string stem = parse.GetValue(idName)!;
-            dir.Create();
+            CreateOutFolder(dir);
             string keyPath = Path.Combine(dir.FullName, stem + ".key");
             using IdentitySigningKey key = IdentitySigningKey.Generate(chosen);
             IdentityKeyFile.Write(keyPath, key);
@@ -96,7 +90,7 @@ internal static class KeygenCommand
                 return ExitCodes.Usage;
             }
 
-            dir.Create();
+            CreateOutFolder(dir);
             string crt = Path.Combine(dir.FullName, "coordinator.crt");
             string key = Path.Combine(dir.FullName, "coordinator.key");
             foreach (string path in new[] { crt, key })
@@ -121,6 +115,30 @@ internal static class KeygenCommand
         keygen.Subcommands.Add(identity);
         keygen.Subcommands.Add(devCert);
         return keygen;
+    }
+
+    /// <summary>--name is a file name stem inside --out, never a path (no folder, no "." or "..").</summary>
+    private static void PlainFileName(Option<string> name) =>
+        name.Validators.Add(r =>
+        {
+            string? n = r.GetValueOrDefault<string>();
+            if (string.IsNullOrWhiteSpace(n) || n.IndexOfAny(['/', '\\']) >= 0 || n is "." or "..")
+            {
+                r.AddError($"--name must be a plain file name (no folder), got '{n}'.");
+            }
+        });
+
+    /// <summary>Creates --out if missing; a folder that cannot be created is named with its flag (exit 7 through <see cref="Guard"/>).</summary>
+    private static void CreateOutFolder(DirectoryInfo dir)
+    {
+        try
+        {
+            dir.Create();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"--out: cannot create the folder {dir.FullName}: {ex.Message}", ex);
+        }
     }
 
     /// <summary>The certificate's key as PKCS#8 PEM through <see cref="SafeFile.CreateNew"/>, every buffer wiped.</summary>

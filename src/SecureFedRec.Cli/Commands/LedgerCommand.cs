@@ -21,7 +21,7 @@ internal static class LedgerCommand
         var store = new Option<string>("--store") { Description = "sqlite:PATH or postgres:CONNECTION-STRING.", Required = true };
         var expect = new Option<string?>("--expect-head") { Description = "COUNT:HASH recorded earlier (from `ledger head`, a client, or a published release): the ledger must still contain it." };
         var allModels = new Option<bool>("--all-models") { Description = "Also re-hash every stored model version (default: the latest)." };
-        var verify = new Command("verify", "Verify both hash chains and each model's ledger anchor; exit 0 when intact, 2 naming the first broken row.");
+        var verify = new Command("verify", "Verify both hash chains and each model's ledger anchor; exit 0 when intact, 8 naming the first broken row.");
         verify.Options.Add(store);
         verify.Options.Add(expect);
         verify.Options.Add(allModels);
@@ -33,7 +33,7 @@ internal static class LedgerCommand
             {
                 if (!LedgerHead.TryParse(expectText, out LedgerHead parsed))
                 {
-                    Console.Error.WriteLine("error: --expect-head is COUNT:HASH (decimal count, 64 lowercase hex digits).");
+                    Console.Error.WriteLine("error: --expect-head must be COUNT:HASH (decimal count, 64 lowercase hex digits).");
                     return ExitCodes.Usage;
                 }
 
@@ -78,7 +78,7 @@ internal static class LedgerCommand
             if (!File.Exists(path))
             {
                 // Opening would create an empty database: an auditor asked about an existing one.
-                Console.Error.WriteLine($"error: no SQLite store at {path}.");
+                Console.Error.WriteLine($"error: --store: no SQLite store at {path}.");
                 return Failed;
             }
 
@@ -90,7 +90,7 @@ internal static class LedgerCommand
         }
         else
         {
-            Console.Error.WriteLine("error: --store is sqlite:PATH or postgres:CONNECTION-STRING.");
+            Console.Error.WriteLine("error: --store must be sqlite:PATH or postgres:CONNECTION-STRING.");
             return ExitCodes.Usage;
         }
 
@@ -121,7 +121,7 @@ internal static class LedgerCommand
             }
             catch (System.Data.Common.DbException ex)
             {
-                Console.Error.WriteLine("error: cannot read the store: " + ex.Message);
+                Console.Error.WriteLine("error: --store: cannot read the store: " + ex.Message);
                 return Failed;
             }
             catch (ArgumentException ex)

@@ -8,7 +8,8 @@ namespace SecureFedRec.Cli.Commands;
 /// <summary>
 /// <c>securefedrec roster init|add|revoke|sign|verify</c>: the enrolment authority's tool (<c>protocol-spec/roster.md</c>).
 /// The authority key stays on the machine that runs <c>init</c> and <c>sign</c>; drafts and signed rosters are public.
-/// Exit codes (Cli/ExitCodes.cs): 0 success, 2 usage or I/O error, 8 a roster refused (the refusal name and detail on stderr).
+/// Exit codes (Cli/ExitCodes.cs): 0 success, 2 usage error or a missing/unreadable input file, 7 an output folder that
+/// cannot be written, 8 a roster refused (the refusal name and detail on stderr).
 /// </summary>
 internal static class RosterCommand
 {
@@ -27,14 +28,83 @@ internal static class RosterCommand
         return roster;
     }
 
+    private const string IdentifierRule = "1..64 characters of [a-z0-9._-], starting with a letter or digit";
+    private const string TimeRule = "yyyy-MM-ddTHH:mm:ssZ (UTC), e.g. 2026-01-31T12:00:00Z";
+
     private static Option<FileInfo> DraftOption() => new("--draft") { Description = "The unsigned draft roster (JSON).", Required = true };
+
+    /// <summary>An identifier flag (consortium, organisation, client id): refused at parse time, before any file is read.</summary>
+    private static Option<string> IdentifierOption(string name, string description)
+    {
+        var option = new Option<string>(name) { Description = description, Required = true };
+        option.Validators.Add(r =>
+        {
+            string? value = r.GetValueOrDefault<string>();
+            if (!RosterEncoding.IsIdentifier(value))
+            {
+                r.AddError($"{name} must be {IdentifierRule}, got '{value}'.");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>A signature-suite flag: ed25519 or ecdsa-p256-sha256.</summary>
+    internal static Option<string> SuiteOption(string description)
+    {
+        var option = new Option<string>("--suite") { Description = description, DefaultValueFactory = _ => "ed25519" };
+        option.Validators.Add(r =>
+        {
+            string? value = r.GetValueOrDefault<string>();
+            if (!IdentitySignature.TryParse(value, out _))
+            {
+                r.AddError($"--suite must be ed25519 or ecdsa-p256-sha256, got '{value}'.");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>An optional time flag in the roster's one time format.</summary>
+    private static Option<string?> TimeOption(string name, string description)
+    {
+        var option = new Option<string?>(name) { Description = description };
+        option.Validators.Add(r =>
+        {
+            string? value = r.GetValueOrDefault<string?>();
+            if (value is not null && !RosterFile.TryParseTime(value, out _))
+            {
+                r.AddError($"{name} must be {TimeRule}, got '{value}'.");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>An input file flag: the file must exist (named with its flag), checked before anything runs.</summary>
+    private static T ExistingFile<T>(T option)
+        where T : Option
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<FileInfo?>() is { } file && !File.Exists(file.FullName))
+            {
+                r.AddError($"{option.Name}: no file at {file.FullName}.");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>The folder a new file will be written into must exist: refused before any key or draft is written.</summary>
+    private static string? MissingFolder(string flag, string path)
+    {
+        string? folder = Path.GetDirectoryName(path);
+        return folder is not null && !Directory.Exists(folder) ? $"{flag}: the folder {folder} does not exist." : null;
+    }
 
     private static Command Init()
     {
-        var consortium = new Option<string>("--consortium") { Description = "Consortium identifier ([a-z0-9._-], 1..64).", Required = true };
+        var consortium = IdentifierOption("--consortium", "Consortium identifier ([a-z0-9._-], 1..64).");
         var key = new Option<FileInfo>("--authority-key") { Description = "Authority private key file: created (mode 0600, never overwritten) unless --existing-key.", Required = true };
         var existing = new Option<bool>("--existing-key") { Description = "Use the authority key already at --authority-key instead of creating one." };
-        var suite = new Option<string>("--suite") { Description = "ed25519 (default) or ecdsa-p256-sha256 (FIPS).", DefaultValueFactory = _ => "ed25519" };
+        var suite = SuiteOption("ed25519 (default) or ecdsa-p256-sha256 (FIPS).");
         var draft = DraftOption();
         var command = new Command("init", "Create the authority key and an empty draft roster (version 1). Prints the authority pin for clients.");
         command.Options.Add(consortium);
@@ -46,30 +116,43 @@ internal static class RosterCommand
         {
             if (!IdentitySignature.TryParse(parse.GetValue(suite), out IdentitySuite chosen))
             {
-                return Fail("--suite is ed25519 or ecdsa-p256-sha256.");
+                return Fail("--suite must be ed25519 or ecdsa-p256-sha256.");
             }
 
             string name = parse.GetValue(consortium)!;
             if (!RosterEncoding.IsIdentifier(name))
             {
-                return Fail("--consortium is 1..64 characters of [a-z0-9._-], starting with a letter or digit.");
+                return Fail($"--consortium must be {IdentifierRule}.");
             }
 
             string keyPath = parse.GetValue(key)!.FullName;
             string draftPath = parse.GetValue(draft)!.FullName;
             if (File.Exists(draftPath))
             {
-                return Fail($"{draftPath} exists; refusing to overwrite a draft.");
+                return Fail($"--draft: {draftPath} exists; refusing to overwrite a draft.");
             }
 
-            using IdentitySigningKey authority = parse.GetValue(existing) ? IdentityKeyFile.Read(keyPath) : IdentitySigningKey.Generate(chosen);
+            string? keyProblem = parse.GetValue(existing)
+                ? (File.Exists(keyPath) ? null : $"--authority-key: no key at {keyPath} (drop --existing-key to create one).")
+                : MissingFolder("--authority-key", keyPath);
+            if (keyProblem is not null)
+            {
+                return Fail(keyProblem);
+            }
+
+            if (MissingFolder("--draft", draftPath) is { } draftProblem)
+            {
+                return Fail(draftProblem);
+            }
+
+            using IdentitySigningKey authority = parse.GetValue(existing) ? ReadKey("--authority-key", keyPath) : IdentitySigningKey.Generate(chosen);
             if (!parse.GetValue(existing))
             {
-                IdentityKeyFile.Write(keyPath, authority);
+                Write("--authority-key", () => IdentityKeyFile.Write(keyPath, authority));
             }
 
             RosterContent content = RosterAuthority.CreateDraft(name, authority, DateTimeOffset.UtcNow);
-            SafeFile.CreateNew(draftPath, RosterFile.Format(new RosterDocument(content, ReadOnlyMemory<byte>.Empty)), secret: false);
+            Write("--draft", () => SafeFile.CreateNew(draftPath, RosterFile.Format(new RosterDocument(content, ReadOnlyMemory<byte>.Empty)), secret: false));
             Console.WriteLine($"authority key: {keyPath}");
             Console.WriteLine($"draft:         {draftPath}");
             Console.WriteLine($"authority pin (clients' Roster:Authority): {Pin(authority.Suite, authority.PublicKey)}");
@@ -81,13 +164,13 @@ internal static class RosterCommand
     private static Command Add()
     {
         var draft = DraftOption();
-        var organisation = new Option<string>("--organisation") { Description = "Organisation identifier.", Required = true };
-        var clientId = new Option<string>("--client-id") { Description = "Client identifier (unique within the organisation).", Required = true };
+        var organisation = IdentifierOption("--organisation", "Organisation identifier.");
+        var clientId = IdentifierOption("--client-id", "Client identifier (unique within the organisation).");
         var publicKey = new Option<string?>("--public-key") { Description = "SUITE:HEX or HEX (with --suite) of the member's identity public key." };
-        var publicKeyFile = new Option<FileInfo?>("--public-key-file") { Description = "A NAME.pub written by `keygen identity` (\"SUITE HEX\")." };
-        var suite = new Option<string>("--suite") { Description = "Suite of a bare-hex --public-key.", DefaultValueFactory = _ => "ed25519" };
-        var notBefore = new Option<string?>("--not-before") { Description = "yyyy-MM-ddTHH:mm:ssZ (default: now)." };
-        var notAfter = new Option<string?>("--not-after") { Description = "yyyy-MM-ddTHH:mm:ssZ (default: --valid-days after --not-before)." };
+        var publicKeyFile = ExistingFile(new Option<FileInfo?>("--public-key-file") { Description = "A NAME.pub written by `keygen identity` (\"SUITE HEX\")." });
+        var suite = SuiteOption("Suite of a bare-hex --public-key.");
+        var notBefore = TimeOption("--not-before", "yyyy-MM-ddTHH:mm:ssZ (default: now).");
+        var notAfter = TimeOption("--not-after", "yyyy-MM-ddTHH:mm:ssZ (default: --valid-days after --not-before).");
         var validDays = new Option<int>("--valid-days") { Description = "Membership validity in days when --not-after is not given.", DefaultValueFactory = _ => 365 };
         var command = new Command("add", "Add a member (organisation, client id, identity key, validity) to the draft.");
         foreach (Option o in new Option[] { draft, organisation, clientId, publicKey, publicKeyFile, suite, notBefore, notAfter, validDays })
@@ -97,11 +180,6 @@ internal static class RosterCommand
 
         command.SetAction(parse => Guard(() =>
         {
-            if (!ReadDraft(parse.GetValue(draft)!.FullName, out RosterContent? content, out int status))
-            {
-                return status;
-            }
-
             string? keyText = parse.GetValue(publicKey);
             FileInfo? keyFile = parse.GetValue(publicKeyFile);
             if ((keyText is null) == (keyFile is null))
@@ -111,26 +189,40 @@ internal static class RosterCommand
 
             if (keyFile is not null)
             {
-                keyText = File.ReadAllText(keyFile.FullName).Trim().Replace(' ', ':');
+                keyText = Read("--public-key-file", () => System.Text.Encoding.UTF8.GetString(SafeFile.ReadAll(keyFile.FullName, 4096))).Trim().Replace(' ', ':');
             }
 
             string[] parts = keyText!.Split(':');
             string suiteName = parts.Length == 2 ? parts[0] : parse.GetValue(suite)!;
-            if (parts.Length > 2 || !IdentitySignature.TryParse(suiteName, out IdentitySuite keySuite) || !RosterFile.TryParseHex(parts[^1], out byte[] key))
+            if (parts.Length > 2 || !IdentitySignature.TryParse(suiteName, out IdentitySuite keySuite) || !RosterFile.TryParseHex(parts[^1], out byte[] key)
+                || !IdentitySignature.IsValidPublicKey(keySuite, key))
             {
-                return Fail("the public key is SUITE:HEX or lowercase HEX with --suite (ed25519 | ecdsa-p256-sha256).");
+                return Fail(keyFile is null
+                    ? "--public-key must be SUITE:HEX or lowercase HEX with --suite (ed25519 | ecdsa-p256-sha256): a valid public key of that suite."
+                    : $"--public-key-file: {keyFile.FullName} does not hold \"SUITE HEX\" of a valid public key (write it with `keygen identity`).");
             }
 
             DateTimeOffset start = RosterAuthority.TruncateToSecond(DateTimeOffset.UtcNow);
             if (parse.GetValue(notBefore) is { } nb && !RosterFile.TryParseTime(nb, out start))
             {
-                return Fail("--not-before is yyyy-MM-ddTHH:mm:ssZ.");
+                return Fail($"--not-before must be {TimeRule}.");
             }
 
             DateTimeOffset end = start.AddDays(parse.GetValue(validDays));
             if (parse.GetValue(notAfter) is { } na && !RosterFile.TryParseTime(na, out end))
             {
-                return Fail("--not-after is yyyy-MM-ddTHH:mm:ssZ.");
+                return Fail($"--not-after must be {TimeRule}.");
+            }
+
+            if (end <= start)
+            {
+                return Fail($"--not-after ({RosterFile.FormatTime(end)}) must be after --not-before ({RosterFile.FormatTime(start)}).");
+            }
+
+            // The flags are checked before the draft is read: a wrong value is named even when the draft is wrong too.
+            if (!ReadDraft(parse.GetValue(draft)!.FullName, out RosterContent? content, out int status))
+            {
+                return status;
             }
 
             var member = new RosterMember(parse.GetValue(organisation)!, parse.GetValue(clientId)!, keySuite, key, start, end);
@@ -150,9 +242,9 @@ internal static class RosterCommand
     private static Command Revoke()
     {
         var draft = DraftOption();
-        var organisation = new Option<string>("--organisation") { Description = "Organisation identifier.", Required = true };
-        var clientId = new Option<string>("--client-id") { Description = "Client identifier.", Required = true };
-        var at = new Option<string?>("--at") { Description = "Revocation time yyyy-MM-ddTHH:mm:ssZ (default: now)." };
+        var organisation = IdentifierOption("--organisation", "Organisation identifier.");
+        var clientId = IdentifierOption("--client-id", "Client identifier.");
+        var at = TimeOption("--at", "Revocation time yyyy-MM-ddTHH:mm:ssZ (default: now).");
         var command = new Command("revoke", "Remove a member from the draft and list its key as revoked (a revoked key can never be re-added).");
         command.Options.Add(draft);
         command.Options.Add(organisation);
@@ -168,7 +260,7 @@ internal static class RosterCommand
             DateTimeOffset when = RosterAuthority.TruncateToSecond(DateTimeOffset.UtcNow);
             if (parse.GetValue(at) is { } text && !RosterFile.TryParseTime(text, out when))
             {
-                return Fail("--at is yyyy-MM-ddTHH:mm:ssZ.");
+                return Fail($"--at must be {TimeRule}.");
             }
 
             RosterCheck check = RosterAuthority.Revoke(content!, parse.GetValue(organisation)!, parse.GetValue(clientId)!, when, out RosterContent updated);
@@ -187,7 +279,7 @@ internal static class RosterCommand
     private static Command Sign()
     {
         var draft = DraftOption();
-        var key = new Option<FileInfo>("--authority-key") { Description = "The authority private key file.", Required = true };
+        var key = ExistingFile(new Option<FileInfo>("--authority-key") { Description = "The authority private key file.", Required = true });
         var output = new Option<FileInfo>("--out") { Description = "The signed roster to publish (replaced atomically; refused if it holds a newer or equal version).", Required = true };
         var validDays = new Option<int>("--valid-days") { Description = "Roster validity from now, in days (clients refuse an expired roster).", DefaultValueFactory = _ => 30 };
         var command = new Command("sign", "Sign the draft as roster version N (the draft's version), valid from now, then bump the draft to N + 1.");
@@ -212,10 +304,10 @@ internal static class RosterCommand
             string outPath = parse.GetValue(output)!.FullName;
             if (File.Exists(outPath) && RosterFile.TryParse(File.ReadAllBytes(outPath), out RosterDocument? previous).Passed && previous!.Content.Version >= content!.Version)
             {
-                return Fail($"{outPath} already holds version {previous.Content.Version} ≥ the draft's {content.Version}: signing would roll clients back.");
+                return Fail($"--out: {outPath} already holds version {previous.Content.Version} ≥ the draft's {content.Version}: signing would roll clients back.");
             }
 
-            using IdentitySigningKey authority = IdentityKeyFile.Read(parse.GetValue(key)!.FullName);
+            using IdentitySigningKey authority = ReadKey("--authority-key", parse.GetValue(key)!.FullName);
             DateTimeOffset now = RosterAuthority.TruncateToSecond(DateTimeOffset.UtcNow);
             RosterContent toSign = content! with { NotBefore = now, NotAfter = now.AddDays(days) };
             RosterDocument signed;
@@ -228,7 +320,7 @@ internal static class RosterCommand
                 return Fail(ex.Message);
             }
 
-            SafeFile.Replace(outPath, RosterFile.Format(signed), secret: false);
+            Write("--out", () => SafeFile.Replace(outPath, RosterFile.Format(signed), secret: false));
             WriteDraft(draftPath, content with { Version = content.Version + 1 });
             Console.WriteLine($"signed roster version {toSign.Version}: {toSign.Members.Count} members, {toSign.Revocations.Count} revocations, valid until {RosterFile.FormatTime(toSign.NotAfter)}");
             Console.WriteLine($"digest:        {RosterEncoding.Digest(toSign)}");
@@ -241,13 +333,21 @@ internal static class RosterCommand
 
     private static Command Verify()
     {
-        var file = new Option<FileInfo>("--roster") { Description = "The signed roster.", Required = true };
+        var file = ExistingFile(new Option<FileInfo>("--roster") { Description = "The signed roster.", Required = true });
         var authority = new Option<string>("--authority") { Description = "The pinned authority key, SUITE:HEX.", Required = true };
         var lastSeen = new Option<string?>("--last-seen") { Description = "VERSION:DIGEST of the last roster accepted (refuses rollback and equivocation)." };
-        var now = new Option<string?>("--now") { Description = "Verify as of this time, yyyy-MM-ddTHH:mm:ssZ (default: now)." };
+        var now = TimeOption("--now", "Verify as of this time, yyyy-MM-ddTHH:mm:ssZ (default: now).");
         var fips = new Option<bool>("--fips") { Description = "Allow only ecdsa-p256-sha256 keys." };
         var member = new Option<string?>("--member") { Description = "Also check one member, ORGANISATION/CLIENT-ID." };
-        var command = new Command("verify", "Verify a signed roster against the pinned authority key; exit 0 when accepted, 2 with the refusal named.");
+        member.Validators.Add(r =>
+        {
+            string? value = r.GetValueOrDefault<string?>();
+            if (value is not null && (value.Split('/') is not [string o, string c] || !RosterEncoding.IsIdentifier(o) || !RosterEncoding.IsIdentifier(c)))
+            {
+                r.AddError($"--member must be ORGANISATION/CLIENT-ID, each {IdentifierRule}, got '{value}'.");
+            }
+        });
+        var command = new Command("verify", "Verify a signed roster against the pinned authority key; exit 0 when accepted, 8 with the refusal named.");
         foreach (Option o in new Option[] { file, authority, lastSeen, now, fips, member })
         {
             command.Options.Add(o);
@@ -259,7 +359,7 @@ internal static class RosterCommand
             if (pin.Length != 2 || !IdentitySignature.TryParse(pin[0], out IdentitySuite suite) || !RosterFile.TryParseHex(pin[1], out byte[] key)
                 || !IdentitySignature.IsValidPublicKey(suite, key))
             {
-                return Fail("--authority is SUITE:HEX, e.g. ed25519:<64 lowercase hex digits>.");
+                return Fail("--authority must be SUITE:HEX of a valid public key, e.g. ed25519:<64 lowercase hex digits>.");
             }
 
             RosterCheckpoint? checkpoint = null;
@@ -268,7 +368,7 @@ internal static class RosterCommand
                 string[] parts = seen.Split(':');
                 if (parts.Length != 2 || !ulong.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out ulong version) || !RosterFile.TryParseHex(parts[1], out byte[] digest) || digest.Length != 32)
                 {
-                    return Fail("--last-seen is VERSION:DIGEST (64 lowercase hex digits).");
+                    return Fail("--last-seen must be VERSION:DIGEST (decimal version, 64 lowercase hex digits).");
                 }
 
                 checkpoint = new RosterCheckpoint(version, parts[1]);
@@ -277,7 +377,7 @@ internal static class RosterCommand
             DateTimeOffset at = DateTimeOffset.UtcNow;
             if (parse.GetValue(now) is { } text && !RosterFile.TryParseTime(text, out at))
             {
-                return Fail("--now is yyyy-MM-ddTHH:mm:ssZ.");
+                return Fail($"--now must be {TimeRule}.");
             }
 
             IReadOnlySet<IdentitySuite>? allowed = parse.GetValue(fips) ? new HashSet<IdentitySuite> { IdentitySuite.EcdsaP256Sha256 } : null;
@@ -291,7 +391,7 @@ internal static class RosterCommand
                 return Fail("the pinned authority key's suite is not allowed (--fips allows only ecdsa-p256-sha256).");
             }
 
-            byte[] bytes = File.ReadAllBytes(parse.GetValue(file)!.FullName);
+            byte[] bytes = Read("--roster", () => SafeFile.ReadAll(parse.GetValue(file)!.FullName, RosterFile.MaxFileBytes));
             RosterVerification result = verifier.Verify(bytes, at, checkpoint);
             if (!result.Check.Passed)
             {
@@ -306,7 +406,7 @@ internal static class RosterCommand
                 string[] m = name.Split('/');
                 if (m.Length != 2)
                 {
-                    return Fail("--member is ORGANISATION/CLIENT-ID.");
+                    return Fail("--member must be ORGANISATION/CLIENT-ID.");
                 }
 
                 RosterCheck check = verified.CheckMember(m[0], m[1], at, default, out _);
@@ -329,11 +429,11 @@ internal static class RosterCommand
         status = Ok;
         if (!File.Exists(path))
         {
-            status = Fail($"no draft at {path} (create one with `roster init`).");
+            status = Fail($"--draft: no draft at {path} (create one with `roster init`).");
             return false;
         }
 
-        RosterCheck check = RosterFile.TryParse(SafeFile.ReadAll(path, RosterFile.MaxFileBytes), out RosterDocument? document);
+        RosterCheck check = RosterFile.TryParse(Read("--draft", () => SafeFile.ReadAll(path, RosterFile.MaxFileBytes)), out RosterDocument? document);
         if (check.Passed)
         {
             check = RosterEncoding.Validate(document!.Content);
@@ -350,7 +450,59 @@ internal static class RosterCommand
     }
 
     private static void WriteDraft(string path, RosterContent content) =>
-        SafeFile.Replace(path, RosterFile.Format(new RosterDocument(content, ReadOnlyMemory<byte>.Empty)), secret: false);
+        Write("--draft", () => SafeFile.Replace(path, RosterFile.Format(new RosterDocument(content, ReadOnlyMemory<byte>.Empty)), secret: false));
+
+    /// <summary>Reads the file named by <paramref name="flag"/>: a missing, unreadable or linked file is a usage error naming the flag.</summary>
+    private static T Read<T>(string flag, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CommandFailure(ExitCodes.Usage, $"{flag}: {ex.Message}", ex);
+        }
+    }
+
+    private static IdentitySigningKey ReadKey(string flag, string path)
+    {
+        try
+        {
+            return Read(flag, () => IdentityKeyFile.Read(path));
+        }
+        catch (ArgumentException ex)
+        {
+            string message = ex.ParamName is { } p ? ex.Message.Replace($" (Parameter '{p}')", string.Empty, StringComparison.Ordinal) : ex.Message;
+            throw new CommandFailure(ExitCodes.Usage, $"{flag}: {message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Writes the file named by <paramref name="flag"/>: an existing file or a link where a new file must go is a usage
+    /// error; a folder that cannot be written is <see cref="ExitCodes.StoreUnavailable"/>, both naming the flag.
+    /// </summary>
+    private static void Write(string flag, Action write)
+    {
+        try
+        {
+            write();
+        }
+        catch (UnsafeOutputPathException ex)
+        {
+            throw new CommandFailure(ExitCodes.Usage, $"{flag}: {ex.Message}", ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CommandFailure(ExitCodes.StoreUnavailable, $"{flag}: cannot write: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>A failure already worded for the operator, with its exit code.</summary>
+    private sealed class CommandFailure(int code, string message, Exception inner) : Exception(message, inner)
+    {
+        public int Code { get; } = code;
+    }
 
     private static string Pin(IdentitySuite suite, ReadOnlySpan<byte> key) => IdentitySignature.NameOf(suite) + ":" + Convert.ToHexStringLower(key);
 
@@ -371,6 +523,11 @@ internal static class RosterCommand
         try
         {
             return action();
+        }
+        catch (CommandFailure ex)
+        {
+            Console.Error.WriteLine("error: " + ex.Message);
+            return ex.Code;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
         {
