@@ -82,14 +82,7 @@ internal sealed class RoundsService(IRoundService rounds, ICoordinatorStore stor
         {
             case JoinOutcome.Selected when reply.Invitation is { } invitation:
                 response.Outcome = JoinRoundResponse.Types.Outcome.Selected;
-                response.Round = new RoundInfo
-                {
-                    RoundId = invitation.Contract.RoundId,
-                    ModelVersion = invitation.Contract.ModelVersion,
-                    ThreatMode = invitation.Contract.Mode,
-                    Dp = RoundCodec.ToWire(invitation.Contract.Dp),
-                    ClientNumber = (uint)invitation.ClientNumber,
-                };
+                response.Round = RoundCodec.ToWire(invitation.Contract, invitation.ClientNumber);
                 response.Payload = invitation.Opening.ToByteString();
                 response.PhaseDeadlineUnixMs = UnixMs(invitation.Deadline);
                 break;

@@ -46,7 +46,7 @@ public sealed class GrpcRoundTransport : IRoundTransport
         {
             case JoinRoundResponse.Types.Outcome.Selected:
                 RoundInfo info = response.Round ?? throw new FormatException("JoinRound SELECTED without a round.");
-                var contract = new RoundContract(info.RoundId, info.ModelVersion, info.ThreatMode, RoundCodec.FromWire(info.Dp ?? new DpParameters()));
+                RoundContract contract = RoundCodec.FromWire(info);
                 ServerToClient opening = Parse(response.Payload);
                 if (info.ClientNumber is 0 or > int.MaxValue)
                 {

@@ -1,25 +1,18 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
-using Google.Protobuf;
 using SecureFedRec.Privacy;
 using SecureFedRec.Privacy.Accounting;
-using SecureFedRec.Protocol.Wire;
+using SecureFedRec.Rounds;
 using SecureFedRec.Wire.V1;
 
 namespace SecureFedRec.Wire;
 
 /// <summary>
 /// Encodings that coordinator and clients must agree on byte for byte (docs/integrators.md): the model, the DP
-/// parameters on the wire, the binding of a round's public facts into the secure-aggregation session, and the public
-/// rotation seed of the DP mechanism.
+/// parameters and the round contract on the wire (the binding itself is <see cref="RoundContract.Binding"/>, defined once).
 /// </summary>
 /// <remarks>Stateless; thread-safe. Decoders throw <see cref="FormatException"/> for malformed input.</remarks>
 public static class RoundCodec
 {
-    private static ReadOnlySpan<byte> BindingLabel => "SecureFedRec/v1\0round-binding\0"u8;
-
-    private static ReadOnlySpan<byte> RotationLabel => "SecureFedRec/v1\0rotation-seed\0"u8;
-
     /// <summary>Model encoding: u32be(d) ‖ d little-endian IEEE 754 binary64 values.</summary>
     public static byte[] EncodeModel(ReadOnlySpan<double> model)
     {
@@ -132,34 +125,81 @@ public static class RoundCodec
     }
 
     /// <summary>
-    /// The secure-aggregation binding of a round: SHA-256("SecureFedRec/v1" 0 "round-binding" 0 ‖ u64be(round id) ‖
-    /// u64be(model version) ‖ u32be(threat mode) ‖ serialized DpParameters).
+    /// The wire form of a round contract for the client numbered <paramref name="clientNumber"/> (coordinator.proto
+    /// RoundInfo): every field of the contract travels, so the client rebuilds exactly the contract whose canonical
+    /// encoding the secure-aggregation binding commits to (secagg.md §2.1).
     /// </summary>
-    public static byte[] Binding(ulong roundId, ulong modelVersion, ThreatMode mode, DpParameters dp)
+    public static RoundInfo ToWire(RoundContract contract, int clientNumber)
     {
-        ArgumentNullException.ThrowIfNull(dp);
-        byte[] serialized = dp.ToByteArray();
-        byte[] input = new byte[BindingLabel.Length + 8 + 8 + 4 + serialized.Length];
-        Span<byte> w = input;
-        BindingLabel.CopyTo(w);
-        w = w[BindingLabel.Length..];
-        BinaryPrimitives.WriteUInt64BigEndian(w, roundId);
-        BinaryPrimitives.WriteUInt64BigEndian(w[8..], modelVersion);
-        BinaryPrimitives.WriteUInt32BigEndian(w[16..], (uint)mode);
-        serialized.CopyTo(w[20..]);
-        return SHA256.HashData(input);
+        ArgumentNullException.ThrowIfNull(contract);
+        var info = new RoundInfo
+        {
+            RoundId = contract.RoundId,
+            ModelVersion = contract.ModelVersion,
+            ThreatMode = contract.Mode,
+            Dp = ToWire(contract.Dp, contract.ClaimedEpsilon),
+            ClientNumber = (uint)clientNumber,
+            PrivacyUnit = contract.Privacy switch
+            {
+                Rounds.PrivacyUnit.Institution => V1.PrivacyUnit.Institution,
+                Rounds.PrivacyUnit.User => V1.PrivacyUnit.User,
+                _ => V1.PrivacyUnit.Unspecified,
+            },
+            Encoding = contract.Encoding switch
+            {
+                Rounds.UpdateEncoding.DistributedDiscreteGaussian => V1.UpdateEncoding.DistributedDiscreteGaussian,
+                Rounds.UpdateEncoding.FixedPointNoDp => V1.UpdateEncoding.FixedPointNoDp,
+                _ => V1.UpdateEncoding.Unspecified,
+            },
+            UserClip = contract.UserClip,
+            MaxUsersPerClient = (uint)contract.MaxUsersPerClient,
+        };
+        info.FixedPointBounds.AddRange(contract.FixedPointBounds);
+        return info;
     }
 
-    /// <summary>The public rotation seed of round <paramref name="roundId"/>: SHA-256(label ‖ u64be(round id)).</summary>
-    public static byte[] RotationSeed(ulong roundId)
+    /// <summary>
+    /// The round contract a RoundInfo announces; <see cref="FormatException"/> when a field is out of range or a closed
+    /// vocabulary value is unknown. Whether it is the contract the session binds is checked by the client round.
+    /// </summary>
+    public static RoundContract FromWire(RoundInfo info)
     {
-        byte[] input = new byte[RotationLabel.Length + 8];
-        RotationLabel.CopyTo(input);
-        BinaryPrimitives.WriteUInt64BigEndian(input.AsSpan(RotationLabel.Length), roundId);
-        return SHA256.HashData(input);
-    }
+        ArgumentNullException.ThrowIfNull(info);
+        if (info.Dp is null)
+        {
+            throw new FormatException("RoundInfo without dp.");
+        }
 
-    /// <summary>The ledger round id of a coordinator round: <c>round-{id}</c>.</summary>
-    public static string LedgerRoundId(ulong roundId) =>
-        "round-" + roundId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (info.MaxUsersPerClient is 0 or > int.MaxValue)
+        {
+            throw new FormatException("RoundInfo.max_users_per_client must be in [1, 2^31).");
+        }
+
+        Rounds.PrivacyUnit unit = info.PrivacyUnit switch
+        {
+            V1.PrivacyUnit.Institution => Rounds.PrivacyUnit.Institution,
+            V1.PrivacyUnit.User => Rounds.PrivacyUnit.User,
+            _ => throw new FormatException("RoundInfo.privacy_unit is not a known privacy unit."),
+        };
+        Rounds.UpdateEncoding encoding = info.Encoding switch
+        {
+            V1.UpdateEncoding.DistributedDiscreteGaussian => Rounds.UpdateEncoding.DistributedDiscreteGaussian,
+            V1.UpdateEncoding.FixedPointNoDp => Rounds.UpdateEncoding.FixedPointNoDp,
+            _ => throw new FormatException("RoundInfo.encoding is not a known update encoding."),
+        };
+        if (!double.IsFinite(info.UserClip) || info.UserClip < 0 || info.FixedPointBounds.Any(b => !double.IsFinite(b) || b <= 0))
+        {
+            throw new FormatException("RoundInfo.user_clip and fixed_point_bounds must be finite and positive.");
+        }
+
+        return new RoundContract(info.RoundId, info.ModelVersion, info.ThreatMode, FromWire(info.Dp))
+        {
+            Privacy = unit,
+            Encoding = encoding,
+            ClaimedEpsilon = info.Dp.ClaimedEpsilon,
+            UserClip = info.UserClip,
+            MaxUsersPerClient = (int)info.MaxUsersPerClient,
+            FixedPointBounds = [.. info.FixedPointBounds],
+        };
+    }
 }

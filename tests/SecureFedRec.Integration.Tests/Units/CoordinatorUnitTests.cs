@@ -203,18 +203,46 @@ public class RoundCodecTests
         Assert.Throws<FormatException>(() => RoundCodec.FromWire(wire));
     }
 
-    [Fact]
-    public void The_binding_changes_with_every_bound_fact()
+    [Theory]
+    [InlineData(Rounds.PrivacyUnit.Institution, Rounds.UpdateEncoding.DistributedDiscreteGaussian)]
+    [InlineData(Rounds.PrivacyUnit.User, Rounds.UpdateEncoding.DistributedDiscreteGaussian)]
+    [InlineData(Rounds.PrivacyUnit.Institution, Rounds.UpdateEncoding.FixedPointNoDp)]
+    public void The_round_contract_survives_the_wire_and_keeps_its_binding(Rounds.PrivacyUnit unit, Rounds.UpdateEncoding encoding)
     {
-        DpParameters dp = RoundCodec.ToWire(Parameters(), 0.5);
-        byte[] b = RoundCodec.Binding(1, 2, ThreatMode.HonestButCurious, dp);
-        Assert.Equal(32, b.Length);
-        Assert.NotEqual(b, RoundCodec.Binding(2, 2, ThreatMode.HonestButCurious, dp));
-        Assert.NotEqual(b, RoundCodec.Binding(1, 3, ThreatMode.HonestButCurious, dp));
-        Assert.NotEqual(b, RoundCodec.Binding(1, 2, ThreatMode.Malicious, dp));
-        DpParameters other = dp.Clone();
-        other.SigmaSquaredNumerator = 5;
-        Assert.NotEqual(b, RoundCodec.Binding(1, 2, ThreatMode.HonestButCurious, other));
-        Assert.NotEqual(RoundCodec.RotationSeed(1), RoundCodec.RotationSeed(2));
+        var contract = new Rounds.RoundContract(7, 3, ThreatMode.HonestButCurious, Parameters())
+        {
+            Privacy = unit,
+            Encoding = encoding,
+            ClaimedEpsilon = 0.75,
+            UserClip = 0.25,
+            MaxUsersPerClient = unit == Rounds.PrivacyUnit.User ? 12 : 1,
+            FixedPointBounds = encoding == Rounds.UpdateEncoding.FixedPointNoDp ? [1.5, 2.5] : [],
+        };
+        RoundInfo wire = RoundInfo.Parser.ParseFrom(Google.Protobuf.MessageExtensions.ToByteArray(RoundCodec.ToWire(contract, 4)));
+        Rounds.RoundContract back = RoundCodec.FromWire(wire);
+        Assert.Equal(4u, wire.ClientNumber);
+        Assert.Equal(contract.Binding(), back.Binding());
+        Assert.NotEqual(contract.Binding(), (back with { ClaimedEpsilon = 0.5 }).Binding());
+    }
+
+    [Theory]
+    [InlineData("privacy_unit")]
+    [InlineData("encoding")]
+    [InlineData("max_users_per_client")]
+    [InlineData("user_clip")]
+    [InlineData("dp")]
+    public void A_round_info_with_a_bad_field_is_refused(string field)
+    {
+        RoundInfo wire = RoundCodec.ToWire(new Rounds.RoundContract(7, 3, ThreatMode.HonestButCurious, Parameters()) { UserClip = 1 }, 1);
+        switch (field)
+        {
+            case "privacy_unit": wire.PrivacyUnit = SecureFedRec.Wire.V1.PrivacyUnit.Unspecified; break;
+            case "encoding": wire.Encoding = (SecureFedRec.Wire.V1.UpdateEncoding)99; break;
+            case "max_users_per_client": wire.MaxUsersPerClient = 0; break;
+            case "user_clip": wire.UserClip = double.NaN; break;
+            default: wire.Dp = null; break;
+        }
+
+        Assert.Throws<FormatException>(() => RoundCodec.FromWire(wire));
     }
 }
