@@ -44,7 +44,7 @@ public sealed class LiveCoordinatorTests
         Assert.StartsWith("error: PermissionDenied: ", r.ErrorLines[^1], StringComparison.Ordinal);
     }
 
-    [Fact(Skip = "Issue 11: after a local decline the SDK's round loop sends a message the coordinator refuses (InvalidArgument, exit 6); the round-loop rewrite (h1) fixes it. The CLI maps a Declined outcome to 3 (Client_rounds_map_to_codes).")]
+    [Fact]
     public async Task A_round_declined_by_the_local_policy_exits_3()
     {
         using var dir = new TempDir();
