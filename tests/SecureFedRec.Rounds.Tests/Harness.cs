@@ -94,7 +94,7 @@ internal static class Harness
         }, new ModelRelease(1, 0, new double[settings.Dimension], 0, 0), ledger, rule ?? new FedAvgRule(), events);
 
     public static ClientRound Client(int index, Func<UpdateRequest, double[]> update, ClientPrivacyPolicy? policy = null, Phase? silentAfter = null,
-        ulong seed = 1, Action? onUpdate = null)
+        ulong seed = 1, Action? onUpdate = null, bool allowNotPrivate = false)
     {
         var ledger = new MemoryPrivacyLedger(new PrivacyBudget((policy ?? PermissivePolicy()).MaxTotalEpsilon, (policy ?? PermissivePolicy()).Delta));
         return new ClientRound(new ClientRoundOptions
@@ -109,6 +109,7 @@ internal static class Harness
             NoiseRandom = new DeterministicRandomSource(Seed("noise-" + index, seed)),
             SilentAfter = silentAfter,
             JoinTimeout = TimeSpan.FromSeconds(30),
+            AllowNotPrivate = allowNotPrivate,
         });
     }
 

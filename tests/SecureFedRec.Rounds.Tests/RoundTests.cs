@@ -72,7 +72,7 @@ public sealed class RoundTests
         var ledger = new CountingLedger();
         var events = new RecordingEvents();
         RoundHost host = Harness.Host(Harness.Settings(epsilon: null), 4, ledger, events);
-        ClientRound[] clients = Enumerable.Range(0, 4).Select(i => Harness.Client(i, _ => Update(i))).ToArray();
+        ClientRound[] clients = Enumerable.Range(0, 4).Select(i => Harness.Client(i, _ => Update(i), allowNotPrivate: true)).ToArray();
 
         await Harness.Run(host, clients);
 
@@ -89,13 +89,31 @@ public sealed class RoundTests
     }
 
     [Fact]
+    public async Task A_client_declines_a_not_private_contract_before_computing_its_update()
+    {
+        var ledger = new CountingLedger();
+        var events = new RecordingEvents();
+        RoundHost host = Harness.Host(Harness.Settings(epsilon: null), 4, ledger, events);
+        int updates = 0;
+        ClientRound[] clients = Enumerable.Range(0, 4)
+            .Select(i => Harness.Client(i, _ => Update(i), allowNotPrivate: i != 0, onUpdate: i == 0 ? () => Interlocked.Increment(ref updates) : null))
+            .ToArray();
+
+        InProcessRoundResult result = await Harness.Run(host, clients);
+
+        Assert.Equal(ClientRoundOutcome.Declined, result.Clients[0].Outcome);
+        Assert.Equal(ClientRoundReason.NotPrivate, result.Clients[0].Reason);
+        Assert.Equal(0, updates);
+    }
+
+    [Fact]
     public async Task A_silent_client_is_dropped_at_the_phase_close_and_the_round_completes_without_it()
     {
         var ledger = new CountingLedger();
         var events = new RecordingEvents();
         RoundHost host = Harness.Host(Harness.Settings(epsilon: null), 5, ledger, events);
         ClientRound[] clients = Enumerable.Range(0, 5)
-            .Select(i => Harness.Client(i, _ => Update(i), silentAfter: i == 2 ? Phase.AdvertiseKeys : null)).ToArray();
+            .Select(i => Harness.Client(i, _ => Update(i), silentAfter: i == 2 ? Phase.AdvertiseKeys : null, allowNotPrivate: true)).ToArray();
 
         InProcessRoundResult result = await Harness.Run(host, clients);
 
@@ -212,6 +230,42 @@ public sealed class RoundTests
         Assert.Equal(ClientRoundOutcome.Declined, result.Clients[1].Outcome);
         Assert.Equal(ClientRoundReason.ContractMismatch, result.Clients[1].Reason);
         Assert.Equal(ServerRoundOutcome.Released, Assert.Single(events.Finished).Outcome);
+    }
+
+    [Fact]
+    public async Task A_threshold_lower_than_the_plans_minimum_clients_is_declined_before_any_key()
+    {
+        // Issue 10 "threshold not bound": the coordinator rewrites BeginRound with t below the DP plan's MinClients (and
+        // re-binds nothing else); closing at fewer contributors than the noise was calibrated for would overspend ε.
+        var events = new RecordingEvents();
+        RoundHost host = Harness.Host(Harness.Settings(epsilon: 50), 4, new CountingLedger(), events);
+        ClientRound[] clients = Enumerable.Range(0, 4).Select(i => Harness.Client(i, _ => Update(i))).ToArray();
+        int keysSent = 0;
+
+        InProcessRoundResult result = await Harness.Run(host, clients, wrap: (i, t) => i == 1
+            ? new TamperingTransport(t, m =>
+            {
+                if (m.MessageCase == ClientToServer.MessageOneofCase.AdvertiseKeys)
+                {
+                    Interlocked.Increment(ref keysSent);
+                }
+
+                return m;
+            }, join: reply => reply.Invitation is { } inv && inv.Opening.BeginRound?.Parameters is { } p
+                ? reply with { Invitation = inv with { Opening = new ServerToClient { BeginRound = new BeginRound { Parameters = Lowered(p) } } } }
+                : reply)
+            : t);
+
+        Assert.Equal(ClientRoundOutcome.Declined, result.Clients[1].Outcome);
+        Assert.Equal(ClientRoundReason.ContractMismatch, result.Clients[1].Reason);
+        Assert.Equal(0, keysSent);
+
+        static RoundParameters Lowered(RoundParameters p)
+        {
+            RoundParameters lowered = p.Clone();
+            lowered.Threshold = 2;
+            return lowered;
+        }
     }
 
     [Fact]

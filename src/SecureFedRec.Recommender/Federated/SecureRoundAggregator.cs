@@ -145,6 +145,7 @@ public sealed class SecureRoundAggregator : IUpdateAggregator
                     ProtocolRandom = protocol.Source,
                     NoiseRandom = noise.Source,
                     SilentAfter = dropped[j] ? Phase.AdvertiseKeys : null,
+                    AllowNotPrivate = target is null, // the secagg-only comparison row of the simulation (labelled not private)
                 })));
             }
 

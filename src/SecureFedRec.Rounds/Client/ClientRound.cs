@@ -73,6 +73,12 @@ public enum ClientRoundReason
 
     /// <summary>Not selected within the join timeout.</summary>
     JoinTimedOut = 13,
+
+    /// <summary>
+    /// The contract announces an encoding without DP noise (<see cref="UpdateEncoding.FixedPointNoDp"/>) and this client
+    /// was not built to allow it (<see cref="ClientRoundOptions.AllowNotPrivate"/>, for the simulation's comparison only).
+    /// </summary>
+    NotPrivate = 14,
 }
 
 /// <summary>The outcome of one client round.</summary>
@@ -130,6 +136,13 @@ public sealed class ClientRoundOptions
     /// <summary>How long to keep asking to join before giving up.</summary>
     public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Whether a contract without DP noise (<see cref="UpdateEncoding.FixedPointNoDp"/>) may be taken part in. False by
+    /// default, so a coordinator cannot switch a client to a noise-free, uncharged round; only the simulation's
+    /// secagg-only comparison row sets it.
+    /// </summary>
+    public bool AllowNotPrivate { get; init; }
+
     /// <summary>Simulation only: go silent after submitting this phase's message (null: never).</summary>
     public Phase? SilentAfter { get; init; }
 }
@@ -170,6 +183,11 @@ public sealed class ClientRound
         RoundContract contract = invitation.Contract;
         ulong roundId = contract.RoundId;
         (ClientRoundReason reason, string? detail) = CheckInvitation(invitation);
+        if (reason == ClientRoundReason.None && !contract.IsPrivate && !_options.AllowNotPrivate)
+        {
+            (reason, detail) = (ClientRoundReason.NotPrivate, "The contract's encoding adds no DP noise; this client takes part only in private rounds.");
+        }
+
         if (reason != ClientRoundReason.None)
         {
             await DeclineAsync(transport, invitation, cancellationToken).ConfigureAwait(false);
@@ -343,10 +361,11 @@ public sealed class ClientRound
         bool matches = p.RoundNumber == contract.RoundId && p.Dimension == (uint)contract.SecAggDimension && p.Bits == (uint)contract.Dp.Bits
             && p.ThreatMode == contract.Mode && p.ClientIds.Contains((uint)invitation.ClientNumber)
             && p.ClientIds.Count == contract.Dp.PlannedClients
+            && p.Threshold == (uint)contract.Dp.MinClients
             && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(p.Binding.Span, binding);
         return matches
             ? (ClientRoundReason.None, null)
-            : (ClientRoundReason.ContractMismatch, "The secure-aggregation parameters do not bind the announced contract.");
+            : (ClientRoundReason.ContractMismatch, "The secure-aggregation parameters do not bind the announced contract (round, d, b, threat mode, cohort size n = planned clients, threshold t = the DP plan's minimum clients, membership, binding).");
     }
 
     /// <summary>Tells the coordinator at once (a ClientAbort, no keys) so it need not wait for the deadline.</summary>
