@@ -67,7 +67,10 @@ public sealed class LiveCoordinatorTests
             LedgerPath = dir["other.ledger"],
             Policy = new ClientPrivacyPolicy
             {
-                MaxTotalEpsilon = 1000, Delta = 1e-5, MinNoiseMultiplier = 0, MaxClip = 10,
+                MaxTotalEpsilon = 1000,
+                Delta = 1e-5,
+                MinNoiseMultiplier = 0,
+                MaxClip = 10,
                 AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
             },
         });

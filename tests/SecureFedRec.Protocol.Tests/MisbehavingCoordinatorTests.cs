@@ -313,25 +313,25 @@ public class MisbehavingCoordinatorTests
             switch (message.MessageCase)
             {
                 case ServerToClient.MessageOneofCase.ConsistencyCheckRequest:
-                {
-                    ServerToClient copy = message.Clone();
-                    uint[] kept = Keep(copy.ConsistencyCheckRequest.Survivors, recipient);
-                    copy.ConsistencyCheckRequest.Survivors.Clear();
-                    copy.ConsistencyCheckRequest.Survivors.AddRange(kept);
-                    return [copy];
-                }
+                    {
+                        ServerToClient copy = message.Clone();
+                        uint[] kept = Keep(copy.ConsistencyCheckRequest.Survivors, recipient);
+                        copy.ConsistencyCheckRequest.Survivors.Clear();
+                        copy.ConsistencyCheckRequest.Survivors.AddRange(kept);
+                        return [copy];
+                    }
 
                 case ServerToClient.MessageOneofCase.UnmaskingRequest:
-                {
-                    ServerToClient copy = message.Clone();
-                    uint[] all = [.. copy.UnmaskingRequest.Survivors];
-                    uint[] kept = Keep(all, recipient);
-                    copy.UnmaskingRequest.Survivors.Clear();
-                    copy.UnmaskingRequest.Survivors.AddRange(kept);
-                    copy.UnmaskingRequest.Dropped.Clear();
-                    copy.UnmaskingRequest.Dropped.AddRange(all.Except(kept).Order());
-                    return [copy];
-                }
+                    {
+                        ServerToClient copy = message.Clone();
+                        uint[] all = [.. copy.UnmaskingRequest.Survivors];
+                        uint[] kept = Keep(all, recipient);
+                        copy.UnmaskingRequest.Survivors.Clear();
+                        copy.UnmaskingRequest.Survivors.AddRange(kept);
+                        copy.UnmaskingRequest.Dropped.Clear();
+                        copy.UnmaskingRequest.Dropped.AddRange(all.Except(kept).Order());
+                        return [copy];
+                    }
 
                 default:
                     return [message];

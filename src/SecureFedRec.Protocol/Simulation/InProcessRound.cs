@@ -169,7 +169,8 @@ public static class InProcessRound
             var aborts = _clients.Where(kv => kv.Value.State is ClientAbortedState)
                 .ToDictionary(kv => kv.Key, kv => ((ClientAbortedState)kv.Value.State).Reason);
             var metrics = new SecAggMetrics(_clientTime, _clientCount, _serverTime, _sent, _received,
-                _server.PeakMemoryBytes, Stopwatch.GetElapsedTime(start)) { CoordinatorCloseCpuTime = _closeCpu };
+                _server.PeakMemoryBytes, Stopwatch.GetElapsedTime(start))
+            { CoordinatorCloseCpuTime = _closeCpu };
             var drops = new Dictionary<int, DropReason>(_server.Dropped);
             return _server.State switch
             {

@@ -281,12 +281,12 @@ internal sealed class RankingFederation
         switch (settings.Unit)
         {
             case PrivacyUnit.None:
-            {
-                var weights = new int[model.UpdateRows];
-                LocalDelta(client, rows, weights, rng);
-                UpdatePacking.Pack(rows, model.IsDeltaModel ? weights : ReadOnlySpan<int>.Empty, width, packed, 1.0);
-                break;
-            }
+                {
+                    var weights = new int[model.UpdateRows];
+                    LocalDelta(client, rows, weights, rng);
+                    UpdatePacking.Pack(rows, model.IsDeltaModel ? weights : ReadOnlySpan<int>.Empty, width, packed, 1.0);
+                    break;
+                }
 
             case PrivacyUnit.Institution:
                 LocalDelta(client, rows, null, rng);
@@ -295,21 +295,21 @@ internal sealed class RankingFederation
                 break;
 
             default:
-            {
-                var one = new double[rows.Length];
-                for (var l = 0; l < client.Count; l++)
                 {
-                    var single = client.Single(l);
-                    Array.Clear(one);
-                    LocalDelta(single, one, null, rng);
-                    client.StoreSingle(l, single);
-                    Clip(one, settings.ClipNorm);
-                    Kernels.Axpy(1.0, one, rows);
-                }
+                    var one = new double[rows.Length];
+                    for (var l = 0; l < client.Count; l++)
+                    {
+                        var single = client.Single(l);
+                        Array.Clear(one);
+                        LocalDelta(single, one, null, rng);
+                        client.StoreSingle(l, single);
+                        Clip(one, settings.ClipNorm);
+                        Kernels.Axpy(1.0, one, rows);
+                    }
 
-                UpdatePacking.Pack(rows, ReadOnlySpan<int>.Empty, width, packed, 1.0);
-                break;
-            }
+                    UpdatePacking.Pack(rows, ReadOnlySpan<int>.Empty, width, packed, 1.0);
+                    break;
+                }
         }
 
         // A diverged local model (non-finite values, e.g. after heavy DP noise on the shared side) must not poison

@@ -275,8 +275,7 @@ public sealed class ClientRound
 
                 if (_options.SilentAfter is { } silent && step.ReplyPhase == silent)
                 {
-                    return Result(roundId, ClientRoundOutcome.Dropped, ClientRoundReason.DroppedByCoordinator, "Went silent (simulated dropout).")
-                        with { Drop = DropReason.TimedOut };
+                    return Result(roundId, ClientRoundOutcome.Dropped, ClientRoundReason.DroppedByCoordinator, "Went silent (simulated dropout).") with { Drop = DropReason.TimedOut };
                 }
             }
             else if (step.Status == ClientSessionStatus.Aborted)

@@ -184,8 +184,16 @@ public class RoundCodecTests
 
     private static MechanismParameters Parameters() => new()
     {
-        Dimension = 8, Bits = 20, Clip = 1, Gamma = 0.01, Beta = Math.Exp(-0.5), SigmaSquaredNumerator = 4, SigmaSquaredDenominator = 1,
-        PlannedClients = 10, MinClients = 6, Delta = 1e-5,
+        Dimension = 8,
+        Bits = 20,
+        Clip = 1,
+        Gamma = 0.01,
+        Beta = Math.Exp(-0.5),
+        SigmaSquaredNumerator = 4,
+        SigmaSquaredDenominator = 1,
+        PlannedClients = 10,
+        MinClients = 6,
+        Delta = 1e-5,
     };
 
     [Fact]
