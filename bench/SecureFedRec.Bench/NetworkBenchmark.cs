@@ -141,12 +141,15 @@ public static partial class NetworkBenchmark
         report["network"] = networked;
         bool completed = networked["completed"]!.GetValue<int>() == n - dropped;
         double roundSeconds = networked["roundSeconds"]!.GetValue<double>();
-        double ratio = roundSeconds / localSeconds;
+        bool bothCompleted = completed && localCompleted == n - dropped;
+        double? ratio = bothCompleted ? roundSeconds / localSeconds : null;
         report["ratioNetworkToInProcess"] = ratio;
-        report["completed"] = completed && localCompleted == n - dropped;
+        report["completed"] = bothCompleted;
         string loadAfter = SecAggBenchmark.LoadAverage();
         report["loadAverageAfter"] = loadAfter;
-        output($"ratio networked/in-process round: {ratio:F2}x ({roundSeconds:F3} s / {localSeconds:F3} s; target ≤ 1.5x at n = 100, d = 10^5 and n = 10, d = 10^6)");
+        output(ratio is { } r
+            ? $"ratio networked/in-process round: {r:F2}x ({roundSeconds:F3} s / {localSeconds:F3} s; target ≤ 1.5x at n = 100, d = 10^5 and n = 10, d = 10^6)"
+            : $"ratio networked/in-process round: none (networked {networked["completed"]} of {n - dropped}, in process {localCompleted} of {n - dropped} completed)");
         output($"load average (1/5/15 min) after: {loadAfter}");
         return report;
     }
@@ -163,7 +166,9 @@ public static partial class NetworkBenchmark
         MinNoiseMultiplier = 0,
         MaxClip = 10,
         AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
-        MinThresholdFraction = 0.5,
+        // Permissive: at large n the coordinator uses a SecAgg+ neighbour graph whose threshold is a fraction of the
+        // degree k, not of n (t/n = 27/1000 at n = 1000); the benchmark measures speed, not a consent policy.
+        MinThresholdFraction = 0,
     };
 
     /// <summary>Client i's local update: deterministic benchmark data (clipped by the mechanism like any update).</summary>
