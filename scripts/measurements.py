@@ -6,6 +6,7 @@ Usage: python3 scripts/measurements.py [--results bench/results] [--out docs/mea
 Inputs are the files written by
   securefedrec bench crypto --json bench/results/crypto-runN.json
   securefedrec bench secagg ... --json bench/results/secagg-<params>-runN.json
+  securefedrec bench network ... --json bench/results/network-<params>-runN.json
 Runs of the same benchmark and parameters are grouped and shown as ranges (min–max over runs) with the load average
 each run recorded. Nothing is typed in by hand: a figure not in the JSON is not in the page. --check exits 1 when the
 page on disk differs from what the JSON gives (for CI).
@@ -125,6 +126,43 @@ def secagg_section(runs):
     return out
 
 
+def network_section(runs):
+    d0 = runs[0][1]
+    datas = [d for _, d in runs]
+    out = []
+    out.append(f"n = {d0['clients']}, d = {d0['dimension']}, dropout {d0['dropout']} ({d0['dropped']} silent after ShareKeys), "
+               f"phase deadline {fmt(d0['phaseSeconds'])} s, message cap {d0['maxMessageBytes']:,} B, {d0['cores']} cores. "
+               f"Coordinator: a child `securefedrec coordinator` process (SQLite, TLS, allow-list); clients: "
+               f"`FederationClient` instances in the benchmark process through a byte-counting TCP relay. "
+               f"Runs: {', '.join(n for n, _ in runs)}.")
+    out.append("")
+    out.append("| figure | range over runs |")
+    out.append("|---|---|")
+    out.append("| completed (networked / in process) | " + ", ".join(
+        f"{d['network']['completed']}/{d['inProcess']['completed']} of {d['clients']}" for d in datas) + " |")
+    out.append(f"| networked round (sum of phases, coordinator clock) | {rng([d['network']['roundSeconds'] for d in datas], ' s')} |")
+    phases = OrderedDict()
+    for d in datas:
+        for p in d["network"]["phases"]:
+            phases.setdefault(p["phase"], []).append(p["seconds"])
+    for name, secs in phases.items():
+        out.append(f"| … phase {name} | {rng(secs, ' s')} |")
+    out.append(f"| networked round, clients' view (join to result) | {rng([d['network']['clientSeconds'] for d in datas], ' s')} |")
+    out.append(f"| in-process round (same parameters, same run) | {rng([d['inProcess']['seconds'] for d in datas], ' s')} |")
+    out.append(f"| **networked / in process** | {rng([d['ratioNetworkToInProcess'] for d in datas], '×')} |")
+    out.append(f"| wire bytes sent per client (TLS, mean) | {rng([d['network']['meanBytesSentPerClient'] for d in datas], ' B')} |")
+    out.append(f"| wire bytes received per client (TLS, mean; includes the model download) | "
+               f"{rng([d['network']['meanBytesReceivedPerClient'] for d in datas], ' B')} |")
+    out.append(f"| in process: protocol bytes sent / received per client | "
+               f"{rng([d['inProcess']['meanBytesSent'] for d in datas], ' B')} / {rng([d['inProcess']['meanBytesReceived'] for d in datas], ' B')} |")
+    out.append(f"| coordinator process CPU over the round | {rng([d['network']['coordinatorCpuSeconds'] for d in datas], ' s')} |")
+    out.append(f"| coordinator peak RSS (VmHWM) | {rng([d['network']['coordinatorPeakRssMiB'] for d in datas], ' MiB')} |")
+    out.append("")
+    out.append("Load average (1/5/15 min) per run, before → after: " + "; ".join(
+        f"{n}: {d.get('loadAverageBefore')} → {d.get('loadAverageAfter')}" for n, d in runs) + ".")
+    return out
+
+
 def render(results):
     groups = load(results)
     lines = [
@@ -157,6 +195,15 @@ def render(results):
                          + f" --threads {d0['threads']}`")
             lines.append("")
             lines.extend(secagg_section(runs))
+        elif kind == "network":
+            d0 = runs[0][1]
+            lines.append(f"## Networked round over TLS on loopback, n = {d0['clients']}, d = {d0['dimension']} (`securefedrec bench network`)")
+            lines.append("")
+            cap = "" if d0['maxMessageBytes'] == 4 * 1024 * 1024 else f" --max-message-bytes {d0['maxMessageBytes']}"
+            lines.append(f"Command: `securefedrec bench network --clients {d0['clients']} --dim {d0['dimension']} --dropout {d0['dropout']} "
+                         f"--phase-seconds {fmt(d0['phaseSeconds'])}{cap}`")
+            lines.append("")
+            lines.extend(network_section(runs))
         else:
             continue
         lines.append("")

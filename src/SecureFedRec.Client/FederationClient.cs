@@ -50,6 +50,8 @@ public sealed class FederationClient : IDisposable
             MaxAttempts = options.MaxAttempts,
             InitialBackoff = options.InitialBackoff,
             MaxBackoff = options.MaxBackoff,
+            MaxReceiveMessageSize = options.MaxMessageBytes,
+            MaxSendMessageSize = options.MaxMessageBytes,
             OnRetry = (method, status, attempt, delay) => ClientLog.Retrying(_logger, status, method, attempt, (long)delay.TotalMilliseconds),
         });
         RoundTransport = new GrpcRoundTransport(_channel);

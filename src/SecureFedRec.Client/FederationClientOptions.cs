@@ -34,6 +34,12 @@ public sealed class FederationClientOptions
     /// <summary>Label sent at enrolment (≤ 128 UTF-8 bytes).</summary>
     public string DisplayName { get; init; } = string.Empty;
 
+    /// <summary>
+    /// The largest gRPC message this client sends or accepts (default 4 MiB, the coordinator's default): raise it together
+    /// with the coordinator's <c>MaxMessageBytes</c> for models whose masked input or download does not fit.
+    /// </summary>
+    public int MaxMessageBytes { get; init; } = SecureFedRec.Wire.CoordinatorProtocol.DefaultMaxMessageBytes;
+
     /// <summary>Deadline of each RPC (default 15 s).</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(15);
 

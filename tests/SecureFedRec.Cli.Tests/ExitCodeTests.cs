@@ -59,6 +59,7 @@ public sealed class ExitCodeTests
         { "bench crypto --seconds 0.01 --json /nonexistent-sfr/b.json", ExitCodes.Usage, "error: --json: the folder /nonexistent-sfr does not exist." },
         { "bench secagg --graph ring --clients 3 --dim 4", ExitCodes.Usage, "--graph must be full or harary, got 'ring'." },
         { "bench secagg --clients 3 --dim 4 --json /nonexistent-sfr/b.json", ExitCodes.Usage, "error: --json: the folder /nonexistent-sfr does not exist." },
+        { "bench network --clients 3 --dim 4 --json /nonexistent-sfr/b.json", ExitCodes.Usage, "error: --json: the folder /nonexistent-sfr does not exist." },
         { "keygen client --out /etc/hostname/keys", ExitCodes.StoreUnavailable, "error: " },
         { "keygen client --name ../escape", ExitCodes.Usage, "error: --name must be a plain file name" },
         { "keygen dev-cert --out /etc/hostname/keys", ExitCodes.StoreUnavailable, "error: " },
@@ -146,6 +147,12 @@ public sealed class ExitCodeTests
         { "coordinator --insecure-dev --port 70000", "error: Coordinator:Port: '70000' is out of range: must be in [0, 65535]." },
         { "coordinator --insecure-dev --max-rounds -1", "error: Coordinator:Rounds:MaxRounds: '-1' is out of range: must be ≥ 0." },
         { "bench secagg --clients 1 --dim 4", "Invalid settings: " },
+        { "bench network --clients 2 --dim 4", "Invalid settings: --clients must be at least 3." },
+        { "bench network --clients 3 --dim 0", "Invalid settings: --dim must be at least 1." },
+        { "bench network --clients 3 --dim 4 --dropout 0.5", "Invalid settings: --dropout must be in [0, 0.5)." },
+        { "bench network --clients 3 --dim 4 --phase-seconds 0", "Invalid settings: --phase-seconds must be positive." },
+        { "bench network --clients 3 --dim 4 --max-message-bytes 1000", "Invalid settings: --max-message-bytes must be at least 65536." },
+        { "bench network --clients 3 --dim 4 --threads -1", "Invalid settings: --threads must be 0 or positive." },
     };
 
     [Theory]

@@ -11,6 +11,7 @@ internal static class BenchCommand
         // One line per benchmark family.
         bench.Subcommands.Add(CryptoBenchCommand.Create());
         bench.Subcommands.Add(SecAggBenchCommand.Create());
+        bench.Subcommands.Add(NetworkBenchCommand.Create());
         return bench;
     }
 }

@@ -1,0 +1,48 @@
+using System.Text.Json.Nodes;
+
+namespace SecureFedRec.Integration.Tests;
+
+/// <summary>
+/// <c>securefedrec bench network</c> runs end to end at a tiny size (n = 3, d = 16): a child coordinator process, SDK
+/// clients over TLS on loopback, the in-process round beside it. Only that it runs and prints its lines; the figures
+/// belong to bench/results, not to the test suite.
+/// </summary>
+public sealed class NetworkBenchSmokeTests
+{
+    [Fact]
+    public async Task Bench_network_completes_a_tiny_round_and_prints_every_figure()
+    {
+        string json = Path.Combine(Path.GetTempPath(), "sfr-netbench-smoke-" + Guid.NewGuid().ToString("N") + ".json");
+        try
+        {
+            using CliProcess bench = CliProcess.Start("bench", "network", "--clients", "3", "--dim", "16", "--phase-seconds", "20", "--json", json);
+            int code = await bench.WaitAsync(TimeSpan.FromMinutes(2));
+            string output = bench.Output;
+            Assert.True(code == 0, output);
+            Assert.Contains("in-process round: ", output, StringComparison.Ordinal);
+            Assert.Contains("networked round: 3 of 3 clients completed", output, StringComparison.Ordinal);
+            foreach (string phase in new[] { "AdvertiseKeys", "ShareKeys", "MaskedInput", "Unmasking" })
+            {
+                Assert.Matches($@"phase {phase} +[0-9.]+ s +\(3 of 3 answered\)", output);
+            }
+
+            Assert.Matches(@"wire bytes per client \(TLS, 3 active connections\): sent mean [1-9][0-9]* B", output);
+            Assert.Matches(@"coordinator process: CPU [0-9.]+ s over the round \(utime\+stime\), peak RSS [1-9][0-9.]* MiB", output);
+            Assert.Matches(@"ratio networked/in-process round: [0-9.]+x", output);
+
+            JsonObject report = JsonNode.Parse(File.ReadAllText(json))!.AsObject();
+            Assert.Equal("network", report["benchmark"]!.GetValue<string>());
+            Assert.True(report["completed"]!.GetValue<bool>());
+            JsonObject network = report["network"]!.AsObject();
+            Assert.Equal(2UL, network["modelVersion"]!.GetValue<ulong>());
+            Assert.Equal(4, network["phases"]!.AsArray().Count);
+            Assert.True(network["meanBytesSentPerClient"]!.GetValue<double>() > 16 * 4, "a masked input of 16 words crossed the wire");
+            Assert.True(network["coordinatorPeakRssMiB"]!.GetValue<double>() > 1);
+            Assert.True(report["ratioNetworkToInProcess"]!.GetValue<double>() > 0);
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+}
