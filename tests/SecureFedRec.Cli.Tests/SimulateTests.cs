@@ -32,7 +32,7 @@ public sealed class SimulateTests : IDisposable
         return path;
     }
 
-    private const string Tiny = "--clients 3 --rounds 2 --dp-rounds 1 --factors 8 --dropout 0";
+    private const string Tiny = "--clients 3 --rounds 2 --dp-rounds 1 --factors 8 --dropout 0 --negatives 10";
 
     [Fact]
     public void Simulate_model_ials_on_a_tiny_set_prints_the_comparison_table_and_writes_the_json()
