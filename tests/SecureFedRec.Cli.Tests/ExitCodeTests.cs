@@ -71,6 +71,11 @@ public sealed class ExitCodeTests
         { "simulate --shape ring", ExitCodes.Usage, "" },
         { "simulate --groups /nonexistent-sfr/g.csv", ExitCodes.Usage, "" },
         { "simulate --epsilon-sweep 1,x", ExitCodes.Usage, "--epsilon-sweep: 'x' is not a positive finite number." },
+        { "simulate --model svd", ExitCodes.Usage, "error: --model must be one of mf, bpr, ials, neural, got 'svd'." },
+        { "simulate --model IALS", ExitCodes.Usage, "error: --model must be one of mf, bpr, ials, neural, got 'IALS'." },
+        { "simulate --plot /nonexistent-sfr/p.svg --epsilon-sweep 1", ExitCodes.Usage, "error: --plot: the folder /nonexistent-sfr does not exist." },
+        { "simulate --protocol newest", ExitCodes.Usage, "error: --protocol must be one of latest, random, got 'newest'." },
+        { "simulate --optimizer sgd", ExitCodes.Usage, "error: --optimizer must be one of fedavg, fedadam, got 'sgd'." },
         { "vectors verify /nonexistent-sfr", ExitCodes.Usage, "No such directory: /nonexistent-sfr" },
         { "vectors generate /etc/hostname/v", ExitCodes.StoreUnavailable, "error: " },
         // keygen identity: nothing is written on a refusal.
@@ -153,6 +158,13 @@ public sealed class ExitCodeTests
         { "bench network --clients 3 --dim 4 --phase-seconds 0", "Invalid settings: --phase-seconds must be positive." },
         { "bench network --clients 3 --dim 4 --max-message-bytes 1000", "Invalid settings: --max-message-bytes must be at least 65536." },
         { "bench network --clients 3 --dim 4 --threads -1", "Invalid settings: --threads must be 0 or positive." },
+        { "simulate --clients 1", "--clients: at least 2 clients; got 1." },
+        { "simulate --dropout 0.5", "--dropout: dropout must be in [0, 0.3]" },
+        { "simulate --dp-rounds 0", "--dp-rounds: at least 1 round; got 0." },
+        { "simulate --negatives 0", "--negatives: at least 1 negative; got 0." },
+        { "simulate --factors 0", "--factors: factors must be in 1..1024; got 0." },
+        { "simulate --model mf --clients 1", "--clients must be at least 2 (secure aggregation needs two)." },
+        { "simulate --model mf --rounds 0", "--rounds must be at least 1." },
     };
 
     [Theory]
