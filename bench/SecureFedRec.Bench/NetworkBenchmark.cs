@@ -235,6 +235,7 @@ public static partial class NetworkBenchmark
         public async Task<JsonObject> RunAsync(int dropped, Action<string> output, CancellationToken cancellationToken)
         {
             int n = _identities.Count;
+            _progress = output;
             File.WriteAllLines(Path.Combine(_directory, "allow-list.txt"),
                 _identities.Select((id, i) => Convert.ToHexString(id.PublicKey) + " bench client " + i.ToString(CultureInfo.InvariantCulture)));
             string config = Path.Combine(_directory, "coordinator.json");
@@ -366,6 +367,7 @@ public static partial class NetworkBenchmark
         }
 
         private Action<Phase>? _onPhaseClosed;
+        private Action<string>? _progress;
 
         private async Task<ClientRoundResult?> RunClientAsync(FederationClient client, int index, Task? goSilent, CancellationToken cancellationToken)
         {
@@ -459,6 +461,8 @@ public static partial class NetworkBenchmark
 
             if (closed is { } c)
             {
+                // Live, so that a round cut short (a timeout, Ctrl+C) still shows where its time went.
+                _progress?.Invoke($"  [coordinator] {line.Trim()}");
                 _onPhaseClosed?.Invoke(c);
             }
 
