@@ -25,8 +25,24 @@ public sealed class RoundHostOptions
     /// <summary>How long to wait for a full cohort before opening with at least <see cref="MinClients"/>.</summary>
     public TimeSpan RecruitTime { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Deadline of every phase.</summary>
+    /// <summary>Base deadline of every phase (see <see cref="TimeoutOf"/>).</summary>
     public TimeSpan PhaseTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Added to <see cref="PhaseTimeout"/> per cohort member (default zero: the same deadline at every size).</summary>
+    public TimeSpan PhaseTimeoutPerClient { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Per-phase deadlines that replace the scaled rule for their phase (null or absent: the rule).</summary>
+    public IReadOnlyDictionary<Phase, TimeSpan>? PhaseTimeouts { get; init; }
+
+    /// <summary>
+    /// The deadline of <paramref name="phase"/> in a round of <paramref name="cohort"/> clients: the configured
+    /// per-phase value when there is one, else <see cref="PhaseTimeout"/> + <paramref name="cohort"/> ×
+    /// <see cref="PhaseTimeoutPerClient"/>.
+    /// </summary>
+    public TimeSpan TimeoutOf(Phase phase, int cohort) =>
+        PhaseTimeouts is not null && PhaseTimeouts.TryGetValue(phase, out TimeSpan fixedTimeout)
+            ? fixedTimeout
+            : PhaseTimeout + (PhaseTimeoutPerClient * Math.Max(0, cohort));
 
     /// <summary>A waiting client that has not asked again for this long is forgotten.</summary>
     public TimeSpan WaitingExpiry { get; init; } = TimeSpan.FromSeconds(30);
@@ -141,6 +157,9 @@ public sealed class RoundHost : IRoundService
         _released = releasedRounds;
     }
 
+    /// <summary>The options this host runs with.</summary>
+    public RoundHostOptions Options => _options;
+
     /// <summary>The latest released model version.</summary>
     public ModelRelease Latest
     {
@@ -164,6 +183,18 @@ public sealed class RoundHost : IRoundService
             lock (_gate)
             {
                 return _round is null || _round.Finished ? (0, Phase.Unspecified) : (_round.Plan.Contract.RoundId, _round.Session.Phase);
+            }
+        }
+    }
+
+    /// <summary>The plan of the latest round opened (null before the first): its graph, degree and threshold.</summary>
+    public RoundPlan? LastPlan
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _recent.Count == 0 ? null : _recent[_recent.Keys.Max()].Plan;
             }
         }
     }
@@ -254,6 +285,12 @@ public sealed class RoundHost : IRoundService
         {
             if (round.Session.Phase != phase)
             {
+                // A client that missed a deadline learns it was dropped (and why), not merely that the phase closed.
+                if (round.Session.Dropped.TryGetValue(number, out DropReason dropped))
+                {
+                    return Refused(RoundRefusal.Dropped, dropped.ToString(), round.Deadline);
+                }
+
                 return Refused(RoundRefusal.PhaseClosed, $"Phase {phase} is not open (the open phase is {round.Session.Phase}).", round.Deadline);
             }
 
@@ -469,7 +506,7 @@ public sealed class RoundHost : IRoundService
         SecAggParameters parameters = SecAggParameters.Create(roundId, Enumerable.Range(1, n).ToArray(), plan.Threshold,
             contract.SecAggDimension, contract.Dp.Bits, contract.Mode, Crypto.KeyAgreementSuite.X25519, plan.Graph, plan.Degree, contract.Binding());
         SecAggServerSession session = SecAggServerSession.Start(parameters, new ServerOptions { EnrolledIdentities = identities, Threads = _options.Threads });
-        var round = new ActiveRound(plan, cohort, session, now, now + _options.PhaseTimeout);
+        var round = new ActiveRound(plan, cohort, session, now, now + _options.TimeoutOf(Phase.AdvertiseKeys, n));
         lock (_gate)
         {
             _round = round;
@@ -501,7 +538,7 @@ public sealed class RoundHost : IRoundService
             before = round.Session.Dropped;
             next = round.Session.Close();
             round.PhaseStartedAt = now;
-            round.Deadline = now + _options.PhaseTimeout;
+            round.Deadline = now + _options.TimeoutOf(next, round.Cohort.Count);
         }
 
         foreach ((int number, DropReason reason) in round.Session.Dropped)
