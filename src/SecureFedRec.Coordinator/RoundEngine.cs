@@ -131,8 +131,9 @@ public sealed class RoundEngine
     {
         foreach (RoundRecord open in await _store.ListOpenRoundsAsync(cancellationToken).ConfigureAwait(false))
         {
-            CoordinatorLog.RecoveredOpenRound(_logger, open.RoundId, open.Phase);
+            // Logged once the abort is written (a store that cannot take the write fails start-up, aborting nothing).
             await _store.UpdateRoundAsync(open.RoundId, nameof(ProtocolPhase.Aborted), "AbortedByRestart", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            CoordinatorLog.RecoveredOpenRound(_logger, open.RoundId, open.Phase);
             _metrics.RoundFinished("aborted_by_restart");
         }
 

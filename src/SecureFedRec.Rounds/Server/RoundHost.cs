@@ -351,7 +351,8 @@ public sealed class RoundHost : IRoundService
 
         // The round's end (result or abort) becomes visible only once it is finished: decoded, charged and released
         // (or withheld), so a client told "completed" can already fetch the new model version.
-        ServerFetch fetched = round.Session.IsTerminal && !finished
+        // A phase transition whose store write has not succeeded yet is not visible either (the round is committing).
+        ServerFetch fetched = (round.Session.IsTerminal && !finished) || round.Committing
             ? new ServerFetch(ServerFetchOutcome.Pending, null, DropReason.Unspecified)
             : round.Session.Fetch(number, phase);
         return fetched.Outcome switch
@@ -399,7 +400,7 @@ public sealed class RoundHost : IRoundService
             {
                 cohort = Finished ? null : SelectCohort(now);
             }
-            else if (closeNow || now >= _round.Deadline || _round.Session.IsReadyToClose)
+            else if (_round.Committing || closeNow || now >= _round.Deadline || _round.Session.IsReadyToClose)
             {
                 closing = _round;
             }
@@ -523,100 +524,127 @@ public sealed class RoundHost : IRoundService
         return RoundHostTick.Opened;
     }
 
+    /// <summary>
+    /// Closes the open phase. The session's transition is made in memory but published (the next phase's messages
+    /// fetchable, its deadline running) only once its store write (<see cref="RoundHostEvents.OnPhaseClosedAsync"/>)
+    /// succeeded; a failed write leaves the round committing, and the next tick retries that write alone (never
+    /// closing another phase). Release and finish are retried the same way, each step at most once: the ledger is
+    /// charged once per round and the model computed once.
+    /// </summary>
     private async Task<RoundHostTick> CloseAsync(ActiveRound round, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        Phase closed;
-        Phase next;
-        int expected;
-        int answered;
-        IReadOnlyDictionary<int, DropReason> before;
-        lock (round)
+        if (!round.Committing)
         {
-            closed = round.Session.Phase;
-            expected = round.Session.Expected.Count;
-            answered = round.Session.AnsweredCount;
-            before = round.Session.Dropped;
-            next = round.Session.Close();
-            round.PhaseStartedAt = now;
-            round.Deadline = now + _options.TimeoutOf(next, round.Cohort.Count);
+            Phase closed;
+            Phase next;
+            int expected;
+            int answered;
+            IReadOnlyDictionary<int, DropReason> before;
+            lock (round)
+            {
+                closed = round.Session.Phase;
+                expected = round.Session.Expected.Count;
+                answered = round.Session.AnsweredCount;
+                before = round.Session.Dropped;
+                round.Committing = true;
+                next = round.Session.Close();
+            }
+
+            foreach ((int number, DropReason reason) in round.Session.Dropped)
+            {
+                if (!before.ContainsKey(number))
+                {
+                    NotifyDropped(round, number, reason);
+                }
+            }
+
+            round.PendingClose = new PhaseClosed(round.Plan.Contract.RoundId, closed, next, answered, expected, now - round.PhaseStartedAtPrevious);
         }
 
-        foreach ((int number, DropReason reason) in round.Session.Dropped)
+        if (round.PendingClose is { } pending)
         {
-            if (!before.ContainsKey(number))
+            await _events.OnPhaseClosedAsync(pending, cancellationToken).ConfigureAwait(false);
+            round.PendingClose = null;
+            round.PhaseStartedAt = now;
+            round.PhaseStartedAtPrevious = now;
+            round.Deadline = now + _options.TimeoutOf(pending.Next, round.Cohort.Count);
+            if (!round.Session.IsTerminal)
             {
-                NotifyDropped(round, number, reason);
+                round.Committing = false;
+                Signal();
+                return RoundHostTick.PhaseClosed;
             }
         }
 
-        await _events.OnPhaseClosedAsync(new PhaseClosed(round.Plan.Contract.RoundId, closed, next, answered, expected, now - round.PhaseStartedAtPrevious), cancellationToken).ConfigureAwait(false);
-        round.PhaseStartedAtPrevious = now;
-        if (!round.Session.IsTerminal)
-        {
-            Signal();
-            return RoundHostTick.PhaseClosed;
-        }
-
-        RoundFinished finished = round.Session.Completed is { } completed
-            ? await ReleaseAsync(round, completed, now, cancellationToken).ConfigureAwait(false)
+        round.Result ??= round.Session.Completed is { } completed
+            ? await ReleaseAsync(round, completed, cancellationToken).ConfigureAwait(false)
             : new RoundFinished(round.Plan.Contract, AbortOutcome(round.Session.Outcome), 0, null, null, DroppedCallers(round), round.Session.Outcome.ToString());
+        await _events.OnRoundFinishedAsync(round.Result, cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
             round.Finished = true;
+            round.Committing = false;
         }
 
-        await _events.OnRoundFinishedAsync(finished, cancellationToken).ConfigureAwait(false);
         Signal();
         return RoundHostTick.Finished;
     }
 
-    private async Task<RoundFinished> ReleaseAsync(ActiveRound round, ServerCompletedState completed, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<RoundFinished> ReleaseAsync(ActiveRound round, ServerCompletedState completed, CancellationToken cancellationToken)
     {
         RoundContract contract = round.Plan.Contract;
         int contributors = completed.Contributors.Count;
         IReadOnlyDictionary<string, DropReason> dropped = DroppedCallers(round);
-        (double[]? sum, DecodeFailure failure) = new UpdateCodec(contract).Decode(completed.Sum, contributors);
-        if (sum is null)
+        if (round.Release is null)
         {
-            // Nothing leaves: the sum may have wrapped. Not charged (nothing derived from it is released).
-            return new RoundFinished(contract, ServerRoundOutcome.WithheldDecodeFailed, contributors, null, null, dropped, "decode failed: " + failure);
-        }
+            (double[]? sum, DecodeFailure failure) = new UpdateCodec(contract).Decode(completed.Sum, contributors);
+            if (sum is null)
+            {
+                // Nothing leaves: the sum may have wrapped. Not charged (nothing derived from it is released).
+                return new RoundFinished(contract, ServerRoundOutcome.WithheldDecodeFailed, contributors, null, null, dropped, "decode failed: " + failure);
+            }
 
-        double roundEpsilon = 0;
-        double totalEpsilon = _ledger.TotalEpsilon;
-        if (contract.IsPrivate)
-        {
-            bool first;
+            double roundEpsilon = 0;
+            double totalEpsilon = _ledger.TotalEpsilon;
+            if (contract.IsPrivate)
+            {
+                lock (_gate)
+                {
+                    if (_charged.Contains(contract.RoundId))
+                    {
+                        throw new InvalidOperationException($"Round {contract.RoundId} was already charged; a round is released at most once.");
+                    }
+                }
+
+                // ε is recorded durably before anything derived from the sum leaves this process. A charge whose write
+                // fails records nothing (the ledger persists before it remembers), so the retry on the next tick charges
+                // at most once.
+                LedgerDecision decision = _ledger.Charge(new RoundCharge(contract.LedgerRoundId, contract.AccountingParameters, contributors));
+                lock (_gate)
+                {
+                    _charged.Add(contract.RoundId);
+                }
+
+                if (decision.Outcome != LedgerOutcome.Charged)
+                {
+                    return new RoundFinished(contract, ServerRoundOutcome.WithheldLedgerRefused, contributors, null, null, dropped, "ledger: " + decision.Outcome + ": " + decision.Message);
+                }
+
+                roundEpsilon = decision.RoundEpsilon;
+                totalEpsilon = decision.TotalAfter;
+            }
+
+            ModelRelease basis = await GetModelAsync(contract.ModelVersion, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"Model version {contract.ModelVersion} of round {contract.RoundId} is not available.");
+            double[] next = _rule.Apply(basis.Values, sum, contributors);
             lock (_gate)
             {
-                first = _charged.Add(contract.RoundId);
+                round.Release = new ModelRelease(_latest.Version + 1, contract.RoundId, next, roundEpsilon, totalEpsilon);
+                round.Sum = sum;
             }
-
-            if (!first)
-            {
-                throw new InvalidOperationException($"Round {contract.RoundId} was already charged; a round is released at most once.");
-            }
-
-            // ε is recorded durably before anything derived from the sum leaves this process.
-            LedgerDecision decision = _ledger.Charge(new RoundCharge(contract.LedgerRoundId, contract.AccountingParameters, contributors));
-            if (decision.Outcome != LedgerOutcome.Charged)
-            {
-                return new RoundFinished(contract, ServerRoundOutcome.WithheldLedgerRefused, contributors, null, null, dropped, "ledger: " + decision.Outcome + ": " + decision.Message);
-            }
-
-            roundEpsilon = decision.RoundEpsilon;
-            totalEpsilon = decision.TotalAfter;
         }
 
-        ModelRelease basis = await GetModelAsync(contract.ModelVersion, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"Model version {contract.ModelVersion} of round {contract.RoundId} is not available.");
-        double[] next = _rule.Apply(basis.Values, sum, contributors);
-        ModelRelease release;
-        lock (_gate)
-        {
-            release = new ModelRelease(_latest.Version + 1, contract.RoundId, next, roundEpsilon, totalEpsilon);
-        }
-
+        ModelRelease release = round.Release;
         await _events.OnModelReleasedAsync(release, cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
@@ -629,7 +657,7 @@ public sealed class RoundHost : IRoundService
         }
 
         Interlocked.Increment(ref _released);
-        return new RoundFinished(contract, ServerRoundOutcome.Released, contributors, sum, release, dropped, null);
+        return new RoundFinished(contract, ServerRoundOutcome.Released, contributors, round.Sum, release, dropped, null);
     }
 
     private static ServerRoundOutcome AbortOutcome(RoundOutcome outcome) => outcome switch
@@ -676,6 +704,7 @@ public sealed class RoundHost : IRoundService
     private sealed class ActiveRound
     {
         private long _deadlineTicks;
+        private bool _committing;
 
         public ActiveRound(RoundPlan plan, List<string> cohort, SecAggServerSession session, DateTimeOffset now, DateTimeOffset deadline)
         {
@@ -712,5 +741,20 @@ public sealed class RoundHost : IRoundService
         public DateTimeOffset AdvertiseDeadline { get; }
 
         public bool Finished { get; set; }
+
+        /// <summary>The session moved on but the transition's store writes have not all succeeded.</summary>
+        public bool Committing
+        {
+            get => Volatile.Read(ref _committing);
+            set => Volatile.Write(ref _committing, value);
+        }
+
+        public PhaseClosed? PendingClose { get; set; }
+
+        public ModelRelease? Release { get; set; }
+
+        public double[]? Sum { get; set; }
+
+        public RoundFinished? Result { get; set; }
     }
 }
