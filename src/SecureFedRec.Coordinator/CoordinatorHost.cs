@@ -167,6 +167,14 @@ public sealed class CoordinatorHost : IAsyncDisposable
             CoordinatorLog.Started(logger, address, certificate is not null, options.StoreProvider, allowList.Count);
             return new CoordinatorHost(app, store, engine, address);
         }
+        catch (StoreUnavailableException unavailable)
+        {
+            // Start-up on an unusable store fails with the store's own error (one line, exit code 7 in the CLI).
+            await store.DisposeAsync().ConfigureAwait(false);
+            certificate?.Dispose();
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(unavailable.Cause).Throw();
+            throw;
+        }
         catch
         {
             await store.DisposeAsync().ConfigureAwait(false);

@@ -18,6 +18,9 @@ internal sealed class FlakyStore(ICoordinatorStore inner, string trigger, TimeSp
     /// <summary>The trigger counts only once armed (after start-up wrote the initial model).</summary>
     public bool Armed { get; set; }
 
+    /// <summary>Every ledger verification fails (a store that cannot be read at start-up).</summary>
+    public bool FailReads { get; init; }
+
     public bool Started
     {
         get
@@ -99,7 +102,7 @@ internal sealed class FlakyStore(ICoordinatorStore inner, string trigger, TimeSp
     public Task<LedgerHead> GetLedgerHeadAsync(CancellationToken cancellationToken = default) => inner.GetLedgerHeadAsync(cancellationToken);
 
     public Task<LedgerVerification> VerifyLedgerAsync(LedgerHead? expected = null, bool allModelBytes = false, CancellationToken cancellationToken = default) =>
-        inner.VerifyLedgerAsync(expected, allModelBytes, cancellationToken);
+        FailReads ? Task.FromException<LedgerVerification>(new IOException("disk I/O error (injected)")) : inner.VerifyLedgerAsync(expected, allModelBytes, cancellationToken);
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }
@@ -177,5 +180,21 @@ public sealed class StoreOutageTests
         {
             clients.ForEach(c => c.Dispose());
         }
+    }
+}
+
+/// <summary>Start-up on a store that cannot be used fails with the store's own error, before any round is touched.</summary>
+public sealed class StoreStartupTests
+{
+    [Fact]
+    public async Task Start_up_on_a_store_that_fails_every_read_reports_the_store_error_not_unavailable()
+    {
+        await using var federation = new Federation(clients: 1);
+        CoordinatorOptions options = federation.Options();
+        var ex = await Assert.ThrowsAsync<IOException>(() => CoordinatorHost.StartAsync(options, s => new FlakyStore(s, "never", TimeSpan.Zero)
+        {
+            FailReads = true,
+        }));
+        Assert.Equal("disk I/O error (injected)", ex.Message);
     }
 }

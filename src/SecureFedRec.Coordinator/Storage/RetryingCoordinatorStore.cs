@@ -18,7 +18,11 @@ public sealed class StoreUnavailableException : RpcException
         : base(new Status(StatusCode.Unavailable, "The coordinator's store is unavailable; retry later.", inner))
     {
         Operation = operation;
+        Cause = inner;
     }
+
+    /// <summary>The last failure of the store (start-up reports it as the store's own error).</summary>
+    public Exception Cause { get; }
 
     /// <summary>The store operation that failed.</summary>
     public string Operation { get; }
