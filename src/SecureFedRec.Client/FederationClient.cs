@@ -155,7 +155,7 @@ public sealed class FederationClient : IDisposable
         };
         string? detail = result.Outcome == Rounds.Client.ClientRoundOutcome.Completed ? null : result.Reason + ": " + result.Detail;
         ClientLog.RoundEnded(_logger, result.RoundId, kind, _ledger.TotalEpsilon);
-        return new ClientRoundResult(result.RoundId, kind, detail, _ledger.TotalEpsilon);
+        return new ClientRoundResult(result.RoundId, kind, detail, _ledger.TotalEpsilon) { Drop = result.Drop };
     }
 
     /// <inheritdoc />
@@ -194,4 +194,8 @@ public enum RoundOutcomeKind
 }
 
 /// <summary>The outcome of one round for this client.</summary>
-public sealed record ClientRoundResult(ulong RoundId, RoundOutcomeKind Kind, string? Detail, double LocalTotalEpsilon);
+public sealed record ClientRoundResult(ulong RoundId, RoundOutcomeKind Kind, string? Detail, double LocalTotalEpsilon)
+{
+    /// <summary>Why the coordinator dropped this client, when <see cref="Kind"/> is <see cref="RoundOutcomeKind.Dropped"/> (e.g. TimedOut: it missed a phase deadline).</summary>
+    public Protocol.Wire.DropReason Drop { get; init; }
+}

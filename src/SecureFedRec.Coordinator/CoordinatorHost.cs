@@ -26,7 +26,7 @@ namespace SecureFedRec.Coordinator;
 /// <see cref="RoundEngine"/> here).
 /// </summary>
 /// <remarks>
-/// Start with <see cref="StartAsync"/>, stop with <see cref="DisposeAsync"/>. Start-up refuses invalid configuration
+/// Start with <see cref="StartAsync(CoordinatorOptions, Action{ILoggingBuilder}?, TimeProvider?, CancellationToken)"/>, stop with <see cref="DisposeAsync"/>. Start-up refuses invalid configuration
 /// (<see cref="ArgumentException"/>), an unreadable certificate, a corrupt ledger (<see cref="LedgerCorruptException"/>)
 /// and a store with another schema (<see cref="StoreConflictException"/>).
 /// </remarks>
@@ -54,7 +54,12 @@ public sealed class CoordinatorHost : IAsyncDisposable
         CoordinatorConfiguration.Load(configPath, overrides);
 
     /// <summary>Validates <paramref name="options"/>, opens the store and ledger, and starts listening.</summary>
-    public static async Task<CoordinatorHost> StartAsync(CoordinatorOptions options, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    public static Task<CoordinatorHost> StartAsync(CoordinatorOptions options, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default) =>
+        StartAsync(options, storeDecorator: null, logging, time, cancellationToken);
+
+    /// <summary>As <see cref="StartAsync(CoordinatorOptions, Action{ILoggingBuilder}?, TimeProvider?, CancellationToken)"/>, with the opened store wrapped by <paramref name="storeDecorator"/> beneath the retry layer (fault injection in tests).</summary>
+    public static async Task<CoordinatorHost> StartAsync(CoordinatorOptions options, Func<ICoordinatorStore, ICoordinatorStore>? storeDecorator,
+        Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -62,9 +67,11 @@ public sealed class CoordinatorHost : IAsyncDisposable
         AllowList allowList = AllowList.Load(options.AllowListPath, options.AllowList);
         X509Certificate2? certificate = options.InsecureDev ? null : DevCertificate.LoadPem(options.CertificatePath!, options.CertificateKeyPath!);
 
-        ICoordinatorStore store = options.StoreProvider == "postgres"
+        ICoordinatorStore opened = options.StoreProvider == "postgres"
             ? new PostgresCoordinatorStore(options.Store)
             : new SqliteCoordinatorStore(options.Store, exclusive: true);
+        // Transient store failures are retried (bounded, with backoff) and then surface as UNAVAILABLE, never UNKNOWN.
+        var store = new RetryingCoordinatorStore(storeDecorator is null ? opened : storeDecorator(opened), time: time);
         try
         {
             await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
@@ -103,7 +110,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             builder.Services.AddSystemd(); // READY=1/STOPPING=1 to systemd when run as a Type=notify unit; nothing otherwise
             var metrics = new CoordinatorMetrics();
             builder.Services.AddSingleton(time);
-            builder.Services.AddSingleton(store);
+            builder.Services.AddSingleton<ICoordinatorStore>(store);
             builder.Services.AddSingleton<IPrivacyLedger>(ledger);
             builder.Services.AddSingleton(allowList);
             builder.Services.AddSingleton(metrics);
@@ -159,6 +166,14 @@ public sealed class CoordinatorHost : IAsyncDisposable
 
             CoordinatorLog.Started(logger, address, certificate is not null, options.StoreProvider, allowList.Count);
             return new CoordinatorHost(app, store, engine, address);
+        }
+        catch (StoreUnavailableException unavailable)
+        {
+            // Start-up on an unusable store fails with the store's own error (one line, exit code 7 in the CLI).
+            await store.DisposeAsync().ConfigureAwait(false);
+            certificate?.Dispose();
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(unavailable.Cause).Throw();
+            throw;
         }
         catch
         {

@@ -198,9 +198,57 @@ public sealed class RoundOptions : ISettingsRules
     [AllowedValues("HonestButCurious", "Malicious")]
     public string ThreatMode { get; set; } = "HonestButCurious";
 
-    /// <summary>Deadline of each protocol phase, seconds.</summary>
+    /// <summary>
+    /// Base deadline of each protocol phase, seconds (default 10). The deadline of a phase in a round of n clients is
+    /// its per-phase setting (<see cref="AdvertiseKeysSeconds"/> … <see cref="UnmaskingSeconds"/>) when set, else
+    /// PhaseSeconds + n × <see cref="PhaseSecondsPerClient"/>.
+    /// </summary>
     [Range(0.0, 86_400.0, MinimumIsExclusive = true)]
     public double PhaseSeconds { get; set; } = 10;
+
+    /// <summary>Seconds added to every phase's deadline per cohort member (default 0.02: +20 s at n = 1,000; 0: fixed deadlines).</summary>
+    [Range(0.0, 3_600.0)]
+    public double PhaseSecondsPerClient { get; set; } = 0.02;
+
+    /// <summary>Deadline of the AdvertiseKeys phase, seconds (unset: the PhaseSeconds rule).</summary>
+    [Range(0.0, 86_400.0, MinimumIsExclusive = true)]
+    public double? AdvertiseKeysSeconds { get; set; }
+
+    /// <summary>Deadline of the ShareKeys phase, seconds (unset: the PhaseSeconds rule).</summary>
+    [Range(0.0, 86_400.0, MinimumIsExclusive = true)]
+    public double? ShareKeysSeconds { get; set; }
+
+    /// <summary>Deadline of the MaskedInput phase, seconds (unset: the PhaseSeconds rule).</summary>
+    [Range(0.0, 86_400.0, MinimumIsExclusive = true)]
+    public double? MaskedInputSeconds { get; set; }
+
+    /// <summary>Deadline of the ConsistencyCheck phase (malicious mode), seconds (unset: the PhaseSeconds rule).</summary>
+    [Range(0.0, 86_400.0, MinimumIsExclusive = true)]
+    public double? ConsistencyCheckSeconds { get; set; }
+
+    /// <summary>Deadline of the Unmasking phase, seconds (unset: the PhaseSeconds rule).</summary>
+    [Range(0.0, 86_400.0, MinimumIsExclusive = true)]
+    public double? UnmaskingSeconds { get; set; }
+
+    /// <summary>
+    /// Neighbour graph: <c>Auto</c> (default: the complete graph below <see cref="HararyFromClients"/> clients, a SecAgg+
+    /// Harary graph from the graph parameter finder at or above it), <c>Full</c> (always complete) or <c>Harary</c>
+    /// (always the finder's choice, which falls back to the complete graph where no sparser graph is secure).
+    /// </summary>
+    [AllowedValues("Auto", "Full", "Harary")]
+    public string Graph { get; set; } = "Auto";
+
+    /// <summary>With <see cref="Graph"/> Auto, cohorts of at least this many clients use a Harary graph (default 500).</summary>
+    [Range(2, 1_000_000)]
+    public int HararyFromClients { get; set; } = 500;
+
+    /// <summary>Harary graphs: largest fraction of clients assumed to collude with the coordinator (γ, default 0.1).</summary>
+    [Range(0.0, 1.0, MaximumIsExclusive = true)]
+    public double CollusionFraction { get; set; } = 0.1;
+
+    /// <summary>Harary graphs: largest fraction of clients assumed to drop out of a round (δ, default 0.1).</summary>
+    [Range(0.0, 1.0, MaximumIsExclusive = true)]
+    public double DropoutFraction { get; set; } = 0.1;
 
     /// <summary>How long a round waits for <see cref="CohortSize"/> clients before it opens with ≥ <see cref="MinClients"/>, seconds.</summary>
     [Range(0.0, 86_400.0)]
@@ -236,6 +284,23 @@ public sealed class RoundOptions : ISettingsRules
             problems.Require(MinClients <= CohortSize, path + ":MinClients", $"{MinClients} exceeds CohortSize {CohortSize} (a round never has more than CohortSize clients).");
         }
 
+        // A cohort that would use a Harary graph must have a secure one at the configured fractions.
+        if ((Graph == "Harary" || (Graph == "Auto" && CohortSize >= HararyFromClients)) && !problems.IsMalformed(path + ":Graph") && !problems.IsMalformed(path + ":CollusionFraction")
+            && !problems.IsMalformed(path + ":DropoutFraction") && !problems.IsMalformed(path + ":HararyFromClients")
+            && !problems.IsMalformed(path + ":CohortSize") && CohortSize >= 2)
+        {
+            try
+            {
+                _ = Protocol.Graph.GraphParameterFinder.Find(CohortSize,
+                    CollusionFraction, DropoutFraction,
+                    ThreatMode == "Malicious" ? Protocol.Graph.ThreatModel.SemiMalicious : Protocol.Graph.ThreatModel.HonestButCurious);
+            }
+            catch (ArgumentException ex)
+            {
+                problems.Add(path + ":DropoutFraction", $"with CollusionFraction {CollusionFraction.ToString(CultureInfo.InvariantCulture)} no secure neighbour graph exists: " + FirstLine(ex.Message));
+            }
+        }
+
         if (InitialModel != "zeros" && !problems.IsMalformed(path + ":InitialModel"))
         {
             try
@@ -254,6 +319,32 @@ public sealed class RoundOptions : ISettingsRules
                 problems.Add(path + ":InitialModel", ex.Message);
             }
         }
+    }
+
+    /// <summary>The deadline rule's per-phase settings that are set, by phase name.</summary>
+    public IReadOnlyDictionary<string, double> PhaseOverrides()
+    {
+        var set = new Dictionary<string, double>(StringComparer.Ordinal);
+        void Add(string name, double? value)
+        {
+            if (value is { } v)
+            {
+                set[name] = v;
+            }
+        }
+
+        Add("AdvertiseKeys", AdvertiseKeysSeconds);
+        Add("ShareKeys", ShareKeysSeconds);
+        Add("MaskedInput", MaskedInputSeconds);
+        Add("ConsistencyCheck", ConsistencyCheckSeconds);
+        Add("Unmasking", UnmaskingSeconds);
+        return set;
+    }
+
+    private static string FirstLine(string message)
+    {
+        int end = message.IndexOf(" (Parameter", StringComparison.Ordinal);
+        return end < 0 ? message : message[..end];
     }
 
     /// <summary>The threshold t for a cohort of <paramref name="cohort"/> clients.</summary>

@@ -91,6 +91,35 @@ public sealed class RoundEngine
             PlannedRounds = o.PlannedRounds,
             Mode = o.ThreatMode == "Malicious" ? ProtocolThreatMode.Malicious : ProtocolThreatMode.HonestButCurious,
             ThresholdFraction = o.ThresholdFraction,
+            Graph = Enum.Parse<GraphSelection>(o.Graph),
+            HararyFromClients = o.HararyFromClients,
+            CollusionFraction = o.CollusionFraction,
+            DropoutFraction = o.DropoutFraction,
+        };
+    }
+
+    /// <summary>
+    /// The round host's options the coordinator's options ask for: settings (<see cref="SettingsOf"/>), cohort, recruiting
+    /// and the phase-deadline rule (a per-phase setting when set, else PhaseSeconds + n × PhaseSecondsPerClient).
+    /// </summary>
+    public static RoundHostOptions HostOptionsOf(RoundOptions o, TimeProvider time, ulong firstRoundId = 1, Func<string, byte[]?>? identityOf = null)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        return new RoundHostOptions
+        {
+            Settings = SettingsOf(o),
+            CohortSize = o.CohortSize,
+            MinClients = Math.Min(o.MinClients, o.CohortSize),
+            RecruitTime = TimeSpan.FromSeconds(o.RecruitSeconds),
+            PhaseTimeout = TimeSpan.FromSeconds(o.PhaseSeconds),
+            PhaseTimeoutPerClient = TimeSpan.FromSeconds(o.PhaseSecondsPerClient),
+            PhaseTimeouts = o.PhaseOverrides().ToDictionary(kv => Enum.Parse<ProtocolPhase>(kv.Key), kv => TimeSpan.FromSeconds(kv.Value)),
+            WaitingExpiry = TimeSpan.FromSeconds(o.WaitingExpirySeconds),
+            MaxRounds = o.MaxRounds,
+            FirstRoundId = firstRoundId,
+            Threads = 1,
+            IdentityOf = identityOf,
+            Time = time,
         };
     }
 
@@ -102,8 +131,9 @@ public sealed class RoundEngine
     {
         foreach (RoundRecord open in await _store.ListOpenRoundsAsync(cancellationToken).ConfigureAwait(false))
         {
-            CoordinatorLog.RecoveredOpenRound(_logger, open.RoundId, open.Phase);
+            // Logged once the abort is written (a store that cannot take the write fails start-up, aborting nothing).
             await _store.UpdateRoundAsync(open.RoundId, nameof(ProtocolPhase.Aborted), "AbortedByRestart", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            CoordinatorLog.RecoveredOpenRound(_logger, open.RoundId, open.Phase);
             _metrics.RoundFinished("aborted_by_restart");
         }
 
@@ -112,20 +142,8 @@ public sealed class RoundEngine
         IReadOnlyList<RoundRecord> rounds = await _store.ListRoundsAsync(cancellationToken).ConfigureAwait(false);
         int released = rounds.Count(r => r.Outcome == "Completed");
         RoundOptions o = _options.Rounds;
-        _host = new RoundHost(new RoundHostOptions
-        {
-            Settings = SettingsOf(o),
-            CohortSize = o.CohortSize,
-            MinClients = Math.Min(o.MinClients, o.CohortSize),
-            RecruitTime = TimeSpan.FromSeconds(o.RecruitSeconds),
-            PhaseTimeout = TimeSpan.FromSeconds(o.PhaseSeconds),
-            WaitingExpiry = TimeSpan.FromSeconds(o.WaitingExpirySeconds),
-            MaxRounds = o.MaxRounds,
-            FirstRoundId = (ulong)(rounds.Count == 0 ? 1 : rounds.Max(r => r.RoundId) + 1),
-            Threads = 1,
-            IdentityOf = IdentityOf,
-            Time = _time,
-        }, ToRelease(latest), _ledger, _rule, new StoreEvents(this), released);
+        _host = new RoundHost(HostOptionsOf(o, _time, (ulong)(rounds.Count == 0 ? 1 : rounds.Max(r => r.RoundId) + 1), IdentityOf),
+            ToRelease(latest), _ledger, _rule, new StoreEvents(this), released);
         _metrics.ModelVersion(latest.Version);
         _metrics.EpsilonSpent(_ledger.TotalEpsilon);
     }

@@ -268,9 +268,7 @@ public sealed class ClientRound
 
                 if (submitted.Outcome != SubmitOutcome.Accepted)
                 {
-                    return submitted.Refusal == RoundRefusal.Dropped
-                        ? Result(roundId, ClientRoundOutcome.Dropped, ClientRoundReason.DroppedByCoordinator, submitted.Detail)
-                        : Result(roundId, ClientRoundOutcome.Aborted, ClientRoundReason.SubmissionRefused, submitted.Detail) with { Refusal = submitted.Refusal };
+                    return await RefusedAsync(transport, roundId, step.ReplyPhase, submitted, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (_options.SilentAfter is { } silent && step.ReplyPhase == silent)
@@ -298,6 +296,32 @@ public sealed class ClientRound
                     return Result(roundId, ClientRoundOutcome.Aborted, ClientRoundReason.SubmissionRefused, fetched.Refusal.ToString()) with { Refusal = fetched.Refusal };
             }
         }
+    }
+
+    /// <summary>
+    /// A refused submission. Dropped, or too late for a phase that closed: the coordinator is asked once why (a fetch
+    /// answers a dropped client with its protocol drop reason), so a client that missed a deadline ends
+    /// <see cref="ClientRoundOutcome.Dropped"/> with <see cref="ClientRoundResult.Drop"/> set rather than as a refusal.
+    /// </summary>
+    private async Task<ClientRoundResult> RefusedAsync(IRoundTransport transport, ulong roundId, Phase phase, SubmitReply submitted,
+        CancellationToken cancellationToken)
+    {
+        if (submitted.Refusal is RoundRefusal.Dropped or RoundRefusal.PhaseClosed)
+        {
+            FetchReply why = await transport.FetchAsync(roundId, phase, cancellationToken).ConfigureAwait(false);
+            if (why.Outcome == FetchOutcome.Dropped)
+            {
+                return Result(roundId, ClientRoundOutcome.Dropped, ClientRoundReason.DroppedByCoordinator, why.DropReason.ToString()) with { Drop = why.DropReason };
+            }
+
+            if (submitted.Refusal == RoundRefusal.Dropped)
+            {
+                DropReason reason = Enum.TryParse(submitted.Detail?.Split(' ')[^1], out DropReason parsed) ? parsed : DropReason.Unspecified;
+                return Result(roundId, ClientRoundOutcome.Dropped, ClientRoundReason.DroppedByCoordinator, submitted.Detail) with { Drop = reason };
+            }
+        }
+
+        return Result(roundId, ClientRoundOutcome.Aborted, ClientRoundReason.SubmissionRefused, submitted.Detail) with { Refusal = submitted.Refusal };
     }
 
     private ClientRoundResult Aborted(ulong roundId, ClientSessionStep step) =>

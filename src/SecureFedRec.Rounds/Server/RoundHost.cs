@@ -25,8 +25,24 @@ public sealed class RoundHostOptions
     /// <summary>How long to wait for a full cohort before opening with at least <see cref="MinClients"/>.</summary>
     public TimeSpan RecruitTime { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Deadline of every phase.</summary>
+    /// <summary>Base deadline of every phase (see <see cref="TimeoutOf"/>).</summary>
     public TimeSpan PhaseTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Added to <see cref="PhaseTimeout"/> per cohort member (default zero: the same deadline at every size).</summary>
+    public TimeSpan PhaseTimeoutPerClient { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Per-phase deadlines that replace the scaled rule for their phase (null or absent: the rule).</summary>
+    public IReadOnlyDictionary<Phase, TimeSpan>? PhaseTimeouts { get; init; }
+
+    /// <summary>
+    /// The deadline of <paramref name="phase"/> in a round of <paramref name="cohort"/> clients: the configured
+    /// per-phase value when there is one, else <see cref="PhaseTimeout"/> + <paramref name="cohort"/> ×
+    /// <see cref="PhaseTimeoutPerClient"/>.
+    /// </summary>
+    public TimeSpan TimeoutOf(Phase phase, int cohort) =>
+        PhaseTimeouts is not null && PhaseTimeouts.TryGetValue(phase, out TimeSpan fixedTimeout)
+            ? fixedTimeout
+            : PhaseTimeout + (PhaseTimeoutPerClient * Math.Max(0, cohort));
 
     /// <summary>A waiting client that has not asked again for this long is forgotten.</summary>
     public TimeSpan WaitingExpiry { get; init; } = TimeSpan.FromSeconds(30);
@@ -141,6 +157,9 @@ public sealed class RoundHost : IRoundService
         _released = releasedRounds;
     }
 
+    /// <summary>The options this host runs with.</summary>
+    public RoundHostOptions Options => _options;
+
     /// <summary>The latest released model version.</summary>
     public ModelRelease Latest
     {
@@ -164,6 +183,18 @@ public sealed class RoundHost : IRoundService
             lock (_gate)
             {
                 return _round is null || _round.Finished ? (0, Phase.Unspecified) : (_round.Plan.Contract.RoundId, _round.Session.Phase);
+            }
+        }
+    }
+
+    /// <summary>The plan of the latest round opened (null before the first): its graph, degree and threshold.</summary>
+    public RoundPlan? LastPlan
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _recent.Count == 0 ? null : _recent[_recent.Keys.Max()].Plan;
             }
         }
     }
@@ -254,6 +285,12 @@ public sealed class RoundHost : IRoundService
         {
             if (round.Session.Phase != phase)
             {
+                // A client that missed a deadline learns it was dropped (and why), not merely that the phase closed.
+                if (round.Session.Dropped.TryGetValue(number, out DropReason dropped))
+                {
+                    return Refused(RoundRefusal.Dropped, dropped.ToString(), round.Deadline);
+                }
+
                 return Refused(RoundRefusal.PhaseClosed, $"Phase {phase} is not open (the open phase is {round.Session.Phase}).", round.Deadline);
             }
 
@@ -314,7 +351,8 @@ public sealed class RoundHost : IRoundService
 
         // The round's end (result or abort) becomes visible only once it is finished: decoded, charged and released
         // (or withheld), so a client told "completed" can already fetch the new model version.
-        ServerFetch fetched = round.Session.IsTerminal && !finished
+        // A phase transition whose store write has not succeeded yet is not visible either (the round is committing).
+        ServerFetch fetched = (round.Session.IsTerminal && !finished) || round.Committing
             ? new ServerFetch(ServerFetchOutcome.Pending, null, DropReason.Unspecified)
             : round.Session.Fetch(number, phase);
         return fetched.Outcome switch
@@ -362,7 +400,7 @@ public sealed class RoundHost : IRoundService
             {
                 cohort = Finished ? null : SelectCohort(now);
             }
-            else if (closeNow || now >= _round.Deadline || _round.Session.IsReadyToClose)
+            else if (_round.Committing || closeNow || now >= _round.Deadline || _round.Session.IsReadyToClose)
             {
                 closing = _round;
             }
@@ -469,7 +507,7 @@ public sealed class RoundHost : IRoundService
         SecAggParameters parameters = SecAggParameters.Create(roundId, Enumerable.Range(1, n).ToArray(), plan.Threshold,
             contract.SecAggDimension, contract.Dp.Bits, contract.Mode, Crypto.KeyAgreementSuite.X25519, plan.Graph, plan.Degree, contract.Binding());
         SecAggServerSession session = SecAggServerSession.Start(parameters, new ServerOptions { EnrolledIdentities = identities, Threads = _options.Threads });
-        var round = new ActiveRound(plan, cohort, session, now, now + _options.PhaseTimeout);
+        var round = new ActiveRound(plan, cohort, session, now, now + _options.TimeoutOf(Phase.AdvertiseKeys, n));
         lock (_gate)
         {
             _round = round;
@@ -486,100 +524,127 @@ public sealed class RoundHost : IRoundService
         return RoundHostTick.Opened;
     }
 
+    /// <summary>
+    /// Closes the open phase. The session's transition is made in memory but published (the next phase's messages
+    /// fetchable, its deadline running) only once its store write (<see cref="RoundHostEvents.OnPhaseClosedAsync"/>)
+    /// succeeded; a failed write leaves the round committing, and the next tick retries that write alone (never
+    /// closing another phase). Release and finish are retried the same way, each step at most once: the ledger is
+    /// charged once per round and the model computed once.
+    /// </summary>
     private async Task<RoundHostTick> CloseAsync(ActiveRound round, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        Phase closed;
-        Phase next;
-        int expected;
-        int answered;
-        IReadOnlyDictionary<int, DropReason> before;
-        lock (round)
+        if (!round.Committing)
         {
-            closed = round.Session.Phase;
-            expected = round.Session.Expected.Count;
-            answered = round.Session.AnsweredCount;
-            before = round.Session.Dropped;
-            next = round.Session.Close();
-            round.PhaseStartedAt = now;
-            round.Deadline = now + _options.PhaseTimeout;
+            Phase closed;
+            Phase next;
+            int expected;
+            int answered;
+            IReadOnlyDictionary<int, DropReason> before;
+            lock (round)
+            {
+                closed = round.Session.Phase;
+                expected = round.Session.Expected.Count;
+                answered = round.Session.AnsweredCount;
+                before = round.Session.Dropped;
+                round.Committing = true;
+                next = round.Session.Close();
+            }
+
+            foreach ((int number, DropReason reason) in round.Session.Dropped)
+            {
+                if (!before.ContainsKey(number))
+                {
+                    NotifyDropped(round, number, reason);
+                }
+            }
+
+            round.PendingClose = new PhaseClosed(round.Plan.Contract.RoundId, closed, next, answered, expected, now - round.PhaseStartedAtPrevious);
         }
 
-        foreach ((int number, DropReason reason) in round.Session.Dropped)
+        if (round.PendingClose is { } pending)
         {
-            if (!before.ContainsKey(number))
+            await _events.OnPhaseClosedAsync(pending, cancellationToken).ConfigureAwait(false);
+            round.PendingClose = null;
+            round.PhaseStartedAt = now;
+            round.PhaseStartedAtPrevious = now;
+            round.Deadline = now + _options.TimeoutOf(pending.Next, round.Cohort.Count);
+            if (!round.Session.IsTerminal)
             {
-                NotifyDropped(round, number, reason);
+                round.Committing = false;
+                Signal();
+                return RoundHostTick.PhaseClosed;
             }
         }
 
-        await _events.OnPhaseClosedAsync(new PhaseClosed(round.Plan.Contract.RoundId, closed, next, answered, expected, now - round.PhaseStartedAtPrevious), cancellationToken).ConfigureAwait(false);
-        round.PhaseStartedAtPrevious = now;
-        if (!round.Session.IsTerminal)
-        {
-            Signal();
-            return RoundHostTick.PhaseClosed;
-        }
-
-        RoundFinished finished = round.Session.Completed is { } completed
-            ? await ReleaseAsync(round, completed, now, cancellationToken).ConfigureAwait(false)
+        round.Result ??= round.Session.Completed is { } completed
+            ? await ReleaseAsync(round, completed, cancellationToken).ConfigureAwait(false)
             : new RoundFinished(round.Plan.Contract, AbortOutcome(round.Session.Outcome), 0, null, null, DroppedCallers(round), round.Session.Outcome.ToString());
+        await _events.OnRoundFinishedAsync(round.Result, cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
             round.Finished = true;
+            round.Committing = false;
         }
 
-        await _events.OnRoundFinishedAsync(finished, cancellationToken).ConfigureAwait(false);
         Signal();
         return RoundHostTick.Finished;
     }
 
-    private async Task<RoundFinished> ReleaseAsync(ActiveRound round, ServerCompletedState completed, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<RoundFinished> ReleaseAsync(ActiveRound round, ServerCompletedState completed, CancellationToken cancellationToken)
     {
         RoundContract contract = round.Plan.Contract;
         int contributors = completed.Contributors.Count;
         IReadOnlyDictionary<string, DropReason> dropped = DroppedCallers(round);
-        (double[]? sum, DecodeFailure failure) = new UpdateCodec(contract).Decode(completed.Sum, contributors);
-        if (sum is null)
+        if (round.Release is null)
         {
-            // Nothing leaves: the sum may have wrapped. Not charged (nothing derived from it is released).
-            return new RoundFinished(contract, ServerRoundOutcome.WithheldDecodeFailed, contributors, null, null, dropped, "decode failed: " + failure);
-        }
+            (double[]? sum, DecodeFailure failure) = new UpdateCodec(contract).Decode(completed.Sum, contributors);
+            if (sum is null)
+            {
+                // Nothing leaves: the sum may have wrapped. Not charged (nothing derived from it is released).
+                return new RoundFinished(contract, ServerRoundOutcome.WithheldDecodeFailed, contributors, null, null, dropped, "decode failed: " + failure);
+            }
 
-        double roundEpsilon = 0;
-        double totalEpsilon = _ledger.TotalEpsilon;
-        if (contract.IsPrivate)
-        {
-            bool first;
+            double roundEpsilon = 0;
+            double totalEpsilon = _ledger.TotalEpsilon;
+            if (contract.IsPrivate)
+            {
+                lock (_gate)
+                {
+                    if (_charged.Contains(contract.RoundId))
+                    {
+                        throw new InvalidOperationException($"Round {contract.RoundId} was already charged; a round is released at most once.");
+                    }
+                }
+
+                // ε is recorded durably before anything derived from the sum leaves this process. A charge whose write
+                // fails records nothing (the ledger persists before it remembers), so the retry on the next tick charges
+                // at most once.
+                LedgerDecision decision = _ledger.Charge(new RoundCharge(contract.LedgerRoundId, contract.AccountingParameters, contributors));
+                lock (_gate)
+                {
+                    _charged.Add(contract.RoundId);
+                }
+
+                if (decision.Outcome != LedgerOutcome.Charged)
+                {
+                    return new RoundFinished(contract, ServerRoundOutcome.WithheldLedgerRefused, contributors, null, null, dropped, "ledger: " + decision.Outcome + ": " + decision.Message);
+                }
+
+                roundEpsilon = decision.RoundEpsilon;
+                totalEpsilon = decision.TotalAfter;
+            }
+
+            ModelRelease basis = await GetModelAsync(contract.ModelVersion, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"Model version {contract.ModelVersion} of round {contract.RoundId} is not available.");
+            double[] next = _rule.Apply(basis.Values, sum, contributors);
             lock (_gate)
             {
-                first = _charged.Add(contract.RoundId);
+                round.Release = new ModelRelease(_latest.Version + 1, contract.RoundId, next, roundEpsilon, totalEpsilon);
+                round.Sum = sum;
             }
-
-            if (!first)
-            {
-                throw new InvalidOperationException($"Round {contract.RoundId} was already charged; a round is released at most once.");
-            }
-
-            // ε is recorded durably before anything derived from the sum leaves this process.
-            LedgerDecision decision = _ledger.Charge(new RoundCharge(contract.LedgerRoundId, contract.AccountingParameters, contributors));
-            if (decision.Outcome != LedgerOutcome.Charged)
-            {
-                return new RoundFinished(contract, ServerRoundOutcome.WithheldLedgerRefused, contributors, null, null, dropped, "ledger: " + decision.Outcome + ": " + decision.Message);
-            }
-
-            roundEpsilon = decision.RoundEpsilon;
-            totalEpsilon = decision.TotalAfter;
         }
 
-        ModelRelease basis = await GetModelAsync(contract.ModelVersion, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"Model version {contract.ModelVersion} of round {contract.RoundId} is not available.");
-        double[] next = _rule.Apply(basis.Values, sum, contributors);
-        ModelRelease release;
-        lock (_gate)
-        {
-            release = new ModelRelease(_latest.Version + 1, contract.RoundId, next, roundEpsilon, totalEpsilon);
-        }
-
+        ModelRelease release = round.Release;
         await _events.OnModelReleasedAsync(release, cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
@@ -592,7 +657,7 @@ public sealed class RoundHost : IRoundService
         }
 
         Interlocked.Increment(ref _released);
-        return new RoundFinished(contract, ServerRoundOutcome.Released, contributors, sum, release, dropped, null);
+        return new RoundFinished(contract, ServerRoundOutcome.Released, contributors, round.Sum, release, dropped, null);
     }
 
     private static ServerRoundOutcome AbortOutcome(RoundOutcome outcome) => outcome switch
@@ -639,6 +704,7 @@ public sealed class RoundHost : IRoundService
     private sealed class ActiveRound
     {
         private long _deadlineTicks;
+        private bool _committing;
 
         public ActiveRound(RoundPlan plan, List<string> cohort, SecAggServerSession session, DateTimeOffset now, DateTimeOffset deadline)
         {
@@ -675,5 +741,20 @@ public sealed class RoundHost : IRoundService
         public DateTimeOffset AdvertiseDeadline { get; }
 
         public bool Finished { get; set; }
+
+        /// <summary>The session moved on but the transition's store writes have not all succeeded.</summary>
+        public bool Committing
+        {
+            get => Volatile.Read(ref _committing);
+            set => Volatile.Write(ref _committing, value);
+        }
+
+        public PhaseClosed? PendingClose { get; set; }
+
+        public ModelRelease? Release { get; set; }
+
+        public double[]? Sum { get; set; }
+
+        public RoundFinished? Result { get; set; }
     }
 }
