@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Runtime.CompilerServices;
 using System.Text;
 using PublicApiGenerator;
 
@@ -92,9 +91,21 @@ public sealed class PublicApiSurfaceTests
 
     private static string Normalise(string text) => text.Replace("\r\n", "\n", StringComparison.Ordinal).TrimEnd('\n') + "\n";
 
-    private static string BaselinePath(string assemblyName, [CallerFilePath] string thisFile = "") =>
-        Path.Combine(Path.GetDirectoryName(thisFile)!, "Baselines", assemblyName + ".txt");
+    private static string BaselinePath(string assemblyName) =>
+        Path.Combine(RepoRoot(), "tests", "SecureFedRec.PublicApi.Tests", "Baselines", assemblyName + ".txt");
 
-    private static string RepoRoot([CallerFilePath] string thisFile = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(thisFile)!, "..", ".."));
+    /// <summary>
+    /// The repository root, found by walking up from the test assembly's folder to SecureFedRec.sln (not
+    /// [CallerFilePath]: CI builds are deterministic, which maps source paths to /_/).
+    /// </summary>
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureFedRec.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new DirectoryNotFoundException("SecureFedRec.sln not found above the test assembly.");
+    }
 }

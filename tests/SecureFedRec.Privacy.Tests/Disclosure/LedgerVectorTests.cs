@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using SecureFedRec.Privacy.Accounting;
 using SecureFedRec.Privacy.Ledger;
 using static SecureFedRec.Privacy.Tests.Disclosure.DisclosureTestSupport;
@@ -19,15 +18,19 @@ public sealed class LedgerVectorTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string VectorPath([CallerFilePath] string here = "")
+    /// <summary>
+    /// The published vector, found by walking up from the test assembly's folder (not [CallerFilePath]: CI builds are
+    /// deterministic, which maps source paths to /_/).
+    /// </summary>
+    private static string VectorPath()
     {
-        var dir = new DirectoryInfo(Path.GetDirectoryName(here)!);
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "protocol-spec")))
         {
             dir = dir.Parent;
         }
 
-        return Path.Combine(dir?.FullName ?? throw new DirectoryNotFoundException("protocol-spec/ not found above the test source."), "protocol-spec", "vectors", "client-ledger-v2.jsonl");
+        return Path.Combine(dir?.FullName ?? throw new DirectoryNotFoundException("protocol-spec/ not found above the test assembly."), "protocol-spec", "vectors", "client-ledger-v2.jsonl");
     }
 
     private static void Script(string path)
