@@ -35,7 +35,6 @@ public sealed class RoundEngine
     private readonly TimeProvider _time;
     private readonly IModelUpdateRule _rule;
     private readonly Func<double[]> _initialModel;
-    private readonly Dictionary<string, byte[]> _identities = new(StringComparer.Ordinal);
     private RoundHost? _host;
 
     /// <summary>Creates the engine; call <see cref="RecoverAsync"/> once before the first tick.</summary>
@@ -102,7 +101,7 @@ public sealed class RoundEngine
     /// The round host's options the coordinator's options ask for: settings (<see cref="SettingsOf"/>), cohort, recruiting
     /// and the phase-deadline rule (a per-phase setting when set, else PhaseSeconds + n × PhaseSecondsPerClient).
     /// </summary>
-    public static RoundHostOptions HostOptionsOf(RoundOptions o, TimeProvider time, ulong firstRoundId = 1, Func<string, byte[]?>? identityOf = null)
+    public static RoundHostOptions HostOptionsOf(RoundOptions o, TimeProvider time, ulong firstRoundId = 1, Func<string, CancellationToken, Task<byte[]?>>? identityOf = null)
     {
         ArgumentNullException.ThrowIfNull(o);
         return new RoundHostOptions
@@ -151,31 +150,9 @@ public sealed class RoundEngine
     /// <summary>One step of the driver: open a round when enough clients wait, close a phase when due, release.</summary>
     public Task TickAsync(CancellationToken cancellationToken) => Host.TickAsync(closeNow: false, cancellationToken);
 
-    /// <summary>
-    /// A cohort member's enrolled identity key (malicious mode verifies advertised keys against it): remembered from the
-    /// store on first use. Called by the round host while it opens a round, off the RPC path.
-    /// </summary>
-    private byte[]? IdentityOf(string caller)
-    {
-        lock (_identities)
-        {
-            if (_identities.TryGetValue(caller, out byte[]? known))
-            {
-                return known;
-            }
-        }
-
-        byte[]? key = _store.GetEnrolmentAsync(caller).GetAwaiter().GetResult()?.PublicKey;
-        if (key is not null)
-        {
-            lock (_identities)
-            {
-                _identities[caller] = key;
-            }
-        }
-
-        return key;
-    }
+    /// <summary>A cohort member's enrolled identity key (malicious mode verifies advertised keys against it), from the store.</summary>
+    private async Task<byte[]?> IdentityOf(string caller, CancellationToken cancellationToken) =>
+        (await _store.GetEnrolmentAsync(caller, cancellationToken).ConfigureAwait(false))?.PublicKey;
 
     private static ModelRelease ToRelease(ModelVersionRecord record) =>
         new((ulong)record.Version, (ulong)record.RoundId, RoundCodec.DecodeModel(record.Model),

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using SecureFedRec.Privacy;
-using SecureFedRec.Privacy.Accounting;
 using SecureFedRec.Rounds;
 using SecureFedRec.Wire.V1;
 
@@ -52,19 +51,6 @@ public static class RoundCodec
 
         return model;
     }
-
-    /// <summary>
-    /// The ε of one round of <paramref name="p"/> at its δ with <c>MinClients</c> contributors: what the coordinator
-    /// claims in <c>DpParameters.claimed_epsilon</c> and what a client recomputes (the accountant of protocol-spec/dp.md).
-    /// </summary>
-    public static double ClaimedEpsilon(MechanismParameters p)
-    {
-        ArgumentNullException.ThrowIfNull(p);
-        return DistributedDiscreteGaussianAccountant.RoundCurve(p, p.MinClients).ToEpsilon(p.Delta).Epsilon;
-    }
-
-    /// <summary>The wire form of mechanism parameters with the claim of <see cref="ClaimedEpsilon"/>.</summary>
-    public static DpParameters ToWire(MechanismParameters p) => ToWire(p, ClaimedEpsilon(p));
 
     /// <summary>The wire form of mechanism parameters.</summary>
     public static DpParameters ToWire(MechanismParameters p, double claimedEpsilon)

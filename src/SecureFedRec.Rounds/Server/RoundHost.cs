@@ -57,7 +57,7 @@ public sealed class RoundHostOptions
     public int Threads { get; init; } = 1;
 
     /// <summary>Malicious mode: the enrolled identity public key (65-byte SEC1) of a caller, or null when unknown.</summary>
-    public Func<string, byte[]?>? IdentityOf { get; init; }
+    public Func<string, CancellationToken, Task<byte[]?>>? IdentityOf { get; init; }
 
     /// <summary>Randomness of the cohort selection (null: the OS CSPRNG; a seeded source in simulations and tests).</summary>
     public RandomSource? Random { get; init; }
@@ -499,8 +499,8 @@ public sealed class RoundHost : IRoundService
             identities = [];
             for (int i = 0; i < n; i++)
             {
-                identities[i + 1] = _options.IdentityOf?.Invoke(cohort[i])
-                    ?? throw new InvalidOperationException("Malicious mode needs the enrolled identity of every cohort member.");
+                byte[]? identity = _options.IdentityOf is null ? null : await _options.IdentityOf(cohort[i], cancellationToken).ConfigureAwait(false);
+                identities[i + 1] = identity ?? throw new InvalidOperationException("Malicious mode needs the enrolled identity of every cohort member.");
             }
         }
 
