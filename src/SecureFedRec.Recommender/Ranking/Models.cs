@@ -98,6 +98,14 @@ public sealed record RankingHyperparameters
     /// <summary>L2 regularization of the personalization offsets.</summary>
     public double OffsetRegularization { get; init; } = 0.05;
 
+    /// <summary>
+    /// iALS popularity prior weight β (0 = off): the model also learns, in the same secure sums, each item's
+    /// popularity (every user adds its items' indicator divided by √(its item count)), and scores
+    /// s(u, i) = β·b_i / max_j b_j + ⟨p_u, q_i⟩. Used by the DP settings, where the factors of rarely seen items are
+    /// mostly noise and the prior ranks them.
+    /// </summary>
+    public double PopularityPrior { get; init; }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a value outside its range.</summary>
     public void Validate()
     {
@@ -117,6 +125,11 @@ public sealed record RankingHyperparameters
             {
                 throw new ArgumentOutOfRangeException(name, value, "must be positive and finite");
             }
+        }
+
+        if (!(PopularityPrior >= 0) || !double.IsFinite(PopularityPrior))
+        {
+            throw new ArgumentOutOfRangeException(nameof(PopularityPrior), PopularityPrior, "the popularity prior weight must be non-negative and finite");
         }
 
         if (!(Regularization >= 0) || !(OffsetRegularization >= 0))
@@ -164,6 +177,12 @@ internal abstract class RankingModel
     public virtual int UpdateWidth => RowWidth;
 
     public virtual int UpdateRows => ItemCount + DenseRows;
+
+    /// <summary>
+    /// Start (in update coordinates) of the update's prior block, which the trainer clips apart from the rest
+    /// (its own share of the clip norm), or −1 when the model has none. A user's prior block has L2 norm 1.
+    /// </summary>
+    public virtual int PriorOffset => -1;
 
     public abstract void InitShared(Span<double> shared, Rng rng);
 

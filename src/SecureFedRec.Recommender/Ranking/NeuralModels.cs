@@ -264,6 +264,19 @@ internal sealed class TwoTowerModel : RankingModel
 /// its users who interacted with i), plus its Gram G_c = Σ_u p_u p_uᵀ. The server forms the exact gradient
 /// g_i = (G + λI) q_i + s_i and steps q_i ← q_i − (G + λI + diag h_i)⁻¹ g_i, whose fixed point is the ALS item solve.
 /// Shared rows: q_i (k); update rows [s_i, h_i] (2k) then G in rows of 2k.
+/// <para>
+/// A noised (DP) sum can make the summed Gram indefinite: the server projects it to the nearest positive
+/// semidefinite matrix (eigenvalue floor 0, <see cref="Kernels.ProjectToEigenvalueFloor"/>) before adding λI and uses
+/// that one matrix in both the gradient and the preconditioner, so every item solve is well posed (eigenvalues ≥ λ)
+/// and one step maps q_i to (M_i)⁻¹(tr(h_i)·q_i − s_i): it cannot amplify q_i, whatever the noise.
+/// </para>
+/// <para>
+/// With <see cref="RankingHyperparameters.PopularityPrior"/> β &gt; 0 the update also carries a prior block
+/// (⌈I/2k⌉ rows after the Gram): each user adds its items' indicator divided by √(its item count) (norm 1; the
+/// trainer clips the block apart from the statistics, so under DP it has its own share of the clip norm), the shared
+/// side keeps the running sum b over rounds in ⌈I/k⌉ dense rows after the item factors, and the score is
+/// β·b_i / max_j b_j + ⟨p_u, q_i⟩. Only scale-free use of b is made, so the server learning rate does not matter.
+/// </para>
 /// </summary>
 internal sealed class IalsModel(int items, RankingHyperparameters hp) : RankingModel(items, hp)
 {
@@ -282,15 +295,31 @@ internal sealed class IalsModel(int items, RankingHyperparameters hp) : RankingM
 
     public override int UpdateWidth => 2 * Hp.Factors;
 
-    public override int UpdateRows => ItemCount + ((Hp.Factors + 1) / 2);
+    public override int UpdateRows => ItemCount + GramRows + PriorRows;
+
+    public override int DenseRows => HasPrior ? (ItemCount + Hp.Factors - 1) / Hp.Factors : 0;
+
+    public override int PriorOffset => HasPrior ? (ItemCount + GramRows) * UpdateWidth : -1;
+
+    private bool HasPrior => Hp.PopularityPrior > 0;
+
+    private int GramRows => (Hp.Factors + 1) / 2;
+
+    private int PriorRows => HasPrior ? (ItemCount + UpdateWidth - 1) / UpdateWidth : 0;
 
     public override void InitShared(Span<double> shared, Rng rng)
     {
-        for (var x = 0; x < shared.Length; x++)
+        var factors = ItemCount * Hp.Factors;
+        for (var x = 0; x < factors; x++)
         {
             shared[x] = rng.NextGaussian() * Hp.InitStdDev;
         }
+
+        shared[factors..].Clear();
     }
+
+    /// <summary>The prior's running sums b_i (empty without a prior).</summary>
+    public ReadOnlySpan<double> Prior(ReadOnlySpan<double> shared) => HasPrior ? shared.Slice(ItemCount * Hp.Factors, ItemCount) : [];
 
     /// <summary>Caches QᵀQ for the current global Q (call once per round before <see cref="ComputeStatistics"/>).</summary>
     public void Prepare(ReadOnlySpan<double> shared) => gram = Gram(shared, ItemCount, Hp.Factors);
@@ -340,6 +369,20 @@ internal sealed class IalsModel(int items, RankingHyperparameters hp) : RankingM
         }
 
         Kernels.SolveSpd(a, p, k, Hp.Lambda);
+        ClearIfNotFinite(p);
+    }
+
+    /// <summary>A vector with a non-finite entry is replaced by zeros (its scores then come from the prior alone).</summary>
+    private static void ClearIfNotFinite(Span<double> v)
+    {
+        foreach (var x in v)
+        {
+            if (!double.IsFinite(x))
+            {
+                v.Clear();
+                return;
+            }
+        }
     }
 
     public void RefreshUsers(ReadOnlySpan<double> shared, LocalUsers users)
@@ -419,6 +462,16 @@ internal sealed class IalsModel(int items, RankingHyperparameters hp) : RankingM
                     row[k + x] += (c - 1) * p[x] * p[x];
                 }
             }
+
+            if (HasPrior && users.Items[l].Length > 0)
+            {
+                var prior = update.Slice(PriorOffset, ItemCount);
+                var share = 1 / Math.Sqrt(users.Items[l].Length);
+                foreach (var i in users.Items[l])
+                {
+                    prior[i] += share;
+                }
+            }
         }
     }
 
@@ -427,20 +480,13 @@ internal sealed class IalsModel(int items, RankingHyperparameters hp) : RankingM
         var k = Hp.Factors;
         var w = 2 * k;
         var g = sum.Slice(ItemCount * w, k * k).ToArray();
+
+        // A noised Gram (DP) may be indefinite: project it to the nearest PSD matrix, then add the ridge, and use
+        // the same matrix in the gradient and the preconditioner (see the type's remarks).
+        Kernels.ProjectToEigenvalueFloor(g, k, 0);
         for (var x = 0; x < k; x++)
         {
             g[(x * k) + x] += Hp.Lambda;
-        }
-
-        // A noised Gram (DP) may lose definiteness: symmetrize (the Cholesky clamps tiny pivots).
-        for (var x = 0; x < k; x++)
-        {
-            for (var y = x + 1; y < k; y++)
-            {
-                var m = 0.5 * (g[(x * k) + y] + g[(y * k) + x]);
-                g[(x * k) + y] = m;
-                g[(y * k) + x] = m;
-            }
         }
 
         var m2 = new double[k * k];
@@ -451,39 +497,76 @@ internal sealed class IalsModel(int items, RankingHyperparameters hp) : RankingM
             var row = sum.Slice(i * w, w);
             for (var x = 0; x < k; x++)
             {
-                rhs[x] = Kernels.Dot(g.AsSpan(x * k, k), q) + row[x];
+                rhs[x] = Kernels.Dot(g.AsSpan(x * k, k), q) + (double.IsFinite(row[x]) ? row[x] : 0);
             }
 
             g.CopyTo(m2, 0);
             var trace = 0.0;
             for (var x = 0; x < k; x++)
             {
-                trace += Math.Max(0, row[k + x]);
+                trace += Curvature(row[k + x]);
             }
 
             for (var x = 0; x < k; x++)
             {
-                m2[(x * k) + x] += Majorize ? trace : Math.Max(0, row[k + x]);
+                m2[(x * k) + x] += Majorize ? trace : Curvature(row[k + x]);
             }
 
             Kernels.SolveSpd(m2, rhs, k, Hp.Lambda);
+            ClearIfNotFinite(rhs);
             for (var x = 0; x < k; x++)
             {
                 direction[(i * k) + x] = -rhs[x];
             }
         }
+
+        if (HasPrior)
+        {
+            // The prior accumulates: b ← b + this round's (noised) popularity sum.
+            var prior = sum.Slice(PriorOffset, ItemCount);
+            var target = direction.Slice(ItemCount * k, ItemCount);
+            for (var i = 0; i < ItemCount; i++)
+            {
+                target[i] = double.IsFinite(prior[i]) ? prior[i] : 0;
+            }
+        }
     }
+
+    /// <summary>A curvature coordinate is a sum of squares: noise can make it negative, never the true value.</summary>
+    private static double Curvature(double h) => double.IsFinite(h) ? Math.Max(0, h) : 0;
 
     public override FactorScorer Export(ReadOnlySpan<double> shared, IReadOnlyList<LocalUsers> parties, int userCount)
     {
         var k = Hp.Factors;
         var scorer = new FactorScorer(userCount, ItemCount, k);
         shared[..(ItemCount * k)].CopyTo(scorer.ItemVectors);
+        for (var i = 0; i < ItemCount; i++)
+        {
+            ClearIfNotFinite(scorer.ItemVectors.AsSpan(i * k, k));
+        }
+
+        var prior = Prior(shared);
+        var top = 0.0;
+        foreach (var b in prior)
+        {
+            top = double.IsFinite(b) ? Math.Max(top, b) : top;
+        }
+
+        if (top > 0)
+        {
+            for (var i = 0; i < ItemCount; i++)
+            {
+                scorer.ItemBias[i] = double.IsFinite(prior[i]) ? Hp.PopularityPrior * prior[i] / top : 0;
+            }
+        }
+
         foreach (var party in parties)
         {
             for (var l = 0; l < party.Count; l++)
             {
-                party.State.AsSpan(l * k, k).CopyTo(scorer.UserVectors.AsSpan(party.Users[l] * k, k));
+                var p = scorer.UserVectors.AsSpan(party.Users[l] * k, k);
+                party.State.AsSpan(l * k, k).CopyTo(p);
+                ClearIfNotFinite(p);
                 scorer.OffsetOfUser[party.Users[l]] = party.ItemOffset;
             }
         }

@@ -43,6 +43,12 @@ internal sealed record FederationSettings
 
     public bool Personalize { get; init; }
 
+    /// <summary>
+    /// Share φ of the squared clip norm given to a model's prior block (<see cref="RankingModel.PriorOffset"/>) under
+    /// DP: the block is clipped to C·√φ and the rest of the update to C·√(1 − φ), so the whole stays within C.
+    /// </summary>
+    public double PriorShare { get; init; } = 0.5;
+
     public ulong Seed { get; init; } = 1;
 }
 
@@ -151,6 +157,11 @@ internal sealed class RankingFederation
         if (!(settings.ClipNorm > 0) || !double.IsFinite(settings.ClipNorm))
         {
             throw new ArgumentOutOfRangeException(nameof(settings), settings.ClipNorm, "clip norm must be positive and finite");
+        }
+
+        if (!(settings.PriorShare is > 0 and < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(settings), settings.PriorShare, "the prior's share of the clip norm must be in (0, 1)");
         }
 
         if (!(settings.DropoutRate is >= 0 and <= 0.5))
@@ -290,7 +301,7 @@ internal sealed class RankingFederation
 
             case PrivacyUnit.Institution:
                 LocalDelta(client, rows, null, rng);
-                Clip(rows, settings.ClipNorm);
+                ClipParts(rows);
                 UpdatePacking.Pack(rows, ReadOnlySpan<int>.Empty, width, packed, 1.0);
                 break;
 
@@ -303,7 +314,7 @@ internal sealed class RankingFederation
                         Array.Clear(one);
                         LocalDelta(single, one, null, rng);
                         client.StoreSingle(l, single);
-                        Clip(one, settings.ClipNorm);
+                        ClipParts(one);
                         Kernels.Axpy(1.0, one, rows);
                     }
 
@@ -341,6 +352,25 @@ internal sealed class RankingFederation
         {
             rows[x] = copy[x] - shared[x];
         }
+    }
+
+    /// <summary>Clips the update to C; a prior block separately to C·√φ and the rest to C·√(1 − φ).</summary>
+    private void ClipParts(Span<double> v)
+    {
+        var offset = model.PriorOffset;
+        if (offset < 0)
+        {
+            Clip(v, settings.ClipNorm);
+            return;
+        }
+
+        // A user's prior block has norm 1: scaled to C·√φ it uses its share exactly; an institution's sum of its
+        // users' blocks is scaled the same way, then clipped to the share.
+        Clip(v[..offset], settings.ClipNorm * Math.Sqrt(1 - settings.PriorShare));
+        var prior = v[offset..];
+        var share = settings.ClipNorm * Math.Sqrt(settings.PriorShare);
+        Kernels.Scale(share, prior);
+        Clip(prior, share);
     }
 
     private static void Clip(Span<double> v, double c)

@@ -87,6 +87,15 @@ public sealed record RankingOptions
     /// <summary><c>--dp-server-lr</c>: server learning rate of the DP settings (their deltas are clipped, so larger).</summary>
     public double DpServerLearningRate { get; init; } = 1.0;
 
+    /// <summary>
+    /// <c>--prior-weight</c>: iALS DP settings: weight β of the popularity prior learned in the same secure sums
+    /// (<see cref="RankingHyperparameters.PopularityPrior"/>); 0 = the plain factor model. The non-DP rows never use it.
+    /// </summary>
+    public double PriorWeight { get; init; } = 1.0;
+
+    /// <summary><c>--prior-share</c>: share φ of the squared DP clip norm given to the prior (the statistics get 1 − φ).</summary>
+    public double PriorShare { get; init; } = 0.5;
+
     /// <summary><c>--personalize</c>: each client also learns private item-score offsets (PFedRec-style local head).</summary>
     public bool Personalize { get; init; }
 
@@ -125,6 +134,8 @@ public sealed record RankingOptions
         Check(Negatives >= 1, "--negatives", Negatives, "at least 1 negative");
         Check(ServerLearningRate > 0 && DpServerLearningRate > 0, "--server-lr", ServerLearningRate, "server learning rates must be positive");
         Check(Clip > 0 && double.IsFinite(Clip), "--clip", Clip, "clip must be positive and finite");
+        Check(PriorWeight >= 0 && double.IsFinite(PriorWeight), "--prior-weight", PriorWeight, "the prior weight must be non-negative and finite");
+        Check(PriorShare is > 0 and < 1, "--prior-share", PriorShare, "the prior share must be in (0, 1)");
         Check(CentralEpochs >= 1, nameof(CentralEpochs), CentralEpochs, "at least 1 epoch");
         Check(BenchmarkRounds >= 1, nameof(BenchmarkRounds), BenchmarkRounds, "at least 1 round");
         foreach (var e in EpsilonSweep)
@@ -269,13 +280,14 @@ public static class RankingSimulation
         rows.Add(Row($"{modelName}, federated + secure aggregation", secagg, secaggRounds, null));
         log(Line($"{modelName} federated + secagg", secagg));
 
-        var dpSettings = settings with { Rounds = options.DpRounds, ServerLearningRate = options.DpServerLearningRate, Unit = PrivacyUnit.User };
+        var dpSettings = settings with { Rounds = options.DpRounds, ServerLearningRate = options.DpServerLearningRate, Unit = PrivacyUnit.User, PriorShare = options.PriorShare };
+        var dpHp = options.Model == RankingModelKind.Ials ? hp with { PopularityPrior = options.PriorWeight } : hp;
         var dpTarget = new DpTarget(options.Epsilon, options.Delta, options.DpRounds);
-        var (dpUser, dpUserRounds) = Federate(options.Model, split, partition, hp, dpSettings, new SecureRoundAggregator(dpTarget, options.Seed, threads: 1));
+        var (dpUser, dpUserRounds) = Federate(options.Model, split, partition, dpHp, dpSettings, new SecureRoundAggregator(dpTarget, options.Seed, threads: 1));
         rows.Add(Row($"{modelName}, federated + secagg + DP, ε = {options.Epsilon}", dpUser, dpUserRounds, "user"));
         log(Line($"{modelName} + DP (user)", dpUser));
 
-        var (dpInst, dpInstRounds) = Federate(options.Model, split, partition, hp, dpSettings with { Unit = PrivacyUnit.Institution }, new SecureRoundAggregator(dpTarget, options.Seed, threads: 1));
+        var (dpInst, dpInstRounds) = Federate(options.Model, split, partition, dpHp, dpSettings with { Unit = PrivacyUnit.Institution }, new SecureRoundAggregator(dpTarget, options.Seed, threads: 1));
         rows.Add(Row($"{modelName}, federated + secagg + DP, ε = {options.Epsilon}", dpInst, dpInstRounds, "institution"));
         log(Line($"{modelName} + DP (institution)", dpInst));
 
@@ -283,11 +295,11 @@ public static class RankingSimulation
         string? plot = null;
         if (options.EpsilonSweep.Count > 0)
         {
-            var (inf, _) = Federate(options.Model, split, partition, hp, dpSettings, new SecureRoundAggregator(null, options.Seed, threads: 1));
+            var (inf, _) = Federate(options.Model, split, partition, dpHp, dpSettings, new SecureRoundAggregator(null, options.Seed, threads: 1));
             sweep.Add(new SweepPoint(double.PositiveInfinity, inf, popularity));
             foreach (var e in options.EpsilonSweep.Distinct().OrderByDescending(x => x))
             {
-                var (m, _) = Federate(options.Model, split, partition, hp, dpSettings, new SecureRoundAggregator(new DpTarget(e, options.Delta, options.DpRounds), options.Seed, threads: 1));
+                var (m, _) = Federate(options.Model, split, partition, dpHp, dpSettings, new SecureRoundAggregator(new DpTarget(e, options.Delta, options.DpRounds), options.Seed, threads: 1));
                 var (pop, _) = DpPopularity(split, partition, e, options.Delta, options.Dropout, options.Seed);
                 var point = new SweepPoint(e, m, RankingEvaluator.Evaluate(pop, split));
                 sweep.Add(point);
