@@ -106,6 +106,9 @@ public sealed record RankingHyperparameters
     /// </summary>
     public double PopularityPrior { get; init; }
 
+    /// <summary>Items of each user the popularity prior counts: its latest W training items (0 = all of them).</summary>
+    public int PriorWindow { get; init; }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a value outside its range.</summary>
     public void Validate()
     {
@@ -130,6 +133,11 @@ public sealed record RankingHyperparameters
         if (!(PopularityPrior >= 0) || !double.IsFinite(PopularityPrior))
         {
             throw new ArgumentOutOfRangeException(nameof(PopularityPrior), PopularityPrior, "the popularity prior weight must be non-negative and finite");
+        }
+
+        if (PriorWindow < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(PriorWindow), PriorWindow, "the prior window must be 0 (all items) or positive");
         }
 
         if (!(Regularization >= 0) || !(OffsetRegularization >= 0))

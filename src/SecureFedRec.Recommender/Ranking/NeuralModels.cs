@@ -272,7 +272,8 @@ internal sealed class TwoTowerModel : RankingModel
 /// </para>
 /// <para>
 /// With <see cref="RankingHyperparameters.PopularityPrior"/> β &gt; 0 the update also carries a prior block
-/// (⌈I/2k⌉ rows after the Gram): each user adds its items' indicator divided by √(its item count) (norm 1; the
+/// (⌈I/2k⌉ rows after the Gram): each user adds the indicator of its items (its latest
+/// <see cref="RankingHyperparameters.PriorWindow"/> ones when set) divided by √(their count) (norm 1; the
 /// trainer clips the block apart from the statistics, so under DP it has its own share of the clip norm), the shared
 /// side keeps the running sum b over rounds in ⌈I/k⌉ dense rows after the item factors, and the score is
 /// β·b_i / max_j b_j + ⟨p_u, q_i⟩. Only scale-free use of b is made, so the server learning rate does not matter.
@@ -465,9 +466,16 @@ internal sealed class IalsModel(int items, RankingHyperparameters hp) : RankingM
 
             if (HasPrior && users.Items[l].Length > 0)
             {
+                // The user's most recent items (training items are in time order), each 1/√(their count): norm 1.
+                var items = users.Items[l].AsSpan();
+                if (Hp.PriorWindow > 0 && items.Length > Hp.PriorWindow)
+                {
+                    items = items[^Hp.PriorWindow..];
+                }
+
                 var prior = update.Slice(PriorOffset, ItemCount);
-                var share = 1 / Math.Sqrt(users.Items[l].Length);
-                foreach (var i in users.Items[l])
+                var share = 1 / Math.Sqrt(items.Length);
+                foreach (var i in items)
                 {
                     prior[i] += share;
                 }

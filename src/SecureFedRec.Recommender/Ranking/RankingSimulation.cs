@@ -79,7 +79,7 @@ public sealed record RankingOptions
     public double ServerLearningRate { get; init; } = 1.0;
 
     /// <summary><c>--clip</c>: L2 clip C of one user's (or institution's) update in the DP settings.</summary>
-    public double Clip { get; init; } = 5.0;
+    public double Clip { get; init; } = 2.0;
 
     /// <summary><c>--dp-rounds</c>: rounds of the DP settings (the budget is spread over them).</summary>
     public int DpRounds { get; init; } = 3;
@@ -91,10 +91,16 @@ public sealed record RankingOptions
     /// <c>--prior-weight</c>: iALS DP settings: weight β of the popularity prior learned in the same secure sums
     /// (<see cref="RankingHyperparameters.PopularityPrior"/>); 0 = the plain factor model. The non-DP rows never use it.
     /// </summary>
-    public double PriorWeight { get; init; } = 1.0;
+    public double PriorWeight { get; init; } = 4.0;
 
     /// <summary><c>--prior-share</c>: share φ of the squared DP clip norm given to the prior (the statistics get 1 − φ).</summary>
-    public double PriorShare { get; init; } = 0.5;
+    public double PriorShare { get; init; } = 0.9;
+
+    /// <summary><c>--prior-window</c>: items of each user the DP popularity prior counts: its latest W (0 = all).</summary>
+    public int PriorWindow { get; init; }
+
+    /// <summary><c>--dp-factors</c>: embedding dimension k of the DP settings (fewer shared coordinates, less noise per signal); null = <see cref="Factors"/>.</summary>
+    public int? DpFactors { get; init; } = 32;
 
     /// <summary><c>--personalize</c>: each client also learns private item-score offsets (PFedRec-style local head).</summary>
     public bool Personalize { get; init; }
@@ -136,6 +142,8 @@ public sealed record RankingOptions
         Check(Clip > 0 && double.IsFinite(Clip), "--clip", Clip, "clip must be positive and finite");
         Check(PriorWeight >= 0 && double.IsFinite(PriorWeight), "--prior-weight", PriorWeight, "the prior weight must be non-negative and finite");
         Check(PriorShare is > 0 and < 1, "--prior-share", PriorShare, "the prior share must be in (0, 1)");
+        Check(PriorWindow >= 0, "--prior-window", PriorWindow, "the prior window must be 0 (all items) or positive");
+        Check(DpFactors is null or (>= 1 and <= 1024), "--dp-factors", DpFactors ?? 0, "factors must be in 1..1024");
         Check(CentralEpochs >= 1, nameof(CentralEpochs), CentralEpochs, "at least 1 epoch");
         Check(BenchmarkRounds >= 1, nameof(BenchmarkRounds), BenchmarkRounds, "at least 1 round");
         foreach (var e in EpsilonSweep)
@@ -281,15 +289,18 @@ public static class RankingSimulation
         log(Line($"{modelName} federated + secagg", secagg));
 
         var dpSettings = settings with { Rounds = options.DpRounds, ServerLearningRate = options.DpServerLearningRate, Unit = PrivacyUnit.User, PriorShare = options.PriorShare };
-        var dpHp = options.Model == RankingModelKind.Ials ? hp with { PopularityPrior = options.PriorWeight } : hp;
+        var dpHp = options.Model == RankingModelKind.Ials
+            ? hp with { Factors = options.DpFactors ?? hp.Factors, PopularityPrior = options.PriorWeight, PriorWindow = options.PriorWindow }
+            : hp with { Factors = options.DpFactors ?? hp.Factors };
+        var dpName = DpName(modelName, dpHp);
         var dpTarget = new DpTarget(options.Epsilon, options.Delta, options.DpRounds);
         var (dpUser, dpUserRounds) = Federate(options.Model, split, partition, dpHp, dpSettings, new SecureRoundAggregator(dpTarget, options.Seed, threads: 1));
-        rows.Add(Row($"{modelName}, federated + secagg + DP, ε = {options.Epsilon}", dpUser, dpUserRounds, "user"));
-        log(Line($"{modelName} + DP (user)", dpUser));
+        rows.Add(Row($"{dpName}, federated + secagg + DP, ε = {options.Epsilon}", dpUser, dpUserRounds, "user"));
+        log(Line($"{dpName} + DP (user)", dpUser));
 
         var (dpInst, dpInstRounds) = Federate(options.Model, split, partition, dpHp, dpSettings with { Unit = PrivacyUnit.Institution }, new SecureRoundAggregator(dpTarget, options.Seed, threads: 1));
-        rows.Add(Row($"{modelName}, federated + secagg + DP, ε = {options.Epsilon}", dpInst, dpInstRounds, "institution"));
-        log(Line($"{modelName} + DP (institution)", dpInst));
+        rows.Add(Row($"{dpName}, federated + secagg + DP, ε = {options.Epsilon}", dpInst, dpInstRounds, "institution"));
+        log(Line($"{dpName} + DP (institution)", dpInst));
 
         var sweep = new List<SweepPoint>();
         string? plot = null;
@@ -303,11 +314,11 @@ public static class RankingSimulation
                 var (pop, _) = DpPopularity(split, partition, e, options.Delta, options.Dropout, options.Seed);
                 var point = new SweepPoint(e, m, RankingEvaluator.Evaluate(pop, split));
                 sweep.Add(point);
-                log($"ε = {e}: {modelName} full HR@10 {m.FullHr10:F3}, sampled {m.SampledHr10:F3}; DP popularity full {point.DpPopularity.FullHr10:F3}, sampled {point.DpPopularity.SampledHr10:F3}");
+                log($"ε = {e}: {dpName} full HR@10 {m.FullHr10:F3}, sampled {m.SampledHr10:F3}; DP popularity full {point.DpPopularity.FullHr10:F3}, sampled {point.DpPopularity.SampledHr10:F3}");
             }
 
             plot = options.Plot ?? "epsilon-sweep.svg";
-            File.WriteAllText(plot, SweepPlot.Svg(sweep, modelName));
+            File.WriteAllText(plot, SweepPlot.Svg(sweep, dpHp.PopularityPrior > 0 ? $"{modelName} + prior" : modelName));
             log($"privacy–utility curve written to {plot}");
         }
 
@@ -453,6 +464,12 @@ public static class RankingSimulation
         var total = rounds.Average(r => r.RoundSeconds);
         return new NeuralBenchmark(model.ParameterCount, federation.Dimension, options.Clients, rounds.Count, rounds.Average(r => r.LocalSecondsPerClient), rounds[^1].BytesPerClient, agg, total, agg / total);
     }
+
+    /// <summary>The DP rows' model name: the k they use when it differs, and the popularity prior when it is on.</summary>
+    private static string DpName(string modelName, RankingHyperparameters dp) =>
+        dp.PopularityPrior > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{modelName} + DP popularity prior (k = {dp.Factors}, β = {dp.PopularityPrior}{(dp.PriorWindow > 0 ? $", latest {dp.PriorWindow} items" : string.Empty)})")
+            : string.Create(CultureInfo.InvariantCulture, $"{modelName} (k = {dp.Factors})");
 
     private static RankingRow Row(string name, RankingMetrics m, IReadOnlyList<RankingRoundReport> rounds, string? unit) =>
         new(name, m, unit is null ? null : rounds[^1].EpsilonSpent, unit, rounds[^1].BytesPerClient, rounds.Average(r => r.RoundSeconds));

@@ -79,6 +79,10 @@ internal static class RankingSimulationRun
             Optimizer = r.GetValue(f.Optimizer) == "fedadam" ? ServerOptimizerKind.FedAdam : ServerOptimizerKind.FedAvg,
             Clip = r.GetValue(f.Clip) ?? defaults.Clip,
             DpRounds = r.GetValue(f.DpRounds) ?? defaults.DpRounds,
+            DpFactors = r.GetValue(f.DpFactors) ?? defaults.DpFactors,
+            PriorWeight = r.GetValue(f.PriorWeight) ?? defaults.PriorWeight,
+            PriorShare = r.GetValue(f.PriorShare) ?? defaults.PriorShare,
+            PriorWindow = r.GetValue(f.PriorWindow) ?? defaults.PriorWindow,
             Personalize = r.GetValue(f.Personalize),
             Benchmark = r.GetValue(f.Benchmark),
         };
@@ -94,7 +98,7 @@ internal static class RankingSimulationRun
         }
 
         Console.WriteLine(SimulateOutput.Invariant(
-            $"model {model}, clients {options.Clients}, rounds {options.Rounds} (DP rows {options.DpRounds}), centralized epochs {options.CentralEpochs}, local epochs {options.LocalEpochs}, k {options.Factors}, dropout {options.Dropout}, seed {options.Seed}; DP: ε {options.Epsilon}, δ {options.Delta}, clip {options.Clip}{(synthetic ? "; embedded synthetic data (fewer rounds than on --dataset)" : string.Empty)}"));
+            $"model {model}, clients {options.Clients}, rounds {options.Rounds} (DP rows {options.DpRounds}), centralized epochs {options.CentralEpochs}, local epochs {options.LocalEpochs}, k {options.Factors}, dropout {options.Dropout}, seed {options.Seed}; DP: ε {options.Epsilon}, δ {options.Delta}, clip {options.Clip}, k {options.DpFactors ?? options.Factors}{(options.Model == RankingModelKind.Ials ? $", popularity prior β {options.PriorWeight}, share {options.PriorShare}, window {options.PriorWindow}" : string.Empty)}{(synthetic ? "; embedded synthetic data (fewer rounds than on --dataset)" : string.Empty)}"));
 
         var clock = Stopwatch.StartNew();
         RankingReport report;

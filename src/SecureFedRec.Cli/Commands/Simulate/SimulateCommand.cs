@@ -119,7 +119,7 @@ internal sealed class SimulateFlags
 
     public Option<int> LocalEpochs { get; } = new("--local-epochs") { Description = "Local epochs per round.", DefaultValueFactory = _ => 2 };
 
-    public Option<double?> Clip { get; } = new("--clip") { Description = "L2 clip C of one user's (or institution's) update in the DP settings. Default: mf 0.1, ranking models 5." };
+    public Option<double?> Clip { get; } = new("--clip") { Description = "L2 clip C of one user's (or institution's) update in the DP settings. Default: mf 0.1, ranking models 2." };
 
     public Option<FileInfo?> Groups { get; } = new("--groups") { Description = "mf only: partition by a column: a user,group CSV (user ids as in the dataset); each group is a silo (overrides --clients)." };
 
@@ -137,14 +137,22 @@ internal sealed class SimulateFlags
 
     public Option<string> Optimizer { get; } = CreateChoice("--optimizer", "Ranking models: server optimizer of the shared parameters: fedavg or fedadam.", "fedavg", "fedavg", "fedadam");
 
+    public Option<int?> DpFactors { get; } = new("--dp-factors") { Description = "Ranking models: embedding dimension k of the DP settings (fewer shared coordinates under the same noise). Default 32." };
+
+    public Option<double?> PriorWeight { get; } = new("--prior-weight") { Description = "iALS DP settings: weight β of the popularity prior learned in the same secure sums (0 = factors only). Default 4." };
+
+    public Option<double?> PriorShare { get; } = new("--prior-share") { Description = "iALS DP settings: share φ of the squared clip norm given to the popularity prior, in (0, 1). Default 0.9." };
+
+    public Option<int?> PriorWindow { get; } = new("--prior-window") { Description = "iALS DP settings: the prior counts each user's latest W training items (0 = all). Default 0." };
+
     public Option<bool> Personalize { get; } = new("--personalize") { Description = "Ranking models: each client also learns private item-score offsets (PFedRec-style local head)." };
 
     public Option<bool> Benchmark { get; } = new("--benchmark") { Description = "Ranking models: also time a ≥ 1 M-parameter two-tower model through secure aggregation." };
 
-    public IEnumerable<Option> All => [Model, Dataset, Clients, Rounds, Epsilon, Delta, Dropout, Seed, Json, Shape, Factors, LocalEpochs, Clip, Groups, Sweep, Plot, DpRounds, Threshold, Negatives, Protocol, Optimizer, Personalize, Benchmark];
+    public IEnumerable<Option> All => [Model, Dataset, Clients, Rounds, Epsilon, Delta, Dropout, Seed, Json, Shape, Factors, LocalEpochs, Clip, Groups, Sweep, Plot, DpRounds, DpFactors, PriorWeight, PriorShare, PriorWindow, Threshold, Negatives, Protocol, Optimizer, Personalize, Benchmark];
 
     /// <summary>Flags that only the ranking models read.</summary>
-    public IEnumerable<Option> RankingOnly => [Plot, DpRounds, Threshold, Negatives, Protocol, Optimizer, Personalize, Benchmark];
+    public IEnumerable<Option> RankingOnly => [Plot, DpRounds, DpFactors, PriorWeight, PriorShare, PriorWindow, Threshold, Negatives, Protocol, Optimizer, Personalize, Benchmark];
 
     /// <summary>Flags that only <c>--model mf</c> reads.</summary>
     public IEnumerable<Option> MfOnly => [Shape, Groups];
