@@ -34,6 +34,9 @@ internal static class DashboardAssets
         })();
         """;
 
+    /// <summary>The tab icon (without it the browser asks for /favicon.ico, which the dashboard listener does not serve).</summary>
+    public const string Icon = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\"><rect width=\"16\" height=\"16\" rx=\"3\" fill=\"#1f6feb\"/><path d=\"M4 11l3-3 2 2 3-5\" stroke=\"#fff\" stroke-width=\"1.6\" fill=\"none\"/></svg>";
+
     public const string Style = """
         :root { --fg: #1d2433; --muted: #5b6475; --line: #d5d9e0; --accent: #1f6feb; --warn: #b54708; --bad: #b42318; --ok: #067647; }
         * { box-sizing: border-box; }

@@ -18,7 +18,7 @@ namespace SecureFedRec.Coordinator.Dashboard;
 /// token leaves the address bar; <c>GET /dashboard/</c> the page; <c>GET /dashboard/api/live</c> the live figures
 /// (JSON); <c>POST /dashboard/logout</c> ends the session; <c>/dashboard/app.js|app.css</c> the page's assets (no data).
 /// Every response has a strict Content-Security-Policy (no inline script, nothing from another origin), no-store
-/// caching and no referrer. No CDN: the charts are inline SVG rendered on the server.
+/// caching and no referrer to other origins. No CDN: the charts are inline SVG rendered on the server.
 /// </remarks>
 internal static class DashboardEndpoints
 {
@@ -52,7 +52,7 @@ internal static class DashboardEndpoints
                 h.XContentTypeOptions = "nosniff";
                 h.XFrameOptions = "DENY";
                 h.CacheControl = "no-store";
-                h["Referrer-Policy"] = "no-referrer";
+                h["Referrer-Policy"] = "same-origin"; // nothing to other sites; same-origin forms keep their Origin header
             }
 
             await next(context).ConfigureAwait(false);
@@ -150,6 +150,7 @@ internal static class DashboardEndpoints
         });
 
         app.MapGet("/dashboard/app.js", () => Results.Text(DashboardAssets.Script, "text/javascript; charset=utf-8"));
+        app.MapGet("/dashboard/favicon.svg", () => Results.Text(DashboardAssets.Icon, "image/svg+xml"));
         app.MapGet("/dashboard/app.css", () => Results.Text(DashboardAssets.Style, "text/css; charset=utf-8"));
     }
 }

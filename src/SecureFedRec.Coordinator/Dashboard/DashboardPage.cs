@@ -50,7 +50,7 @@ internal static class DashboardPage
 
     private static string Shell(string title, string body) =>
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        + $"<title>{E(title)}</title><link rel=\"stylesheet\" href=\"/dashboard/app.css\"><script src=\"/dashboard/app.js\" defer></script></head><body>"
+        + $"<title>{E(title)}</title><link rel=\"icon\" href=\"/dashboard/favicon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/dashboard/app.css\"><script src=\"/dashboard/app.js\" defer></script></head><body>"
         + body + "</body></html>";
 
     private static string Card(string label, string id, string value) =>
@@ -106,7 +106,7 @@ internal static class DashboardPage
     {
         const int H = 220, T = 16, B = 40, L = 40, Group = 64, Bar = 10;
         List<GetRoundResponse> shown = [.. rounds.OrderBy(r => r.Round.RoundId)];
-        int w = Math.Max(360, L + (Group * shown.Count) + 16);
+        int w = L + (Group * Math.Max(shown.Count, 12)) + 16; // a fixed scale up to 12 rounds: one round is not a wall of colour
         uint most = shown.Count == 0 ? 1 : Math.Max(1, shown.Max(r => Math.Max(r.Round.Cohort, r.Phases.Count == 0 ? 0 : r.Phases.Max(p => p.Expected))));
         double Y(double v) => T + ((H - T - B) * (1 - (v / most)));
         var b = new StringBuilder();

@@ -78,7 +78,8 @@ internal static class OperationsHosting
             (id, _) => ValueTask.FromResult(operators.Find(id)),
             new ReplayGuard(time, TimeSpan.FromSeconds(options.AuthWindowSeconds)))));
         builder.Services.AddSingleton(new DashboardSessions(time, TimeSpan.FromSeconds(d.LoginSeconds), TimeSpan.FromSeconds(d.SessionSeconds)));
-        builder.Services.AddSingleton<OperationsQueries>();
+        builder.Services.AddSingleton(sp => new OperationsQueries(sp.GetRequiredService<Storage.ICoordinatorStore>(), sp.GetRequiredService<RoundEngine>(),
+            sp.GetRequiredService<Privacy.Ledger.IPrivacyLedger>(), options, sp.GetRequiredService<DashboardAddress>(), time));
         builder.Services.AddSingleton<OperationsService>();
     }
 
