@@ -84,28 +84,17 @@ internal static class LedgerCommand
         var export = new Command("export", "Export a running coordinator's ledger and model chains with every row's hashes (JSON, the operations.proto ExportLedgerResponse), for an auditor's records.");
         exportRemote.AddTo(export);
         export.Options.Add(exportOut);
-        export.SetAction((parse, cancellationToken) => OperatorCommands.RunAsync(exportRemote, parse, async channel =>
+        export.SetAction((parse, cancellationToken) =>
         {
             string? path = parse.GetValue(exportOut);
-            if (path is not null && File.Exists(path))
+            if (path is not null && (File.Exists(path) || Directory.Exists(path)))
             {
                 Console.Error.WriteLine($"error: --out: {path} exists; refusing to overwrite an export.");
-                return ExitCodes.Usage;
+                return Task.FromResult(ExitCodes.Usage);
             }
 
-            string json = OperatorCommands.Format(await OperatorCommands.ExportAsync(channel, cancellationToken));
-            if (path is null)
-            {
-                Console.WriteLine(json);
-            }
-            else
-            {
-                await File.WriteAllTextAsync(path, json + "\n", cancellationToken);
-                Console.WriteLine("ledger export written to " + path);
-            }
-
-            return Intact;
-        }));
+            return OperatorCommands.RunAsync(exportRemote, parse, async channel => await WriteExportAsync(channel, path, cancellationToken));
+        });
 
         var headStore = new Option<string>("--store") { Description = "sqlite:PATH or postgres:CONNECTION-STRING.", Required = true };
         var head = new Command("head", "Print the ledger head COUNT:HASH to record now and pass to `ledger verify --expect-head` later.");
@@ -120,6 +109,29 @@ internal static class LedgerCommand
         ledger.Subcommands.Add(head);
         ledger.Subcommands.Add(export);
         return ledger;
+    }
+
+    private static async Task<int> WriteExportAsync(Wire.Client.CoordinatorChannel channel, string? path, CancellationToken cancellationToken)
+    {
+        string json = OperatorCommands.Format(await OperatorCommands.ExportAsync(channel, cancellationToken));
+        if (path is null)
+        {
+            Console.WriteLine(json);
+            return Intact;
+        }
+
+        try
+        {
+            await File.WriteAllTextAsync(path, json + "\n", cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: --out: cannot write {path}: {ex.Message}");
+            return Failed;
+        }
+
+        Console.WriteLine("ledger export written to " + path);
+        return Intact;
     }
 
     private static int Report(LedgerVerification result)

@@ -51,6 +51,17 @@ internal static class OperatorCommands
                 return null;
             }
 
+            CertificatePin? pin;
+            try
+            {
+                pin = Pinned(parse);
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or System.Security.Cryptography.CryptographicException or IOException)
+            {
+                Console.Error.WriteLine("error: " + ex.Message);
+                return null;
+            }
+
             string keyPath = parse.GetValue(Key)!;
             if (!File.Exists(keyPath))
             {
@@ -66,18 +77,6 @@ internal static class OperatorCommands
             catch (ArgumentException ex)
             {
                 Console.Error.WriteLine($"error: --key: {keyPath} is not a PKCS#8 PEM ECDSA P-256 key: {ex.Message}");
-                return null;
-            }
-
-            CertificatePin? pin;
-            try
-            {
-                pin = Pinned(parse);
-            }
-            catch (Exception ex) when (ex is ArgumentException or FormatException or System.Security.Cryptography.CryptographicException or IOException)
-            {
-                identity.Dispose();
-                Console.Error.WriteLine("error: " + ex.Message);
                 return null;
             }
 
