@@ -7,6 +7,8 @@
 #     generates its messages (coordinator, secagg, and the standard health/reflection ones: Debian ships no
 #     grpc_health / grpc_reflection modules) with grpc_tools.protoc at run time.
 #   - postgresql: the store tests run the same suite against SQLite and PostgreSQL.
+#   - chromium, chromium-driver: the dashboard tests (tests/SecureFedRec.Dashboard.Tests) drive Debian's
+#     /usr/bin/chromium through Microsoft.Playwright (ExecutablePath; Playwright's own browser download is never used).
 #
 # PostgreSQL: role "securefedrec" (password "securefedrec-test"), database "securefedrec_test", on 127.0.0.1:5432.
 # Tests read the connection string from SECUREFEDREC_TEST_PG, default
@@ -26,6 +28,8 @@ need=()
 if ! [ -x "$PY" ] || ! "$PY" -c 'import grpc' >/dev/null 2>&1; then need+=(python3-grpcio); fi
 if ! [ -x "$PY" ] || ! "$PY" -c 'import google.protobuf' >/dev/null 2>&1; then need+=(python3-protobuf); fi
 if ! [ -x "$PY" ] || ! "$PY" -c 'import grpc_tools' >/dev/null 2>&1; then need+=(python3-grpc-tools); fi
+if ! [ -x /usr/bin/chromium ]; then need+=(chromium); fi
+if ! [ -x /usr/bin/chromedriver ]; then need+=(chromium-driver); fi
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then need+=(postgresql); fi
 
 updated=0

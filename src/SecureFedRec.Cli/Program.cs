@@ -58,6 +58,10 @@ public static class Program
         root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(RosterCommand.Create());
         root.Subcommands.Add(LedgerCommand.Create());
+        foreach (Command operatorCommand in OperatorCommands.Create())
+        {
+            root.Subcommands.Add(operatorCommand); // status, rounds, round, models, dashboard: a running coordinator's operator API
+        }
         return root;
     }
 

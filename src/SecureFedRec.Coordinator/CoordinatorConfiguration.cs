@@ -39,6 +39,7 @@ public static class CoordinatorConfiguration
             options.CertificatePath = Rebase(baseDirectory, options.CertificatePath);
             options.CertificateKeyPath = Rebase(baseDirectory, options.CertificateKeyPath);
             options.AllowListPath = Rebase(baseDirectory, options.AllowListPath);
+            options.Operators.KeysPath = Rebase(baseDirectory, options.Operators.KeysPath);
             if (options.StoreProvider == "sqlite")
             {
                 options.Store = Rebase(baseDirectory, options.Store)!;

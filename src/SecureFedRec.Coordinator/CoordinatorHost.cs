@@ -135,6 +135,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
                     grpc.Interceptors.Add<RpcMetricsInterceptor>();
                 })
                 .AddServiceOptions<RoundsService>(rounds => rounds.MaxReceiveMessageSize = options.MaxMessageBytes);
+            Operations.OperationsHosting.Add(builder, options, allowList, certificate, time);
             builder.Services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
             builder.Services.AddGrpcReflection();
             WebApplication app = builder.Build();
@@ -142,6 +143,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             RoundEngine engine = app.Services.GetRequiredService<RoundEngine>();
             await engine.RecoverAsync(cancellationToken).ConfigureAwait(false);
             app.UseMiddleware<SignedRequestMiddleware>(options.MaxMessageBytes);
+            Operations.OperationsHosting.Map(app, options);
             app.MapGrpcService<StatusService>();
             app.MapGrpcService<EnrolmentService>();
             app.MapGrpcService<RoundsService>();

@@ -69,6 +69,9 @@ public sealed class RoundEngine
     /// <summary>The round in progress (0 when none) and its phase.</summary>
     public (ulong Round, ProtocolPhase Phase) Current => _host?.Current ?? (0, ProtocolPhase.Unspecified);
 
+    /// <summary>What this process observed of its rounds (phases, survivors, drops), for the operator API and dashboard.</summary>
+    internal Operations.RoundJournal Journal { get; } = new();
+
     /// <summary>Latest released model version.</summary>
     public long ModelVersion => (long)(_host?.Latest.Version ?? 0);
 
@@ -142,7 +145,7 @@ public sealed class RoundEngine
         int released = rounds.Count(r => r.Outcome == "Completed");
         RoundOptions o = _options.Rounds;
         _host = new RoundHost(HostOptionsOf(o, _time, (ulong)(rounds.Count == 0 ? 1 : rounds.Max(r => r.RoundId) + 1), IdentityOf),
-            ToRelease(latest), _ledger, _rule, new StoreEvents(this), released);
+            ToRelease(latest), _ledger, _rule, new Operations.JournalEvents(Journal, new StoreEvents(this)), released);
         _metrics.ModelVersion(latest.Version);
         _metrics.EpsilonSpent(_ledger.TotalEpsilon);
     }

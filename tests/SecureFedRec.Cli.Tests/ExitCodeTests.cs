@@ -120,6 +120,40 @@ public sealed class ExitCodeTests
         { "ledger verify --store sqlite:/nonexistent-sfr/c.db --expect-head 3:xyz", ExitCodes.Usage, "error: --expect-head must be COUNT:HASH" },
         { "ledger head --store sqlite:/nonexistent-sfr/c.db", ExitCodes.StoreUnavailable, "error: --store: no SQLite store at /nonexistent-sfr/c.db." },
         { "ledger head --store /var/c.db", ExitCodes.Usage, "error: --store must be sqlite:PATH or postgres:CONNECTION-STRING." },
+        // operator API (status, rounds, round, models, dashboard login, ledger verify|export --coordinator): flags are checked before any call.
+        { "status --coordinator ftp://x", ExitCodes.Usage, "error: --coordinator must be an https:// (or http://) URL, got 'ftp://x'." },
+        { "status --coordinator http://127.0.0.1:9 --key /nonexistent-sfr/o.key", ExitCodes.Usage, "error: --key: no operator key at /nonexistent-sfr/o.key" },
+        { "status --coordinator http://127.0.0.1:9 --trusted-cert /nonexistent-sfr/c.crt", ExitCodes.Usage, "error: --trusted-cert: no certificate at /nonexistent-sfr/c.crt." },
+        { "status --coordinator http://127.0.0.1:9 --pin xyz", ExitCodes.Usage, "error: --pin: 'xyz' is not a SHA-256 public-key pin" },
+        { "rounds --coordinator ftp://x", ExitCodes.Usage, "error: --coordinator must be an https:// (or http://) URL, got 'ftp://x'." },
+        { "rounds --coordinator http://127.0.0.1:9 --key /nonexistent-sfr/o.key", ExitCodes.Usage, "error: --key: no operator key at /nonexistent-sfr/o.key" },
+        { "rounds --coordinator http://127.0.0.1:9 --trusted-cert /nonexistent-sfr/c.crt", ExitCodes.Usage, "error: --trusted-cert: no certificate at /nonexistent-sfr/c.crt." },
+        { "rounds --coordinator http://127.0.0.1:9 --pin xyz", ExitCodes.Usage, "error: --pin: 'xyz' is not a SHA-256 public-key pin" },
+        { "round 1 --coordinator ftp://x", ExitCodes.Usage, "error: --coordinator must be an https:// (or http://) URL, got 'ftp://x'." },
+        { "round 1 --coordinator http://127.0.0.1:9 --key /nonexistent-sfr/o.key", ExitCodes.Usage, "error: --key: no operator key at /nonexistent-sfr/o.key" },
+        { "round 1 --coordinator http://127.0.0.1:9 --trusted-cert /nonexistent-sfr/c.crt", ExitCodes.Usage, "error: --trusted-cert: no certificate at /nonexistent-sfr/c.crt." },
+        { "round 1 --coordinator http://127.0.0.1:9 --pin xyz", ExitCodes.Usage, "error: --pin: 'xyz' is not a SHA-256 public-key pin" },
+        { "models --coordinator ftp://x", ExitCodes.Usage, "error: --coordinator must be an https:// (or http://) URL, got 'ftp://x'." },
+        { "models --coordinator http://127.0.0.1:9 --key /nonexistent-sfr/o.key", ExitCodes.Usage, "error: --key: no operator key at /nonexistent-sfr/o.key" },
+        { "models --coordinator http://127.0.0.1:9 --trusted-cert /nonexistent-sfr/c.crt", ExitCodes.Usage, "error: --trusted-cert: no certificate at /nonexistent-sfr/c.crt." },
+        { "models --coordinator http://127.0.0.1:9 --pin xyz", ExitCodes.Usage, "error: --pin: 'xyz' is not a SHA-256 public-key pin" },
+        { "dashboard login --coordinator ftp://x", ExitCodes.Usage, "error: --coordinator must be an https:// (or http://) URL, got 'ftp://x'." },
+        { "dashboard login --coordinator http://127.0.0.1:9 --key /nonexistent-sfr/o.key", ExitCodes.Usage, "error: --key: no operator key at /nonexistent-sfr/o.key" },
+        { "dashboard login --coordinator http://127.0.0.1:9 --trusted-cert /nonexistent-sfr/c.crt", ExitCodes.Usage, "error: --trusted-cert: no certificate at /nonexistent-sfr/c.crt." },
+        { "dashboard login --coordinator http://127.0.0.1:9 --pin xyz", ExitCodes.Usage, "error: --pin: 'xyz' is not a SHA-256 public-key pin" },
+        { "ledger verify --coordinator ftp://x", ExitCodes.Usage, "error: --coordinator must be an https:// (or http://) URL, got 'ftp://x'." },
+        { "ledger verify --coordinator http://127.0.0.1:9 --key /nonexistent-sfr/o.key", ExitCodes.Usage, "error: --key: no operator key at /nonexistent-sfr/o.key" },
+        { "ledger verify --coordinator http://127.0.0.1:9 --trusted-cert /nonexistent-sfr/c.crt", ExitCodes.Usage, "error: --trusted-cert: no certificate at /nonexistent-sfr/c.crt." },
+        { "ledger verify --coordinator http://127.0.0.1:9 --pin xyz", ExitCodes.Usage, "error: --pin: 'xyz' is not a SHA-256 public-key pin" },
+        { "ledger export --coordinator ftp://x", ExitCodes.Usage, "error: --coordinator must be an https:// (or http://) URL, got 'ftp://x'." },
+        { "ledger export --coordinator http://127.0.0.1:9 --key /nonexistent-sfr/o.key", ExitCodes.Usage, "error: --key: no operator key at /nonexistent-sfr/o.key" },
+        { "ledger export --coordinator http://127.0.0.1:9 --trusted-cert /nonexistent-sfr/c.crt", ExitCodes.Usage, "error: --trusted-cert: no certificate at /nonexistent-sfr/c.crt." },
+        { "ledger export --coordinator http://127.0.0.1:9 --pin xyz", ExitCodes.Usage, "error: --pin: 'xyz' is not a SHA-256 public-key pin" },
+        { "status --coordinator http://127.0.0.1:9 --key /etc/hostname", ExitCodes.Usage, "error: --key: /etc/hostname is not a PKCS#8 PEM ECDSA P-256 key" },
+        { "status --coordinator http://127.0.0.1:9 --trusted-cert /etc/hostname", ExitCodes.Usage, "error: --trusted-cert: /etc/hostname is not a PEM or DER certificate" },
+        { "ledger export --coordinator http://127.0.0.1:9 --out /nonexistent-sfr/e.json", ExitCodes.Usage, "error: --out: the folder /nonexistent-sfr does not exist." },
+        { "ledger export --coordinator http://127.0.0.1:9 --out /etc/hostname", ExitCodes.Usage, "error: --out: /etc/hostname exists; refusing to overwrite an export." },
+        { "ledger verify --coordinator http://127.0.0.1:9 --all-models", ExitCodes.Usage, "error: --all-models re-hashes model bytes, which only the store holds: use it with --store." },
     };
 
     [Theory]
@@ -170,6 +204,8 @@ public sealed class ExitCodeTests
         { "simulate --factors 0", "--factors: factors must be in 1..1024; got 0." },
         { "simulate --model mf --clients 1", "--clients must be at least 2 (secure aggregation needs two)." },
         { "simulate --model mf --rounds 0", "--rounds must be at least 1." },
+        { "rounds --coordinator http://127.0.0.1:9 --limit 0", "error: --limit must be in [1, 1000]." },
+        { "rounds --coordinator http://127.0.0.1:9 --limit 1001", "error: --limit must be in [1, 1000]." },
     };
 
     [Theory]
@@ -189,6 +225,11 @@ public sealed class ExitCodeTests
     [InlineData("config check")]
     [InlineData("config check --coordinator a.json --client b.json")]
     [InlineData("vectors verify")]
+    [InlineData("ledger verify")]
+    [InlineData("ledger verify --store sqlite:/tmp/sfr-x.db --coordinator http://127.0.0.1:9")]
+    [InlineData("round")]
+    [InlineData("round abc --coordinator http://127.0.0.1:9")]
+    [InlineData("status")]
     public void Usage_errors_exit_2(string commandLine)
     {
         Cli.Result r = Cli.Run(commandLine.Length == 0 ? [] : commandLine.Split(' '));

@@ -7,6 +7,7 @@ using Grpc.Net.Client;
 using SecureFedRec.Crypto;
 using SecureFedRec.Wire.Auth;
 using SecureFedRec.Wire.V1;
+using OperationsService = SecureFedRec.Wire.Operations.V1.Operations;
 using RoundsService = SecureFedRec.Wire.V1.Rounds;
 
 namespace SecureFedRec.Wire.Client;
@@ -62,6 +63,7 @@ public sealed class CoordinatorChannel : IDisposable
         Status = new CoordinatorStatus.CoordinatorStatusClient(invoker);
         Enrolment = new Enrolment.EnrolmentClient(invoker);
         Rounds = new RoundsService.RoundsClient(invoker);
+        Operations = new OperationsService.OperationsClient(invoker);
     }
 
     /// <summary>The coordinator's address.</summary>
@@ -75,6 +77,9 @@ public sealed class CoordinatorChannel : IDisposable
 
     /// <summary>Generated client of <c>Rounds</c> (signed).</summary>
     public RoundsService.RoundsClient Rounds { get; }
+
+    /// <summary>Generated client of the operator API <c>Operations</c> (operations.proto; signed with an operator key).</summary>
+    public OperationsService.OperationsClient Operations { get; }
 
     /// <summary>
     /// Runs one unary call with the retry policy: <paramref name="call"/> is invoked once per attempt with fresh call
