@@ -7,6 +7,8 @@
 #     generates its messages (coordinator, secagg, and the standard health/reflection ones: Debian ships no
 #     grpc_health / grpc_reflection modules) with grpc_tools.protoc at run time.
 #   - postgresql: the store tests run the same suite against SQLite and PostgreSQL.
+#   - prometheus (for /usr/bin/promtool only; its daemon is not needed): `promtool check metrics` on a coordinator's
+#     scraped /metrics (tests/SecureFedRec.Integration.Tests/ObservabilityTests.cs).
 #
 # PostgreSQL: role "securefedrec" (password "securefedrec-test"), database "securefedrec_test", on 127.0.0.1:5432.
 # Tests read the connection string from SECUREFEDREC_TEST_PG, default
@@ -27,6 +29,7 @@ if ! [ -x "$PY" ] || ! "$PY" -c 'import grpc' >/dev/null 2>&1; then need+=(pytho
 if ! [ -x "$PY" ] || ! "$PY" -c 'import google.protobuf' >/dev/null 2>&1; then need+=(python3-protobuf); fi
 if ! [ -x "$PY" ] || ! "$PY" -c 'import grpc_tools' >/dev/null 2>&1; then need+=(python3-grpc-tools); fi
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then need+=(postgresql); fi
+if ! command -v promtool >/dev/null 2>&1; then need+=(prometheus); fi
 
 updated=0
 apt_update() { if [ "$updated" -eq 0 ]; then log "apt-get update"; $SUDO apt-get update -qq </dev/null; updated=1; fi; }

@@ -4,11 +4,11 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 using SecureFedRec.Coordinator.Grpc;
 using SecureFedRec.Coordinator.Storage;
 using SecureFedRec.Privacy.Ledger;
@@ -148,7 +148,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
             app.MapGrpcHealthChecksService();
             app.MapGrpcReflectionService();
             app.MapHealthChecks("/healthz");
-            app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+            // prometheus-net's exporter over this coordinator's own registry (text format 0.0.4; OpenMetrics on request).
+            app.MapMetrics("/metrics", metrics.Registry);
             var driver = new RoundDriver(engine, logger, time);
             app.Lifetime.ApplicationStarted.Register(driver.Start);
             app.Lifetime.ApplicationStopping.Register(() => ShutdownLog.Stopping(logger, engine));
