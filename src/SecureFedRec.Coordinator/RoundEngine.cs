@@ -72,8 +72,11 @@ public sealed class RoundEngine
     /// <summary>Latest released model version.</summary>
     public long ModelVersion => (long)(_host?.Latest.Version ?? 0);
 
-    /// <summary>Whether <see cref="RoundOptions.MaxRounds"/> rounds have completed.</summary>
+    /// <summary>Whether the engine opens no more rounds: <see cref="RoundOptions.MaxRounds"/> rounds have completed, or the budget cannot release another (<see cref="BudgetExhausted"/>).</summary>
     public bool Finished => _host?.Finished ?? false;
+
+    /// <summary>Why no further round opens when the coordinator's ledger cannot release one (null while rounds fit).</summary>
+    public BudgetExhaustion? BudgetExhausted => _host?.BudgetExhausted;
 
     /// <summary>The round settings the coordinator's options ask for (the same defaults as the simulation otherwise).</summary>
     public static RoundSettings SettingsOf(RoundOptions o)
@@ -239,6 +242,10 @@ public sealed class RoundEngine
             ModelVersionRecord? record = await engine._store.GetModelAsync((long)version, cancellationToken).ConfigureAwait(false);
             return record is null ? null : ToRelease(record);
         }
+
+        public override void OnBudgetExhausted(BudgetExhaustion exhaustion) =>
+            CoordinatorLog.BudgetExhausted(engine._logger, exhaustion.RoundId, exhaustion.Cohort, exhaustion.RoundEpsilon, exhaustion.Contributors,
+                exhaustion.TotalEpsilon, exhaustion.Budget, exhaustion.Reason);
 
         public override void OnPlanRefused(int clients, RoundPlanRefusal refusal, string? detail) =>
             CoordinatorLog.PlanRefused(engine._logger, clients, refusal + ": " + detail);
