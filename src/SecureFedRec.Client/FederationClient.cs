@@ -23,7 +23,8 @@ namespace SecureFedRec.Client;
 /// <remarks>
 /// One round at a time per instance (not thread-safe across concurrent <see cref="RunRoundAsync"/> calls). Calls go
 /// through the generated grpc-dotnet clients of a <see cref="CoordinatorChannel"/>: transient failures (UNAVAILABLE,
-/// DEADLINE_EXCEEDED) are retried with exponential backoff and CSPRNG jitter; other failures surface as the library's
+/// DEADLINE_EXCEEDED) are retried with exponential backoff and CSPRNG jitter for <see cref="FederationClientOptions.Patience"/>
+/// (default: until the coordinator answers, logging progress); other failures surface as the library's
 /// <see cref="RpcException"/>, and a refused TLS identity (untrusted, pin mismatch, name mismatch) as
 /// <see cref="CoordinatorTlsException"/>, never retried. Honest-but-curious rounds only: a malicious-mode round needs a roster of
 /// every cohort member's identity key, which this SDK does not obtain yet, and is declined.
@@ -48,6 +49,9 @@ public sealed class FederationClient : IDisposable
             Pin = options.Pin ?? (options.TrustedCertificate is { } pinned ? CertificatePin.ForCertificate(pinned) : null),
             CallTimeout = options.CallTimeout,
             MaxAttempts = options.MaxAttempts,
+            Patience = options.Patience,
+            ProgressInterval = options.ProgressInterval,
+            OnWaiting = wait => ClientLog.Waiting(_logger, options.Coordinator, wait),
             InitialBackoff = options.InitialBackoff,
             MaxBackoff = options.MaxBackoff,
             MaxReceiveMessageSize = options.MaxMessageBytes,
