@@ -256,6 +256,15 @@ public sealed class ConfigurationTests
         { "Client:Policy:MinNoiseMultiplier", "-1", "Client:Policy:MinNoiseMultiplier: '-1' is out of range: must be in [0, 1000000]." },
         { "Client:Policy:MaxClip", "0", "Client:Policy:MaxClip: '0' is out of range: must be > 0." },
         { "Client:Policy:MinThresholdFraction", "0", "Client:Policy:MinThresholdFraction: '0' is out of range: must be in (0, 1]." },
+        { "Client:Patience:TotalSeconds", "-1", "Client:Patience:TotalSeconds: '-1' is out of range: must be in [0, 31536000]." },
+        { "Client:Patience:TotalSeconds", "\"soon\"", "Client:Patience:TotalSeconds: 'soon' is not a number (in client.json)." },
+        { "Client:Patience:InitialBackoffSeconds", "0", "Client:Patience:InitialBackoffSeconds: '0' is out of range: must be in [0.001, 3600]." },
+        { "Client:Patience:MaxBackoffSeconds", "0.1", "Client:Patience:MaxBackoffSeconds: is 0.1 s, less than InitialBackoffSeconds (0.2 s)." },
+        { "Client:Patience:MaxBackoffSeconds", "7200", "Client:Patience:MaxBackoffSeconds: '7200' is out of range: must be in [0.001, 3600]." },
+        { "Client:Patience:ProgressSeconds", "-5", "Client:Patience:ProgressSeconds: '-5' is out of range: must be in [0, 86400]." },
+        { "Client:Patience:JoinSeconds", "0", "Client:Patience:JoinSeconds: '0' is out of range: must be in [1, 31536000]." },
+        { "Client:Patience:CallSeconds", "0", "Client:Patience:CallSeconds: '0' is out of range: must be in [0.1, 3600]." },
+        { "Client:Patience:TotalSecond", "5", "Client:Patience:TotalSecond is not a setting (in client.json); did you mean Client:Patience:TotalSeconds?" },
         { "Client:Recommender:Factors", "0", "Client:Recommender:Factors: '0' is out of range: must be in [1, 1024]." },
         { "Client:Recommender:LocalEpochs", "0", "Client:Recommender:LocalEpochs: '0' is out of range: must be in [1, 10000]." },
         { "Client:Recommender:LearningRate", "0", "Client:Recommender:LearningRate: '0' is out of range: must be in (0, 10]." },
@@ -273,6 +282,40 @@ public sealed class ConfigurationTests
     {
         string problem = Assert.Single(ClientFails(key, raw).Problems);
         Assert.StartsWith(expected, problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, -1.0)]
+    [InlineData("0", -1.0)]
+    [InlineData("45", 45.0)]
+    public void The_patience_section_reaches_the_sdk_options(string? totalSeconds, double expectedSeconds)
+    {
+        using var dir = new TempDir();
+        Dictionary<string, string> keys = ConfigFiles.Client(dir);
+        if (totalSeconds is not null)
+        {
+            keys["Client:Patience:TotalSeconds"] = totalSeconds;
+        }
+
+        using (var identity = SecureFedRec.Wire.Auth.ClientIdentity.Generate())
+        {
+            dir.File("id.key", identity.ExportPrivateKeyPem());
+        }
+
+        keys.Remove("Client:TrustedCertificatePath");
+        keys["Client:Patience:MaxBackoffSeconds"] = "20";
+        keys["Client:Patience:JoinSeconds"] = "90";
+        FederationClientOptions options = ClientSettings.Load(ConfigFiles.Write(dir, "client.json", keys)).ToOptions();
+        using (options.Identity)
+        {
+            Assert.Equal(expectedSeconds < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(expectedSeconds), options.Patience);
+            Assert.Equal(0, options.MaxAttempts);
+            Assert.Equal(TimeSpan.FromSeconds(20), options.MaxBackoff);
+            Assert.Equal(TimeSpan.FromMilliseconds(200), options.InitialBackoff);
+            Assert.Equal(TimeSpan.FromSeconds(90), options.JoinTimeout);
+            Assert.Equal(TimeSpan.FromSeconds(30), options.ProgressInterval);
+            Assert.Equal(TimeSpan.FromSeconds(15), options.CallTimeout);
+        }
     }
 
     [Fact]
