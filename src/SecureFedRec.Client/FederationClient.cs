@@ -93,6 +93,7 @@ public sealed class FederationClient : IDisposable
     /// <summary>Enrols this identity (idempotent). PERMISSION_DENIED when the key is not on the allow-list.</summary>
     public async Task<EnrolResponse> EnrolAsync(CancellationToken cancellationToken = default)
     {
+        using System.Diagnostics.Activity? span = ClientTelemetry.Source.StartActivity(ClientTelemetry.EnrolSpan);
         await GetStatusAsync(cancellationToken).ConfigureAwait(false);
         var request = new EnrolRequest
         {
@@ -123,6 +124,7 @@ public sealed class FederationClient : IDisposable
     public async Task<ClientRoundResult> RunRoundAsync(Func<RoundContext, double[]> computeUpdate, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(computeUpdate);
+        using System.Diagnostics.Activity? span = ClientTelemetry.Source.StartActivity(ClientTelemetry.RoundSpan);
         var round = new Rounds.Client.ClientRound(new Rounds.Client.ClientRoundOptions
         {
             Guard = _guard,
@@ -130,6 +132,9 @@ public sealed class FederationClient : IDisposable
             {
                 Rounds.Transport.ModelRelease m = request.Model;
                 ClientLog.Selected(_logger, request.Contract.RoundId, request.Contract.ModelVersion, 0);
+                span?.AddEvent(new System.Diagnostics.ActivityEvent("selected"))
+                    .SetTag("securefedrec.round.id", (long)request.Contract.RoundId)
+                    .SetTag("securefedrec.model.version", (long)request.Contract.ModelVersion);
                 double[] update = computeUpdate(new RoundContext(request.Contract.RoundId,
                     new ModelSnapshot(m.Version, m.RoundId, m.Values, m.Epsilon, m.TotalEpsilon), request.Contract.Dp));
                 return Task.FromResult(Rounds.LocalUpdate.FromTotal(update));
@@ -139,6 +144,15 @@ public sealed class FederationClient : IDisposable
             NoiseRandom = NoiseRandom,
         });
         Rounds.Client.ClientRoundResult result = await round.RunAsync(RoundTransport, cancellationToken).ConfigureAwait(false);
+        span?.SetTag("securefedrec.round.id", (long)result.RoundId)
+            .SetTag("securefedrec.round.outcome", result.Outcome.ToString())
+            .SetTag("securefedrec.client.reason", result.Reason.ToString())
+            .SetTag("securefedrec.ledger.local_total_epsilon", _ledger.TotalEpsilon);
+        if (result.Outcome is not (Rounds.Client.ClientRoundOutcome.Completed or Rounds.Client.ClientRoundOutcome.Declined))
+        {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result.Reason + ": " + result.Detail);
+        }
+
         switch (result.Reason)
         {
             case Rounds.Client.ClientRoundReason.JoinTimedOut:

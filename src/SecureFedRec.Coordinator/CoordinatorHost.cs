@@ -8,6 +8,9 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Prometheus;
 using SecureFedRec.Coordinator.Grpc;
 using SecureFedRec.Coordinator.Storage;
@@ -108,6 +111,20 @@ public sealed class CoordinatorHost : IAsyncDisposable
                 });
             });
             builder.Services.AddSystemd(); // READY=1/STOPPING=1 to systemd when run as a Type=notify unit; nothing otherwise
+            if (!string.IsNullOrEmpty(options.Telemetry.OtlpEndpoint))
+            {
+                // Round and phase spans (CoordinatorTelemetry) to an OTLP collector; flushed when the host stops.
+                TelemetryOptions telemetry = options.Telemetry;
+                builder.Services.AddOpenTelemetry()
+                    .ConfigureResource(r => r.AddService(telemetry.ServiceName))
+                    .WithTracing(tracing => tracing.AddSource(CoordinatorTelemetry.SourceName).AddOtlpExporter(otlp =>
+                    {
+                        bool grpc = telemetry.OtlpProtocol == "grpc";
+                        otlp.Protocol = grpc ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
+                        otlp.Endpoint = grpc ? new Uri(telemetry.OtlpEndpoint) : new Uri(new Uri(telemetry.OtlpEndpoint.TrimEnd('/') + "/"), "v1/traces");
+                    }));
+            }
+
             var metrics = new CoordinatorMetrics();
             builder.Services.AddSingleton(time);
             builder.Services.AddSingleton<ICoordinatorStore>(store);

@@ -58,6 +58,9 @@ public sealed class CoordinatorOptions : ISettingsRules
     /// <summary>Round settings.</summary>
     public RoundOptions Rounds { get; set; } = new();
 
+    /// <summary>Trace export (OTLP) of round and phase spans.</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
     /// <summary>
     /// Checks every rule of these settings and of <see cref="Rounds"/>; throws <see cref="ArgumentException"/> whose message
     /// lists each broken rule on its own line with its path (<c>Coordinator:Rounds:MinClients: …</c>). (Reading a

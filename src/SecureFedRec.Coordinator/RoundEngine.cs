@@ -35,6 +35,7 @@ public sealed class RoundEngine
     private readonly TimeProvider _time;
     private readonly IModelUpdateRule _rule;
     private readonly Func<double[]> _initialModel;
+    private readonly RoundTracing _tracing = new();
     private RoundHost? _host;
 
     /// <summary>Creates the engine; call <see cref="RecoverAsync"/> once before the first tick.</summary>
@@ -150,6 +151,9 @@ public sealed class RoundEngine
         _metrics.EpsilonSpent(_ledger.TotalEpsilon);
     }
 
+    /// <summary>Ends the open round's trace spans as abandoned (the host is stopping).</summary>
+    internal void TraceAbandoned() => _tracing.Abandoned();
+
     /// <summary>One step of the driver: open a round when enough clients wait, close a phase when due, release.</summary>
     public Task TickAsync(CancellationToken cancellationToken) => Host.TickAsync(closeNow: false, cancellationToken);
 
@@ -175,6 +179,7 @@ public sealed class RoundEngine
         {
             RoundContract c = opened.Plan.Contract;
             engine._metrics.Current((long)c.RoundId, (int)ProtocolPhase.AdvertiseKeys);
+            engine._tracing.Opened(opened);
             CoordinatorLog.RoundOpened(engine._logger, (long)c.RoundId, opened.Cohort.Count, opened.Plan.Threshold, (long)c.ModelVersion, c.ClaimedEpsilon);
             return Task.CompletedTask;
         }
@@ -182,6 +187,7 @@ public sealed class RoundEngine
         public override async Task OnPhaseClosedAsync(PhaseClosed closed, CancellationToken cancellationToken)
         {
             engine._metrics.PhaseDuration(closed.Closed.ToString(), closed.Duration.TotalSeconds);
+            engine._tracing.PhaseClosed(closed);
             CoordinatorLog.PhaseClosed(engine._logger, (long)closed.RoundId, closed.Closed, closed.Duration.TotalSeconds, closed.Answered, closed.Expected, closed.Next);
             if (closed.Next is not (ProtocolPhase.Completed or ProtocolPhase.Aborted))
             {
@@ -212,6 +218,7 @@ public sealed class RoundEngine
             };
             await engine._store.UpdateRoundAsync(id, phase, outcome, engine._time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             engine._metrics.RoundFinished(metric);
+            engine._tracing.Finished(finished, metric);
             engine._metrics.Current(0, 0);
             switch (finished.Outcome)
             {
@@ -253,6 +260,7 @@ public sealed class RoundEngine
         public override void OnClientDropped(ulong roundId, string caller, ProtocolDropReason reason)
         {
             engine._metrics.ClientDropped(reason.ToString());
+            engine._tracing.Dropped(roundId, reason);
             CoordinatorLog.ClientDropped(engine._logger, (long)roundId, caller, reason);
         }
 
