@@ -120,7 +120,7 @@ public sealed class FederationClient : IDisposable
     /// secure-aggregation protocol runs to its end.
     /// </summary>
     /// <exception cref="TimeoutException">Not selected within <see cref="FederationClientOptions.JoinTimeout"/>.</exception>
-    /// <exception cref="RpcException">The coordinator has run its configured rounds, or a transport failure.</exception>
+    /// <exception cref="RpcException">The coordinator opens no more rounds (its configured rounds are run, or its budget cannot release another: FAILED_PRECONDITION), or a transport failure after <see cref="FederationClientOptions.Patience"/>.</exception>
     public async Task<ClientRoundResult> RunRoundAsync(Func<RoundContext, double[]> computeUpdate, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(computeUpdate);
@@ -158,7 +158,7 @@ public sealed class FederationClient : IDisposable
             case Rounds.Client.ClientRoundReason.JoinTimedOut:
                 throw new TimeoutException("Not selected for a round within " + _options.JoinTimeout + ".");
             case Rounds.Client.ClientRoundReason.CoordinatorFinished:
-                throw new RpcException(new Status(StatusCode.FailedPrecondition, "The coordinator has run its configured number of rounds."));
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, "The coordinator opens no more rounds: it has run its configured number of rounds, or its privacy budget cannot release another."));
             case Rounds.Client.ClientRoundReason.PolicyDeclined:
                 ClientLog.Declined(_logger, result.RoundId, result.Decline.ToString(), result.Detail ?? string.Empty);
                 break;

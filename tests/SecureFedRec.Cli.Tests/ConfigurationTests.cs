@@ -97,7 +97,7 @@ public sealed class ConfigurationTests
         { "Coordinator:CohortSize", "5", "Coordinator:CohortSize is not a setting (in coordinator.json); did you mean Coordinator:Rounds:CohortSize?" },
         { "Coordinator:Rounds:Cohort", "5", "Coordinator:Rounds:Cohort is not a setting (in coordinator.json); did you mean Coordinator:Rounds:CohortSize?" },
         { "Coordinator:Prot", "7443", "Coordinator:Prot is not a setting (in coordinator.json); did you mean Coordinator:Port?" },
-        { "Coordinator:Colour", "\"blue\"", "Coordinator:Colour is not a setting (in coordinator.json); the settings of Coordinator are AllowList, AllowListPath, AuthWindowSeconds, CertificateKeyPath, CertificatePath, InsecureDev, ListenAddress, MaxMessageBytes, Port, Rounds, Store, StoreProvider." },
+        { "Coordinator:Colour", "\"blue\"", "Coordinator:Colour is not a setting (in coordinator.json); the settings of Coordinator are AllowList, AllowListPath, AuthWindowSeconds, CertificateKeyPath, CertificatePath, InsecureDev, ListenAddress, MaxMessageBytes, Port, Rounds, Store, StoreProvider, Telemetry." },
         { "Coordinater:Port", "1", "Coordinater is not a setting (in coordinator.json); did you mean Coordinator?" },
         { "Kestrel:Endpoints", "1", "Kestrel is not a section of this program (in coordinator.json); the sections are Coordinator, Logging." },
     };
@@ -155,6 +155,11 @@ public sealed class ConfigurationTests
         { "Coordinator:Rounds:DropoutFraction", "-0.1", "Coordinator:Rounds:DropoutFraction: '-0.1' is out of range: must be in [0, 1)." },
         { "Coordinator:Rounds:RecruitSeconds", "-1", "Coordinator:Rounds:RecruitSeconds: '-1' is out of range: must be in [0, 86400]." },
         { "Coordinator:Rounds:WaitingExpirySeconds", "0", "Coordinator:Rounds:WaitingExpirySeconds: '0' is out of range: must be in (0, 86400]." },
+        { "Coordinator:Telemetry:OtlpEndpoint", "\"ftp://collector:4318\"", "Coordinator:Telemetry:OtlpEndpoint: 'ftp://collector:4318' is not an http:// or https:// address (e.g. http://127.0.0.1:4318)." },
+        { "Coordinator:Telemetry:OtlpEndpoint", "\"collector\"", "Coordinator:Telemetry:OtlpEndpoint: 'collector' is not an http:// or https:// address" },
+        { "Coordinator:Telemetry:OtlpProtocol", "\"udp\"", "Coordinator:Telemetry:OtlpProtocol: 'udp' is not allowed: use one of http/protobuf, grpc." },
+        { "Coordinator:Telemetry:ServiceName", "\"\"", "Coordinator:Telemetry:ServiceName: is required (it is empty)." },
+        { "Coordinator:Telemetry:OtlpEndpont", "\"http://c:4318\"", "Coordinator:Telemetry:OtlpEndpont is not a setting (in coordinator.json); did you mean Coordinator:Telemetry:OtlpEndpoint?" },
         { "Coordinator:Rounds:MaxRounds", "-1", "Coordinator:Rounds:MaxRounds: '-1' is out of range: must be ≥ 0." },
     };
 
