@@ -9,6 +9,8 @@
 #   - postgresql: the store tests run the same suite against SQLite and PostgreSQL.
 #   - chromium, chromium-driver: the dashboard tests (tests/SecureFedRec.Dashboard.Tests) drive Debian's
 #     /usr/bin/chromium through Microsoft.Playwright (ExecutablePath; Playwright's own browser download is never used).
+#   - prometheus (for /usr/bin/promtool only; its daemon is not needed): `promtool check metrics` on a coordinator's
+#     scraped /metrics (tests/SecureFedRec.Integration.Tests/ObservabilityTests.cs).
 #
 # PostgreSQL: role "securefedrec" (password "securefedrec-test"), database "securefedrec_test", on 127.0.0.1:5432.
 # Tests read the connection string from SECUREFEDREC_TEST_PG, default
@@ -31,6 +33,7 @@ if ! [ -x "$PY" ] || ! "$PY" -c 'import grpc_tools' >/dev/null 2>&1; then need+=
 if ! [ -x /usr/bin/chromium ]; then need+=(chromium); fi
 if ! [ -x /usr/bin/chromedriver ]; then need+=(chromium-driver); fi
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then need+=(postgresql); fi
+if ! command -v promtool >/dev/null 2>&1; then need+=(prometheus); fi
 
 updated=0
 apt_update() { if [ "$updated" -eq 0 ]; then log "apt-get update"; $SUDO apt-get update -qq </dev/null; updated=1; fi; }

@@ -18,8 +18,28 @@ internal static partial class ClientLog
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Round {RoundId} ended: {Outcome}; local total ε {TotalEpsilon:F4}")]
     public static partial void RoundEnded(ILogger logger, ulong roundId, RoundOutcomeKind outcome, double totalEpsilon);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Transient failure {Status} on {Method}; retry {Attempt} in {DelayMs} ms")]
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Debug, Message = "Transient failure {Status} on {Method}; retry {Attempt} in {DelayMs} ms")]
     public static partial void Retrying(ILogger logger, StatusCode status, string method, int attempt, long delayMs);
+
+    /// <summary>Progress of an RPC waiting for the coordinator (first retry, then at intervals), or its answer after retries.</summary>
+    public static void Waiting(ILogger logger, Uri coordinator, Wire.Client.CoordinatorWait wait)
+    {
+        if (wait.Answered)
+        {
+            Reconnected(logger, coordinator, wait.Method, wait.Attempt, wait.Waited.TotalSeconds);
+        }
+        else
+        {
+            StillWaiting(logger, coordinator, wait.Method, wait.Status, wait.Detail ?? string.Empty, wait.Waited.TotalSeconds, wait.Attempt,
+                wait.NextDelay.TotalSeconds, wait.Patience == Timeout.InfiniteTimeSpan ? "unlimited" : wait.Patience.TotalSeconds.ToString("F0", System.Globalization.CultureInfo.InvariantCulture) + " s");
+        }
+    }
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Waiting for the coordinator at {Coordinator}: {Method} failed with {Status} ({Detail}); waited {WaitedSeconds:F1} s over {Attempt} attempts, next in {NextSeconds:F1} s (patience {Patience})")]
+    private static partial void StillWaiting(ILogger logger, Uri coordinator, string method, StatusCode status, string detail, double waitedSeconds, int attempt, double nextSeconds, string patience);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "The coordinator at {Coordinator} answered {Method} again after {Attempt} attempts over {WaitedSeconds:F1} s")]
+    private static partial void Reconnected(ILogger logger, Uri coordinator, string method, int attempt, double waitedSeconds);
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Round {RoundId}: protocol refused a coordinator message in phase {Phase}: {Reason}")]
     public static partial void ProtocolRefused(ILogger logger, ulong roundId, string phase, string reason);

@@ -55,6 +55,9 @@ public sealed class ClientSettings : ISettingsRules
     /// <summary>The local privacy policy every round is checked against.</summary>
     public PolicySettings Policy { get; set; } = new();
 
+    /// <summary>How long the client waits for its coordinator (retries, backoff, progress in the log, join timeout).</summary>
+    public PatienceSettings Patience { get; set; } = new();
+
     /// <summary>Recommender mode: when its <c>Ratings</c> is set the client trains matrix factorization instead of sending <see cref="DataPath"/>.</summary>
     public RecommenderSettings? Recommender { get; set; }
 
@@ -163,6 +166,12 @@ public sealed class ClientSettings : ISettingsRules
             Pin = pin,
             LedgerPath = LedgerPath,
             DisplayName = DisplayName,
+            Patience = Patience.Patience,
+            InitialBackoff = TimeSpan.FromSeconds(Patience.InitialBackoffSeconds),
+            MaxBackoff = TimeSpan.FromSeconds(Patience.MaxBackoffSeconds),
+            ProgressInterval = TimeSpan.FromSeconds(Patience.ProgressSeconds),
+            JoinTimeout = TimeSpan.FromSeconds(Patience.JoinSeconds),
+            CallTimeout = TimeSpan.FromSeconds(Patience.CallSeconds),
             Policy = new ClientPrivacyPolicy
             {
                 MaxTotalEpsilon = Policy.MaxTotalEpsilon,

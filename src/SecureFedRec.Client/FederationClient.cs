@@ -23,7 +23,8 @@ namespace SecureFedRec.Client;
 /// <remarks>
 /// One round at a time per instance (not thread-safe across concurrent <see cref="RunRoundAsync"/> calls). Calls go
 /// through the generated grpc-dotnet clients of a <see cref="CoordinatorChannel"/>: transient failures (UNAVAILABLE,
-/// DEADLINE_EXCEEDED) are retried with exponential backoff and CSPRNG jitter; other failures surface as the library's
+/// DEADLINE_EXCEEDED) are retried with exponential backoff and CSPRNG jitter for <see cref="FederationClientOptions.Patience"/>
+/// (default: until the coordinator answers, logging progress); other failures surface as the library's
 /// <see cref="RpcException"/>, and a refused TLS identity (untrusted, pin mismatch, name mismatch) as
 /// <see cref="CoordinatorTlsException"/>, never retried. Honest-but-curious rounds only: a malicious-mode round needs a roster of
 /// every cohort member's identity key, which this SDK does not obtain yet, and is declined.
@@ -48,6 +49,9 @@ public sealed class FederationClient : IDisposable
             Pin = options.Pin ?? (options.TrustedCertificate is { } pinned ? CertificatePin.ForCertificate(pinned) : null),
             CallTimeout = options.CallTimeout,
             MaxAttempts = options.MaxAttempts,
+            Patience = options.Patience,
+            ProgressInterval = options.ProgressInterval,
+            OnWaiting = wait => ClientLog.Waiting(_logger, options.Coordinator, wait),
             InitialBackoff = options.InitialBackoff,
             MaxBackoff = options.MaxBackoff,
             MaxReceiveMessageSize = options.MaxMessageBytes,
@@ -89,6 +93,7 @@ public sealed class FederationClient : IDisposable
     /// <summary>Enrols this identity (idempotent). PERMISSION_DENIED when the key is not on the allow-list.</summary>
     public async Task<EnrolResponse> EnrolAsync(CancellationToken cancellationToken = default)
     {
+        using System.Diagnostics.Activity? span = ClientTelemetry.Source.StartActivity(ClientTelemetry.EnrolSpan);
         await GetStatusAsync(cancellationToken).ConfigureAwait(false);
         var request = new EnrolRequest
         {
@@ -115,10 +120,11 @@ public sealed class FederationClient : IDisposable
     /// secure-aggregation protocol runs to its end.
     /// </summary>
     /// <exception cref="TimeoutException">Not selected within <see cref="FederationClientOptions.JoinTimeout"/>.</exception>
-    /// <exception cref="RpcException">The coordinator has run its configured rounds, or a transport failure.</exception>
+    /// <exception cref="RpcException">The coordinator opens no more rounds (its configured rounds are run, or its budget cannot release another: FAILED_PRECONDITION), or a transport failure after <see cref="FederationClientOptions.Patience"/>.</exception>
     public async Task<ClientRoundResult> RunRoundAsync(Func<RoundContext, double[]> computeUpdate, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(computeUpdate);
+        using System.Diagnostics.Activity? span = ClientTelemetry.Source.StartActivity(ClientTelemetry.RoundSpan);
         var round = new Rounds.Client.ClientRound(new Rounds.Client.ClientRoundOptions
         {
             Guard = _guard,
@@ -126,6 +132,9 @@ public sealed class FederationClient : IDisposable
             {
                 Rounds.Transport.ModelRelease m = request.Model;
                 ClientLog.Selected(_logger, request.Contract.RoundId, request.Contract.ModelVersion, 0);
+                span?.AddEvent(new System.Diagnostics.ActivityEvent("selected"))
+                    .SetTag("securefedrec.round.id", (long)request.Contract.RoundId)
+                    .SetTag("securefedrec.model.version", (long)request.Contract.ModelVersion);
                 double[] update = computeUpdate(new RoundContext(request.Contract.RoundId,
                     new ModelSnapshot(m.Version, m.RoundId, m.Values, m.Epsilon, m.TotalEpsilon), request.Contract.Dp));
                 return Task.FromResult(Rounds.LocalUpdate.FromTotal(update));
@@ -135,12 +144,21 @@ public sealed class FederationClient : IDisposable
             NoiseRandom = NoiseRandom,
         });
         Rounds.Client.ClientRoundResult result = await round.RunAsync(RoundTransport, cancellationToken).ConfigureAwait(false);
+        span?.SetTag("securefedrec.round.id", (long)result.RoundId)
+            .SetTag("securefedrec.round.outcome", result.Outcome.ToString())
+            .SetTag("securefedrec.client.reason", result.Reason.ToString())
+            .SetTag("securefedrec.ledger.local_total_epsilon", _ledger.TotalEpsilon);
+        if (result.Outcome is not (Rounds.Client.ClientRoundOutcome.Completed or Rounds.Client.ClientRoundOutcome.Declined))
+        {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result.Reason + ": " + result.Detail);
+        }
+
         switch (result.Reason)
         {
             case Rounds.Client.ClientRoundReason.JoinTimedOut:
                 throw new TimeoutException("Not selected for a round within " + _options.JoinTimeout + ".");
             case Rounds.Client.ClientRoundReason.CoordinatorFinished:
-                throw new RpcException(new Status(StatusCode.FailedPrecondition, "The coordinator has run its configured number of rounds."));
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, "The coordinator opens no more rounds: it has run its configured number of rounds, or its privacy budget cannot release another."));
             case Rounds.Client.ClientRoundReason.PolicyDeclined:
                 ClientLog.Declined(_logger, result.RoundId, result.Decline.ToString(), result.Detail ?? string.Empty);
                 break;

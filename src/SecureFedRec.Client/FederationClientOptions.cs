@@ -43,8 +43,18 @@ public sealed class FederationClientOptions
     /// <summary>Deadline of each RPC (default 15 s).</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Attempts of one RPC on transient failures (UNAVAILABLE, DEADLINE_EXCEEDED), default 6.</summary>
-    public int MaxAttempts { get; init; } = 6;
+    /// <summary>Most attempts of one RPC on transient failures (UNAVAILABLE, DEADLINE_EXCEEDED); default 0: no limit, <see cref="Patience"/> decides.</summary>
+    public int MaxAttempts { get; init; }
+
+    /// <summary>
+    /// How long one RPC keeps retrying while the coordinator is down, restarting or unreachable (default
+    /// <see cref="Timeout.InfiniteTimeSpan"/>: keep trying, so a client started before its coordinator, or one whose
+    /// coordinator restarts between rounds, joins once it answers). A refused TLS identity is never retried.
+    /// </summary>
+    public TimeSpan Patience { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>Least time between two "still waiting for the coordinator" log lines of one RPC (default 30 s; the first retry is always logged).</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>First backoff delay (default 200 ms); doubles per attempt up to <see cref="MaxBackoff"/>, with jitter.</summary>
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(200);

@@ -4,11 +4,14 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Prometheus;
 using SecureFedRec.Coordinator.Grpc;
 using SecureFedRec.Coordinator.Storage;
 using SecureFedRec.Privacy.Ledger;
@@ -108,6 +111,20 @@ public sealed class CoordinatorHost : IAsyncDisposable
                 });
             });
             builder.Services.AddSystemd(); // READY=1/STOPPING=1 to systemd when run as a Type=notify unit; nothing otherwise
+            if (!string.IsNullOrEmpty(options.Telemetry.OtlpEndpoint))
+            {
+                // Round and phase spans (CoordinatorTelemetry) to an OTLP collector; flushed when the host stops.
+                TelemetryOptions telemetry = options.Telemetry;
+                builder.Services.AddOpenTelemetry()
+                    .ConfigureResource(r => r.AddService(telemetry.ServiceName))
+                    .WithTracing(tracing => tracing.AddSource(CoordinatorTelemetry.SourceName).AddOtlpExporter(otlp =>
+                    {
+                        bool grpc = telemetry.OtlpProtocol == "grpc";
+                        otlp.Protocol = grpc ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
+                        otlp.Endpoint = grpc ? new Uri(telemetry.OtlpEndpoint) : new Uri(new Uri(telemetry.OtlpEndpoint.TrimEnd('/') + "/"), "v1/traces");
+                    }));
+            }
+
             var metrics = new CoordinatorMetrics();
             builder.Services.AddSingleton(time);
             builder.Services.AddSingleton<ICoordinatorStore>(store);
@@ -150,7 +167,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
             app.MapGrpcHealthChecksService();
             app.MapGrpcReflectionService();
             app.MapHealthChecks("/healthz");
-            app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+            // prometheus-net's exporter over this coordinator's own registry (text format 0.0.4; OpenMetrics on request).
+            app.MapMetrics("/metrics", metrics.Registry);
             var driver = new RoundDriver(engine, logger, time);
             app.Lifetime.ApplicationStarted.Register(driver.Start);
             app.Lifetime.ApplicationStopping.Register(() => ShutdownLog.Stopping(logger, engine));

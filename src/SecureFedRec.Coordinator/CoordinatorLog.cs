@@ -50,4 +50,7 @@ internal static partial class CoordinatorLog
 
     [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Reached MaxRounds = {MaxRounds}; no further rounds are opened")]
     public static partial void MaxRoundsReached(ILogger logger, int maxRounds);
+
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Warning, Message = "Round {RoundId} not opened for {Cohort} waiting clients: the coordinator's privacy budget cannot release it (ε {RoundEpsilon:F4} at t = {Contributors} contributors on top of {TotalEpsilon:F4} exceeds {Budget:F4}); no further rounds are opened, clients are told the coordinator has finished. {Reason}")]
+    public static partial void BudgetExhausted(ILogger logger, ulong roundId, int cohort, double roundEpsilon, int contributors, double totalEpsilon, double budget, string reason);
 }

@@ -61,6 +61,9 @@ public sealed class CoordinatorOptions : ISettingsRules
     /// <summary>Operator keys (operator API) and the dashboard (docs/operators.md, "Run management").</summary>
     public Operations.OperatorOptions Operators { get; set; } = new();
 
+    /// <summary>Trace export (OTLP) of round and phase spans.</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
     /// <summary>
     /// Checks every rule of these settings and of <see cref="Rounds"/>; throws <see cref="ArgumentException"/> whose message
     /// lists each broken rule on its own line with its path (<c>Coordinator:Rounds:MinClients: …</c>). (Reading a

@@ -35,6 +35,7 @@ public sealed class RoundEngine
     private readonly TimeProvider _time;
     private readonly IModelUpdateRule _rule;
     private readonly Func<double[]> _initialModel;
+    private readonly RoundTracing _tracing = new();
     private RoundHost? _host;
 
     /// <summary>Creates the engine; call <see cref="RecoverAsync"/> once before the first tick.</summary>
@@ -75,8 +76,11 @@ public sealed class RoundEngine
     /// <summary>Latest released model version.</summary>
     public long ModelVersion => (long)(_host?.Latest.Version ?? 0);
 
-    /// <summary>Whether <see cref="RoundOptions.MaxRounds"/> rounds have completed.</summary>
+    /// <summary>Whether the engine opens no more rounds: <see cref="RoundOptions.MaxRounds"/> rounds have completed, or the budget cannot release another (<see cref="BudgetExhausted"/>).</summary>
     public bool Finished => _host?.Finished ?? false;
+
+    /// <summary>Why no further round opens when the coordinator's ledger cannot release one (null while rounds fit).</summary>
+    public BudgetExhaustion? BudgetExhausted => _host?.BudgetExhausted;
 
     /// <summary>The round settings the coordinator's options ask for (the same defaults as the simulation otherwise).</summary>
     public static RoundSettings SettingsOf(RoundOptions o)
@@ -150,6 +154,9 @@ public sealed class RoundEngine
         _metrics.EpsilonSpent(_ledger.TotalEpsilon);
     }
 
+    /// <summary>Ends the open round's trace spans as abandoned (the host is stopping).</summary>
+    internal void TraceAbandoned() => _tracing.Abandoned();
+
     /// <summary>One step of the driver: open a round when enough clients wait, close a phase when due, release.</summary>
     public Task TickAsync(CancellationToken cancellationToken) => Host.TickAsync(closeNow: false, cancellationToken);
 
@@ -175,6 +182,7 @@ public sealed class RoundEngine
         {
             RoundContract c = opened.Plan.Contract;
             engine._metrics.Current((long)c.RoundId, (int)ProtocolPhase.AdvertiseKeys);
+            engine._tracing.Opened(opened);
             CoordinatorLog.RoundOpened(engine._logger, (long)c.RoundId, opened.Cohort.Count, opened.Plan.Threshold, (long)c.ModelVersion, c.ClaimedEpsilon);
             return Task.CompletedTask;
         }
@@ -182,6 +190,7 @@ public sealed class RoundEngine
         public override async Task OnPhaseClosedAsync(PhaseClosed closed, CancellationToken cancellationToken)
         {
             engine._metrics.PhaseDuration(closed.Closed.ToString(), closed.Duration.TotalSeconds);
+            engine._tracing.PhaseClosed(closed);
             CoordinatorLog.PhaseClosed(engine._logger, (long)closed.RoundId, closed.Closed, closed.Duration.TotalSeconds, closed.Answered, closed.Expected, closed.Next);
             if (closed.Next is not (ProtocolPhase.Completed or ProtocolPhase.Aborted))
             {
@@ -212,6 +221,7 @@ public sealed class RoundEngine
             };
             await engine._store.UpdateRoundAsync(id, phase, outcome, engine._time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             engine._metrics.RoundFinished(metric);
+            engine._tracing.Finished(finished, metric);
             engine._metrics.Current(0, 0);
             switch (finished.Outcome)
             {
@@ -243,12 +253,17 @@ public sealed class RoundEngine
             return record is null ? null : ToRelease(record);
         }
 
+        public override void OnBudgetExhausted(BudgetExhaustion exhaustion) =>
+            CoordinatorLog.BudgetExhausted(engine._logger, exhaustion.RoundId, exhaustion.Cohort, exhaustion.RoundEpsilon, exhaustion.Contributors,
+                exhaustion.TotalEpsilon, exhaustion.Budget, exhaustion.Reason);
+
         public override void OnPlanRefused(int clients, RoundPlanRefusal refusal, string? detail) =>
             CoordinatorLog.PlanRefused(engine._logger, clients, refusal + ": " + detail);
 
         public override void OnClientDropped(ulong roundId, string caller, ProtocolDropReason reason)
         {
             engine._metrics.ClientDropped(reason.ToString());
+            engine._tracing.Dropped(roundId, reason);
             CoordinatorLog.ClientDropped(engine._logger, (long)roundId, caller, reason);
         }
 

@@ -23,6 +23,7 @@ public static partial class ShutdownLog
         else
         {
             Abandoned(logger, round, phase, engine.ModelVersion);
+            engine.TraceAbandoned();
         }
     }
 

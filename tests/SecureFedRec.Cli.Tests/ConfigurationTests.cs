@@ -97,7 +97,7 @@ public sealed class ConfigurationTests
         { "Coordinator:CohortSize", "5", "Coordinator:CohortSize is not a setting (in coordinator.json); did you mean Coordinator:Rounds:CohortSize?" },
         { "Coordinator:Rounds:Cohort", "5", "Coordinator:Rounds:Cohort is not a setting (in coordinator.json); did you mean Coordinator:Rounds:CohortSize?" },
         { "Coordinator:Prot", "7443", "Coordinator:Prot is not a setting (in coordinator.json); did you mean Coordinator:Port?" },
-        { "Coordinator:Colour", "\"blue\"", "Coordinator:Colour is not a setting (in coordinator.json); the settings of Coordinator are AllowList, AllowListPath, AuthWindowSeconds, CertificateKeyPath, CertificatePath, InsecureDev, ListenAddress, MaxMessageBytes, Operators, Port, Rounds, Store, StoreProvider." },
+        { "Coordinator:Colour", "\"blue\"", "Coordinator:Colour is not a setting (in coordinator.json); the settings of Coordinator are AllowList, AllowListPath, AuthWindowSeconds, CertificateKeyPath, CertificatePath, InsecureDev, ListenAddress, MaxMessageBytes, Operators, Port, Rounds, Store, StoreProvider, Telemetry." },
         { "Coordinater:Port", "1", "Coordinater is not a setting (in coordinator.json); did you mean Coordinator?" },
         { "Kestrel:Endpoints", "1", "Kestrel is not a section of this program (in coordinator.json); the sections are Coordinator, Logging." },
     };
@@ -155,6 +155,11 @@ public sealed class ConfigurationTests
         { "Coordinator:Rounds:DropoutFraction", "-0.1", "Coordinator:Rounds:DropoutFraction: '-0.1' is out of range: must be in [0, 1)." },
         { "Coordinator:Rounds:RecruitSeconds", "-1", "Coordinator:Rounds:RecruitSeconds: '-1' is out of range: must be in [0, 86400]." },
         { "Coordinator:Rounds:WaitingExpirySeconds", "0", "Coordinator:Rounds:WaitingExpirySeconds: '0' is out of range: must be in (0, 86400]." },
+        { "Coordinator:Telemetry:OtlpEndpoint", "\"ftp://collector:4318\"", "Coordinator:Telemetry:OtlpEndpoint: 'ftp://collector:4318' is not an http:// or https:// address (e.g. http://127.0.0.1:4318)." },
+        { "Coordinator:Telemetry:OtlpEndpoint", "\"collector\"", "Coordinator:Telemetry:OtlpEndpoint: 'collector' is not an http:// or https:// address" },
+        { "Coordinator:Telemetry:OtlpProtocol", "\"udp\"", "Coordinator:Telemetry:OtlpProtocol: 'udp' is not allowed: use one of http/protobuf, grpc." },
+        { "Coordinator:Telemetry:ServiceName", "\"\"", "Coordinator:Telemetry:ServiceName: is required (it is empty)." },
+        { "Coordinator:Telemetry:OtlpEndpont", "\"http://c:4318\"", "Coordinator:Telemetry:OtlpEndpont is not a setting (in coordinator.json); did you mean Coordinator:Telemetry:OtlpEndpoint?" },
         { "Coordinator:Rounds:MaxRounds", "-1", "Coordinator:Rounds:MaxRounds: '-1' is out of range: must be ≥ 0." },
     };
 
@@ -256,6 +261,15 @@ public sealed class ConfigurationTests
         { "Client:Policy:MinNoiseMultiplier", "-1", "Client:Policy:MinNoiseMultiplier: '-1' is out of range: must be in [0, 1000000]." },
         { "Client:Policy:MaxClip", "0", "Client:Policy:MaxClip: '0' is out of range: must be > 0." },
         { "Client:Policy:MinThresholdFraction", "0", "Client:Policy:MinThresholdFraction: '0' is out of range: must be in (0, 1]." },
+        { "Client:Patience:TotalSeconds", "-1", "Client:Patience:TotalSeconds: '-1' is out of range: must be in [0, 31536000]." },
+        { "Client:Patience:TotalSeconds", "\"soon\"", "Client:Patience:TotalSeconds: 'soon' is not a number (in client.json)." },
+        { "Client:Patience:InitialBackoffSeconds", "0", "Client:Patience:InitialBackoffSeconds: '0' is out of range: must be in [0.001, 3600]." },
+        { "Client:Patience:MaxBackoffSeconds", "0.1", "Client:Patience:MaxBackoffSeconds: is 0.1 s, less than InitialBackoffSeconds (0.2 s)." },
+        { "Client:Patience:MaxBackoffSeconds", "7200", "Client:Patience:MaxBackoffSeconds: '7200' is out of range: must be in [0.001, 3600]." },
+        { "Client:Patience:ProgressSeconds", "-5", "Client:Patience:ProgressSeconds: '-5' is out of range: must be in [0, 86400]." },
+        { "Client:Patience:JoinSeconds", "0", "Client:Patience:JoinSeconds: '0' is out of range: must be in [1, 31536000]." },
+        { "Client:Patience:CallSeconds", "0", "Client:Patience:CallSeconds: '0' is out of range: must be in [0.1, 3600]." },
+        { "Client:Patience:TotalSecond", "5", "Client:Patience:TotalSecond is not a setting (in client.json); did you mean Client:Patience:TotalSeconds?" },
         { "Client:Recommender:Factors", "0", "Client:Recommender:Factors: '0' is out of range: must be in [1, 1024]." },
         { "Client:Recommender:LocalEpochs", "0", "Client:Recommender:LocalEpochs: '0' is out of range: must be in [1, 10000]." },
         { "Client:Recommender:LearningRate", "0", "Client:Recommender:LearningRate: '0' is out of range: must be in (0, 10]." },
@@ -273,6 +287,40 @@ public sealed class ConfigurationTests
     {
         string problem = Assert.Single(ClientFails(key, raw).Problems);
         Assert.StartsWith(expected, problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, -1.0)]
+    [InlineData("0", -1.0)]
+    [InlineData("45", 45.0)]
+    public void The_patience_section_reaches_the_sdk_options(string? totalSeconds, double expectedSeconds)
+    {
+        using var dir = new TempDir();
+        Dictionary<string, string> keys = ConfigFiles.Client(dir);
+        if (totalSeconds is not null)
+        {
+            keys["Client:Patience:TotalSeconds"] = totalSeconds;
+        }
+
+        using (var identity = SecureFedRec.Wire.Auth.ClientIdentity.Generate())
+        {
+            dir.File("id.key", identity.ExportPrivateKeyPem());
+        }
+
+        keys.Remove("Client:TrustedCertificatePath");
+        keys["Client:Patience:MaxBackoffSeconds"] = "20";
+        keys["Client:Patience:JoinSeconds"] = "90";
+        FederationClientOptions options = ClientSettings.Load(ConfigFiles.Write(dir, "client.json", keys)).ToOptions();
+        using (options.Identity)
+        {
+            Assert.Equal(expectedSeconds < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(expectedSeconds), options.Patience);
+            Assert.Equal(0, options.MaxAttempts);
+            Assert.Equal(TimeSpan.FromSeconds(20), options.MaxBackoff);
+            Assert.Equal(TimeSpan.FromMilliseconds(200), options.InitialBackoff);
+            Assert.Equal(TimeSpan.FromSeconds(90), options.JoinTimeout);
+            Assert.Equal(TimeSpan.FromSeconds(30), options.ProgressInterval);
+            Assert.Equal(TimeSpan.FromSeconds(15), options.CallTimeout);
+        }
     }
 
     [Fact]

@@ -74,7 +74,8 @@ internal sealed class Federation : IAsyncDisposable
         MinThresholdFraction = 0.5,
     };
 
-    public FederationClient Client(int index, Uri coordinator) => new(new FederationClientOptions
+    /// <summary>A client of identity <paramref name="index"/>; its patience is 3 s unless given (tests that kill a coordinator expect failures).</summary>
+    public FederationClient Client(int index, Uri coordinator, TimeSpan? patience = null, Microsoft.Extensions.Logging.ILogger? logger = null) => new(new FederationClientOptions
     {
         Coordinator = coordinator,
         Identity = _identities[index],
@@ -83,7 +84,9 @@ internal sealed class Federation : IAsyncDisposable
         TrustedCertificate = PublicCertificate,
         DisplayName = $"institution {index}",
         InitialBackoff = TimeSpan.FromMilliseconds(50),
-    });
+        MaxBackoff = TimeSpan.FromSeconds(1),
+        Patience = patience ?? TimeSpan.FromSeconds(3),
+    }, logger);
 
     public ValueTask DisposeAsync()
     {

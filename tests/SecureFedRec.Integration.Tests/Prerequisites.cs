@@ -95,4 +95,25 @@ internal static class Prerequisites
         Console.Error.WriteLine("SKIPPED (not CI): " + message);
         return null;
     }
+
+    /// <summary>Prometheus' promtool (Debian package prometheus), or null (locally) / a failed assertion (CI).</summary>
+    public static string? RequirePromtool()
+    {
+        foreach (string candidate in new[] { "/usr/bin/promtool", "/usr/local/bin/promtool" })
+        {
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        const string message = "promtool is missing (Debian: prometheus). Run scripts/install-prereqs.sh.";
+        if (InCi)
+        {
+            Assert.Fail(message);
+        }
+
+        Console.Error.WriteLine("SKIPPED (not CI): " + message);
+        return null;
+    }
 }

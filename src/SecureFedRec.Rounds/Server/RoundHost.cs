@@ -89,6 +89,9 @@ public enum RoundHostTick
 
     /// <summary>A cohort was ready but the planner refused it.</summary>
     PlanRefused = 4,
+
+    /// <summary>A cohort was ready but the ledger's budget cannot release its round: no round opened, and none will.</summary>
+    BudgetExhausted = 5,
 }
 
 /// <summary>
@@ -104,7 +107,7 @@ public enum RoundHostTick
 /// (call it from one loop). No ASP.NET, SQL or network dependency: persistence and telemetry go through
 /// <see cref="RoundHostEvents"/>. A round's protocol state lives in memory only.
 /// </remarks>
-public sealed class RoundHost : IRoundService
+public sealed partial class RoundHost : IRoundService
 {
     private const int RecentRounds = 4;
 
@@ -172,8 +175,11 @@ public sealed class RoundHost : IRoundService
         }
     }
 
-    /// <summary>Whether <see cref="RoundHostOptions.MaxRounds"/> rounds have been released.</summary>
-    public bool Finished => _options.MaxRounds > 0 && Volatile.Read(ref _released) >= _options.MaxRounds;
+    /// <summary>
+    /// Whether the host opens no more rounds: <see cref="RoundHostOptions.MaxRounds"/> rounds have been released, or the
+    /// ledger's budget cannot release another (<see cref="BudgetExhausted"/>).
+    /// </summary>
+    public bool Finished => (_options.MaxRounds > 0 && Volatile.Read(ref _released) >= _options.MaxRounds) || BudgetExhausted is not null;
 
     /// <summary>The round in progress (0 when none) and its phase.</summary>
     public (ulong RoundId, Phase Phase) Current
@@ -487,6 +493,11 @@ public sealed class RoundHost : IRoundService
             }
 
             return RoundHostTick.PlanRefused;
+        }
+
+        if (RefuseOverBudget(draft, n))
+        {
+            return RoundHostTick.BudgetExhausted;
         }
 
         ulong roundId = await _events.AllocateRoundIdAsync(proposed, draft.Contract, cohort, cancellationToken).ConfigureAwait(false);

@@ -82,6 +82,11 @@ public class RoundHostEvents
     /// <summary>A model version not held in memory is asked for (e.g. an old version kept in the store).</summary>
     public virtual Task<ModelRelease?> LoadModelAsync(ulong version, CancellationToken cancellationToken) => Task.FromResult<ModelRelease?>(null);
 
+    /// <summary>The host refused to open a round its ledger's budget cannot release, and opens no more (logged once).</summary>
+    public virtual void OnBudgetExhausted(BudgetExhaustion exhaustion)
+    {
+    }
+
     /// <summary>The planner refused to plan a round for <paramref name="clients"/> clients.</summary>
     public virtual void OnPlanRefused(int clients, RoundPlanRefusal refusal, string? detail)
     {

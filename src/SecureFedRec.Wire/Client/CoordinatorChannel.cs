@@ -83,30 +83,76 @@ public sealed class CoordinatorChannel : IDisposable
 
     /// <summary>
     /// Runs one unary call with the retry policy: <paramref name="call"/> is invoked once per attempt with fresh call
-    /// options (its own deadline, <paramref name="cancellationToken"/>), so each attempt is signed afresh.
+    /// options (its own deadline, <paramref name="cancellationToken"/>), so each attempt is signed afresh. Transient
+    /// failures (the coordinator down, restarting or unreachable) are retried with exponential backoff and CSPRNG jitter
+    /// for as long as <see cref="CoordinatorChannelOptions.Patience"/> and <see cref="CoordinatorChannelOptions.MaxAttempts"/>
+    /// allow (by default: until the coordinator answers or <paramref name="cancellationToken"/> is cancelled), reporting
+    /// progress through <see cref="CoordinatorChannelOptions.OnWaiting"/>. When patience runs out the last failure
+    /// surfaces, its detail saying how long and how often the call was tried.
     /// </summary>
     public async Task<TResponse> InvokeAsync<TResponse>(string method, Func<CallOptions, AsyncUnaryCall<TResponse>> call, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(call);
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        TimeSpan lastReport = TimeSpan.MinValue;
         for (int attempt = 1; ; attempt++)
         {
             var options = new CallOptions(deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: cancellationToken);
             try
             {
                 using AsyncUnaryCall<TResponse> pending = call(options);
-                return await pending.ResponseAsync.ConfigureAwait(false);
+                TResponse response = await pending.ResponseAsync.ConfigureAwait(false);
+                if (attempt > 1)
+                {
+                    _options.OnWaiting?.Invoke(new CoordinatorWait(method, StatusCode.OK, null, attempt, System.Diagnostics.Stopwatch.GetElapsedTime(started), TimeSpan.Zero, _options.Patience, Answered: true));
+                }
+
+                return response;
             }
             catch (RpcException ex) when (IsTlsFailure(ex))
             {
                 throw new CoordinatorTlsException((TlsFailure)Math.Max(1, Volatile.Read(ref _lastTlsFailure)), Address, ex);
             }
-            catch (RpcException ex) when (IsTransient(ex.StatusCode) && attempt < _options.MaxAttempts && !cancellationToken.IsCancellationRequested)
+            catch (RpcException ex) when (IsTransient(ex.StatusCode) && !cancellationToken.IsCancellationRequested)
             {
+                TimeSpan waited = System.Diagnostics.Stopwatch.GetElapsedTime(started);
                 TimeSpan delay = Backoff.Delay(attempt, _options.InitialBackoff, _options.MaxBackoff, RandomSource.System);
+                bool unlimited = _options.Patience == Timeout.InfiniteTimeSpan;
+                bool attemptsLeft = _options.MaxAttempts == 0 || attempt < _options.MaxAttempts;
+                if (!attemptsLeft || (!unlimited && waited >= _options.Patience))
+                {
+                    throw GaveUp(ex, method, attempt, waited);
+                }
+
+                if (!unlimited && waited + delay > _options.Patience)
+                {
+                    delay = _options.Patience - waited; // one last attempt exactly when patience ends
+                }
+
                 _options.OnRetry?.Invoke(method, ex.StatusCode, attempt, delay);
+                if (_options.OnWaiting is { } onWaiting && (attempt == 1 || waited - lastReport >= _options.ProgressInterval))
+                {
+                    lastReport = waited;
+                    onWaiting(new CoordinatorWait(method, ex.StatusCode, ex.Status.Detail, attempt, waited, delay, _options.Patience, Answered: false));
+                }
+
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>The failure that ends a call whose patience or attempts ran out: the last status, saying so.</summary>
+    private RpcException GaveUp(RpcException last, string method, int attempts, TimeSpan waited)
+    {
+        if (attempts == 1)
+        {
+            return last;
+        }
+
+        string detail = $"{method} to {Address} failed {attempts} times over {waited.TotalSeconds:F1} s (patience "
+            + (_options.Patience == Timeout.InfiniteTimeSpan ? "unlimited" : _options.Patience.TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " s")
+            + (_options.MaxAttempts > 0 ? $", at most {_options.MaxAttempts} attempts" : string.Empty) + "); last: " + last.Status.Detail;
+        return new RpcException(new Status(last.StatusCode, detail, last.Status.DebugException), last.Trailers);
     }
 
     /// <summary>Whether a status may succeed when retried (UNAVAILABLE, DEADLINE_EXCEEDED; never a TLS refusal).</summary>
@@ -180,8 +226,44 @@ public sealed class CoordinatorChannelOptions
     /// <summary>Deadline of each attempt of a call (default 15 s).</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Attempts of one call on transient statuses (default 6).</summary>
-    public int MaxAttempts { get; init; } = 6;
+    /// <summary>
+    /// Most attempts of one call on transient statuses (default 0: no limit, <see cref="Patience"/> decides; 1: no
+    /// retry).
+    /// </summary>
+    public int MaxAttempts
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            field = value;
+        }
+    }
+
+    /// <summary>
+    /// How long one call keeps retrying transient failures, from its first attempt (default
+    /// <see cref="Timeout.InfiniteTimeSpan"/>: until the coordinator answers or the call is cancelled — a client waits
+    /// through a coordinator restart of any length).
+    /// </summary>
+    public TimeSpan Patience
+    {
+        get;
+        init
+        {
+            if (value != Timeout.InfiniteTimeSpan)
+            {
+                ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
+            }
+
+            field = value;
+        }
+    } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>Least time between two progress reports while a call waits (<see cref="OnWaiting"/>; default 30 s; the first retry is always reported).</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Told how a waiting call progresses: at its first retry, then every <see cref="ProgressInterval"/>, and when the coordinator answers again (logging).</summary>
+    public Action<CoordinatorWait>? OnWaiting { get; init; }
 
     /// <summary>First backoff delay (default 200 ms); doubles per attempt up to <see cref="MaxBackoff"/>, with jitter.</summary>
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
@@ -192,6 +274,17 @@ public sealed class CoordinatorChannelOptions
     /// <summary>Told about each retry: method, status, attempt number, delay (logging).</summary>
     public Action<string, StatusCode, int, TimeSpan>? OnRetry { get; init; }
 }
+
+/// <summary>Progress of a call waiting for the coordinator (<see cref="CoordinatorChannelOptions.OnWaiting"/>).</summary>
+/// <param name="Method">The RPC.</param>
+/// <param name="Status">The last failure's status (OK once answered).</param>
+/// <param name="Detail">The last failure's detail (e.g. the connection error), null once answered.</param>
+/// <param name="Attempt">Attempts made so far.</param>
+/// <param name="Waited">Time since the first attempt.</param>
+/// <param name="NextDelay">Delay before the next attempt (zero once answered).</param>
+/// <param name="Patience">The configured patience (<see cref="Timeout.InfiniteTimeSpan"/>: unlimited).</param>
+/// <param name="Answered">True when this report says the coordinator answered after retries.</param>
+public sealed record CoordinatorWait(string Method, StatusCode Status, string? Detail, int Attempt, TimeSpan Waited, TimeSpan NextDelay, TimeSpan Patience, bool Answered);
 
 /// <summary>Exponential backoff with jitter (delay uniform in [cap/2, cap], cap = min(max, initial·2^(attempt−1))).</summary>
 internal static class Backoff

@@ -134,8 +134,65 @@ public class MetricsTests
     [InlineData("a\"b", "a\\\"b")]
     [InlineData("a\\b", "a\\\\b")]
     [InlineData("a\nb", "a\\nb")]
-    public void Label_values_are_escaped(string value, string expected) =>
-        Assert.Equal(expected, CoordinatorMetrics.Escape(value));
+    public void Label_values_are_escaped(string value, string expected)
+    {
+        var m = new CoordinatorMetrics();
+        m.ClientDropped(value);
+        Assert.Contains("securefedrec_client_drops_total{reason=\"" + expected + "\"} 1\n", m.Render(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_documented_metric_is_exposed_before_anything_happened()
+    {
+        string text = new CoordinatorMetrics().Render();
+        foreach (string gauge in new[] { "securefedrec_round_survivors", "securefedrec_epsilon_spent", "securefedrec_model_version", "securefedrec_current_round", "securefedrec_current_phase" })
+        {
+            Assert.Contains("# TYPE " + gauge + " gauge\n" + gauge + " 0\n", text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Two_instances_never_share_figures()
+    {
+        var a = new CoordinatorMetrics();
+        var b = new CoordinatorMetrics();
+        a.RoundFinished("completed");
+        Assert.Equal(1, a.Snapshot().Rounds["completed"]);
+        Assert.Empty(b.Snapshot().Rounds);
+        Assert.DoesNotContain("securefedrec_rounds_total{", b.Render(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_snapshot_reads_the_figures_that_are_served()
+    {
+        var m = new CoordinatorMetrics();
+        m.RoundFinished("completed");
+        m.RoundFinished("aborted");
+        m.RoundFinished("completed");
+        m.ClientDropped("TimedOut");
+        m.Rpc("JoinRound", "OK");
+        m.Rpc("JoinRound", "OK");
+        m.Rpc("SubmitPhase", "Unauthenticated");
+        m.PhaseDuration("ShareKeys", 0.25);
+        m.PhaseDuration("ShareKeys", 0.5);
+        m.Survivors(9);
+        m.EpsilonSpent(2.5);
+        m.ModelVersion(4);
+        m.Current(17, 3);
+        CoordinatorMetricsSnapshot s = m.Snapshot();
+        Assert.Equal(2, s.Rounds["completed"]);
+        Assert.Equal(1, s.Rounds["aborted"]);
+        Assert.Equal(1, s.Drops["TimedOut"]);
+        Assert.Equal(2, s.Rpcs[("JoinRound", "OK")]);
+        Assert.Equal(1, s.Rpcs[("SubmitPhase", "Unauthenticated")]);
+        Assert.Equal(new PhaseDurationSummary(2, 0.75), s.Phases["ShareKeys"]);
+        Assert.Equal((9, 2.5, 4L, 17L, 3), (s.LastSurvivors, s.EpsilonSpent, s.ModelVersion, s.CurrentRound, s.CurrentPhase));
+        string text = m.Render();
+        Assert.Contains("securefedrec_rpcs_total{method=\"JoinRound\",status=\"OK\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("securefedrec_phase_duration_seconds_count{phase=\"ShareKeys\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("securefedrec_phase_duration_seconds_sum{phase=\"ShareKeys\"} 0.75\n", text, StringComparison.Ordinal);
+        Assert.Contains("securefedrec_current_round 17\n", text, StringComparison.Ordinal);
+    }
 }
 
 public class BackoffTests
