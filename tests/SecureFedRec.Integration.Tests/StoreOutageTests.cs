@@ -122,6 +122,7 @@ public sealed class StoreOutageTests
         Enumerable.Range(0, context.Model.Values.Length).Select(j => (0.05 * ((index % 3) + 1)) - context.Model.Values[j]).ToArray();
 
     [Theory]
+    [InlineData("AppendJournal")]
     [InlineData("UpdateRound:ShareKeys")]
     [InlineData("UpdateRound:MaskedInput")]
     [InlineData("AppendLedger")]
