@@ -209,7 +209,8 @@ public abstract class StoreContractTests : IAsyncLifetime
         JournalRecord rewrite = change == "other-kind" ? new JournalRecord(0, "message", [1], T0) : new JournalRecord(0, "open", [2], T0);
         await Assert.ThrowsAsync<StoreConflictException>(() => Store.AppendJournalAsync(round.RoundId, [new JournalRecord(1, "message", [7], T0), rewrite]));
         JournalRecord kept = Assert.Single(await Store.ListJournalAsync(round.RoundId));
-        Assert.Equal(("open", new byte[] { 1 }), (kept.Kind, kept.Body));
+        Assert.Equal("open", kept.Kind);
+        Assert.Equal([1], kept.Body);
     }
 
     [Theory]
