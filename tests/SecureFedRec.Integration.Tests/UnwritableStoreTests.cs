@@ -140,7 +140,7 @@ public sealed class UnwritableStoreTests
                 {
                     Pin = CertificatePin.ForCertificate(federation.PublicCertificate),
                     Authenticator = federation.Identities[i],
-                    MaxAttempts = 40,
+                    MaxAttempts = 80,
                     InitialBackoff = TimeSpan.FromMilliseconds(100),
                     MaxBackoff = TimeSpan.FromMilliseconds(400),
                 });
@@ -158,7 +158,7 @@ public sealed class UnwritableStoreTests
             }
 
             await transports[0].Reached.WaitAsync(TimeSpan.FromSeconds(30));
-            await Task.Delay(200);
+            await Task.Delay(500);
             files = Immutable.StoreFiles(options.Store);
             Immutable.Set(true, files);
             transports[0].Release();
