@@ -116,7 +116,7 @@ internal sealed class RoundsService(IRoundService rounds, ICoordinatorStore stor
             throw new RpcException(new Status(StatusCode.InvalidArgument, "payload is not a securefedrec.secagg.v1.ClientToServer message."));
         }
 
-        SubmitReply reply = rounds.Submit(caller, request.RoundId, request.Phase, message);
+        SubmitReply reply = await rounds.SubmitAsync(caller, request.RoundId, request.Phase, message, context.CancellationToken).ConfigureAwait(false);
         return reply.Outcome == SubmitOutcome.Accepted
             ? new SubmitPhaseResponse { PhaseDeadlineUnixMs = UnixMs(reply.Deadline) }
             : throw RoundStatus.ToException(reply.Refusal, reply.Detail);

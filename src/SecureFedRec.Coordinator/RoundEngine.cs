@@ -7,6 +7,8 @@ using SecureFedRec.Rounds;
 using SecureFedRec.Rounds.Server;
 using SecureFedRec.Rounds.Transport;
 using SecureFedRec.Wire;
+using Google.Protobuf;
+using RoundInfo = SecureFedRec.Wire.V1.RoundInfo;
 using ProtocolPhase = SecureFedRec.Protocol.Wire.Phase;
 using ProtocolThreatMode = SecureFedRec.Protocol.Wire.ThreatMode;
 using ProtocolDropReason = SecureFedRec.Protocol.Wire.DropReason;
@@ -22,8 +24,10 @@ namespace SecureFedRec.Coordinator;
 /// </summary>
 /// <remarks>
 /// Thread-safe (the host is); only <see cref="TickAsync"/> (one driver) opens and closes phases and writes to the store.
-/// The protocol state of a round lives in memory only: a round open at start-up is aborted (<see cref="RecoverAsync"/>),
-/// with nothing charged and nothing released.
+/// The open round is journaled in the store (<see cref="RoundJournal"/>: its plan before it opens, each accepted message
+/// before it is acknowledged, each phase close before it is published), so a round open at a crash is resumed at
+/// start-up (<see cref="RecoverAsync"/>) under the same id; one that cannot be resumed is aborted, nothing charged and
+/// nothing released.
 /// </remarks>
 public sealed class RoundEngine
 {
@@ -108,7 +112,8 @@ public sealed class RoundEngine
     /// The round host's options the coordinator's options ask for: settings (<see cref="SettingsOf"/>), cohort, recruiting
     /// and the phase-deadline rule (a per-phase setting when set, else PhaseSeconds + n × PhaseSecondsPerClient).
     /// </summary>
-    public static RoundHostOptions HostOptionsOf(RoundOptions o, TimeProvider time, ulong firstRoundId = 1, Func<string, CancellationToken, Task<byte[]?>>? identityOf = null)
+    public static RoundHostOptions HostOptionsOf(RoundOptions o, TimeProvider time, ulong firstRoundId = 1, Func<string, CancellationToken, Task<byte[]?>>? identityOf = null,
+        RoundJournal? journal = null)
     {
         ArgumentNullException.ThrowIfNull(o);
         return new RoundHostOptions
@@ -125,37 +130,101 @@ public sealed class RoundEngine
             FirstRoundId = firstRoundId,
             Threads = 1,
             IdentityOf = identityOf,
+            Journal = journal,
             Time = time,
         };
     }
 
     /// <summary>
-    /// Start-up: aborts rounds left open by a crash (their protocol state is gone), makes sure the initial model exists
-    /// (version 1) and creates the round host around the latest version.
+    /// Start-up: makes sure the initial model exists (version 1), creates the round host around the latest version, and
+    /// settles rounds left open by a crash: the newest is resumed from its journal (<see cref="RoundHost.ResumeAsync"/>,
+    /// same id, deadline re-armed from now), one that had already released its model is recorded as completed, and any
+    /// other (or one whose journal is missing or does not replay) is aborted, nothing charged and nothing released. Each is
+    /// logged once its store write succeeded; a store that cannot take the writes fails start-up.
     /// </summary>
     public async Task RecoverAsync(CancellationToken cancellationToken)
     {
-        foreach (RoundRecord open in await _store.ListOpenRoundsAsync(cancellationToken).ConfigureAwait(false))
-        {
-            // Logged once the abort is written (a store that cannot take the write fails start-up, aborting nothing).
-            await _store.UpdateRoundAsync(open.RoundId, nameof(ProtocolPhase.Aborted), "AbortedByRestart", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-            CoordinatorLog.RecoveredOpenRound(_logger, open.RoundId, open.Phase);
-            _metrics.RoundFinished("aborted_by_restart");
-        }
-
         ModelVersionRecord? latest = await _store.GetModelAsync(0, cancellationToken).ConfigureAwait(false);
         latest ??= await _store.AppendModelAsync(0, RoundCodec.EncodeModel(_initialModel()), "0", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         IReadOnlyList<RoundRecord> rounds = await _store.ListRoundsAsync(cancellationToken).ConfigureAwait(false);
         int released = rounds.Count(r => r.Outcome == "Completed");
         RoundOptions o = _options.Rounds;
-        _host = new RoundHost(HostOptionsOf(o, _time, (ulong)(rounds.Count == 0 ? 1 : rounds.Max(r => r.RoundId) + 1), IdentityOf),
+        _host = new RoundHost(HostOptionsOf(o, _time, (ulong)(rounds.Count == 0 ? 1 : rounds.Max(r => r.RoundId) + 1), IdentityOf, new StoreJournal(this)),
             ToRelease(latest), _ledger, _rule, new Operations.JournalEvents(Journal, new StoreEvents(this)), released);
+
+        IReadOnlyList<RoundRecord> open = await _store.ListOpenRoundsAsync(cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ModelVersionRecord> models = open.Count == 0 ? [] : await _store.ListModelsAsync(cancellationToken).ConfigureAwait(false);
+        for (int i = 0; i < open.Count; i++)
+        {
+            RoundRecord record = open[i];
+            if (models.FirstOrDefault(m => m.RoundId == record.RoundId) is { } model)
+            {
+                // Released (charged, model stored) just before the crash; only the outcome was not written.
+                await _store.UpdateRoundAsync(record.RoundId, nameof(ProtocolPhase.Completed), "Completed", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                CoordinatorLog.RecoveredReleasedRound(_logger, record.RoundId, model.Version);
+                continue;
+            }
+
+            string reason = i == open.Count - 1
+                ? await TryResumeAsync(record, cancellationToken).ConfigureAwait(false) ?? string.Empty
+                : "a newer round was opened after it";
+            if (reason.Length == 0)
+            {
+                continue;
+            }
+
+            // Logged once the abort is written (a store that cannot take the write fails start-up, aborting nothing).
+            await _store.UpdateRoundAsync(record.RoundId, nameof(ProtocolPhase.Aborted), "AbortedByRestart", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            CoordinatorLog.ResumeRefused(_logger, record.RoundId, reason);
+            _metrics.RoundFinished("aborted_by_restart");
+        }
+
         _metrics.ModelVersion(latest.Version);
         _metrics.EpsilonSpent(_ledger.TotalEpsilon);
     }
 
     /// <summary>Ends the open round's trace spans as abandoned (the host is stopping).</summary>
     internal void TraceAbandoned() => _tracing.Abandoned();
+
+    /// <summary>Resumes an open round from its journal; null when resumed, else why not (the caller aborts it).</summary>
+    private async Task<string?> TryResumeAsync(RoundRecord record, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<JournalRecord> journal = await _store.ListJournalAsync(record.RoundId, cancellationToken).ConfigureAwait(false);
+        if (journal.Count == 0 || journal[0].Kind != StoreJournal.OpenKind || journal[0].Sequence != 0)
+        {
+            return "no journal (it was opened by a coordinator that did not journal rounds, or its plan was never written)";
+        }
+
+        RoundResume resume;
+        try
+        {
+            resume = StoreJournal.Decode(record.RoundId, journal);
+        }
+        catch (FormatException ex)
+        {
+            return "its journal does not decode: " + ex.Message;
+        }
+
+        ProtocolPhase phase;
+        try
+        {
+            phase = await Host.ResumeAsync(resume, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RoundJournalException ex)
+        {
+            return ex.Message;
+        }
+
+        DateTimeOffset deadline = _time.GetUtcNow() + Host.Options.TimeoutOf(phase, resume.Cohort.Count);
+        if (phase is not (ProtocolPhase.Completed or ProtocolPhase.Aborted))
+        {
+            await _store.UpdateRoundAsync(record.RoundId, phase.ToString(), null, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            _metrics.Current(record.RoundId, (int)phase);
+        }
+
+        CoordinatorLog.RoundResumed(_logger, record.RoundId, journal.Count - 1, phase, deadline);
+        return null;
+    }
 
     /// <summary>One step of the driver: open a round when enough clients wait, close a phase when due, release.</summary>
     public Task TickAsync(CancellationToken cancellationToken) => Host.TickAsync(closeNow: false, cancellationToken);
@@ -167,6 +236,92 @@ public sealed class RoundEngine
     private static ModelRelease ToRelease(ModelVersionRecord record) =>
         new((ulong)record.Version, (ulong)record.RoundId, RoundCodec.DecodeModel(record.Model),
             double.TryParse(record.Epsilon, NumberStyles.Float, CultureInfo.InvariantCulture, out double e) ? e : 0, 0);
+
+    /// <summary>
+    /// The round journal in the store (<see cref="ICoordinatorStore.AppendJournalAsync"/>): entry 0 (<c>open</c>) is the
+    /// round's plan as JSON — the contract as its RoundInfo encoding (base64), the contract's binding (hex, checked on
+    /// decode), threshold, graph, degree, planned total ε and the cohort in protocol-number order; entries from 1 are the
+    /// round host's (<see cref="RoundJournalEntry"/>, kinds <c>message</c> and <c>close</c>).
+    /// </summary>
+    private sealed class StoreJournal(RoundEngine engine) : RoundJournal
+    {
+        public const string OpenKind = "open";
+        private const string MessageKind = "message";
+        private const string CloseKind = "close";
+
+        public override Task OpenAsync(RoundOpened opened, CancellationToken cancellationToken)
+        {
+            RoundPlan plan = opened.Plan;
+            var body = new OpenEntry(1, Convert.ToBase64String(RoundCodec.ToWire(plan.Contract, 0).ToByteArray()),
+                Convert.ToHexStringLower(plan.Contract.Binding()), plan.Threshold, plan.Graph.ToString(), plan.Degree, plan.TotalEpsilon, [.. opened.Cohort]);
+            return engine._store.AppendJournalAsync((long)plan.Contract.RoundId,
+                [new JournalRecord(0, OpenKind, JsonSerializer.SerializeToUtf8Bytes(body), engine._time.GetUtcNow())], cancellationToken);
+        }
+
+        public override Task AppendAsync(ulong roundId, IReadOnlyList<RoundJournalEntry> entries, CancellationToken cancellationToken)
+        {
+            DateTimeOffset now = engine._time.GetUtcNow();
+            var records = entries.Select(e => new JournalRecord(e.Sequence, e.Kind == RoundJournalEntryKind.Message ? MessageKind : CloseKind,
+                System.Runtime.InteropServices.MemoryMarshal.TryGetArray(e.Body, out ArraySegment<byte> whole) && whole.Offset == 0 && whole.Count == whole.Array!.Length
+                    ? whole.Array : e.Body.ToArray(), now)).ToList();
+            return engine._store.AppendJournalAsync((long)roundId, records, cancellationToken);
+        }
+
+        /// <summary>The round a stored journal describes; <see cref="FormatException"/> when it does not decode.</summary>
+        public static RoundResume Decode(long roundId, IReadOnlyList<JournalRecord> journal)
+        {
+            OpenEntry? open;
+            try
+            {
+                open = JsonSerializer.Deserialize<OpenEntry>(journal[0].Body);
+            }
+            catch (JsonException ex)
+            {
+                throw new FormatException("the plan entry is not JSON: " + ex.Message, ex);
+            }
+
+            if (open is null || open.Version != 1 || open.Cohort is null || open.Contract is null || open.Binding is null || open.Graph is null)
+            {
+                throw new FormatException("the plan entry is incomplete or of an unknown version.");
+            }
+
+            RoundContract contract;
+            try
+            {
+                contract = RoundCodec.FromWire(RoundInfo.Parser.ParseFrom(Convert.FromBase64String(open.Contract)));
+            }
+            catch (InvalidProtocolBufferException ex)
+            {
+                throw new FormatException("the contract is not a RoundInfo: " + ex.Message, ex);
+            }
+
+            if ((long)contract.RoundId != roundId || Convert.ToHexStringLower(contract.Binding()) != open.Binding)
+            {
+                throw new FormatException("the journaled contract is not the one round " + roundId + " opened with (id or binding differs).");
+            }
+
+            if (!Enum.TryParse(open.Graph, out Protocol.Graph.GraphKind graph) || !Enum.IsDefined(graph))
+            {
+                throw new FormatException("unknown graph " + open.Graph + ".");
+            }
+
+            var entries = new List<RoundJournalEntry>(journal.Count - 1);
+            foreach (JournalRecord r in journal.Skip(1))
+            {
+                RoundJournalEntryKind kind = r.Kind switch
+                {
+                    MessageKind => RoundJournalEntryKind.Message,
+                    CloseKind => RoundJournalEntryKind.PhaseClosed,
+                    _ => throw new FormatException("entry " + r.Sequence + " has unknown kind " + r.Kind + "."),
+                };
+                entries.Add(new RoundJournalEntry(r.Sequence, kind, r.Body));
+            }
+
+            return new RoundResume(new RoundPlan(contract, open.Threshold, graph, open.Degree, open.TotalEpsilon), open.Cohort, entries);
+        }
+
+        private sealed record OpenEntry(int Version, string Contract, string Binding, int Threshold, string Graph, int Degree, double TotalEpsilon, string[] Cohort);
+    }
 
     /// <summary>Store writes, metrics and logs for the host's events.</summary>
     private sealed class StoreEvents(RoundEngine engine) : RoundHostEvents

@@ -5,7 +5,7 @@ namespace SecureFedRec.Coordinator;
 
 /// <summary>
 /// What a stopping coordinator (SIGTERM, Ctrl+C, systemd stop) leaves behind, logged once when the host starts to
-/// stop: the round it abandons (nothing of it is released or charged; the next start marks it AbortedByRestart) or
+/// stop: the round it interrupts (nothing of it is released or charged now; the next start resumes it from its journal) or
 /// that none was open, and the model version and completed rounds kept in the store.
 /// </summary>
 public static partial class ShutdownLog
@@ -30,6 +30,6 @@ public static partial class ShutdownLog
     [LoggerMessage(EventId = 2050, Level = LogLevel.Information, Message = "Stopping: no round in progress; model version {ModelVersion} and the ledger are in the store")]
     private static partial void Idle(ILogger logger, long modelVersion);
 
-    [LoggerMessage(EventId = 2051, Level = LogLevel.Warning, Message = "Stopping: round {RoundId} abandoned in phase {Phase}; nothing of it is released or charged (marked AbortedByRestart on the next start); model version {ModelVersion} and the ledger are in the store")]
+    [LoggerMessage(EventId = 2051, Level = LogLevel.Warning, Message = "Stopping: round {RoundId} interrupted in phase {Phase}; nothing of it is released or charged now (the next start resumes it from its journal); model version {ModelVersion} and the ledger are in the store")]
     private static partial void Abandoned(ILogger logger, ulong roundId, Phase phase, long modelVersion);
 }

@@ -78,7 +78,7 @@ public sealed class ProcessTests
     }
 
     [Fact]
-    public async Task A_coordinator_killed_mid_round_restarts_on_its_store_without_losing_ledger_or_models()
+    public async Task A_coordinator_killed_mid_round_whose_clients_are_gone_resumes_it_aborts_it_at_its_deadlines_and_loses_nothing()
     {
         await using var federation = new Federation(clients: 3);
         string config = WriteCoordinatorConfig(federation, cohort: 3, phaseSeconds: 30);
@@ -119,17 +119,31 @@ public sealed class ProcessTests
             clients.ForEach(c => c.Dispose());
         }
 
-        // Nothing released by round 1 is lost; round 2 is still open in the store.
+        // Nothing released by round 1 is lost; round 2 is still open in the store, with its journal (plan and two messages).
         await using (var store = new SqliteCoordinatorStore(db))
         {
             Assert.Equal([1L, 2L], (await store.ListModelsAsync()).Select(m => m.Version));
             Assert.Equal(["round-1"], (await store.ListLedgerAsync()).Select(e => e.RoundId));
             Assert.Equal([2L], (await store.ListOpenRoundsAsync()).Select(r => r.RoundId));
+            Assert.Equal(["open", "message", "message"], (await store.ListJournalAsync(2)).Select(e => e.Kind));
         }
 
-        // Restart on the same store: round 2 is aborted, nothing charged twice, and round 3 completes.
+        // Restart on the same store (short deadlines): round 2 is resumed, and with its clients gone it aborts at its
+        // re-armed deadlines, nothing charged; then round 3 completes.
+        config = WriteCoordinatorConfig(federation, cohort: 3, phaseSeconds: 2);
         using CliProcess second = CliProcess.Start("coordinator", "--config", config);
         address = await second.ListeningAsync(TimeSpan.FromSeconds(60));
+        await using (var store = new SqliteCoordinatorStore(db))
+        {
+            DateTime until = DateTime.UtcNow.AddSeconds(20);
+            while ((await store.GetRoundAsync(2))!.Outcome is null)
+            {
+                Assert.True(DateTime.UtcNow < until, "round 2 did not end:\n" + second.Output);
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.Contains("Round 2 was open at start-up; resumed from its journal (2 entries) in phase AdvertiseKeys", second.Output, StringComparison.Ordinal);
         var again = Enumerable.Range(0, 3).Select(i => federation.Client(i, address)).ToList();
         try
         {
@@ -150,7 +164,8 @@ public sealed class ProcessTests
             Assert.Equal([1L, 2L, 3L], (await store.ListModelsAsync()).Select(m => m.Version));
             Assert.Equal(["round-1", "round-3"], (await store.ListLedgerAsync()).Select(e => e.RoundId));
             RoundRecord aborted = (await store.GetRoundAsync(2))!;
-            Assert.Equal("AbortedByRestart", aborted.Outcome);
+            Assert.Equal("AbortedTooFewClients", aborted.Outcome);
+            Assert.Empty(await store.ListJournalAsync(2));
             Assert.Empty(await store.ListOpenRoundsAsync());
         }
     }

@@ -77,6 +77,14 @@ internal sealed class FlakyStore(ICoordinatorStore inner, string trigger, TimeSp
 
     public Task<RoundRecord?> GetRoundAsync(long roundId, CancellationToken cancellationToken = default) => inner.GetRoundAsync(roundId, cancellationToken);
 
+    public async Task AppendJournalAsync(long roundId, IReadOnlyList<JournalRecord> entries, CancellationToken cancellationToken = default)
+    {
+        await Check("AppendJournal");
+        await inner.AppendJournalAsync(roundId, entries, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<JournalRecord>> ListJournalAsync(long roundId, CancellationToken cancellationToken = default) => inner.ListJournalAsync(roundId, cancellationToken);
+
     public Task<IReadOnlyList<RoundRecord>> ListOpenRoundsAsync(CancellationToken cancellationToken = default) => inner.ListOpenRoundsAsync(cancellationToken);
 
     public Task<IReadOnlyList<RoundRecord>> ListRoundsAsync(CancellationToken cancellationToken = default) => inner.ListRoundsAsync(cancellationToken);
@@ -114,6 +122,7 @@ public sealed class StoreOutageTests
         Enumerable.Range(0, context.Model.Values.Length).Select(j => (0.05 * ((index % 3) + 1)) - context.Model.Values[j]).ToArray();
 
     [Theory]
+    [InlineData("AppendJournal")]
     [InlineData("UpdateRound:ShareKeys")]
     [InlineData("UpdateRound:MaskedInput")]
     [InlineData("AppendLedger")]

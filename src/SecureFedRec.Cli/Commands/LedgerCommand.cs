@@ -183,7 +183,7 @@ internal static class LedgerCommand
                     return Failed;
                 }
 
-                if (schema < SqlCoordinatorStore.CurrentSchemaVersion)
+                if (schema < SqlCoordinatorStore.FirstChainedSchemaVersion)
                 {
                     Console.Error.WriteLine($"ledger UNVERIFIABLE: schema {schema} store has no hash chain; a coordinator of this version upgrades it on start (schema {SqlCoordinatorStore.CurrentSchemaVersion}).");
                     return Broken;

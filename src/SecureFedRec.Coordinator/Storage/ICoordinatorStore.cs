@@ -33,8 +33,23 @@ public interface ICoordinatorStore : IAsyncDisposable
     /// <summary>Opens a new round (id assigned by the store, increasing).</summary>
     Task<RoundRecord> CreateRoundAsync(long modelVersion, string parametersJson, string phase, DateTimeOffset now, CancellationToken cancellationToken = default);
 
-    /// <summary>Moves a round to <paramref name="phase"/>; <paramref name="outcome"/> set when it ends.</summary>
+    /// <summary>
+    /// Moves a round to <paramref name="phase"/>; <paramref name="outcome"/> set when it ends, which also deletes the round's
+    /// journal in the same transaction (a finished round is never resumed).
+    /// </summary>
     Task UpdateRoundAsync(long roundId, string phase, string? outcome, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends entries to the journal of open round <paramref name="roundId"/> (what the round host must replay to rebuild
+    /// the round after a crash: its plan, each accepted client message, each phase close), all in one transaction. Keyed
+    /// by (round, sequence): storing an entry again with the same kind and body is a no-op (a retried write); a different
+    /// entry under a stored sequence, an unknown round, or a finished round is refused with
+    /// <see cref="StoreConflictException"/>.
+    /// </summary>
+    Task AppendJournalAsync(long roundId, IReadOnlyList<JournalRecord> entries, CancellationToken cancellationToken = default);
+
+    /// <summary>The journal of a round, by sequence (empty once the round finished, or when it never wrote one).</summary>
+    Task<IReadOnlyList<JournalRecord>> ListJournalAsync(long roundId, CancellationToken cancellationToken = default);
 
     /// <summary>A round, or null.</summary>
     Task<RoundRecord?> GetRoundAsync(long roundId, CancellationToken cancellationToken = default);
@@ -89,6 +104,14 @@ public sealed record EnrolmentRecord(string ClientId, int Number, byte[] PublicK
 
 /// <summary>A round as stored.</summary>
 public sealed record RoundRecord(long RoundId, long ModelVersion, string ParametersJson, string Phase, string? Outcome, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>One entry of a round's journal: its place, its kind (<c>open</c>, <c>message</c>, <c>close</c>) and its
+/// bytes, opaque to the store (their encoding is the round host's, <c>protocol-spec/coordinator.md</c> "Round journal").</summary>
+/// <param name="Sequence">Position in the round's journal (0: the round's plan).</param>
+/// <param name="Kind">Entry kind.</param>
+/// <param name="Body">Entry bytes.</param>
+/// <param name="RecordedAt">When it was written.</param>
+public sealed record JournalRecord(long Sequence, string Kind, byte[] Body, DateTimeOffset RecordedAt);
 
 /// <summary>A released model version (bytes empty in listings) and its place in the model chain.</summary>
 public sealed record ModelVersionRecord(long Version, long RoundId, byte[] Model, string Epsilon, DateTimeOffset ReleasedAt)

@@ -106,6 +106,18 @@ public sealed class RetryingCoordinatorStore : ICoordinatorStore
         }, cancellationToken);
 
     /// <inheritdoc />
+    public Task AppendJournalAsync(long roundId, IReadOnlyList<JournalRecord> entries, CancellationToken cancellationToken = default) =>
+        Run(nameof(AppendJournalAsync), async ct =>
+        {
+            await _inner.AppendJournalAsync(roundId, entries, ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<JournalRecord>> ListJournalAsync(long roundId, CancellationToken cancellationToken = default) =>
+        Run(nameof(ListJournalAsync), ct => _inner.ListJournalAsync(roundId, ct), cancellationToken);
+
+    /// <inheritdoc />
     public Task<RoundRecord?> GetRoundAsync(long roundId, CancellationToken cancellationToken = default) =>
         Run(nameof(GetRoundAsync), ct => _inner.GetRoundAsync(roundId, ct), cancellationToken);
 

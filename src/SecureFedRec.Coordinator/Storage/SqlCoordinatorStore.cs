@@ -11,10 +11,13 @@ namespace SecureFedRec.Coordinator.Storage;
 /// rows, and on model rows the model digest and the ledger head (<c>ledger_count</c>, <c>ledger_head</c>) each version was
 /// released under. A schema-1 store is upgraded in one transaction by <see cref="InitializeAsync"/>: the existing rows are
 /// chained as found (the chain protects them from then on, not before) and each existing model is anchored at the ledger
-/// rows recorded at or before its release time; <see cref="UpgradedFromSchema"/> is set for the host to log.</remarks>
+/// rows recorded at or before its release time; <see cref="UpgradedFromSchema"/> is set for the host to log.
+/// Schema 3 adds <c>round_journal</c>, the durable journal of the open round (<see cref="AppendJournalAsync"/>): a schema-2
+/// store is upgraded by creating the empty table (nothing else changes).</remarks>
 public abstract class SqlCoordinatorStore : ICoordinatorStore
 {
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
+    private const int ChainedSchemaVersion = 2;
     private const string LedgerColumns = "sequence, round_id, recorded_at, parameters, contributing_clients, round_epsilon, total_epsilon, prev_hash, row_hash";
     private const string ModelColumns = "version, round_id, model, epsilon, released_at, model_digest, ledger_count, ledger_head, prev_hash, row_hash";
     private const string ModelColumnsWithoutBytes = "version, round_id, epsilon, released_at, model_digest, ledger_count, ledger_head, prev_hash, row_hash";
@@ -54,6 +57,7 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
             $"CREATE TABLE IF NOT EXISTS rounds (round_id {SerialPrimaryKey}, model_version BIGINT NOT NULL, parameters TEXT NOT NULL, phase TEXT NOT NULL, outcome TEXT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
             $"CREATE TABLE IF NOT EXISTS models (version BIGINT PRIMARY KEY, round_id BIGINT NOT NULL UNIQUE, model {BlobType} NOT NULL, epsilon TEXT NOT NULL, released_at BIGINT NOT NULL, model_digest TEXT NULL, ledger_count BIGINT NULL, ledger_head TEXT NULL, prev_hash TEXT NULL, row_hash TEXT NULL)",
             "CREATE TABLE IF NOT EXISTS ledger (sequence BIGINT PRIMARY KEY, round_id TEXT NOT NULL UNIQUE, recorded_at BIGINT NOT NULL, parameters TEXT NOT NULL, contributing_clients INTEGER NOT NULL, round_epsilon DOUBLE PRECISION NOT NULL, total_epsilon DOUBLE PRECISION NOT NULL, prev_hash TEXT NULL, row_hash TEXT NULL)",
+            $"CREATE TABLE IF NOT EXISTS round_journal (round_id BIGINT NOT NULL, sequence BIGINT NOT NULL, kind TEXT NOT NULL, body {BlobType} NOT NULL, recorded_at BIGINT NOT NULL, PRIMARY KEY (round_id, sequence))",
         ];
         await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using DbTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -75,9 +79,15 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
             await UpgradeFromSchema1Async(connection, tx, cancellationToken).ConfigureAwait(false);
             UpgradedFromSchema = 1;
         }
+        else if (found == 2)
+        {
+            // Schema 3 only adds round_journal, created above.
+            await ExecuteAsync(connection, tx, "UPDATE sfr_schema SET version = @v", cancellationToken, ("@v", SchemaVersion)).ConfigureAwait(false);
+            UpgradedFromSchema = 2;
+        }
         else if (found != SchemaVersion)
         {
-            throw new StoreConflictException("The store has schema version " + found + "; this coordinator reads versions 1 (upgraded on start) and " + SchemaVersion + ".");
+            throw new StoreConflictException("The store has schema version " + found + "; this coordinator reads versions 1 and 2 (upgraded on start) and " + SchemaVersion + ".");
         }
 
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -141,13 +151,79 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
     public async Task UpdateRoundAsync(long roundId, string phase, string? outcome, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        int changed = await ExecuteAsync(connection, null,
+        await using DbTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        int changed = await ExecuteAsync(connection, tx,
             "UPDATE rounds SET phase = @ph, outcome = @o, updated_at = @at WHERE round_id = @id",
             cancellationToken, ("@ph", phase), ("@o", (object?)outcome ?? DBNull.Value), ("@at", now.ToUnixTimeMilliseconds()), ("@id", roundId)).ConfigureAwait(false);
         if (changed != 1)
         {
             throw new StoreConflictException("No round " + roundId + ".");
         }
+
+        if (outcome is not null)
+        {
+            // A finished round is never resumed: its journal (what its clients sent) goes with the outcome, atomically.
+            await ExecuteAsync(connection, tx, "DELETE FROM round_journal WHERE round_id = @id", cancellationToken, ("@id", roundId)).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task AppendJournalAsync(long roundId, IReadOnlyList<JournalRecord> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using DbTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        object? outcome = await ScalarAsync(connection, tx, "SELECT outcome FROM rounds WHERE round_id = @id", cancellationToken, ("@id", roundId)).ConfigureAwait(false);
+        if (outcome is null)
+        {
+            throw new StoreConflictException("No round " + roundId + ".");
+        }
+
+        if (outcome is not DBNull)
+        {
+            throw new StoreConflictException("Round " + roundId + " has finished (" + outcome + "); its journal is closed.");
+        }
+
+        foreach (JournalRecord entry in entries)
+        {
+            ArgumentNullException.ThrowIfNull(entry);
+            ArgumentOutOfRangeException.ThrowIfNegative(entry.Sequence);
+            ArgumentException.ThrowIfNullOrEmpty(entry.Kind);
+            ArgumentNullException.ThrowIfNull(entry.Body);
+            int added = await ExecuteAsync(connection, tx,
+                "INSERT INTO round_journal (round_id, sequence, kind, body, recorded_at) VALUES (@id, @s, @k, @b, @at) ON CONFLICT (round_id, sequence) DO NOTHING",
+                cancellationToken, ("@id", roundId), ("@s", entry.Sequence), ("@k", entry.Kind), ("@b", entry.Body), ("@at", entry.RecordedAt.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+            if (added == 0)
+            {
+                // A retry of a write whose commit succeeded but whose reply was lost stores the same entry again: accept it.
+                // Anything else under the same sequence would rewrite the round's history.
+                var stored = await QueryAsync(connection, tx, "SELECT kind, body FROM round_journal WHERE round_id = @id AND sequence = @s",
+                    r => (Kind: r.GetString(0), Body: (byte[])r.GetValue(1)), cancellationToken, ("@id", roundId), ("@s", entry.Sequence)).ConfigureAwait(false);
+                if (stored.Count != 1 || stored[0].Kind != entry.Kind || !stored[0].Body.AsSpan().SequenceEqual(entry.Body))
+                {
+                    throw new StoreConflictException("Round " + roundId + " already holds a different journal entry " + entry.Sequence + ".");
+                }
+            }
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JournalRecord>> ListJournalAsync(long roundId, CancellationToken cancellationToken = default)
+    {
+        await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await QueryAsync(connection, null,
+            "SELECT sequence, kind, body, recorded_at FROM round_journal WHERE round_id = @id ORDER BY sequence",
+            r => new JournalRecord(r.GetInt64(0), r.GetString(1), (byte[])r.GetValue(2), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3))),
+            cancellationToken, ("@id", roundId)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -319,6 +395,9 @@ public abstract class SqlCoordinatorStore : ICoordinatorStore
 
     /// <summary>The schema version this build writes.</summary>
     public static int CurrentSchemaVersion => SchemaVersion;
+
+    /// <summary>The first schema version with the ledger and model hash chains (older stores cannot be verified).</summary>
+    public static int FirstChainedSchemaVersion => ChainedSchemaVersion;
 
     /// <inheritdoc />
     public async Task<LedgerHead> GetLedgerHeadAsync(CancellationToken cancellationToken = default)

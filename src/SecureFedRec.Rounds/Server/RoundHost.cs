@@ -59,6 +59,13 @@ public sealed class RoundHostOptions
     /// <summary>Malicious mode: the enrolled identity public key (65-byte SEC1) of a caller, or null when unknown.</summary>
     public Func<string, CancellationToken, Task<byte[]?>>? IdentityOf { get; init; }
 
+    /// <summary>
+    /// Durable journal of the open round (null: none, the round lives in memory only): the round's plan before it opens,
+    /// each accepted client message before it is acknowledged (<see cref="RoundHost.SubmitAsync"/>), each phase close
+    /// before its messages are published; <see cref="RoundHost.ResumeAsync"/> rebuilds a round from it after a crash.
+    /// </summary>
+    public RoundJournal? Journal { get; init; }
+
     /// <summary>Randomness of the cohort selection (null: the OS CSPRNG; a seeded source in simulations and tests).</summary>
     public RandomSource? Random { get; init; }
 
@@ -105,7 +112,8 @@ public enum RoundHostTick
 /// <remarks>
 /// Thread-safe: <see cref="IRoundService"/> calls may come from any thread; <see cref="TickAsync"/> is the one driver
 /// (call it from one loop). No ASP.NET, SQL or network dependency: persistence and telemetry go through
-/// <see cref="RoundHostEvents"/>. A round's protocol state lives in memory only.
+/// <see cref="RoundHostEvents"/> and, when set, <see cref="RoundHostOptions.Journal"/> (RoundHost.Resume.cs), from which
+/// <see cref="ResumeAsync"/> rebuilds an open round after a crash.
 /// </remarks>
 public sealed partial class RoundHost : IRoundService
 {
@@ -291,6 +299,12 @@ public sealed partial class RoundHost : IRoundService
         {
             if (round.Session.Phase != phase)
             {
+                // A retry of a message the round took (its acknowledgement was lost) after the phase moved on.
+                if (WasTaken(round, number, phase, message))
+                {
+                    return new SubmitReply(SubmitOutcome.Accepted, RoundRefusal.None, null, round.Deadline);
+                }
+
                 // A client that missed a deadline learns it was dropped (and why), not merely that the phase closed.
                 if (round.Session.Dropped.TryGetValue(number, out DropReason dropped))
                 {
@@ -301,6 +315,7 @@ public sealed partial class RoundHost : IRoundService
             }
 
             step = round.Session.Handle(number, message);
+            JournalHandled(round, number, message, step);
         }
 
         switch (step.Outcome)
@@ -502,23 +517,11 @@ public sealed partial class RoundHost : IRoundService
 
         ulong roundId = await _events.AllocateRoundIdAsync(proposed, draft.Contract, cohort, cancellationToken).ConfigureAwait(false);
         RoundPlan plan = roundId == proposed ? draft : draft with { Contract = draft.Contract with { RoundId = roundId } };
-        RoundContract contract = plan.Contract;
-        bool malicious = contract.Mode == ThreatMode.Malicious;
-        Dictionary<int, byte[]>? identities = null;
-        if (malicious)
-        {
-            identities = [];
-            for (int i = 0; i < n; i++)
-            {
-                byte[]? identity = _options.IdentityOf is null ? null : await _options.IdentityOf(cohort[i], cancellationToken).ConfigureAwait(false);
-                identities[i + 1] = identity ?? throw new InvalidOperationException("Malicious mode needs the enrolled identity of every cohort member.");
-            }
-        }
-
-        SecAggParameters parameters = SecAggParameters.Create(roundId, Enumerable.Range(1, n).ToArray(), plan.Threshold,
-            contract.SecAggDimension, contract.Dp.Bits, contract.Mode, Crypto.KeyAgreementSuite.X25519, plan.Graph, plan.Degree, contract.Binding());
-        SecAggServerSession session = SecAggServerSession.Start(parameters, new ServerOptions { EnrolledIdentities = identities, Threads = _options.Threads });
+        SecAggServerSession session = await StartSessionAsync(plan, cohort, cancellationToken).ConfigureAwait(false);
         var round = new ActiveRound(plan, cohort, session, now, now + _options.TimeoutOf(Phase.AdvertiseKeys, n));
+
+        // Durable before any cohort member can see the round (a crash from here on resumes it, not loses it).
+        await JournalOpenedAsync(round, now, cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
             _round = round;
@@ -533,6 +536,29 @@ public sealed partial class RoundHost : IRoundService
         await _events.OnRoundOpenedAsync(new RoundOpened(plan, cohort, now), cancellationToken).ConfigureAwait(false);
         Signal();
         return RoundHostTick.Opened;
+    }
+
+    /// <summary>The secure-aggregation session of a planned round (opening it, or rebuilding it on resume).</summary>
+    private async Task<SecAggServerSession> StartSessionAsync(RoundPlan plan, IReadOnlyList<string> cohort, CancellationToken cancellationToken)
+    {
+        RoundContract contract = plan.Contract;
+        ulong roundId = contract.RoundId;
+        int n = cohort.Count;
+        bool malicious = contract.Mode == ThreatMode.Malicious;
+        Dictionary<int, byte[]>? identities = null;
+        if (malicious)
+        {
+            identities = [];
+            for (int i = 0; i < n; i++)
+            {
+                byte[]? identity = _options.IdentityOf is null ? null : await _options.IdentityOf(cohort[i], cancellationToken).ConfigureAwait(false);
+                identities[i + 1] = identity ?? throw new InvalidOperationException("Malicious mode needs the enrolled identity of every cohort member.");
+            }
+        }
+
+        SecAggParameters parameters = SecAggParameters.Create(roundId, Enumerable.Range(1, n).ToArray(), plan.Threshold,
+            contract.SecAggDimension, contract.Dp.Bits, contract.Mode, Crypto.KeyAgreementSuite.X25519, plan.Graph, plan.Degree, contract.Binding());
+        return SecAggServerSession.Start(parameters, new ServerOptions { EnrolledIdentities = identities, Threads = _options.Threads });
     }
 
     /// <summary>
@@ -559,6 +585,7 @@ public sealed partial class RoundHost : IRoundService
                 before = round.Session.Dropped;
                 round.Committing = true;
                 next = round.Session.Close();
+                JournalClosed(round, closed, next);
             }
 
             foreach ((int number, DropReason reason) in round.Session.Dropped)
@@ -574,6 +601,8 @@ public sealed partial class RoundHost : IRoundService
 
         if (round.PendingClose is { } pending)
         {
+            // The close (and every message before it) is durable before anything it produced is published.
+            await FlushJournalAsync(round, cancellationToken).ConfigureAwait(false);
             await _events.OnPhaseClosedAsync(pending, cancellationToken).ConfigureAwait(false);
             round.PendingClose = null;
             round.PhaseStartedAt = now;
@@ -636,7 +665,9 @@ public sealed partial class RoundHost : IRoundService
                     _charged.Add(contract.RoundId);
                 }
 
-                if (decision.Outcome != LedgerOutcome.Charged)
+                // AlreadyCharged: this very round (same parameters and contributors) was charged before a crash and is
+                // being resumed; the recorded charge stands for it, nothing is charged twice.
+                if (decision.Outcome is not (LedgerOutcome.Charged or LedgerOutcome.AlreadyCharged))
                 {
                     return new RoundFinished(contract, ServerRoundOutcome.WithheldLedgerRefused, contributors, null, null, dropped, "ledger: " + decision.Outcome + ": " + decision.Message);
                 }

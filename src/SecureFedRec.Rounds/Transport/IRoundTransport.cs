@@ -36,6 +36,14 @@ public interface IRoundService
     /// <summary>SubmitPhase for <paramref name="caller"/>.</summary>
     SubmitReply Submit(string caller, ulong roundId, Phase phase, ClientToServer message);
 
+    /// <summary>
+    /// SubmitPhase for <paramref name="caller"/>, acknowledged only once the service has made what it accepted durable (a
+    /// journaling round host); the default is <see cref="Submit"/>. A failed write throws (the caller retries the same
+    /// message, which the service takes as a safe resubmission).
+    /// </summary>
+    Task<SubmitReply> SubmitAsync(string caller, ulong roundId, Phase phase, ClientToServer message, CancellationToken cancellationToken) =>
+        Task.FromResult(Submit(caller, roundId, phase, message));
+
     /// <summary>FetchPhase for <paramref name="caller"/>.</summary>
     FetchReply Fetch(string caller, ulong roundId, Phase phase);
 

@@ -69,7 +69,7 @@ public sealed class InProcessRoundTransport : IRoundTransport
         cancellationToken.ThrowIfCancellationRequested();
         byte[] bytes = message.ToByteArray();
         Interlocked.Add(ref _bytesSent, bytes.Length);
-        return Task.FromResult(_service.Submit(_caller, roundId, phase, ClientToServer.Parser.ParseFrom(bytes)));
+        return _service.SubmitAsync(_caller, roundId, phase, ClientToServer.Parser.ParseFrom(bytes), cancellationToken);
     }
 
     /// <inheritdoc />

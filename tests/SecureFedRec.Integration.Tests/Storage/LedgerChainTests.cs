@@ -206,12 +206,32 @@ public abstract class LedgerChainTests : IAsyncLifetime
 
         await Store.InitializeAsync();
         Assert.Equal(1, Store.UpgradedFromSchema);
-        Assert.Equal(2, await Store.GetSchemaVersionAsync());
+        Assert.Equal(SqlCoordinatorStore.CurrentSchemaVersion, await Store.GetSchemaVersionAsync());
         IReadOnlyList<ModelVersionRecord> models = await Store.ListModelsAsync();
         Assert.Equal([0L, 1L], models.Select(m => m.LedgerCount));
         Assert.True((await Store.VerifyLedgerAsync(allModelBytes: true)).Intact);
         await SqlAsync("DELETE FROM ledger WHERE sequence = 1");
         Assert.False((await Store.VerifyLedgerAsync()).Intact);
+    }
+
+    [Fact]
+    public async Task A_schema_2_store_is_upgraded_to_the_round_journal_keeping_its_chains()
+    {
+        if (_store is null)
+        {
+            return;
+        }
+
+        LedgerHead head = await HistoryAsync(rounds: 2);
+        await SqlAsync("DROP TABLE round_journal");
+        await SqlAsync("UPDATE sfr_schema SET version = 2");
+        await Store.InitializeAsync();
+        Assert.Equal(2, Store.UpgradedFromSchema);
+        Assert.Equal(SqlCoordinatorStore.CurrentSchemaVersion, await Store.GetSchemaVersionAsync());
+        Assert.True((await Store.VerifyLedgerAsync(head, allModelBytes: true)).Intact);
+        RoundRecord open = await Store.CreateRoundAsync(3, "{}", "AdvertiseKeys", T0);
+        await Store.AppendJournalAsync(open.RoundId, [new JournalRecord(0, "open", [1], T0)]);
+        Assert.Single(await Store.ListJournalAsync(open.RoundId));
     }
 
     [Fact]
@@ -223,9 +243,9 @@ public abstract class LedgerChainTests : IAsyncLifetime
         }
 
         await Store.InitializeAsync();
-        await SqlAsync("UPDATE sfr_schema SET version = 3");
+        await SqlAsync("UPDATE sfr_schema SET version = 4");
         StoreConflictException ex = await Assert.ThrowsAsync<StoreConflictException>(() => Store.InitializeAsync());
-        Assert.Contains("schema version 3", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("schema version 4", ex.Message, StringComparison.Ordinal);
     }
 }
 

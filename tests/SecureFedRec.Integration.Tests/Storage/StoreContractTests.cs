@@ -162,6 +162,79 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_round_journal_is_kept_in_order_survives_a_reopen_and_goes_with_the_outcome()
+    {
+        if (_store is null)
+        {
+            return;
+        }
+
+        RoundRecord round = await Store.CreateRoundAsync(1, "{}", "AdvertiseKeys", T0);
+        RoundRecord other = await Store.CreateRoundAsync(1, "{}", "AdvertiseKeys", T0);
+        await Store.AppendJournalAsync(round.RoundId, [new JournalRecord(0, "open", [1, 2], T0)]);
+        await Store.AppendJournalAsync(round.RoundId, [new JournalRecord(2, "close", [3], T0), new JournalRecord(1, "message", [], T0)]);
+        await Store.AppendJournalAsync(other.RoundId, [new JournalRecord(0, "open", [9], T0)]);
+
+        // A retried write of the same entries is a no-op.
+        await Store.AppendJournalAsync(round.RoundId, [new JournalRecord(1, "message", [], T0.AddSeconds(5))]);
+        await using (ICoordinatorStore reopened = await ReopenAsync())
+        {
+            await reopened.InitializeAsync();
+            IReadOnlyList<JournalRecord> journal = await reopened.ListJournalAsync(round.RoundId);
+            Assert.Equal([0L, 1L, 2L], journal.Select(e => e.Sequence));
+            Assert.Equal(["open", "message", "close"], journal.Select(e => e.Kind));
+            Assert.Equal([1, 2], journal[0].Body);
+            Assert.Empty(journal[1].Body);
+        }
+
+        await Store.UpdateRoundAsync(round.RoundId, "ShareKeys", null, T0);
+        Assert.Equal(3, (await Store.ListJournalAsync(round.RoundId)).Count);
+        await Store.UpdateRoundAsync(round.RoundId, "Completed", "Completed", T0);
+        Assert.Empty(await Store.ListJournalAsync(round.RoundId));
+        Assert.Single(await Store.ListJournalAsync(other.RoundId));
+    }
+
+    [Theory]
+    [InlineData("other-kind")]
+    [InlineData("other-body")]
+    public async Task A_different_journal_entry_under_a_stored_sequence_is_refused_and_nothing_is_written(string change)
+    {
+        if (_store is null)
+        {
+            return;
+        }
+
+        RoundRecord round = await Store.CreateRoundAsync(1, "{}", "AdvertiseKeys", T0);
+        await Store.AppendJournalAsync(round.RoundId, [new JournalRecord(0, "open", [1], T0)]);
+        JournalRecord rewrite = change == "other-kind" ? new JournalRecord(0, "message", [1], T0) : new JournalRecord(0, "open", [2], T0);
+        await Assert.ThrowsAsync<StoreConflictException>(() => Store.AppendJournalAsync(round.RoundId, [new JournalRecord(1, "message", [7], T0), rewrite]));
+        JournalRecord kept = Assert.Single(await Store.ListJournalAsync(round.RoundId));
+        Assert.Equal("open", kept.Kind);
+        Assert.Equal([1], kept.Body);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_journal_of_an_unknown_or_finished_round_is_refused(bool exists)
+    {
+        if (_store is null)
+        {
+            return;
+        }
+
+        long id = 999;
+        if (exists)
+        {
+            id = (await Store.CreateRoundAsync(1, "{}", "AdvertiseKeys", T0)).RoundId;
+            await Store.UpdateRoundAsync(id, "Aborted", "AbortedTooFewClients", T0);
+        }
+
+        await Assert.ThrowsAsync<StoreConflictException>(() => Store.AppendJournalAsync(id, [new JournalRecord(0, "open", [1], T0)]));
+        Assert.Empty(await Store.ListJournalAsync(id));
+    }
+
+    [Fact]
     public async Task Concurrent_appends_get_distinct_versions_and_sequences()
     {
         // More racing appends than the store's retry budget: only real serialization of appends passes this.

@@ -111,7 +111,7 @@ public sealed class RoundEngineTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_round_left_open_by_a_crash_is_aborted_at_start_up()
+    public async Task A_round_left_open_by_a_crash_is_resumed_at_start_up_under_its_id()
     {
         ulong round = await OpenRoundAsync();
         var options = new CoordinatorOptions { InsecureDev = true };
@@ -119,8 +119,50 @@ public sealed class RoundEngineTests : IAsyncLifetime
         var restarted = new RoundEngine(options, _store, ledger, new CoordinatorMetrics(), NullLogger.Instance, TimeProvider.System);
         await restarted.RecoverAsync(CancellationToken.None);
         RoundRecord stored = (await _store.GetRoundAsync((long)round))!;
+        Assert.Null(stored.Outcome);
+        Assert.Equal((round, Phase.AdvertiseKeys), restarted.Current);
+
+        // Its cohort members are invited again (the same contract); others are not in it.
+        JoinReply again = restarted.Service.Join(_clients[1].ClientId);
+        Assert.Equal((JoinOutcome.Selected, round), (again.Outcome, again.Invitation!.Contract.RoundId));
+        Assert.NotEqual(JoinOutcome.Selected, restarted.Service.Join(_clients[3].ClientId).Outcome);
+        Assert.Empty(ledger.Entries);
+    }
+
+    [Theory]
+    [InlineData("no-journal")]
+    [InlineData("bad-plan")]
+    [InlineData("older")]
+    public async Task A_round_left_open_that_cannot_be_resumed_is_aborted_at_start_up(string why)
+    {
+        ulong round = await OpenRoundAsync();
+        long victim = (long)round;
+        switch (why)
+        {
+            case "no-journal":
+                victim = (await _store.CreateRoundAsync(1, "{}", "ShareKeys", DateTimeOffset.UtcNow)).RoundId;
+                await _store.UpdateRoundAsync((long)round, "Aborted", "AbortedTooFewClients", DateTimeOffset.UtcNow);
+                break;
+            case "bad-plan":
+                victim = (await _store.CreateRoundAsync(1, "{}", "AdvertiseKeys", DateTimeOffset.UtcNow)).RoundId;
+                await _store.UpdateRoundAsync((long)round, "Aborted", "AbortedTooFewClients", DateTimeOffset.UtcNow);
+                await _store.AppendJournalAsync(victim, [new JournalRecord(0, "open", "{\"Version\":1}"u8.ToArray(), DateTimeOffset.UtcNow)]);
+                break;
+            case "older":
+                // A round opened after it (by another coordinator version, say): only the newest is resumed.
+                await _store.CreateRoundAsync(1, "{}", "AdvertiseKeys", DateTimeOffset.UtcNow);
+                break;
+        }
+
+        var options = new CoordinatorOptions { InsecureDev = true };
+        StorePrivacyLedger ledger = await StorePrivacyLedger.OpenAsync(_store, new PrivacyBudget(10, 1e-5));
+        var restarted = new RoundEngine(options, _store, ledger, new CoordinatorMetrics(), NullLogger.Instance, TimeProvider.System);
+        await restarted.RecoverAsync(CancellationToken.None);
+        RoundRecord stored = (await _store.GetRoundAsync(victim))!;
         Assert.Equal("AbortedByRestart", stored.Outcome);
+        Assert.Empty(await _store.ListJournalAsync(victim));
         Assert.Empty(ledger.Entries);
         Assert.Equal(1L, restarted.ModelVersion);
+        Assert.Empty(await _store.ListOpenRoundsAsync());
     }
 }
