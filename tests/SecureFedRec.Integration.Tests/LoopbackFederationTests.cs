@@ -116,9 +116,12 @@ public sealed class LoopbackFederationTests
         await using var federation = new Federation(clients: 2, allowListed: 1);
         await using CoordinatorHost host = await CoordinatorHost.StartAsync(federation.Options());
         using FederationClient outsider = federation.Client(1, host.Address);
-        var enrol = await Assert.ThrowsAsync<RpcException>(() => outsider.EnrolAsync());
-        Assert.Equal((StatusCode.PermissionDenied, "Permission denied."), (enrol.StatusCode, enrol.Status.Detail));
+        // The SDK sees it is not in the verified roster and sends no enrolment at all.
+        var self = await Assert.ThrowsAsync<Roster.RosterRefusedException>(() => outsider.EnrolAsync());
+        Assert.Equal(Roster.RosterRefusal.NotInRoster, self.Refusal);
+        // The coordinator refuses its signed calls, with the one fixed denial.
         var model = await Assert.ThrowsAsync<RpcException>(() => outsider.GetModelAsync());
+        Assert.Equal("Permission denied.", model.Status.Detail);
         Assert.Equal(StatusCode.PermissionDenied, model.StatusCode);
 
         using FederationClient insider = federation.Client(0, host.Address);

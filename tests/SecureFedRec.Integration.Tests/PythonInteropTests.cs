@@ -39,12 +39,18 @@ public sealed class PythonInteropTests
 
         await using var federation = new Federation(clients: 2, allowListed: 1);
         using CliProcess coordinator = CliProcess.Start("coordinator", "--config",
-            ProcessTests.WriteCoordinatorConfig(federation, cohort: 3, phaseSeconds: 20, allowListed: 1));
+            ProcessTests.WriteCoordinatorConfig(federation, cohort: 3, phaseSeconds: 20));
         Uri address = await coordinator.ListeningAsync(TimeSpan.FromSeconds(60));
 
         ClientIdentity enrolled = federation.Identities[0];
         ClientIdentity unknown = federation.Identities[1];
-        byte[] enrolRequest = new EnrolRequest { IdentityPublicKey = ByteString.CopyFrom(enrolled.PublicKey), DisplayName = "python" }.ToByteArray();
+        byte[] enrolRequest = new EnrolRequest
+        {
+            IdentityPublicKey = ByteString.CopyFrom(enrolled.PublicKey),
+            DisplayName = "python",
+            Organisation = Federation.Organisation(0),
+            RosterClientId = Federation.MemberId(0),
+        }.ToByteArray();
         byte[] unknownRequest = new EnrolRequest { IdentityPublicKey = ByteString.CopyFrom(unknown.PublicKey) }.ToByteArray();
         string root = RepoRoot();
         var start = new ProcessStartInfo(python)
