@@ -97,7 +97,7 @@ public sealed class ConfigurationTests
         { "Coordinator:CohortSize", "5", "Coordinator:CohortSize is not a setting (in coordinator.json); did you mean Coordinator:Rounds:CohortSize?" },
         { "Coordinator:Rounds:Cohort", "5", "Coordinator:Rounds:Cohort is not a setting (in coordinator.json); did you mean Coordinator:Rounds:CohortSize?" },
         { "Coordinator:Prot", "7443", "Coordinator:Prot is not a setting (in coordinator.json); did you mean Coordinator:Port?" },
-        { "Coordinator:Colour", "\"blue\"", "Coordinator:Colour is not a setting (in coordinator.json); the settings of Coordinator are AllowList, AllowListPath, AuthWindowSeconds, CertificateKeyPath, CertificatePath, InsecureDev, ListenAddress, MaxMessageBytes, Port, Rounds, Store, StoreProvider." },
+        { "Coordinator:Colour", "\"blue\"", "Coordinator:Colour is not a setting (in coordinator.json); the settings of Coordinator are AllowList, AllowListPath, AuthWindowSeconds, CertificateKeyPath, CertificatePath, InsecureDev, Limits, ListenAddress, MaxMessageBytes, Port, Roster, Rounds, Store, StoreProvider." },
         { "Coordinater:Port", "1", "Coordinater is not a setting (in coordinator.json); did you mean Coordinator?" },
         { "Kestrel:Endpoints", "1", "Kestrel is not a section of this program (in coordinator.json); the sections are Coordinator, Logging." },
     };
@@ -124,7 +124,7 @@ public sealed class ConfigurationTests
         { "Coordinator:Store", "\"\"", "Coordinator:Store: is required (it is empty)." },
         { "Coordinator:Store", "\"/nonexistent-sfr/x.db\"", "Coordinator:Store: folder /nonexistent-sfr (which would hold x.db) does not exist." },
         { "Coordinator:AllowListPath", "\"nobody.txt\"", "Coordinator:AllowListPath: file " },
-        { "Coordinator:AllowList", "[\"0411\"]", "Coordinator:AllowList:0: is not an uncompressed P-256 public key" },
+        { "Coordinator:AllowList", "[\"0411\"]", "Coordinator:AllowList:0: is not an identity public key" },
         { "Coordinator:AllowList", "\"" + ConfigFiles.Key + "\"", "Coordinator:AllowList: is a list: write a JSON array" },
         { "Coordinator:AuthWindowSeconds", "0", "Coordinator:AuthWindowSeconds: '0' is out of range: must be in [1, 3600]." },
         { "Coordinator:MaxMessageBytes", "10", "Coordinator:MaxMessageBytes: '10' is out of range: must be in [1024, 268435456]." },

@@ -59,7 +59,7 @@ public sealed class LiveCoordinatorTests
         await using CoordinatorHost host = await CoordinatorHost.StartAsync(options);
 
         // The other institution takes part through the SDK; this one's policy allows almost no ε, so it declines.
-        using var identity = ClientIdentity.FromPem(File.ReadAllText(dir["other.key"]));
+        using var identity = ClientIdentity.FromKeyFile(dir["other.key"]);
         using var other = new FederationClient(new FederationClientOptions
         {
             Coordinator = host.Address,
