@@ -31,17 +31,17 @@ public sealed partial class RecommenderOverNetworkTests(ITestOutputHelper log)
         coordinator["CertificateKeyPath"] = "coordinator.key";
         coordinator["Store"] = "coordinator.db";
         coordinator["Rounds"] = new
-                {
-                    CohortSize = Clients,
-                    MinClients = Clients,
-                    Dimension = (Items * (Factors + 1)) + 1,
-                    InitialModel = $"mf:{Items}:{Factors}:3.5",
-                    Clip = 5.0,
-                    TargetEpsilon = 1000.0,
-                    PlannedRounds = Rounds,
-                    PhaseSeconds = 30,
-                    RecruitSeconds = 1,
-                };
+        {
+            CohortSize = Clients,
+            MinClients = Clients,
+            Dimension = (Items * (Factors + 1)) + 1,
+            InitialModel = $"mf:{Items}:{Factors}:3.5",
+            Clip = 5.0,
+            TargetEpsilon = 1000.0,
+            PlannedRounds = Rounds,
+            PhaseSeconds = 30,
+            RecruitSeconds = 1,
+        };
         File.WriteAllText(path, JsonSerializer.Serialize(new { Coordinator = coordinator }));
         return path;
     }
