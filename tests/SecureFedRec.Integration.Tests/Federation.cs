@@ -160,19 +160,25 @@ internal sealed class Federation : IAsyncDisposable
         MinThresholdFraction = 0.5,
     };
 
-    public FederationClient Client(int index, Uri coordinator, string? organisation = null, string? memberId = null) => new(new FederationClientOptions
+    public FederationClient Client(int index, Uri coordinator, string? organisation = null, string? memberId = null) =>
+        new(ClientOptions(index, coordinator, organisation: organisation, memberId: memberId));
+
+    /// <summary>Client <paramref name="index"/>'s SDK options: its identity, the pinned authority and its roster name.</summary>
+    public FederationClientOptions ClientOptions(int index, Uri coordinator, ClientPrivacyPolicy? policy = null, string? ledger = null,
+        int maxAttempts = 6, string? organisation = null, string? memberId = null) => new()
     {
         Coordinator = coordinator,
         Identity = _identities[index],
-        Policy = Policy,
-        LedgerPath = Path.Combine(Directory, $"client-{index}.ledger"),
+        Policy = policy ?? Policy,
+        LedgerPath = ledger ?? Path.Combine(Directory, $"client-{index}.ledger"),
         TrustedCertificate = PublicCertificate,
         DisplayName = $"institution {index}",
         InitialBackoff = TimeSpan.FromMilliseconds(50),
+        MaxAttempts = maxAttempts,
         RosterAuthority = UsesRoster ? (RosterPin.TryParse(AuthorityPin, out RosterPin pin) ? pin : null) : null,
         Organisation = UsesRoster ? organisation ?? Organisation(index) : null,
         ClientId = UsesRoster ? memberId ?? MemberId(index) : null,
-    });
+    };
 
     public ValueTask DisposeAsync()
     {

@@ -12,16 +12,18 @@ namespace SecureFedRec.Integration.Tests.Units;
 
 public class AllowListTests
 {
-    private static string KeyHex()
+    private static string KeyHex(Crypto.IdentitySuite suite = Crypto.IdentitySuite.EcdsaP256Sha256)
     {
-        using var id = ClientIdentity.Generate();
+        using var id = ClientIdentity.Generate(suite);
         return Convert.ToHexString(id.PublicKey);
     }
 
-    [Fact]
-    public void Entries_load_from_inline_lines_with_names_and_comments()
+    [Theory]
+    [InlineData(Crypto.IdentitySuite.EcdsaP256Sha256)]
+    [InlineData(Crypto.IdentitySuite.Ed25519)]
+    public void Entries_load_from_inline_lines_with_names_and_comments(Crypto.IdentitySuite suite)
     {
-        string hex = KeyHex();
+        string hex = KeyHex(suite);
         AllowList list = AllowList.Load(null, ["# comment", "", hex + " bank one"]);
         string id = RequestSignature.ClientIdOf(Convert.FromHexString(hex));
         Assert.Equal(1, list.Count);
