@@ -101,7 +101,7 @@ public sealed class RoundEngine
     /// The round host's options the coordinator's options ask for: settings (<see cref="SettingsOf"/>), cohort, recruiting
     /// and the phase-deadline rule (a per-phase setting when set, else PhaseSeconds + n × PhaseSecondsPerClient).
     /// </summary>
-    public static RoundHostOptions HostOptionsOf(RoundOptions o, TimeProvider time, ulong firstRoundId = 1, Func<string, CancellationToken, Task<byte[]?>>? identityOf = null)
+    public static RoundHostOptions HostOptionsOf(RoundOptions o, TimeProvider time, ulong firstRoundId = 1, Func<string, CancellationToken, Task<CohortIdentity?>>? identityOf = null)
     {
         ArgumentNullException.ThrowIfNull(o);
         return new RoundHostOptions
@@ -150,9 +150,14 @@ public sealed class RoundEngine
     /// <summary>One step of the driver: open a round when enough clients wait, close a phase when due, release.</summary>
     public Task TickAsync(CancellationToken cancellationToken) => Host.TickAsync(closeNow: false, cancellationToken);
 
-    /// <summary>A cohort member's enrolled identity key (malicious mode verifies advertised keys against it), from the store.</summary>
-    private async Task<byte[]?> IdentityOf(string caller, CancellationToken cancellationToken) =>
-        (await _store.GetEnrolmentAsync(caller, cancellationToken).ConfigureAwait(false))?.PublicKey;
+    /// <summary>
+    /// A cohort member's enrolled identity (malicious mode verifies advertised keys against its key), from the store: the
+    /// enrolled P-256 key, named by the caller id until the roster's names are wired in (each caller its own organisation).
+    /// </summary>
+    private async Task<CohortIdentity?> IdentityOf(string caller, CancellationToken cancellationToken) =>
+        (await _store.GetEnrolmentAsync(caller, cancellationToken).ConfigureAwait(false))?.PublicKey is { } key
+            ? new CohortIdentity(caller, caller, new Crypto.IdentityPublicKey(Crypto.IdentitySuite.EcdsaP256Sha256, key))
+            : null;
 
     private static ModelRelease ToRelease(ModelVersionRecord record) =>
         new((ulong)record.Version, (ulong)record.RoundId, RoundCodec.DecodeModel(record.Model),
