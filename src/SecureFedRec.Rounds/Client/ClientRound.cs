@@ -232,13 +232,31 @@ public sealed class ClientRound
             return Result(roundId, ClientRoundOutcome.Aborted, ClientRoundReason.UpdateFailed, ex.Message);
         }
 
+        // Bridge to the suite-agnostic protocol options until this client's identity carries its suite: today's identities
+        // are ECDSA P-256 (65-byte SEC 1 public keys).
+        using Crypto.IdentitySigningKey? identity = _options.Identity is null ? null : ToIdentity(_options.Identity);
         using var session = new SecAggClientSession(new ClientOptions(invitation.ClientNumber, _ => encoded)
         {
             Random = _options.ProtocolRandom,
-            Identity = _options.Identity,
-            EnrolledIdentities = roster,
+            Identity = identity,
+            EnrolledIdentities = roster?.ToDictionary(kv => kv.Key,
+                kv => new Crypto.IdentityPublicKey(Crypto.IdentitySuite.EcdsaP256Sha256, kv.Value)),
         });
         return await DriveAsync(transport, roundId, session, invitation.Opening, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Crypto.IdentitySigningKey ToIdentity(SigningKey key)
+    {
+        Span<byte> scalar = stackalloc byte[SigningKey.PrivateKeyLength];
+        try
+        {
+            key.ExportPrivateKey(scalar);
+            return Crypto.IdentitySigningKey.Import(Crypto.IdentitySuite.EcdsaP256Sha256, scalar);
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(scalar);
+        }
     }
 
     private async Task<ClientRoundResult> DriveAsync(IRoundTransport transport, ulong roundId, SecAggClientSession session, ServerToClient first,

@@ -493,14 +493,16 @@ public sealed class RoundHost : IRoundService
         RoundPlan plan = roundId == proposed ? draft : draft with { Contract = draft.Contract with { RoundId = roundId } };
         RoundContract contract = plan.Contract;
         bool malicious = contract.Mode == ThreatMode.Malicious;
-        Dictionary<int, byte[]>? identities = null;
+        Dictionary<int, Crypto.IdentityPublicKey>? identities = null;
         if (malicious)
         {
             identities = [];
             for (int i = 0; i < n; i++)
             {
                 byte[]? identity = _options.IdentityOf is null ? null : await _options.IdentityOf(cohort[i], cancellationToken).ConfigureAwait(false);
-                identities[i + 1] = identity ?? throw new InvalidOperationException("Malicious mode needs the enrolled identity of every cohort member.");
+                // Bridge until the cohort identities carry their suite: today's enrolled identities are ECDSA P-256 (65-byte SEC 1).
+                identities[i + 1] = new Crypto.IdentityPublicKey(Crypto.IdentitySuite.EcdsaP256Sha256,
+                    identity ?? throw new InvalidOperationException("Malicious mode needs the enrolled identity of every cohort member."));
             }
         }
 
