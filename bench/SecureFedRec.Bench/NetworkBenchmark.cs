@@ -264,6 +264,8 @@ public static partial class NetworkBenchmark
                         _rounds.PhaseSeconds,
                         _rounds.RecruitSeconds,
                         _rounds.MaxRounds,
+                        _rounds.ThreatMode,
+                        _rounds.AllowHonestButCurious,
                         WaitingExpirySeconds = Math.Max(30, 3 * _rounds.PhaseSeconds),
                     },
                 },

@@ -169,8 +169,14 @@ public sealed class ClientSettings : ISettingsRules
                 Delta = Policy.Delta,
                 MinNoiseMultiplier = Policy.MinNoiseMultiplier,
                 MaxClip = Policy.MaxClip,
-                AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
+                AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer, ThreatMode.SemiMalicious },
                 MinThresholdFraction = Policy.MinThresholdFraction,
+                AllowHonestButCurious = Policy.AllowHonestButCurious,
+                MinCohortSize = Policy.MinCohortSize,
+                MinThreshold = Policy.MinThreshold,
+                MinDistinctOrganisations = Policy.MinDistinctOrganisations,
+                MaxAbortedRounds = Policy.MaxAbortedRounds,
+                AbortWindow = TimeSpan.FromHours(Policy.AbortWindowHours),
             },
         };
     }

@@ -60,6 +60,10 @@ internal sealed class Federation : IAsyncDisposable
         options.Rounds.Dimension = 8;
         options.Rounds.PhaseSeconds = 4;
         options.Rounds.RecruitSeconds = 1;
+
+        // These federations' SDK clients have no roster identities yet: honest-but-curious, opted in on both sides.
+        options.Rounds.ThreatMode = "HonestButCurious";
+        options.Rounds.AllowHonestButCurious = true;
         rounds?.Invoke(options.Rounds);
         return options;
     }
@@ -72,6 +76,10 @@ internal sealed class Federation : IAsyncDisposable
         MaxClip = 10,
         AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
         MinThresholdFraction = 0.5,
+        AllowHonestButCurious = true,
+        MinCohortSize = 2,
+        MinThreshold = 2,
+        MinDistinctOrganisations = 1,
     };
 
     public FederationClient Client(int index, Uri coordinator) => new(new FederationClientOptions

@@ -24,7 +24,7 @@ public sealed class ProcessTests
                 CertificateKeyPath = "coordinator.key",
                 Store = "coordinator.db",
                 AllowListPath = "allow-list.txt",
-                Rounds = new { CohortSize = cohort, MinClients = cohort, Dimension = 4, PhaseSeconds = phaseSeconds, RecruitSeconds = 1 },
+                Rounds = new { CohortSize = cohort, MinClients = cohort, Dimension = 4, PhaseSeconds = phaseSeconds, RecruitSeconds = 1, ThreatMode = "HonestButCurious", AllowHonestButCurious = true },
             },
         }));
         return path;
@@ -46,7 +46,7 @@ public sealed class ProcessTests
                 LedgerPath = $"client-{index}.process-ledger",
                 DisplayName = $"institution {index}",
                 DataPath = $"data-{index}.json",
-                Policy = new { MaxTotalEpsilon = 100 },
+                Policy = new { MaxTotalEpsilon = 100, AllowHonestButCurious = true, MinCohortSize = 2, MinThreshold = 2, MinDistinctOrganisations = 1 },
             },
         }));
         return path;

@@ -46,6 +46,8 @@ public sealed partial class RecommenderOverNetworkTests(ITestOutputHelper log)
                     PlannedRounds = Rounds,
                     PhaseSeconds = 30,
                     RecruitSeconds = 1,
+                    ThreatMode = "HonestButCurious",
+                    AllowHonestButCurious = true,
                 },
             },
         }));
@@ -72,7 +74,7 @@ public sealed partial class RecommenderOverNetworkTests(ITestOutputHelper log)
                 TrustedCertificatePath = "coordinator.crt",
                 LedgerPath = $"client-{index}.rec-ledger",
                 DisplayName = $"institution {index}",
-                Policy = new { MaxTotalEpsilon = 10_000, MinNoiseMultiplier = 0.0 },
+                Policy = new { MaxTotalEpsilon = 10_000, MinNoiseMultiplier = 0.0, AllowHonestButCurious = true, MinCohortSize = 2, MinThreshold = 2, MinDistinctOrganisations = 1 },
                 Recommender = new { Ratings = $"ratings-{index}.csv", Items, Factors, LocalEpochs = 10, LearningRate = 0.01, Regularization = 0.1, HoldOutFraction = 0.2, Seed = 10 + index },
             },
         }));
