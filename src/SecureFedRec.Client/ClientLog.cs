@@ -26,4 +26,7 @@ internal static partial class ClientLog
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Roster refused ({Refusal}): {Detail}; nothing generated, nothing charged")]
     public static partial void RosterRefused(ILogger logger, string refusal, string detail);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "{Message}")]
+    public static partial void RoundWarning(ILogger logger, string message);
 }

@@ -44,10 +44,6 @@ public sealed class ClientSettings : ISettingsRules
     /// <summary>This client's id within its organisation in the roster (required with <see cref="RosterAuthority"/>).</summary>
     public string? ClientId { get; set; }
 
-    /// <summary>Least number of distinct organisations a round's cohort must span (default 2; 1 for a single-organisation deployment).</summary>
-    [Range(1, 100_000)]
-    public int MinOrganisations { get; set; } = 2;
-
     /// <summary>Roster checkpoint file (rollback protection; default: LedgerPath + <c>.roster</c>). Keep it with the ledger.</summary>
     public string? RosterCheckpointPath { get; set; }
 
@@ -212,7 +208,6 @@ public sealed class ClientSettings : ISettingsRules
             RosterAuthority = authority,
             Organisation = authority is null ? null : Organisation,
             ClientId = authority is null ? null : ClientId,
-            MinOrganisations = MinOrganisations,
             RosterCheckpointPath = RosterCheckpointPath,
             Policy = new ClientPrivacyPolicy
             {
@@ -220,8 +215,14 @@ public sealed class ClientSettings : ISettingsRules
                 Delta = Policy.Delta,
                 MinNoiseMultiplier = Policy.MinNoiseMultiplier,
                 MaxClip = Policy.MaxClip,
-                AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
+                AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer, ThreatMode.SemiMalicious },
                 MinThresholdFraction = Policy.MinThresholdFraction,
+                AllowHonestButCurious = Policy.AllowHonestButCurious,
+                MinCohortSize = Policy.MinCohortSize,
+                MinThreshold = Policy.MinThreshold,
+                MinDistinctOrganisations = Policy.MinDistinctOrganisations,
+                MaxAbortedRounds = Policy.MaxAbortedRounds,
+                AbortWindow = TimeSpan.FromHours(Policy.AbortWindowHours),
             },
         };
     }

@@ -51,7 +51,6 @@ public sealed class FederationClient : IDisposable
                 throw new ArgumentException("With RosterAuthority, Organisation and ClientId (this client's roster name, 1..64 characters of [a-z0-9._-]) are required.", nameof(options));
             }
 
-            ArgumentOutOfRangeException.ThrowIfLessThan(options.MinOrganisations, 1, nameof(options));
             _rosterVerifier = pin.CreateVerifier();
         }
 
@@ -92,8 +91,9 @@ public sealed class FederationClient : IDisposable
     /// <summary>Where the roster checkpoint is kept (<see cref="FederationClientOptions.RosterCheckpointPath"/>, or beside the ledger).</summary>
     public string RosterCheckpointPath => _options.RosterCheckpointPath ?? _options.LedgerPath + ".roster";
 
-    /// <summary>The cohort policy (<see cref="FederationClientOptions.MinOrganisations"/>), or null without a roster.</summary>
-    public CohortPolicy? CohortPolicy => _rosterVerifier is null ? null : new CohortPolicy(_options.MinOrganisations);
+    /// <summary>The cohort policy (at least the policy's <see cref="ClientPrivacyPolicy.MinDistinctOrganisations"/> distinct
+    /// organisations, all current roster members), or null without a roster.</summary>
+    public CohortPolicy? CohortPolicy => _rosterVerifier is null ? null : new CohortPolicy(Math.Max(1, _options.Policy.MinDistinctOrganisations));
 
     /// <summary>
     /// Fetches the coordinator's roster (Membership/GetRoster) and verifies it (roster.md §5) against the pinned authority
@@ -228,6 +228,12 @@ public sealed class FederationClient : IDisposable
             Time = _options.TimeProvider,
             JoinTimeout = _options.JoinTimeout,
             NoiseRandom = NoiseRandom,
+            // The one identity signs the advertised keys; the cohort's keys come from the verified roster only.
+            Identity = _options.Identity.SigningKey,
+            Roster = _rosterVerifier is null ? null : VerifyRosterAsync,
+            Self = _rosterVerifier is null ? null : new Rounds.MemberName(_options.Organisation!, _options.ClientId!),
+            CohortPolicy = CohortPolicy,
+            OnWarning = message => ClientLog.RoundWarning(_logger, message),
         });
         Rounds.Client.ClientRoundResult result = await round.RunAsync(RoundTransport, cancellationToken).ConfigureAwait(false);
         switch (result.Reason)
@@ -250,7 +256,7 @@ public sealed class FederationClient : IDisposable
         };
         string? detail = result.Outcome == Rounds.Client.ClientRoundOutcome.Completed ? null : result.Reason + ": " + result.Detail;
         ClientLog.RoundEnded(_logger, result.RoundId, kind, _ledger.TotalEpsilon);
-        return new ClientRoundResult(result.RoundId, kind, detail, _ledger.TotalEpsilon) { Drop = result.Drop };
+        return new ClientRoundResult(result.RoundId, kind, detail, _ledger.TotalEpsilon) { Drop = result.Drop, Roster = result.Roster };
     }
 
     /// <inheritdoc />
@@ -294,4 +300,7 @@ public sealed record ClientRoundResult(ulong RoundId, RoundOutcomeKind Kind, str
 {
     /// <summary>Why the coordinator dropped this client, when <see cref="Kind"/> is <see cref="RoundOutcomeKind.Dropped"/> (e.g. TimedOut: it missed a phase deadline).</summary>
     public Protocol.Wire.DropReason Drop { get; init; }
+
+    /// <summary>The roster or cohort rule that declined the round (<c>roster.md</c> §6), or <see cref="RosterRefusal.None"/>.</summary>
+    public RosterRefusal Roster { get; init; }
 }

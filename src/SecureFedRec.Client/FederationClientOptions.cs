@@ -33,12 +33,9 @@ public sealed class FederationClientOptions
     /// <summary>This client's organisation in the roster (required with <see cref="RosterAuthority"/>).</summary>
     public string? Organisation { get; init; }
 
-    /// <summary>This client's id within its organisation in the roster (required with <see cref="RosterAuthority"/>).</summary>
+    /// <summary>This client's id within its organisation in the roster (required with <see cref="RosterAuthority"/>). The
+    /// fewest distinct organisations a cohort must span is the policy's <see cref="ClientPrivacyPolicy.MinDistinctOrganisations"/>.</summary>
     public string? ClientId { get; init; }
-
-    /// <summary>The least number of distinct organisations a round's cohort must span (default 2; 1 for a single-organisation
-    /// deployment). Checked against the verified roster before any key is made.</summary>
-    public int MinOrganisations { get; init; } = 2;
 
     /// <summary>
     /// The roster checkpoint file (version and digest of the last roster accepted; rollback and equivocation protection,

@@ -267,9 +267,19 @@ public sealed class RoundOptions : ISettingsRules
     [Range(1, 1_000_000)]
     public int PlannedRounds { get; set; } = 10;
 
-    /// <summary><c>HonestButCurious</c> (default) or <c>Malicious</c> (signed keys and consistency check).</summary>
+    /// <summary>
+    /// <c>Malicious</c> (default: every advertised key signed by its member's roster identity, the consistency round,
+    /// 2t &gt; k + 1) or <c>HonestButCurious</c>, which does not protect inputs against a coordinator that lies about
+    /// dropouts or the cohort and needs <see cref="AllowHonestButCurious"/> (logged as a warning every round).
+    /// </summary>
     [AllowedValues("HonestButCurious", "Malicious")]
-    public string ThreatMode { get; set; } = "HonestButCurious";
+    public string ThreatMode { get; set; } = "Malicious";
+
+    /// <summary>
+    /// Explicit opt-in to <see cref="ThreatMode"/> = <c>HonestButCurious</c> (default false). Clients must opt in too
+    /// (their policy's <c>allowHonestButCurious</c>), or they decline such rounds.
+    /// </summary>
+    public bool AllowHonestButCurious { get; set; }
 
     /// <summary>
     /// Base deadline of each protocol phase, seconds (default 10). The deadline of a phase in a round of n clients is
@@ -355,6 +365,11 @@ public sealed class RoundOptions : ISettingsRules
         if (!problems.IsMalformed(path + ":MinClients") && !problems.IsMalformed(path + ":CohortSize") && CohortSize >= 2 && MinClients >= 2)
         {
             problems.Require(MinClients <= CohortSize, path + ":MinClients", $"{MinClients} exceeds CohortSize {CohortSize} (a round never has more than CohortSize clients).");
+        }
+
+        if (ThreatMode == "HonestButCurious" && !AllowHonestButCurious)
+        {
+            problems.Add(path + ":ThreatMode", "HonestButCurious does not protect inputs against a coordinator that lies about dropouts or the cohort; set AllowHonestButCurious = true to opt in explicitly (clients must opt in too), or use Malicious.");
         }
 
         // A cohort that would use a Harary graph must have a secure one at the configured fractions.

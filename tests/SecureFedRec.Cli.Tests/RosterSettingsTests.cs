@@ -6,7 +6,7 @@ namespace SecureFedRec.Cli.Tests;
 
 /// <summary>
 /// The roster, identity and limit settings (Coordinator:Roster, Coordinator:Limits, Client:RosterAuthority/Organisation/
-/// ClientId/MinOrganisations/RosterCheckpointPath) are read strictly: each wrong value is one problem naming its setting.
+/// ClientId/RosterCheckpointPath) are read strictly: each wrong value is one problem naming its setting.
 /// The base files are valid roster deployments (no allow-list).
 /// </summary>
 public sealed class RosterSettingsTests
@@ -51,7 +51,7 @@ public sealed class RosterSettingsTests
         CoordinatorOptions c = CoordinatorConfiguration.Load(ConfigFiles.Write(dir, "coordinator.json", CoordinatorBase(dir)));
         Assert.Equal(dir["roster.json"], c.Roster.Path);
         ClientSettings client = ClientSettings.Load(ConfigFiles.Write(dir, "client.json", ClientBase(dir)));
-        Assert.Equal(("bank-a", "c1", 2), (client.Organisation, client.ClientId, client.MinOrganisations));
+        Assert.Equal(("bank-a", "c1"), (client.Organisation, client.ClientId));
     }
 
     public static TheoryData<string, string?, string> BadCoordinatorValues => new()
@@ -90,7 +90,6 @@ public sealed class RosterSettingsTests
         { "Client:Organisation", null, "Client:Organisation: is required with RosterAuthority" },
         { "Client:Organisation", "\"Bank A\"", "Client:Organisation: is required with RosterAuthority: this client's organisation in the roster, 1..64 characters of [a-z0-9._-]" },
         { "Client:ClientId", "\"../c1\"", "Client:ClientId: is required with RosterAuthority: this client's id in the roster" },
-        { "Client:MinOrganisations", "0", "Client:MinOrganisations: '0' is out of range: must be in [1, 100000]." },
         { "Client:RosterCheckpointPath", "\"/nonexistent-sfr/x.roster\"", "Client:RosterCheckpointPath: folder /nonexistent-sfr (which would hold x.roster) does not exist." },
         { "Client:RosterAuthorty", Pin, "Client:RosterAuthorty is not a setting (in client.json); did you mean Client:RosterAuthority?" },
     };

@@ -66,7 +66,7 @@ public sealed partial class RosterWalkthroughTests
             ClientId = "bank",
             LedgerPath = "bank.ledger",
             DataPath = dir.File("bank.json", "[0.1, 0.2, 0.3, 0.4]"),
-            Policy = new { MaxTotalEpsilon = 1000, MinNoiseMultiplier = 0 },
+            Policy = new { MaxTotalEpsilon = 1000, MinNoiseMultiplier = 0, MinCohortSize = 2, MinThreshold = 2, MinDistinctOrganisations = 2 },
         },
     }));
 
@@ -95,7 +95,10 @@ public sealed partial class RosterWalkthroughTests
                 Delta = 1e-5,
                 MinNoiseMultiplier = 0,
                 MaxClip = 10,
-                AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
+                AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.SemiMalicious },
+                MinCohortSize = 2,
+                MinThreshold = 2,
+                MinDistinctOrganisations = 2,
             },
         });
         await hospital.EnrolAsync();

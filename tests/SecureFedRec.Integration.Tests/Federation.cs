@@ -113,6 +113,14 @@ internal sealed class Federation : IAsyncDisposable
         options.Rounds.Dimension = 8;
         options.Rounds.PhaseSeconds = 4;
         options.Rounds.RecruitSeconds = 1;
+
+        if (!UsesRoster)
+        {
+            // An allow-list deployment has no roster identities: honest-but-curious, opted in on both sides.
+            options.Rounds.ThreatMode = "HonestButCurious";
+            options.Rounds.AllowHonestButCurious = true;
+        }
+
         rounds?.Invoke(options.Rounds);
         return options;
     }
@@ -156,8 +164,12 @@ internal sealed class Federation : IAsyncDisposable
         Delta = 1e-5,
         MinNoiseMultiplier = 0,
         MaxClip = 10,
-        AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
+        AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer, ThreatMode.SemiMalicious },
         MinThresholdFraction = 0.5,
+        AllowHonestButCurious = true,
+        MinCohortSize = 2,
+        MinThreshold = 2,
+        MinDistinctOrganisations = 1,
     };
 
     public FederationClient Client(int index, Uri coordinator, string? organisation = null, string? memberId = null) =>

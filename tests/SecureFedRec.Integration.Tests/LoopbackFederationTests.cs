@@ -54,9 +54,13 @@ public sealed class LoopbackFederationTests
             Assert.Equal(3UL, model.Version);
             Assert.Equal(results2[0].RoundId, model.RoundId);
             Assert.True(model.TotalEpsilon > model.RoundEpsilon && model.RoundEpsilon > 0);
-            // Both rounds were charged to every surviving client's local ledger before contributing.
+            // Both rounds were charged to every surviving client's local ledger when it sent its masked input. The client
+            // killed in the masked-input phase is charged if its masked input had been handed over, else its reservation
+            // was released (a kill of the process would have left it pending: charged).
             Assert.Equal(2, clients[0].Ledger.Entries.Count);
-            Assert.Single(clients[10].Ledger.Entries);
+            Privacy.Ledger.Reservation killed = Assert.Single(((Privacy.Ledger.IDisclosureLedger)clients[10].Ledger).Reservations);
+            Assert.Contains(killed.State, new[] { Privacy.Ledger.ReservationState.Disclosed, Privacy.Ledger.ReservationState.Released });
+            Assert.Equal(killed.State == Privacy.Ledger.ReservationState.Disclosed ? 1 : 0, clients[10].Ledger.Entries.Count);
         }
         finally
         {

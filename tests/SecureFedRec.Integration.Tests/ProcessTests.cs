@@ -33,7 +33,7 @@ public sealed class ProcessTests
         client["LedgerPath"] = $"client-{index}.process-ledger";
         client["DisplayName"] = $"institution {index}";
         client["DataPath"] = $"data-{index}.json";
-        client["Policy"] = new { MaxTotalEpsilon = 100 };
+        client["Policy"] = new { MaxTotalEpsilon = 100, MinCohortSize = 2, MinThreshold = 2, MinDistinctOrganisations = 2 };
         File.WriteAllText(path, JsonSerializer.Serialize(new { Client = client }));
         return path;
     }

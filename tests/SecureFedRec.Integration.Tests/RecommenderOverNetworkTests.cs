@@ -61,7 +61,7 @@ public sealed partial class RecommenderOverNetworkTests(ITestOutputHelper log)
         client["TrustedCertificatePath"] = "coordinator.crt";
         client["LedgerPath"] = $"client-{index}.rec-ledger";
         client["DisplayName"] = $"institution {index}";
-        client["Policy"] = new { MaxTotalEpsilon = 10_000, MinNoiseMultiplier = 0.0 };
+        client["Policy"] = new { MaxTotalEpsilon = 10_000, MinNoiseMultiplier = 0.0, MinCohortSize = 2, MinThreshold = 2, MinDistinctOrganisations = 2 };
         client["Recommender"] = new { Ratings = $"ratings-{index}.csv", Items, Factors, LocalEpochs = 10, LearningRate = 0.01, Regularization = 0.1, HoldOutFraction = 0.2, Seed = 10 + index };
         File.WriteAllText(path, JsonSerializer.Serialize(new { Client = client }));
         return path;

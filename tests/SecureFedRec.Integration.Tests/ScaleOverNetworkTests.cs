@@ -40,6 +40,8 @@ public sealed class ScaleOverNetworkTests
             options.Rounds.PhaseSeconds = 30;
             options.Rounds.PhaseSecondsPerClient = 2;
             options.Rounds.ShareKeysSeconds = 7;
+            options.Rounds.ThreatMode = "HonestButCurious"; // no roster identities here: the planner's graph choice is what is tested
+            options.Rounds.AllowHonestButCurious = true;
             options.Validate();
             await using var store = new SqliteCoordinatorStore(Path.Combine(dir, "c.db"));
             await store.InitializeAsync();

@@ -137,7 +137,7 @@ public static class RequestSignature
     public static bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> signedMessage, ReadOnlySpan<byte> signature) =>
         TrySuiteOf(publicKey, out Crypto.IdentitySuite suite) && Crypto.IdentitySignature.Verify(suite, publicKey, signedMessage, signature);
 
-    /// <summary>Verifies a signature in <paramref name="suite"/> (<see cref="Crypto.IdentitySignature.Verify"/>); false for any
+    /// <summary>Verifies a signature in <paramref name="suite"/> (<c>IdentitySignature.Verify</c>); false for any
     /// malformed key, signature or mismatch.</summary>
     public static bool Verify(Crypto.IdentitySuite suite, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> signedMessage, ReadOnlySpan<byte> signature) =>
         Crypto.IdentitySignature.Verify(suite, publicKey, signedMessage, signature);
