@@ -40,6 +40,7 @@ public static class CoordinatorConfiguration
             options.CertificateKeyPath = Rebase(baseDirectory, options.CertificateKeyPath);
             options.AllowListPath = Rebase(baseDirectory, options.AllowListPath);
             options.Operators.KeysPath = Rebase(baseDirectory, options.Operators.KeysPath);
+            options.Roster.Path = Rebase(baseDirectory, options.Roster.Path);
             if (options.StoreProvider == "sqlite")
             {
                 options.Store = Rebase(baseDirectory, options.Store)!;

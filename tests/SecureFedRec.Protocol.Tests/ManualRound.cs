@@ -9,26 +9,29 @@ namespace SecureFedRec.Protocol.Tests;
 internal sealed class ManualRound : IDisposable
 {
     private readonly List<IDisposable> _owned = [];
+    private readonly Dictionary<int, IdentitySigningKey> _identities;
 
-    public ManualRound(ThreatMode mode, int n = 4, int t = 3, ulong seed = 17)
+    public ManualRound(ThreatMode mode, int n = 4, int t = 3, ulong seed = 17, IdentitySuite suite = IdentitySuite.Ed25519,
+        Graph.GraphKind graph = Graph.GraphKind.Full, int? degree = null)
     {
         var rng = DeterministicRandomSource.FromTestSeed(seed);
         _owned.Add(rng);
-        P = SecAggParameters.Create(1, Enumerable.Range(1, n).ToArray(), t, 6, 16, mode);
-        Dictionary<int, byte[]>? roster = null;
-        var identities = new Dictionary<int, SigningKey>();
+        P = SecAggParameters.Create(1, Enumerable.Range(1, n).ToArray(), t, 6, 16, mode, Crypto.KeyAgreementSuite.X25519, graph, degree ?? (n - 1));
+        Dictionary<int, IdentityPublicKey>? roster = null;
+        var identities = new Dictionary<int, IdentitySigningKey>();
         if (mode == ThreatMode.Malicious)
         {
             foreach (int id in P.ClientIds)
             {
-                identities[id] = SigningKey.Generate(rng);
+                identities[id] = IdentitySigningKey.Generate(suite, rng);
                 _owned.Add(identities[id]);
             }
 
-            roster = identities.ToDictionary(kv => kv.Key, kv => kv.Value.ExportPublicKey());
+            roster = identities.ToDictionary(kv => kv.Key, kv => kv.Value.PublicIdentity);
         }
 
         Roster = roster;
+        _identities = identities;
         Inputs = TestSupport.RandomInputs(n, 6, 16, seed);
         foreach (int id in P.ClientIds)
         {
@@ -45,9 +48,16 @@ internal sealed class ManualRound : IDisposable
         Pending = start.Messages;
     }
 
+    /// <summary>A Harary round (n = 4, k = 2, t = 2: the 4-cycle; 2t > k + 1 holds for malicious mode).</summary>
+    public static ManualRound Harary(ThreatMode mode, ulong seed = 17, IdentitySuite suite = IdentitySuite.Ed25519) =>
+        new(mode, 4, 2, seed, suite, Graph.GraphKind.Harary, 2);
+
     public SecAggParameters P { get; }
 
-    public IReadOnlyDictionary<int, byte[]>? Roster { get; }
+    public IReadOnlyDictionary<int, IdentityPublicKey>? Roster { get; }
+
+    /// <summary>The identity keys (malicious mode), owned by this round.</summary>
+    public IReadOnlyDictionary<int, IdentitySigningKey> Identities => _identities;
 
     public uint[][] Inputs { get; }
 
@@ -98,6 +108,11 @@ internal sealed class ManualRound : IDisposable
     {
         while (Clients[1].Phase != phase)
         {
+            if (Clients[1].IsTerminal || Server.IsTerminal)
+            {
+                throw new InvalidOperationException($"Client 1 never reached {phase} (it is in {Clients[1].Phase}).");
+            }
+
             DeliverPending();
             FeedReplies();
             Close();
@@ -115,6 +130,11 @@ internal sealed class ManualRound : IDisposable
             if (Server.Phase == phase)
             {
                 return Server;
+            }
+
+            if (Server.IsTerminal)
+            {
+                throw new InvalidOperationException($"The coordinator never reached {phase} (it is in {Server.Phase}).");
             }
 
             FeedReplies();

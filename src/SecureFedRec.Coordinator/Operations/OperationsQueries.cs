@@ -10,7 +10,7 @@ namespace SecureFedRec.Coordinator.Operations;
 /// <summary>
 /// The one place where the operator API and the dashboard read a coordinator's state: the store (rounds, models, the
 /// ledger and its head), the round engine (current round, waiting clients), the ledger's budget, and the
-/// <see cref="RoundJournal"/>. Answers are operations.proto messages, so both front ends show the same numbers.
+/// <see cref="PhaseHistory"/>. Answers are operations.proto messages, so both front ends show the same numbers.
 /// </summary>
 /// <remarks>Singleton; thread-safe (every source is).</remarks>
 internal sealed class OperationsQueries(ICoordinatorStore store, RoundEngine engine, IPrivacyLedger ledger, CoordinatorOptions options,
@@ -59,7 +59,7 @@ internal sealed class OperationsQueries(ICoordinatorStore store, RoundEngine eng
         IReadOnlyList<RoundRecord> rounds = await store.ListRoundsAsync(cancellationToken).ConfigureAwait(false);
         Dictionary<string, LedgerRecord> charges = await ChargesAsync(cancellationToken).ConfigureAwait(false);
         Dictionary<long, long> releases = await ReleasesAsync(cancellationToken).ConfigureAwait(false);
-        return [.. rounds.OrderByDescending(r => r.RoundId).Take(limit).Select(r => Summary(r, charges, releases, engine.Journal.Find((ulong)r.RoundId)))];
+        return [.. rounds.OrderByDescending(r => r.RoundId).Take(limit).Select(r => Summary(r, charges, releases, engine.PhaseHistory.Find((ulong)r.RoundId)))];
     }
 
     /// <summary>One round with its phases and drops, or null.</summary>
@@ -76,7 +76,7 @@ internal sealed class OperationsQueries(ICoordinatorStore store, RoundEngine eng
             return null;
         }
 
-        JournalRound? seen = engine.Journal.Find(roundId);
+        JournalRound? seen = engine.PhaseHistory.Find(roundId);
         var response = new GetRoundResponse
         {
             Round = Summary(record, await ChargesAsync(cancellationToken).ConfigureAwait(false), await ReleasesAsync(cancellationToken).ConfigureAwait(false), seen),

@@ -1,6 +1,7 @@
 using SecureFedRec.Crypto;
 using SecureFedRec.Protocol.Graph;
 using SecureFedRec.Protocol.Internal;
+using SecureFedRec.Protocol.Wire;
 
 namespace SecureFedRec.Protocol.Client;
 
@@ -36,11 +37,13 @@ public sealed class ClientOptions
     /// <summary>Local policy over the parameters: null to accept, else the refusal reason.</summary>
     public Func<SecAggParameters, string?>? Policy { get; init; }
 
-    /// <summary>Malicious mode: this client's enrolled ECDSA P-256 identity.</summary>
-    public SigningKey? Identity { get; init; }
+    /// <summary>Malicious mode: this client's enrolled identity key, of either <see cref="IdentitySuite"/> (Ed25519 by
+    /// default, ECDSA P-256 for the FIPS suite); it signs the advertised keys and the consistency check.</summary>
+    public IdentitySigningKey? Identity { get; init; }
 
-    /// <summary>Malicious mode: enrolled identity public keys (65-byte SEC1) by client id.</summary>
-    public IReadOnlyDictionary<int, byte[]>? EnrolledIdentities { get; init; }
+    /// <summary>Malicious mode: the enrolled identity public keys (each with its suite) by client id; a peer's signatures
+    /// are verified under its own entry's suite.</summary>
+    public IReadOnlyDictionary<int, IdentityPublicKey>? EnrolledIdentities { get; init; }
 }
 
 /// <summary>Entry point: the first state of a client.</summary>
@@ -90,6 +93,15 @@ internal sealed class ClientContext : IDisposable
 
     public NeighbourGraph? Graph { get; set; }
 
+    /// <summary>Harary graphs: this client's relabelling seed r_u (32 bytes, revealed after the key list is fixed; wiped on dispose).</summary>
+    public byte[] RelabelSeed { get; } = new byte[Primitives.SeedLength];
+
+    /// <summary>Harary graphs: the commitment to <see cref="RelabelSeed"/> this client advertised.</summary>
+    public byte[]? RelabelCommitment { get; set; }
+
+    /// <summary>Harary graphs: the complete key list received in the reveal phase (by id), kept for ShareKeys.</summary>
+    public IReadOnlyDictionary<int, AdvertisedKey>? KeyList { get; set; }
+
     /// <summary>Neighbours of this client that are in the key list U1 (ids, increasing; self excluded).</summary>
     public int[] KeyNeighbours { get; set; } = [];
 
@@ -126,6 +138,7 @@ internal sealed class ClientContext : IDisposable
         CipherKey?.Dispose();
         MaskKey?.Dispose();
         Primitives.Wipe(SelfSeed);
+        Primitives.Wipe(RelabelSeed);
         foreach (byte[] key in ShareEncryptionKeys.Values)
         {
             Primitives.Wipe(key);

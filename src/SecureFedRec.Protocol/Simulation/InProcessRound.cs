@@ -96,26 +96,26 @@ public static class InProcessRound
 
         private SecAggOutcome RunCore(long start)
         {
-            Dictionary<int, byte[]>? roster = null;
-            Dictionary<int, SigningKey>? identities = null;
+            Dictionary<int, IdentityPublicKey>? roster = null;
+            Dictionary<int, IdentitySigningKey>? identities = null;
             if (_parameters.IsMalicious)
             {
                 identities = [];
                 foreach (int id in _parameters.ClientIds)
                 {
-                    if (_options.Identities is not null && _options.Identities.TryGetValue(id, out SigningKey? given))
+                    if (_options.Identities is not null && _options.Identities.TryGetValue(id, out IdentitySigningKey? given))
                     {
                         identities[id] = given;
                     }
                     else
                     {
-                        SigningKey generated = SigningKey.Generate(_options.Random);
+                        IdentitySigningKey generated = IdentitySigningKey.Generate(_options.IdentitySuite, _options.Random);
                         _owned.Add(generated);
                         identities[id] = generated;
                     }
                 }
 
-                roster = identities.ToDictionary(kv => kv.Key, kv => kv.Value.ExportPublicKey());
+                roster = identities.ToDictionary(kv => kv.Key, kv => kv.Value.PublicIdentity);
             }
 
             Span<byte> seed = stackalloc byte[32];
@@ -258,7 +258,11 @@ public static class InProcessRound
                         return;
                     }
 
-                    _sentCount[id] = ordinal;
+                    // With a Harary graph the advertisement stage ends with the relabelling reveal: a client dropping
+                    // "after AdvertiseKeys" still answers the RelabelRevealRequest.
+                    _sentCount[id] = reply.MessageCase == ClientToServer.MessageOneofCase.AdvertiseKeys && _parameters.UsesRelabelling
+                        ? ordinal - 1
+                        : ordinal;
                 }
 
                 if (_options.TamperClientMessage is { } tamper)
@@ -292,6 +296,7 @@ public static class InProcessRound
         private static int Ordinal(ClientToServer.MessageOneofCase kind) => kind switch
         {
             ClientToServer.MessageOneofCase.AdvertiseKeys => 1,
+            ClientToServer.MessageOneofCase.RelabelReveal => 1, // part of the advertisement: AfterAdvertiseKeys still reveals
             ClientToServer.MessageOneofCase.ShareKeys => 2,
             ClientToServer.MessageOneofCase.MaskedInput => 3,
             ClientToServer.MessageOneofCase.ConsistencySignature => 4,

@@ -72,7 +72,7 @@ public sealed partial class RoundHost
         SecAggServerSession session;
         try
         {
-            session = await StartSessionAsync(resume.Plan, resume.Cohort, cancellationToken).ConfigureAwait(false);
+            session = await StartSessionAsync(resume.Plan, resume.Cohort, null, cancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException ex)
         {

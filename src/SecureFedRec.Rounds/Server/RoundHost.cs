@@ -56,8 +56,16 @@ public sealed class RoundHostOptions
     /// <summary>Worker threads of the unmasking phase (0: all cores).</summary>
     public int Threads { get; init; } = 1;
 
-    /// <summary>Malicious mode: the enrolled identity public key (65-byte SEC1) of a caller, or null when unknown.</summary>
-    public Func<string, CancellationToken, Task<byte[]?>>? IdentityOf { get; init; }
+    /// <summary>
+    /// The roster identity of a caller (its organisation, roster client id and identity public key), or null when it has
+    /// none. Every cohort member's identity is looked up when a round opens: the contract's cohort
+    /// (<see cref="RoundContract.Cohort"/>) is built from the answers and, in malicious mode, the protocol verifies each
+    /// member's signatures under its key. In malicious mode a caller without an identity (or whose name or key is
+    /// already in the cohort) is left out of the round (<see cref="RoundHostEvents.OnCohortCandidateRefused"/>); with
+    /// no <see cref="IdentityOf"/> at all no malicious round opens. Honest-but-curious rounds list the cohort only when
+    /// every member has an identity.
+    /// </summary>
+    public Func<string, CancellationToken, Task<CohortIdentity?>>? IdentityOf { get; init; }
 
     /// <summary>
     /// Durable journal of the open round (null: none, the round lives in memory only): the round's plan before it opens,
@@ -487,6 +495,16 @@ public sealed partial class RoundHost : IRoundService
     private async Task<RoundHostTick> OpenAsync(List<string> cohort, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ModelRelease model = Latest;
+        List<CohortIdentity>? identityList = await ResolveIdentitiesAsync(cohort, cancellationToken).ConfigureAwait(false);
+        if (cohort.Count < _options.MinClients)
+        {
+            // Too few callers with a roster identity: the others wait for the next attempt.
+            Requeue(cohort, now);
+            _events.OnPlanRefused(cohort.Count, RoundPlanRefusal.InvalidSettings,
+                $"only {cohort.Count} selected callers have a roster identity; a malicious-mode round needs at least {_options.MinClients}");
+            return RoundHostTick.PlanRefused;
+        }
+
         int n = cohort.Count;
         ulong proposed;
         lock (_gate)
@@ -497,16 +515,7 @@ public sealed partial class RoundHost : IRoundService
         if (!RoundPlanner.TryPlan(_options.Settings, proposed, model.Version, n, out RoundPlan? draft, out RoundPlanRefusal refusal, out string? detail))
         {
             _events.OnPlanRefused(n, refusal, detail);
-            lock (_gate)
-            {
-                foreach (string c in cohort)
-                {
-                    _waiting[c] = now;
-                }
-
-                _recruitSince = now;
-            }
-
+            Requeue(cohort, now);
             return RoundHostTick.PlanRefused;
         }
 
@@ -517,7 +526,29 @@ public sealed partial class RoundHost : IRoundService
 
         ulong roundId = await _events.AllocateRoundIdAsync(proposed, draft.Contract, cohort, cancellationToken).ConfigureAwait(false);
         RoundPlan plan = roundId == proposed ? draft : draft with { Contract = draft.Contract with { RoundId = roundId } };
-        SecAggServerSession session = await StartSessionAsync(plan, cohort, cancellationToken).ConfigureAwait(false);
+        bool malicious = plan.Contract.Mode == ThreatMode.Malicious;
+        Dictionary<int, IdentityPublicKey>? identities = null;
+        if (identityList is not null)
+        {
+            plan = plan with
+            {
+                Contract = plan.Contract with
+                {
+                    Cohort = identityList.Select((id, i) => new CohortEntry(i + 1, id.Organisation, id.ClientId)).ToArray(),
+                },
+            };
+            if (malicious)
+            {
+                identities = identityList.Select((id, i) => (id, i)).ToDictionary(x => x.i + 1, x => x.id.Key);
+            }
+        }
+
+        if (!malicious)
+        {
+            _events.OnHonestButCuriousRound(plan);
+        }
+
+        SecAggServerSession session = await StartSessionAsync(plan, cohort, identities, cancellationToken).ConfigureAwait(false);
         var round = new ActiveRound(plan, cohort, session, now, now + _options.TimeoutOf(Phase.AdvertiseKeys, n));
 
         // Durable before any cohort member can see the round (a crash from here on resumes it, not loses it).
@@ -538,27 +569,114 @@ public sealed partial class RoundHost : IRoundService
         return RoundHostTick.Opened;
     }
 
-    /// <summary>The secure-aggregation session of a planned round (opening it, or rebuilding it on resume).</summary>
-    private async Task<SecAggServerSession> StartSessionAsync(RoundPlan plan, IReadOnlyList<string> cohort, CancellationToken cancellationToken)
+    /// <summary>
+    /// The secure-aggregation session of a planned round: on opening with the identities just resolved; on resume
+    /// (<paramref name="identities"/> null in malicious mode) with each cohort member's roster identity looked up again,
+    /// which must still exist and carry the name the journaled contract lists for it.
+    /// </summary>
+    private async Task<SecAggServerSession> StartSessionAsync(RoundPlan plan, IReadOnlyList<string> cohort,
+        IReadOnlyDictionary<int, IdentityPublicKey>? identities, CancellationToken cancellationToken)
     {
         RoundContract contract = plan.Contract;
-        ulong roundId = contract.RoundId;
         int n = cohort.Count;
-        bool malicious = contract.Mode == ThreatMode.Malicious;
-        Dictionary<int, byte[]>? identities = null;
-        if (malicious)
+        if (contract.Mode == ThreatMode.Malicious && identities is null)
         {
-            identities = [];
+            var resolved = new Dictionary<int, IdentityPublicKey>(n);
             for (int i = 0; i < n; i++)
             {
-                byte[]? identity = _options.IdentityOf is null ? null : await _options.IdentityOf(cohort[i], cancellationToken).ConfigureAwait(false);
-                identities[i + 1] = identity ?? throw new InvalidOperationException("Malicious mode needs the enrolled identity of every cohort member.");
+                CohortIdentity? identity = _options.IdentityOf is null ? null : await _options.IdentityOf(cohort[i], cancellationToken).ConfigureAwait(false);
+                CohortEntry? listed = contract.Cohort.FirstOrDefault(e => e.ClientNumber == i + 1);
+                if (identity is null || listed is null || listed.Organisation != identity.Organisation || listed.ClientId != identity.ClientId)
+                {
+                    throw new ArgumentException($"cohort member {i + 1} has no current roster identity matching the contract's cohort entry.");
+                }
+
+                resolved[i + 1] = identity.Key;
+            }
+
+            identities = resolved;
+        }
+
+        SecAggParameters parameters = SecAggParameters.Create(contract.RoundId, Enumerable.Range(1, n).ToArray(), plan.Threshold,
+            contract.SecAggDimension, contract.Dp.Bits, contract.Mode, Crypto.KeyAgreementSuite.X25519, plan.Graph, plan.Degree, contract.Binding());
+        return SecAggServerSession.Start(parameters, new ServerOptions { EnrolledIdentities = identities, Threads = _options.Threads });
+    }
+
+    private void Requeue(List<string> cohort, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            foreach (string c in cohort)
+            {
+                _waiting[c] = now;
+            }
+
+            _recruitSince = now;
+        }
+    }
+
+    /// <summary>
+    /// Looks up every selected caller's roster identity (<see cref="RoundHostOptions.IdentityOf"/>). Malicious mode: a
+    /// caller without one, or whose roster name or key is already taken by an earlier caller (ordinal order), is removed
+    /// from <paramref name="cohort"/>; the list returned matches the remaining cohort. Honest-but-curious mode: the list,
+    /// or null when some caller has no identity (the cohort is then not listed). Null without an <c>IdentityOf</c>.
+    /// </summary>
+    private async Task<List<CohortIdentity>?> ResolveIdentitiesAsync(List<string> cohort, CancellationToken cancellationToken)
+    {
+        bool malicious = _options.Settings.Mode == ThreatMode.Malicious;
+        if (_options.IdentityOf is null)
+        {
+            if (malicious)
+            {
+                foreach (string caller in cohort)
+                {
+                    _events.OnCohortCandidateRefused(caller, "roster-identity: the host has no roster identities (IdentityOf), so no malicious-mode cohort can be formed");
+                }
+
+                cohort.Clear();
+            }
+
+            return null;
+        }
+
+        var resolved = new List<CohortIdentity>(cohort.Count);
+        var kept = new List<string>(cohort.Count);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        bool complete = true;
+        foreach (string caller in cohort)
+        {
+            CohortIdentity? identity = await _options.IdentityOf(caller, cancellationToken).ConfigureAwait(false);
+            string? problem = identity is null || identity.Organisation is null || identity.ClientId is null
+                ? "roster-identity: the caller has no roster identity"
+                : !identity.Key.IsValid
+                    ? "roster-identity: the caller's identity key is not a valid key of its suite"
+                    : !names.Add(identity.Organisation + "/" + identity.ClientId)
+                        ? $"cohort-unique: {identity.Organisation}/{identity.ClientId} is already in the cohort"
+                        : !keys.Add(((int)identity.Key.Suite).ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + Convert.ToHexString(identity.Key.Key.Span))
+                            ? "cohort-unique: the caller's identity key is already in the cohort"
+                            : null;
+            if (problem is null)
+            {
+                resolved.Add(identity!);
+                kept.Add(caller);
+                continue;
+            }
+
+            complete = false;
+            if (malicious)
+            {
+                _events.OnCohortCandidateRefused(caller, problem);
+            }
+            else
+            {
+                kept.Add(caller);
             }
         }
 
-        SecAggParameters parameters = SecAggParameters.Create(roundId, Enumerable.Range(1, n).ToArray(), plan.Threshold,
-            contract.SecAggDimension, contract.Dp.Bits, contract.Mode, Crypto.KeyAgreementSuite.X25519, plan.Graph, plan.Degree, contract.Binding());
-        return SecAggServerSession.Start(parameters, new ServerOptions { EnrolledIdentities = identities, Threads = _options.Threads });
+        cohort.Clear();
+        cohort.AddRange(kept);
+        return malicious || complete ? resolved : null;
     }
 
     /// <summary>

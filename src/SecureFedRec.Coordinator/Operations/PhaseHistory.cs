@@ -8,7 +8,7 @@ namespace SecureFedRec.Coordinator.Operations;
 /// <summary>
 /// What this coordinator process observed of its rounds, beyond what the store records (phase and outcome): cohort,
 /// threshold, each closed phase with its survivors (answered of expected) and duration, drops by reason, contributors
-/// and the diagnostic of a withheld or aborted round. Fed by <see cref="JournalEvents"/> from the round host's events;
+/// and the diagnostic of a withheld or aborted round. Fed by <see cref="PhaseHistoryEvents"/> from the round host's events;
 /// read by the operator API and the dashboard.
 /// </summary>
 /// <remarks>
@@ -16,7 +16,7 @@ namespace SecureFedRec.Coordinator.Operations;
 /// <c>observed = false</c>). Holds the latest <see cref="Capacity"/> rounds. Thread-safe (one lock); snapshots are
 /// immutable copies.
 /// </remarks>
-internal sealed class RoundJournal
+internal sealed class PhaseHistory
 {
     /// <summary>Rounds kept (oldest forgotten first).</summary>
     public const int Capacity = 1000;
@@ -135,9 +135,9 @@ internal sealed record JournalRound(int Cohort, int Threshold, DateTimeOffset Op
 
 /// <summary>
 /// Forwards every round-host event to the coordinator's own handler (store writes, metrics, logs) unchanged, and
-/// records it in the <see cref="RoundJournal"/> once the handler has accepted it.
+/// records it in the <see cref="PhaseHistory"/> once the handler has accepted it.
 /// </summary>
-internal sealed class JournalEvents(RoundJournal journal, RoundHostEvents inner) : RoundHostEvents
+internal sealed class PhaseHistoryEvents(PhaseHistory journal, RoundHostEvents inner) : RoundHostEvents
 {
     public override Task<ulong> AllocateRoundIdAsync(ulong proposed, RoundContract draft, IReadOnlyList<string> cohort, CancellationToken cancellationToken) =>
         inner.AllocateRoundIdAsync(proposed, draft, cohort, cancellationToken);
