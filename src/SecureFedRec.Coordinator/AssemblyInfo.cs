@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("SecureFedRec.Integration.Tests")]
+[assembly: InternalsVisibleTo("SecureFedRec.Attack.Tests")]
 [assembly: InternalsVisibleTo("SecureFedRec.Wire.Tests")]
 [assembly: CLSCompliant(false)]
