@@ -18,14 +18,30 @@ public sealed class AccountantVectorTests
 
     private static readonly MechanismParameters Small = new()
     {
-        Dimension = 5, Bits = 16, Clip = 1, Gamma = 1.0 / 64, Beta = Math.Exp(-0.5),
-        SigmaSquaredNumerator = 50, SigmaSquaredDenominator = 1, PlannedClients = 3, MinClients = 2, Delta = 1e-5,
+        Dimension = 5,
+        Bits = 16,
+        Clip = 1,
+        Gamma = 1.0 / 64,
+        Beta = Math.Exp(-0.5),
+        SigmaSquaredNumerator = 50,
+        SigmaSquaredDenominator = 1,
+        PlannedClients = 3,
+        MinClients = 2,
+        Delta = 1e-5,
     };
 
     private static readonly MechanismParameters Planned = new()
     {
-        Dimension = 1000, Bits = 20, Clip = 1, Gamma = 7.30e-5, Beta = Math.Exp(-0.5),
-        SigmaSquaredNumerator = 2_800_000UL << 20, SigmaSquaredDenominator = 1 << 20, PlannedClients = 100, MinClients = 67, Delta = 1e-5,
+        Dimension = 1000,
+        Bits = 20,
+        Clip = 1,
+        Gamma = 7.30e-5,
+        Beta = Math.Exp(-0.5),
+        SigmaSquaredNumerator = 2_800_000UL << 20,
+        SigmaSquaredDenominator = 1 << 20,
+        PlannedClients = 100,
+        MinClients = 67,
+        Delta = 1e-5,
         SamplingRate = 0.01,
     };
 

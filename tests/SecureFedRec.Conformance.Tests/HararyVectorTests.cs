@@ -29,8 +29,16 @@ public sealed class HararyVectorTests
 
     private static RoundContract ContractFor(ulong round, int n, int t) => new(round, 3, Protocol.Wire.ThreatMode.HonestButCurious, new MechanismParameters
     {
-        Dimension = 16, Bits = 20, Clip = 1, Gamma = 1.0 / 128, Beta = Math.Exp(-0.5),
-        SigmaSquaredNumerator = 9 << 20, SigmaSquaredDenominator = 1 << 20, PlannedClients = n, MinClients = t, Delta = 1e-5,
+        Dimension = 16,
+        Bits = 20,
+        Clip = 1,
+        Gamma = 1.0 / 128,
+        Beta = Math.Exp(-0.5),
+        SigmaSquaredNumerator = 9 << 20,
+        SigmaSquaredDenominator = 1 << 20,
+        PlannedClients = n,
+        MinClients = t,
+        Delta = 1e-5,
     });
 
     internal static JsonNode Generate()
