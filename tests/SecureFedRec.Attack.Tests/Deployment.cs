@@ -54,7 +54,7 @@ internal sealed class Deployment : IAsyncDisposable
     };
 
     /// <summary>Starts the coordinator with <paramref name="script"/> and creates <see cref="Clients"/> enrolled SDK clients.</summary>
-    public static async Task<Deployment> StartAsync(AttackScript script, Action<RoundOptions>? rounds = null, int clients = Clients)
+    public static async Task<Deployment> StartAsync(AttackScript script, Action<RoundOptions>? rounds = null, int clients = Clients, bool malicious = false)
     {
         string directory = System.IO.Directory.CreateTempSubdirectory("sfr-attack-").FullName;
         using X509Certificate2 certificate = DevCertificate.Create(["localhost", "127.0.0.1"], TimeSpan.FromDays(1));
@@ -85,6 +85,7 @@ internal sealed class Deployment : IAsyncDisposable
         options.Rounds.RecruitSeconds = 0.1;
         options.Rounds.TargetEpsilon = 50;
         options.Rounds.PlannedRounds = 5;
+        options.Rounds.ThreatMode = malicious ? "Malicious" : "HonestButCurious";
         rounds?.Invoke(options.Rounds);
         deployment._host = await CoordinatorHost.StartAsync(options, storeDecorator: null,
             roundServiceDecorator: inner => deployment.Coordinator = new LyingCoordinator(inner, script));

@@ -23,6 +23,19 @@ internal abstract class AttackScript
     public virtual ServerToClient Fetched(string caller, int clientNumber, Phase phase, ServerToClient honest) => honest;
 
     /// <summary>
+    /// The whole FetchPhase answer (default: <see cref="Fetched"/> on a READY message, anything else unchanged). An attack
+    /// overrides this to answer a fetch the real host would not answer (e.g. a client it dropped).
+    /// </summary>
+    public virtual FetchReply FetchedReply(string caller, int clientNumber, ulong roundId, Phase phase, FetchReply honest) =>
+        honest is { Outcome: FetchOutcome.Ready, Message: { } message } ? honest with { Message = Fetched(caller, clientNumber, phase, message) } : honest;
+
+    /// <summary>The real round host beneath the lie (set by <see cref="LyingCoordinator"/>), for attacks that query it.</summary>
+    public IRoundService Inner { get; set; } = null!;
+
+    /// <summary>The callers invited so far and their client numbers (set by <see cref="LyingCoordinator"/>).</summary>
+    public ConcurrentDictionary<string, int> Callers { get; } = new();
+
+    /// <summary>
     /// What the coordinator passes to the real round host for a submission (null: swallow it and answer accepted, so the
     /// sender goes on and the real host never sees it).
     /// </summary>
@@ -69,9 +82,18 @@ internal sealed class Transcript
 /// round host (<see cref="Coordinator.RoundEngine"/>). It records every message (<see cref="Transcript"/>) and lets the
 /// <see cref="AttackScript"/> rewrite what the clients receive. Thread-safe (the gRPC services call it concurrently).
 /// </summary>
-internal sealed class LyingCoordinator(IRoundService inner, AttackScript script) : IRoundService
+internal sealed class LyingCoordinator : IRoundService
 {
     private readonly ConcurrentDictionary<string, int> _numbers = new();
+    private readonly IRoundService inner;
+    private readonly AttackScript script;
+
+    public LyingCoordinator(IRoundService inner, AttackScript script)
+    {
+        this.inner = inner;
+        this.script = script;
+        script.Inner = inner;
+    }
 
     public Transcript Transcript { get; } = new();
 
@@ -91,6 +113,7 @@ internal sealed class LyingCoordinator(IRoundService inner, AttackScript script)
 
         RoundInvitation sent = script.Invite(caller, honest);
         _numbers[caller] = sent.ClientNumber;
+        script.Callers[caller] = sent.ClientNumber;
         Invitations[(caller, sent.Contract.RoundId)] = sent;
         Transcript.Add(caller, sent.ClientNumber, sent.Contract.RoundId, Phase.AdvertiseKeys, fromClient: false, sent.Opening);
         return reply with { Invitation = sent };
@@ -108,16 +131,14 @@ internal sealed class LyingCoordinator(IRoundService inner, AttackScript script)
 
     public FetchReply Fetch(string caller, ulong roundId, Phase phase)
     {
-        FetchReply reply = inner.Fetch(caller, roundId, phase);
-        if (reply is not { Outcome: FetchOutcome.Ready, Message: { } honest })
+        int number = NumberOf(caller);
+        FetchReply reply = script.FetchedReply(caller, number, roundId, phase, inner.Fetch(caller, roundId, phase));
+        if (reply is { Outcome: FetchOutcome.Ready, Message: { } sent })
         {
-            return reply;
+            Transcript.Add(caller, number, roundId, phase, fromClient: false, sent);
         }
 
-        int number = NumberOf(caller);
-        ServerToClient sent = script.Fetched(caller, number, phase, honest);
-        Transcript.Add(caller, number, roundId, phase, fromClient: false, sent);
-        return reply with { Message = sent };
+        return reply;
     }
 
     public Task<ModelRelease?> GetModelAsync(ulong version, CancellationToken cancellationToken) => inner.GetModelAsync(version, cancellationToken);
