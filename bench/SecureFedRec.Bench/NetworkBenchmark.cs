@@ -105,10 +105,13 @@ public static partial class NetworkBenchmark
             PhaseSeconds = settings.PhaseSeconds,
             RecruitSeconds = 1,
             MaxRounds = 1,
+            // The honest-but-curious baseline round (the bench's SDK clients have no roster identities yet).
+            ThreatMode = "HonestButCurious",
+            AllowHonestButCurious = true,
         };
 
         // In process first (JIT warm-up round at n = 3, d = 16, then the measured round): the same round code.
-        await RunInProcessAsync(new RoundOptions { CohortSize = 3, MinClients = 3, Dimension = 16, MaxRounds = 1 }, 0, settings.Threads, cancellationToken).ConfigureAwait(false);
+        await RunInProcessAsync(new RoundOptions { CohortSize = 3, MinClients = 3, Dimension = 16, MaxRounds = 1, ThreatMode = "HonestButCurious", AllowHonestButCurious = true }, 0, settings.Threads, cancellationToken).ConfigureAwait(false);
         GC.Collect();
         InProcessRoundResult local = await RunInProcessAsync(rounds, dropped, settings.Threads, cancellationToken).ConfigureAwait(false);
         int localCompleted = local.Clients.Count(c => c.Outcome == ClientRoundOutcome.Completed);
@@ -166,6 +169,10 @@ public static partial class NetworkBenchmark
         MinNoiseMultiplier = 0,
         MaxClip = 10,
         AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
+        AllowHonestButCurious = true,
+        MinCohortSize = 2,
+        MinThreshold = 2,
+        MinDistinctOrganisations = 1,
         // Permissive: at large n the coordinator uses a SecAgg+ neighbour graph whose threshold is a fraction of the
         // degree k, not of n (t/n = 27/1000 at n = 1000); the benchmark measures speed, not a consent policy.
         MinThresholdFraction = 0,
@@ -257,6 +264,8 @@ public static partial class NetworkBenchmark
                         _rounds.PhaseSeconds,
                         _rounds.RecruitSeconds,
                         _rounds.MaxRounds,
+                        _rounds.ThreatMode,
+                        _rounds.AllowHonestButCurious,
                         WaitingExpirySeconds = Math.Max(30, 3 * _rounds.PhaseSeconds),
                     },
                 },

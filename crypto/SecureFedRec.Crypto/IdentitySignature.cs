@@ -17,7 +17,7 @@ public enum IdentitySuite
 /// <summary>
 /// Names, sizes and verification of the <see cref="IdentitySuite"/>s: the one place that maps a suite to its algorithm.
 /// </summary>
-/// <remarks>Stateless and thread-safe. <see cref="Verify"/> never throws for bad input: a wrong length, an invalid point
+/// <remarks>Stateless and thread-safe. <see cref="Verify(IdentitySuite, ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> never throws for bad input: a wrong length, an invalid point
 /// or a signature that does not verify is <c>false</c>.</remarks>
 public static class IdentitySignature
 {
@@ -81,6 +81,32 @@ public static class IdentitySignature
         IdentitySuite.EcdsaP256Sha256 => Signature.Verify(publicKey, message, signature),
         _ => false,
     };
+
+    /// <summary>Verifies <paramref name="signature"/> over <paramref name="message"/> under <paramref name="key"/> (its own
+    /// suite); false for a wrong length, an invalid key or an undefined suite.</summary>
+    public static bool Verify(IdentityPublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
+        Verify(key.Suite, key.Key.Span, message, signature);
+}
+
+/// <summary>
+/// An identity public key together with its <see cref="IdentitySuite"/>: what a roster enrols and what a verifier checks a
+/// signature against (<see cref="IdentitySignature.Verify(IdentityPublicKey, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>).
+/// </summary>
+/// <param name="Suite">The suite the key belongs to.</param>
+/// <param name="Key">The public key bytes (32 bytes Ed25519, 65 bytes SEC 1 uncompressed P-256).</param>
+/// <remarks>Equality is by reference of <see cref="Key"/>'s memory (record-struct default); compare keys with
+/// <see cref="SameAs"/>.</remarks>
+public readonly record struct IdentityPublicKey(IdentitySuite Suite, ReadOnlyMemory<byte> Key)
+{
+    /// <summary>Whether <see cref="Key"/> is a well-formed public key of <see cref="Suite"/>.</summary>
+    public bool IsValid => IdentitySignature.IsValidPublicKey(Suite, Key.Span);
+
+    /// <summary>Whether <paramref name="other"/> names the same suite and the same key bytes.</summary>
+    public bool SameAs(IdentityPublicKey other) => Suite == other.Suite && Key.Span.SequenceEqual(other.Key.Span);
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"{(Enum.IsDefined(Suite) ? IdentitySignature.NameOf(Suite) : ((int)Suite).ToString(System.Globalization.CultureInfo.InvariantCulture))}:{Convert.ToHexString(Key.Span)}";
 }
 
 /// <summary>
@@ -149,6 +175,9 @@ public sealed class IdentitySigningKey : IDisposable
 
     /// <summary>A copy of the public key.</summary>
     public byte[] ExportPublicKey() => PublicKey.ToArray();
+
+    /// <summary>The public key with its suite (a copy of the bytes).</summary>
+    public IdentityPublicKey PublicIdentity => new(Suite, ExportPublicKey());
 
     /// <summary>Writes the private key (32 bytes) into <paramref name="destination"/>; the caller wipes it.</summary>
     public void ExportPrivateKey(Span<byte> destination)

@@ -85,7 +85,7 @@ internal static class CliErrors
         FileNotFoundException { FileName: { } f } when f.Contains(", Version=", StringComparison.Ordinal) => ExitCodes.Failed,
         ConfigurationException or ArgumentException or FormatException or CryptographicException or InvalidDataException => ExitCodes.Usage,
         StoreLockedException or StoreConflictException or DbException or UnauthorizedAccessException or IOException => ExitCodes.StoreUnavailable,
-        LedgerCorruptException => ExitCodes.VerificationFailed,
+        LedgerCorruptException or Roster.RosterRefusedException => ExitCodes.VerificationFailed,
         RpcException rpc => ForStatus(rpc.StatusCode),
         CoordinatorTlsException => ExitCodes.Unreachable,
         TimeoutException => ExitCodes.RoundIncomplete,
@@ -97,7 +97,7 @@ internal static class CliErrors
     public static int ForStatus(StatusCode status) => status switch
     {
         StatusCode.Unavailable or StatusCode.DeadlineExceeded => ExitCodes.Unreachable,
-        StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.InvalidArgument or StatusCode.FailedPrecondition => ExitCodes.Refused,
+        StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.ResourceExhausted => ExitCodes.Refused,
         _ => ExitCodes.Failed,
     };
 

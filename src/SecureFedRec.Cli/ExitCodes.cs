@@ -28,13 +28,13 @@ internal static class ExitCodes
     [Description("The coordinator could not be reached (connection refused, wrong scheme or port, TLS failure, deadline exceeded) after the configured retries.")]
     public const int Unreachable = 5;
 
-    [Description("The coordinator refused this client: not on the allow-list, a bad signature or clock skew, or a refused protocol message.")]
+    [Description("The coordinator refused this client: not a current roster member (or not on the allow-list), a bad signature or clock skew, its request quota used up, or a refused protocol message.")]
     public const int Refused = 6;
 
     [Description("A store, ledger, key folder or output file cannot be opened or written (PostgreSQL down, an unopenable SQLite path, an unwritable folder), the store belongs to another schema, or another coordinator holds the SQLite store's lock.")]
     public const int StoreUnavailable = 7;
 
-    [Description("Verification failed: a test vector disagrees with this implementation, or a privacy ledger is corrupt or disagrees with itself.")]
+    [Description("Verification failed: a test vector disagrees with this implementation, a privacy ledger is corrupt or disagrees with itself, or a signed roster is refused (coordinator start-up, client before enrolling or a round, roster verify: bad signature, unknown authority, expired, rolled back, this member revoked…; the rule is named).")]
     public const int VerificationFailed = 8;
 
     [Description("Interrupted (Ctrl+C) before the command finished; the coordinator stops gracefully on SIGTERM/Ctrl+C and exits 0.")]

@@ -23,4 +23,10 @@ internal static partial class ClientLog
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Round {RoundId}: protocol refused a coordinator message in phase {Phase}: {Reason}")]
     public static partial void ProtocolRefused(ILogger logger, ulong roundId, string phase, string reason);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Roster refused ({Refusal}): {Detail}; nothing generated, nothing charged")]
+    public static partial void RosterRefused(ILogger logger, string refusal, string detail);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "{Message}")]
+    public static partial void RoundWarning(ILogger logger, string message);
 }

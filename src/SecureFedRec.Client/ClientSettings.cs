@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 using SecureFedRec.Configuration;
 using SecureFedRec.Privacy.Policy;
+using SecureFedRec.Roster;
 using SecureFedRec.Wire.Auth;
 using SecureFedRec.Wire.Client;
 
@@ -26,9 +27,25 @@ public sealed class ClientSettings : ISettingsRules
     [Required]
     public string Coordinator { get; set; } = string.Empty;
 
-    /// <summary>PKCS#8 PEM identity key written by <c>securefedrec keygen client</c>.</summary>
+    /// <summary>This client's one identity key: PKCS#8 PEM written by <c>securefedrec keygen identity</c> (Ed25519 default,
+    /// <c>--suite ecdsa-p256-sha256</c> for FIPS; a <c>keygen client</c> P-256 key also works), the key the roster lists for
+    /// <see cref="Organisation"/>/<see cref="ClientId"/>.</summary>
     [Required]
     public string IdentityKeyPath { get; set; } = "client.key";
+
+    /// <summary>The enrolment authority's public key to pin, <c>SUITE:HEX</c> (what <c>securefedrec roster init</c> printed).
+    /// Set: the client verifies the coordinator's roster against it before enrolling and before every round. Empty: a
+    /// roster-less development deployment (the coordinator's allow-list; honest-but-curious rounds only).</summary>
+    public string? RosterAuthority { get; set; }
+
+    /// <summary>This client's organisation in the roster (required with <see cref="RosterAuthority"/>).</summary>
+    public string? Organisation { get; set; }
+
+    /// <summary>This client's id within its organisation in the roster (required with <see cref="RosterAuthority"/>).</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>Roster checkpoint file (rollback protection; default: LedgerPath + <c>.roster</c>). Keep it with the ledger.</summary>
+    public string? RosterCheckpointPath { get; set; }
 
     /// <summary>
     /// Coordinator certificate to pin (PEM): exactly this certificate is accepted, whatever the machine's trust store
@@ -83,6 +100,7 @@ public sealed class ClientSettings : ISettingsRules
             settings.IdentityKeyPath = Rebase(baseDirectory, settings.IdentityKeyPath)!;
             settings.TrustedCertificatePath = Rebase(baseDirectory, settings.TrustedCertificatePath);
             settings.LedgerPath = Rebase(baseDirectory, settings.LedgerPath)!;
+            settings.RosterCheckpointPath = Rebase(baseDirectory, settings.RosterCheckpointPath);
             settings.DataPath = Rebase(baseDirectory, settings.DataPath)!;
             if (settings.Recommender is { } rec)
             {
@@ -106,6 +124,22 @@ public sealed class ClientSettings : ISettingsRules
         problems.RequireFile(path + ":IdentityKeyPath", IdentityKeyPath);
         problems.RequireFile(path + ":TrustedCertificatePath", TrustedCertificatePath);
         problems.RequireParentFolder(path + ":LedgerPath", LedgerPath);
+        if (!string.IsNullOrEmpty(RosterCheckpointPath))
+        {
+            problems.RequireParentFolder(path + ":RosterCheckpointPath", RosterCheckpointPath);
+        }
+
+        if (!string.IsNullOrEmpty(RosterAuthority))
+        {
+            problems.Require(RosterPin.TryParse(RosterAuthority, out _), path + ":RosterAuthority", $"'{RosterAuthority}' is not {RosterPin.Rule}.");
+            problems.Require(RosterEncoding.IsIdentifier(Organisation), path + ":Organisation", $"is required with RosterAuthority: this client's organisation in the roster, 1..64 characters of [a-z0-9._-] starting with a letter or digit (got '{Organisation}').");
+            problems.Require(RosterEncoding.IsIdentifier(ClientId), path + ":ClientId", $"is required with RosterAuthority: this client's id in the roster, 1..64 characters of [a-z0-9._-] starting with a letter or digit (got '{ClientId}').");
+        }
+        else
+        {
+            problems.Require(string.IsNullOrEmpty(Organisation), path + ":Organisation", "needs RosterAuthority (the pinned authority key): a roster name means nothing without a verified roster.");
+            problems.Require(string.IsNullOrEmpty(ClientId), path + ":ClientId", "needs RosterAuthority (the pinned authority key): a roster name means nothing without a verified roster.");
+        }
         problems.Require(System.Text.Encoding.UTF8.GetByteCount(DisplayName) <= 128, path + ":DisplayName", "is longer than 128 UTF-8 bytes.");
         if (Recommender is not { Ratings.Length: > 0 })
         {
@@ -122,14 +156,22 @@ public sealed class ClientSettings : ISettingsRules
             throw new ConfigurationException($"Client:Coordinator: '{Coordinator}' is not an https:// address (e.g. https://coordinator.example:7443/).");
         }
 
+        RosterPin? authority = null;
+        if (!string.IsNullOrEmpty(RosterAuthority))
+        {
+            authority = RosterPin.TryParse(RosterAuthority, out RosterPin pinned)
+                ? pinned
+                : throw new ConfigurationException($"Client:RosterAuthority: '{RosterAuthority}' is not {RosterPin.Rule}.");
+        }
+
         ClientIdentity identity;
         try
         {
-            identity = ClientIdentity.FromPem(File.ReadAllText(IdentityKeyPath));
+            identity = ClientIdentity.FromKeyFile(IdentityKeyPath);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or FormatException or System.Security.Cryptography.CryptographicException)
         {
-            throw new ConfigurationException($"Client:IdentityKeyPath: {IdentityKeyPath} is not a readable PKCS#8 PEM identity key (securefedrec keygen client writes one): {ex.Message}");
+            throw new ConfigurationException($"Client:IdentityKeyPath: {IdentityKeyPath} is not a readable PKCS#8 PEM identity key (securefedrec keygen identity writes one): {ex.Message}");
         }
 
         X509Certificate2? trusted = null;
@@ -163,14 +205,24 @@ public sealed class ClientSettings : ISettingsRules
             Pin = pin,
             LedgerPath = LedgerPath,
             DisplayName = DisplayName,
+            RosterAuthority = authority,
+            Organisation = authority is null ? null : Organisation,
+            ClientId = authority is null ? null : ClientId,
+            RosterCheckpointPath = RosterCheckpointPath,
             Policy = new ClientPrivacyPolicy
             {
                 MaxTotalEpsilon = Policy.MaxTotalEpsilon,
                 Delta = Policy.Delta,
                 MinNoiseMultiplier = Policy.MinNoiseMultiplier,
                 MaxClip = Policy.MaxClip,
-                AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
+                AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer, ThreatMode.SemiMalicious },
                 MinThresholdFraction = Policy.MinThresholdFraction,
+                AllowHonestButCurious = Policy.AllowHonestButCurious,
+                MinCohortSize = Policy.MinCohortSize,
+                MinThreshold = Policy.MinThreshold,
+                MinDistinctOrganisations = Policy.MinDistinctOrganisations,
+                MaxAbortedRounds = Policy.MaxAbortedRounds,
+                AbortWindow = TimeSpan.FromHours(Policy.AbortWindowHours),
             },
         };
     }

@@ -6,6 +6,7 @@ using SecureFedRec.Crypto;
 using SecureFedRec.Privacy;
 using SecureFedRec.Privacy.Ledger;
 using SecureFedRec.Privacy.Policy;
+using SecureFedRec.Roster;
 using SecureFedRec.Rounds.Transport;
 using SecureFedRec.Wire;
 using SecureFedRec.Wire.Client;
@@ -25,8 +26,9 @@ namespace SecureFedRec.Client;
 /// through the generated grpc-dotnet clients of a <see cref="CoordinatorChannel"/>: transient failures (UNAVAILABLE,
 /// DEADLINE_EXCEEDED) are retried with exponential backoff and CSPRNG jitter; other failures surface as the library's
 /// <see cref="RpcException"/>, and a refused TLS identity (untrusted, pin mismatch, name mismatch) as
-/// <see cref="CoordinatorTlsException"/>, never retried. Honest-but-curious rounds only: a malicious-mode round needs a roster of
-/// every cohort member's identity key, which this SDK does not obtain yet, and is declined.
+/// <see cref="CoordinatorTlsException"/>, never retried. With a pinned roster authority the client verifies the
+/// coordinator's roster (and its own entry) before it enrols and before every round; a refusal is a
+/// <see cref="RosterRefusedException"/> naming the rule.
 /// </remarks>
 public sealed class FederationClient : IDisposable
 {
@@ -35,11 +37,23 @@ public sealed class FederationClient : IDisposable
     private readonly FilePrivacyLedger _ledger;
     private readonly ClientPrivacyGuard _guard;
     private readonly ILogger _logger;
+    private readonly RosterVerifier? _rosterVerifier;
+    private readonly SemaphoreSlim _rosterGate = new(1, 1);
 
     /// <summary>Creates the client and opens (or creates) its local ledger.</summary>
     public FederationClient(FederationClientOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.RosterAuthority is { } pin)
+        {
+            if (!RosterEncoding.IsIdentifier(options.Organisation) || !RosterEncoding.IsIdentifier(options.ClientId))
+            {
+                throw new ArgumentException("With RosterAuthority, Organisation and ClientId (this client's roster name, 1..64 characters of [a-z0-9._-]) are required.", nameof(options));
+            }
+
+            _rosterVerifier = pin.CreateVerifier();
+        }
+
         _options = options;
         _logger = logger ?? NullLogger.Instance;
         _channel = new CoordinatorChannel(options.Coordinator, new CoordinatorChannelOptions
@@ -74,6 +88,68 @@ public sealed class FederationClient : IDisposable
     /// <summary>This client's id (hex SHA-256 of its identity public key).</summary>
     public string ClientId => _options.Identity.ClientId;
 
+    /// <summary>Where the roster checkpoint is kept (<see cref="FederationClientOptions.RosterCheckpointPath"/>, or beside the ledger).</summary>
+    public string RosterCheckpointPath => _options.RosterCheckpointPath ?? _options.LedgerPath + ".roster";
+
+    /// <summary>The cohort policy (at least the policy's <see cref="ClientPrivacyPolicy.MinDistinctOrganisations"/> distinct
+    /// organisations, all current roster members), or null without a roster.</summary>
+    public CohortPolicy? CohortPolicy => _rosterVerifier is null ? null : new CohortPolicy(Math.Max(1, _options.Policy.MinDistinctOrganisations));
+
+    /// <summary>
+    /// Fetches the coordinator's roster (Membership/GetRoster) and verifies it (roster.md §5) against the pinned authority
+    /// and the persisted checkpoint, then checks this client's own entry (§5.2: listed under Organisation/ClientId with this
+    /// identity's key, within its validity, not revoked), and only then advances the checkpoint. Call before anything is
+    /// generated or charged; <see cref="EnrolAsync"/> and <see cref="RunRoundAsync"/> do.
+    /// </summary>
+    /// <exception cref="RosterRefusedException">The roster or this client's entry is refused (the rule named).</exception>
+    /// <exception cref="InvalidOperationException">No <see cref="FederationClientOptions.RosterAuthority"/> is configured.</exception>
+    public async Task<VerifiedRoster> GetRosterAsync(CancellationToken cancellationToken = default)
+    {
+        RosterVerification result = await VerifyRosterAsync(cancellationToken).ConfigureAwait(false);
+        return result.Check.Passed ? result.Roster! : throw new RosterRefusedException(result.Check, _options.Coordinator.ToString());
+    }
+
+    /// <summary>As <see cref="GetRosterAsync"/>, the refusal as a value (the round pipeline's roster provider).</summary>
+    public async Task<RosterVerification> VerifyRosterAsync(CancellationToken cancellationToken = default)
+    {
+        RosterVerifier verifier = _rosterVerifier ?? throw new InvalidOperationException("No RosterAuthority is configured: this client runs in a roster-less (allow-list) deployment.");
+        GetRosterResponse response = await _channel.InvokeAsync("GetRoster",
+            o => _channel.Membership.GetRosterAsync(new GetRosterRequest(), o), cancellationToken).ConfigureAwait(false);
+        await _rosterGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            string checkpointPath = RosterCheckpointPath;
+            RosterCheckpoint? lastSeen = RosterCheckpointFile.Read(checkpointPath);
+            DateTimeOffset now = _options.TimeProvider.GetUtcNow();
+            RosterVerification result = verifier.Verify(response.Roster.Span, now, lastSeen);
+            if (!result.Check.Passed)
+            {
+                ClientLog.RosterRefused(_logger, result.Check.Refusal.ToString(), result.Check.Detail);
+                return result;
+            }
+
+            VerifiedRoster roster = result.Roster!;
+            RosterCheck self = roster.CheckMember(_options.Organisation!, _options.ClientId!, now, _options.Identity.PublicKey, out _);
+            if (!self.Passed)
+            {
+                // This client is not a current member under its own name and key: nothing it could sign would be admitted.
+                ClientLog.RosterRefused(_logger, self.Refusal.ToString(), self.Detail);
+                return new RosterVerification(new RosterCheck(self.Refusal, "this client (" + self.Detail + ")"), null);
+            }
+
+            if (lastSeen is null || lastSeen.Version != roster.Version)
+            {
+                RosterCheckpointFile.Write(checkpointPath, roster.Checkpoint);
+            }
+
+            return result;
+        }
+        finally
+        {
+            _rosterGate.Release();
+        }
+    }
+
     /// <summary>Reads the coordinator's status and adopts its clock offset for request signatures.</summary>
     public async Task<GetStatusResponse> GetStatusAsync(CancellationToken cancellationToken = default)
     {
@@ -86,14 +162,26 @@ public sealed class FederationClient : IDisposable
         return status;
     }
 
-    /// <summary>Enrols this identity (idempotent). PERMISSION_DENIED when the key is not on the allow-list.</summary>
+    /// <summary>
+    /// Enrols this identity (idempotent). With a <see cref="FederationClientOptions.RosterAuthority"/>, the roster is fetched
+    /// and verified first (<see cref="GetRosterAsync"/>: a refusal is a <see cref="RosterRefusedException"/> and nothing is
+    /// sent to Enrolment) and the enrolment claims this client's roster name. PERMISSION_DENIED when the coordinator does not
+    /// admit the key (not a current roster member, or not on the allow-list).
+    /// </summary>
     public async Task<EnrolResponse> EnrolAsync(CancellationToken cancellationToken = default)
     {
         await GetStatusAsync(cancellationToken).ConfigureAwait(false);
+        if (_rosterVerifier is not null)
+        {
+            await GetRosterAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var request = new EnrolRequest
         {
             IdentityPublicKey = ByteString.CopyFrom(_options.Identity.PublicKey),
             DisplayName = _options.DisplayName,
+            Organisation = _options.Organisation ?? string.Empty,
+            RosterClientId = _options.ClientId ?? string.Empty,
         };
         EnrolResponse response = await _channel.InvokeAsync("Enrol", o => _channel.Enrolment.EnrolAsync(request, o), cancellationToken).ConfigureAwait(false);
         ClientLog.Enrolled(_logger, _options.Coordinator, response.ClientId);
@@ -119,6 +207,13 @@ public sealed class FederationClient : IDisposable
     public async Task<ClientRoundResult> RunRoundAsync(Func<RoundContext, double[]> computeUpdate, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(computeUpdate);
+        if (_rosterVerifier is not null)
+        {
+            // A forged, stale or rolled-back roster, or this client's own entry gone, refuses the round here: no key made,
+            // nothing charged.
+            await GetRosterAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var round = new Rounds.Client.ClientRound(new Rounds.Client.ClientRoundOptions
         {
             Guard = _guard,
@@ -133,6 +228,12 @@ public sealed class FederationClient : IDisposable
             Time = _options.TimeProvider,
             JoinTimeout = _options.JoinTimeout,
             NoiseRandom = NoiseRandom,
+            // The one identity signs the advertised keys; the cohort's keys come from the verified roster only.
+            Identity = _options.Identity.SigningKey,
+            Roster = _rosterVerifier is null ? null : VerifyRosterAsync,
+            Self = _rosterVerifier is null ? null : new Rounds.MemberName(_options.Organisation!, _options.ClientId!),
+            CohortPolicy = CohortPolicy,
+            OnWarning = message => ClientLog.RoundWarning(_logger, message),
         });
         Rounds.Client.ClientRoundResult result = await round.RunAsync(RoundTransport, cancellationToken).ConfigureAwait(false);
         switch (result.Reason)
@@ -155,7 +256,7 @@ public sealed class FederationClient : IDisposable
         };
         string? detail = result.Outcome == Rounds.Client.ClientRoundOutcome.Completed ? null : result.Reason + ": " + result.Detail;
         ClientLog.RoundEnded(_logger, result.RoundId, kind, _ledger.TotalEpsilon);
-        return new ClientRoundResult(result.RoundId, kind, detail, _ledger.TotalEpsilon) { Drop = result.Drop };
+        return new ClientRoundResult(result.RoundId, kind, detail, _ledger.TotalEpsilon) { Drop = result.Drop, Roster = result.Roster };
     }
 
     /// <inheritdoc />
@@ -163,6 +264,7 @@ public sealed class FederationClient : IDisposable
     {
         _channel.Dispose();
         _ledger.Dispose();
+        _rosterGate.Dispose();
     }
 }
 
@@ -198,4 +300,7 @@ public sealed record ClientRoundResult(ulong RoundId, RoundOutcomeKind Kind, str
 {
     /// <summary>Why the coordinator dropped this client, when <see cref="Kind"/> is <see cref="RoundOutcomeKind.Dropped"/> (e.g. TimedOut: it missed a phase deadline).</summary>
     public Protocol.Wire.DropReason Drop { get; init; }
+
+    /// <summary>The roster or cohort rule that declined the round (<c>roster.md</c> §6), or <see cref="RosterRefusal.None"/>.</summary>
+    public RosterRefusal Roster { get; init; }
 }

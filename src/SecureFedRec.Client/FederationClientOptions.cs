@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using SecureFedRec.Privacy.Policy;
+using SecureFedRec.Roster;
 using SecureFedRec.Wire.Auth;
 using SecureFedRec.Wire.Client;
 
@@ -12,8 +13,36 @@ public sealed class FederationClientOptions
     /// <summary>The coordinator's address (https://host:port/; http:// only against an --insecure-dev coordinator).</summary>
     public required Uri Coordinator { get; init; }
 
-    /// <summary>This institution's identity key (its public key must be on the coordinator's allow-list).</summary>
+    /// <summary>
+    /// This client's one identity: its roster member key (<c>securefedrec keygen identity</c>; Ed25519 by default, ECDSA
+    /// P-256 in the FIPS suite). It signs every request and, in a round, this client's advertised keys. Without a roster
+    /// (<see cref="RosterAuthority"/> null) its public key must be on the coordinator's allow-list.
+    /// </summary>
     public required ClientIdentity Identity { get; init; }
+
+    /// <summary>
+    /// The enrolment authority's key this client pins (<c>SUITE:HEX</c>, <see cref="RosterPin.TryParse"/>): the client
+    /// fetches the coordinator's roster (Membership/GetRoster) and refuses — with a <see cref="RosterRefusedException"/>
+    /// naming the rule, before any round key is made and before anything is charged — a roster this key did not sign, an
+    /// expired one, one older than its checkpoint, or one in which this client is not a current member under
+    /// <see cref="Organisation"/>/<see cref="ClientId"/> with <see cref="Identity"/>'s key. Null: a roster-less development
+    /// deployment (allow-list; honest-but-curious rounds only).
+    /// </summary>
+    public RosterPin? RosterAuthority { get; init; }
+
+    /// <summary>This client's organisation in the roster (required with <see cref="RosterAuthority"/>).</summary>
+    public string? Organisation { get; init; }
+
+    /// <summary>This client's id within its organisation in the roster (required with <see cref="RosterAuthority"/>). The
+    /// fewest distinct organisations a cohort must span is the policy's <see cref="ClientPrivacyPolicy.MinDistinctOrganisations"/>.</summary>
+    public string? ClientId { get; init; }
+
+    /// <summary>
+    /// The roster checkpoint file (version and digest of the last roster accepted; rollback and equivocation protection,
+    /// roster.md §5 steps 9–10). Null: <see cref="LedgerPath"/> + <c>.roster</c>, beside the ledger. Keep it with the ledger:
+    /// deleting it lets a coordinator serve an older roster once.
+    /// </summary>
+    public string? RosterCheckpointPath { get; init; }
 
     /// <summary>The local privacy policy every round is checked against before anything is sent.</summary>
     public required ClientPrivacyPolicy Policy { get; init; }

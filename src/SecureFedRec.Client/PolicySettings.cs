@@ -30,6 +30,33 @@ public sealed class PolicySettings : ISettingsRules
     [Range(0.0, 1.0, MinimumIsExclusive = true)]
     public double MinThresholdFraction { get; set; } = 0.5;
 
+    /// <summary>
+    /// Explicit opt-in to honest-but-curious rounds (default false: only malicious-mode rounds, whose cohort is verified
+    /// against the roster). Honest-but-curious rounds do not protect this institution's input against a coordinator that
+    /// lies about dropouts or the cohort; each one taken part in is logged as a warning.
+    /// </summary>
+    public bool AllowHonestButCurious { get; set; }
+
+    /// <summary>Smallest cohort n accepted.</summary>
+    [Range(2, 1_000_000)]
+    public int MinCohortSize { get; set; } = 3;
+
+    /// <summary>Smallest secure-aggregation threshold t accepted.</summary>
+    [Range(2, 1_000_000)]
+    public int MinThreshold { get; set; } = 3;
+
+    /// <summary>Fewest distinct organisations (from the verified roster) a cohort must span.</summary>
+    [Range(1, 1_000_000)]
+    public int MinDistinctOrganisations { get; set; } = 3;
+
+    /// <summary>Most rounds aborted after this client advertised its keys within <see cref="AbortWindowHours"/>; then rounds are declined until the window slides.</summary>
+    [Range(0, 1_000_000)]
+    public int MaxAbortedRounds { get; set; } = 3;
+
+    /// <summary>The sliding window of <see cref="MaxAbortedRounds"/>, hours.</summary>
+    [Range(0.0, 8_760.0, MinimumIsExclusive = true)]
+    public double AbortWindowHours { get; set; } = 24;
+
     /// <inheritdoc />
     public void CheckRules(string path, SettingsProblems problems)
     {

@@ -4,8 +4,11 @@ using SecureFedRec.Wire.Auth;
 namespace SecureFedRec.Coordinator;
 
 /// <summary>
-/// The operator's allow-list of client identity keys (ECDSA P-256, 65-byte SEC1 uncompressed, hex). File format: one
-/// client per line, <c>HEX_PUBLIC_KEY [display name]</c>; blank lines and lines starting with <c>#</c> are ignored.
+/// The operator's allow-list of client identity keys (Ed25519 32 bytes, or ECDSA P-256 65-byte SEC1 uncompressed; hex,
+/// either case). File format: one client per line, <c>HEX_PUBLIC_KEY [display name]</c>; blank lines and lines starting
+/// with <c>#</c> are ignored. For roster-less development deployments only (honest-but-curious threat model): a
+/// production deployment configures a signed roster instead (<see cref="RosterOptions"/>), which the coordinator cannot
+/// alter.
 /// </summary>
 /// <remarks>Immutable after loading; thread-safe. Malformed entries are refused with the line number.</remarks>
 public sealed class AllowList
@@ -53,9 +56,9 @@ public sealed class AllowList
                 throw new FormatException(source + ": not a hex public key.");
             }
 
-            if (key.Length != RequestSignature.PublicKeyLength || key[0] != 0x04)
+            if (!RequestSignature.TrySuiteOf(key, out Crypto.IdentitySuite suite) || !Crypto.IdentitySignature.IsValidPublicKey(suite, key))
             {
-                throw new FormatException(source + ": expected a 65-byte SEC1 uncompressed P-256 public key (130 hex digits starting 04).");
+                throw new FormatException(source + ": expected an identity public key: 64 hex digits (Ed25519) or 130 hex digits starting 04 (uncompressed P-256), a valid point.");
             }
 
             byId[RequestSignature.ClientIdOf(key)] = (key, name);

@@ -39,6 +39,7 @@ public static class CoordinatorConfiguration
             options.CertificatePath = Rebase(baseDirectory, options.CertificatePath);
             options.CertificateKeyPath = Rebase(baseDirectory, options.CertificateKeyPath);
             options.AllowListPath = Rebase(baseDirectory, options.AllowListPath);
+            options.Roster.Path = Rebase(baseDirectory, options.Roster.Path);
             if (options.StoreProvider == "sqlite")
             {
                 options.Store = Rebase(baseDirectory, options.Store)!;

@@ -75,6 +75,14 @@ public sealed class CoordinatorHost : IAsyncDisposable
         options.Validate();
         time ??= TimeProvider.System;
         AllowList allowList = AllowList.Load(options.AllowListPath, options.AllowList);
+        // A roster that does not verify stops the start-up here, before the store is opened (RosterRefusedException).
+        CoordinatorRoster? roster = options.Roster.IsConfigured ? CoordinatorRoster.Load(options.Roster, time.GetUtcNow()) : null;
+        if (roster is not null && roster.FileBytes.Length > options.MaxMessageBytes - 64)
+        {
+            throw new ArgumentException($"Coordinator:Roster:Path: the roster is {roster.FileBytes.Length} bytes, more than MaxMessageBytes ({options.MaxMessageBytes}) allows Membership/GetRoster to send; raise MaxMessageBytes.");
+        }
+
+        var admission = new Admission(roster, allowList, time);
         X509Certificate2? certificate = options.InsecureDev ? null : DevCertificate.LoadPem(options.CertificatePath!, options.CertificateKeyPath!);
 
         ICoordinatorStore opened = options.StoreProvider == "postgres"
@@ -102,7 +110,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
             {
                 kestrel.AddServerHeader = false;
                 kestrel.Limits.MaxRequestBodySize = options.MaxMessageBytes + 5L;
-                kestrel.Limits.Http2.MaxStreamsPerConnection = 100;
+                kestrel.Limits.Http2.MaxStreamsPerConnection = options.Limits.MaxStreamsPerConnection;
+                kestrel.Limits.MaxConcurrentConnections = options.Limits.MaxConnections;
+                kestrel.Limits.MaxConcurrentUpgradedConnections = options.Limits.MaxConnections;
                 kestrel.Listen(IPAddress.Parse(options.ListenAddress), options.Port, listen =>
                 {
                     if (certificate is null)
@@ -123,17 +133,20 @@ public sealed class CoordinatorHost : IAsyncDisposable
             builder.Services.AddSingleton<ICoordinatorStore>(store);
             builder.Services.AddSingleton<IPrivacyLedger>(ledger);
             builder.Services.AddSingleton(allowList);
+            builder.Services.AddSingleton(admission);
             builder.Services.AddSingleton(metrics);
             builder.Services.AddSingleton(sp => new RoundEngine(options, store, ledger, metrics,
-                sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFedRec.Coordinator"), time));
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFedRec.Coordinator"), time) { Roster = roster });
             // The round RPCs talk only to IRoundService; the host decides which round host answers them.
             builder.Services.AddSingleton<IRoundService>(sp => roundServiceDecorator is null
                 ? sp.GetRequiredService<RoundEngine>().Service
                 : roundServiceDecorator(sp.GetRequiredService<RoundEngine>().Service));
             builder.Services.AddSingleton(new SignedRequestAuthenticator(
-                (id, _) => ValueTask.FromResult(allowList.Find(id)),
-                new ReplayGuard(time, TimeSpan.FromSeconds(options.AuthWindowSeconds))));
+                (id, _) => ValueTask.FromResult(admission.KeyOf(id)),
+                new ReplayGuard(time, TimeSpan.FromSeconds(options.AuthWindowSeconds), options.Limits.NonceCapacity, options.Limits.NoncesPerClient),
+                roster?.PredominantSuite ?? Crypto.IdentitySuite.Ed25519));
             builder.Services.AddSingleton<StatusService>();
+            builder.Services.AddSingleton<MembershipService>();
             builder.Services.AddSingleton<EnrolmentService>();
             builder.Services.AddSingleton<RoundsService>();
             builder.Services.AddGrpc(grpc =>
@@ -155,13 +168,14 @@ public sealed class CoordinatorHost : IAsyncDisposable
             await engine.RecoverAsync(cancellationToken).ConfigureAwait(false);
             app.UseMiddleware<SignedRequestMiddleware>(options.MaxMessageBytes);
             app.MapGrpcService<StatusService>();
+            app.MapGrpcService<MembershipService>();
             app.MapGrpcService<EnrolmentService>();
             app.MapGrpcService<RoundsService>();
             app.MapGrpcHealthChecksService();
             app.MapGrpcReflectionService();
             app.MapHealthChecks("/healthz");
             app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
-            var driver = new RoundDriver(engine, logger, time);
+            var driver = new RoundDriver(engine, roster, logger, time);
             app.Lifetime.ApplicationStarted.Register(driver.Start);
             app.Lifetime.ApplicationStopping.Register(() => ShutdownLog.Stopping(logger, engine));
             app.Lifetime.ApplicationStopping.Register(driver.Stop);
@@ -177,6 +191,14 @@ public sealed class CoordinatorHost : IAsyncDisposable
             }
 
             CoordinatorLog.Started(logger, address, certificate is not null, options.StoreProvider, allowList.Count);
+            if (roster is not null)
+            {
+                roster.Log(logger);
+            }
+            else
+            {
+                CoordinatorLog.AllowListMode(logger, allowList.Count);
+            }
             return new CoordinatorHost(app, store, engine, address);
         }
         catch (StoreUnavailableException unavailable)
@@ -206,8 +228,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
         await _store.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Ticks the engine every 50 ms until stopped.</summary>
-    private sealed class RoundDriver(RoundEngine engine, ILogger logger, TimeProvider time) : IDisposable
+    /// <summary>Ticks the engine every 50 ms until stopped; re-reads a changed roster file every 5 s.</summary>
+    private sealed class RoundDriver(RoundEngine engine, CoordinatorRoster? roster, ILogger logger, TimeProvider time) : IDisposable
     {
         private readonly CancellationTokenSource _stop = new();
         private Task _loop = Task.CompletedTask;
@@ -232,10 +254,17 @@ public sealed class CoordinatorHost : IAsyncDisposable
         private async Task RunAsync()
         {
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50), time);
+            DateTimeOffset nextRosterCheck = time.GetUtcNow() + TimeSpan.FromSeconds(5);
             try
             {
                 while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
                 {
+                    if (roster is not null && time.GetUtcNow() >= nextRosterCheck)
+                    {
+                        nextRosterCheck = time.GetUtcNow() + TimeSpan.FromSeconds(5);
+                        roster.Refresh(time.GetUtcNow(), logger);
+                    }
+
                     try
                     {
                         await engine.TickAsync(_stop.Token).ConfigureAwait(false);

@@ -50,4 +50,16 @@ internal static partial class CoordinatorLog
 
     [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Reached MaxRounds = {MaxRounds}; no further rounds are opened")]
     public static partial void MaxRoundsReached(ILogger logger, int maxRounds);
+
+    [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Roster {Consortium} version {Version} (digest {Digest}) loaded: {Members} members in {Organisations} organisations, valid until {NotAfter}; only its current members are admitted")]
+    public static partial void RosterLoaded(ILogger logger, string consortium, ulong version, string digest, int members, int organisations, string notAfter);
+
+    [LoggerMessage(EventId = 2031, Level = LogLevel.Warning, Message = "No roster configured: admitting the {Count} allow-listed keys (roster-less development deployment; honest-but-curious threat model only)")]
+    public static partial void AllowListMode(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 2032, Level = LogLevel.Warning, Message = "The roster file changed but was refused ({Refusal}: {Detail}); still serving version {Version}")]
+    public static partial void RosterReloadRefused(ILogger logger, string refusal, string detail, ulong version);
+
+    [LoggerMessage(EventId = 2033, Level = LogLevel.Information, Message = "Client {ClientId} enrolled as number {Number}, roster member {Member} (roster version {Version})")]
+    public static partial void EnrolledMember(ILogger logger, string clientId, int number, string member, ulong version);
 }

@@ -41,11 +41,21 @@ public sealed class CoordinatorOptions : ISettingsRules
     [Required]
     public string Store { get; set; } = "coordinator.db";
 
-    /// <summary>Allow-list: file with one enrolled client per line, <c>HEX_PUBLIC_KEY [display name]</c>.</summary>
+    /// <summary>
+    /// Allow-list (roster-less development deployments only, honest-but-curious threat model): file with one client per
+    /// line, <c>HEX_PUBLIC_KEY [display name]</c> (Ed25519 32 bytes or SEC1 P-256 65 bytes). Not allowed together with
+    /// <see cref="Roster"/>: with a roster, the roster alone decides who may call.
+    /// </summary>
     public string? AllowListPath { get; set; }
 
-    /// <summary>Allow-list entries given inline (hex 65-byte SEC1 public keys).</summary>
+    /// <summary>Allow-list entries given inline (hex 32-byte Ed25519 or 65-byte SEC1 P-256 public keys).</summary>
     public IList<string> AllowList { get; } = [];
+
+    /// <summary>The signed roster this coordinator admits clients from and serves (Membership/GetRoster).</summary>
+    public RosterOptions Roster { get; set; } = new();
+
+    /// <summary>Transport limits: connections, streams, replay-nonce quotas.</summary>
+    public LimitOptions Limits { get; set; } = new();
 
     /// <summary>Accepted clock difference for request signatures, seconds (default 120).</summary>
     [Range(1, 3600)]
@@ -91,8 +101,13 @@ public sealed class CoordinatorOptions : ISettingsRules
         for (int i = 0; i < AllowList.Count; i++)
         {
             string entry = AllowList[i];
-            bool hex = entry.Length == 130 && entry.StartsWith("04", StringComparison.Ordinal) && entry.All(Uri.IsHexDigit);
-            problems.Require(hex, path + ":AllowList:" + i.ToString(CultureInfo.InvariantCulture), "is not an uncompressed P-256 public key (130 hex digits starting 04, the first word of a .pub line).");
+            bool hex = ((entry.Length == 130 && entry.StartsWith("04", StringComparison.Ordinal)) || entry.Length == 64) && entry.All(Uri.IsHexDigit);
+            problems.Require(hex, path + ":AllowList:" + i.ToString(CultureInfo.InvariantCulture), "is not an identity public key (64 hex digits Ed25519, or 130 hex digits starting 04 uncompressed P-256).");
+        }
+
+        if (Roster.IsConfigured && (!string.IsNullOrEmpty(AllowListPath) || AllowList.Count > 0))
+        {
+            problems.Add(path + ":AllowListPath", "cannot be combined with Coordinator:Roster: with a roster, only its current members are admitted (the allow-list is for roster-less development deployments).");
         }
 
         if (StoreProvider == "sqlite" && !string.IsNullOrEmpty(Store))
@@ -111,6 +126,64 @@ public sealed class CoordinatorOptions : ISettingsRules
             }
         }
     }
+}
+
+/// <summary>
+/// The signed roster (<c>protocol-spec/roster.md</c>) a coordinator admits clients from and serves: verified at start-up
+/// against the pinned <see cref="Authority"/> (a bad roster stops the start with the refusal named, exit code 8).
+/// </summary>
+public sealed class RosterOptions : ISettingsRules
+{
+    /// <summary>The signed roster file (JSON, <c>securefedrec roster sign</c>). Set together with <see cref="Authority"/>.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>The enrolment authority's public key, <c>SUITE:HEX</c> (what <c>securefedrec roster init</c> printed), pinned:
+    /// a roster signed by any other key is refused.</summary>
+    public string? Authority { get; set; }
+
+    /// <summary>Allow only <c>ecdsa-p256-sha256</c> keys (authority and members), for a FIPS deployment.</summary>
+    public bool Fips { get; set; }
+
+    /// <summary>Whether a roster is configured (<see cref="Path"/> set).</summary>
+    public bool IsConfigured => !string.IsNullOrEmpty(Path);
+
+    /// <inheritdoc />
+    public void CheckRules(string path, SettingsProblems problems)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        bool hasPath = !string.IsNullOrEmpty(Path);
+        bool hasAuthority = !string.IsNullOrEmpty(Authority);
+        problems.Require(hasPath || !hasAuthority, path + ":Path", "is required when Authority is set (the signed roster file).");
+        problems.Require(hasAuthority || !hasPath, path + ":Authority", "is required when Path is set: the pinned authority key, " + SecureFedRec.Roster.RosterPin.Rule + ".");
+        problems.RequireFile(path + ":Path", Path);
+        if (hasAuthority)
+        {
+            bool ok = SecureFedRec.Roster.RosterPin.TryParse(Authority, out SecureFedRec.Roster.RosterPin pin);
+            problems.Require(ok, path + ":Authority", $"'{Authority}' is not {SecureFedRec.Roster.RosterPin.Rule}.");
+            problems.Require(!ok || !Fips || pin.Suite == Crypto.IdentitySuite.EcdsaP256Sha256, path + ":Authority", "is an ed25519 key, but Fips allows only ecdsa-p256-sha256.");
+        }
+    }
+}
+
+/// <summary>Transport limits of the coordinator's listener and of request authentication.</summary>
+public sealed class LimitOptions
+{
+    /// <summary>Most concurrent TCP connections (Kestrel MaxConcurrentConnections; default 1000). One more is closed at accept.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxConnections { get; set; } = 1000;
+
+    /// <summary>Most concurrent HTTP/2 streams per connection (default 100; a stream above it is refused, UNAVAILABLE to gRPC).</summary>
+    [Range(1, 10_000)]
+    public int MaxStreamsPerConnection { get; set; } = 100;
+
+    /// <summary>Most live replay nonces one client id holds, i.e. signed requests per client within the ±AuthWindowSeconds
+    /// window (default 4096; above: RESOURCE_EXHAUSTED until old nonces age out).</summary>
+    [Range(16, 10_000_000)]
+    public int NoncesPerClient { get; set; } = 4096;
+
+    /// <summary>Most live replay nonces in all (default 1,000,000; above: UNAVAILABLE).</summary>
+    [Range(16, 100_000_000)]
+    public int NonceCapacity { get; set; } = 1_000_000;
 }
 
 /// <summary>Round orchestration settings (cohort, threshold, deadlines, vector, DP target).</summary>
@@ -194,9 +267,19 @@ public sealed class RoundOptions : ISettingsRules
     [Range(1, 1_000_000)]
     public int PlannedRounds { get; set; } = 10;
 
-    /// <summary><c>HonestButCurious</c> (default) or <c>Malicious</c> (signed keys and consistency check).</summary>
+    /// <summary>
+    /// <c>Malicious</c> (default: every advertised key signed by its member's roster identity, the consistency round,
+    /// 2t &gt; k + 1) or <c>HonestButCurious</c>, which does not protect inputs against a coordinator that lies about
+    /// dropouts or the cohort and needs <see cref="AllowHonestButCurious"/> (logged as a warning every round).
+    /// </summary>
     [AllowedValues("HonestButCurious", "Malicious")]
-    public string ThreatMode { get; set; } = "HonestButCurious";
+    public string ThreatMode { get; set; } = "Malicious";
+
+    /// <summary>
+    /// Explicit opt-in to <see cref="ThreatMode"/> = <c>HonestButCurious</c> (default false). Clients must opt in too
+    /// (their policy's <c>allowHonestButCurious</c>), or they decline such rounds.
+    /// </summary>
+    public bool AllowHonestButCurious { get; set; }
 
     /// <summary>
     /// Base deadline of each protocol phase, seconds (default 10). The deadline of a phase in a round of n clients is
@@ -282,6 +365,11 @@ public sealed class RoundOptions : ISettingsRules
         if (!problems.IsMalformed(path + ":MinClients") && !problems.IsMalformed(path + ":CohortSize") && CohortSize >= 2 && MinClients >= 2)
         {
             problems.Require(MinClients <= CohortSize, path + ":MinClients", $"{MinClients} exceeds CohortSize {CohortSize} (a round never has more than CohortSize clients).");
+        }
+
+        if (ThreatMode == "HonestButCurious" && !AllowHonestButCurious)
+        {
+            problems.Add(path + ":ThreatMode", "HonestButCurious does not protect inputs against a coordinator that lies about dropouts or the cohort; set AllowHonestButCurious = true to opt in explicitly (clients must opt in too), or use Malicious.");
         }
 
         // A cohort that would use a Harary graph must have a secure one at the configured fractions.

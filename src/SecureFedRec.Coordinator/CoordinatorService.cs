@@ -32,11 +32,57 @@ internal sealed class StatusService(RoundEngine engine, TimeProvider time) : Sta
 }
 
 /// <summary>
-/// <c>Enrolment</c>: an allow-listed identity proves possession of its key (the request signature, checked before the
-/// body by <see cref="SignedRequestMiddleware"/>) and is recorded in the store.
+/// Who may call the signed services: the current members of the configured roster (<see cref="CoordinatorRoster"/>), or,
+/// in a roster-less development deployment, the allow-listed keys. One instance per host.
+/// </summary>
+/// <remarks>Thread-safe.</remarks>
+internal sealed class Admission(CoordinatorRoster? roster, AllowList allowList, TimeProvider time)
+{
+    /// <summary>The roster, or null in an allow-list deployment.</summary>
+    public CoordinatorRoster? Roster => roster;
+
+    /// <summary>The allow-list (empty with a roster).</summary>
+    public AllowList AllowList => allowList;
+
+    /// <summary>The registered key of <paramref name="clientId"/> if it may call now (authentication's lookup), or null.</summary>
+    public byte[]? KeyOf(string clientId)
+    {
+        if (roster is null)
+        {
+            return allowList.Find(clientId);
+        }
+
+        return roster.Admit(clientId, time.GetUtcNow())?.PublicKey.ToArray();
+    }
+}
+
+/// <summary><c>Membership</c>: serves the signed roster's exact bytes. Public (no authentication): the roster is public,
+/// and a client verifies it against its pinned authority before its first signed call.</summary>
+/// <remarks>Singleton; thread-safe.</remarks>
+internal sealed class MembershipService(Admission admission) : MembershipServiceBase
+{
+    /// <inheritdoc />
+    public override Task<GetRosterResponse> GetRoster(GetRosterRequest request, ServerCallContext context)
+    {
+        CoordinatorRoster roster = admission.Roster
+            ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, "This coordinator serves no roster (rule: roster-less deployment, allow-list admission)."));
+        Roster.VerifiedRoster verified = roster.Roster;
+        return Task.FromResult(new GetRosterResponse
+        {
+            Roster = ByteString.CopyFrom(roster.FileBytes.Span),
+            Version = verified.Version,
+            Digest = verified.Digest,
+        });
+    }
+}
+
+/// <summary>
+/// <c>Enrolment</c>: a current roster member (or an allow-listed key) proves possession of its key (the request signature,
+/// checked before the body by <see cref="SignedRequestMiddleware"/>) and is recorded in the store, bound to its roster
+/// name: the store's display name of a roster enrolment is <c>organisation/client-id</c>.
 /// </summary>
 /// <remarks>Singleton; thread-safe. Bound by <see cref="SignedEnrolmentBase"/> with the signed-request marshallers.</remarks>
-internal sealed class EnrolmentService(ICoordinatorStore store, AllowList allowList, ILogger<EnrolmentService> logger, TimeProvider time) : SignedEnrolmentBase
+internal sealed class EnrolmentService(ICoordinatorStore store, Admission admission, ILogger<EnrolmentService> logger, TimeProvider time) : SignedEnrolmentBase
 {
     private const int MaxDisplayNameBytes = 128;
 
@@ -45,10 +91,10 @@ internal sealed class EnrolmentService(ICoordinatorStore store, AllowList allowL
     {
         string clientId = SignedMessages.CallerOf(request, context);
         byte[] key = request.IdentityPublicKey.ToByteArray();
-        byte[]? allowed = allowList.Find(clientId);
-        if (allowed is null || !CryptographicOperations.FixedTimeEquals(allowed, key))
+        byte[]? registered = admission.KeyOf(clientId);
+        if (registered is null || registered.Length != key.Length || !CryptographicOperations.FixedTimeEquals(registered, key))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "identity_public_key does not match the signing identity."));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "identity_public_key does not match the signing identity (rule: enrolment key binding)."));
         }
 
         if (System.Text.Encoding.UTF8.GetByteCount(request.DisplayName) > MaxDisplayNameBytes)
@@ -56,8 +102,35 @@ internal sealed class EnrolmentService(ICoordinatorStore store, AllowList allowL
             throw new RpcException(new Status(StatusCode.InvalidArgument, "display_name is longer than 128 bytes."));
         }
 
-        string name = request.DisplayName.Length > 0 ? request.DisplayName : allowList.NameOf(clientId);
-        EnrolmentRecord record = await store.EnrolAsync(clientId, key, name, time.GetUtcNow(), context.CancellationToken).ConfigureAwait(false);
+        DateTimeOffset now = time.GetUtcNow();
+        if (admission.Roster is { } roster)
+        {
+            Roster.VerifiedRoster verified = roster.Roster;
+            if (request.Organisation.Length == 0 || request.RosterClientId.Length == 0)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "organisation and roster_client_id are required: this coordinator admits roster members (rule: enrolment roster name)."));
+            }
+
+            Roster.RosterCheck check = verified.CheckMember(request.Organisation, request.RosterClientId, now, key, out Roster.RosterMember? member);
+            if (!check.Passed)
+            {
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Roster check failed (rule: roster.md §5.2 {check.Refusal}): {check.Detail}"));
+            }
+
+            EnrolmentRecord bound = await store.EnrolAsync(clientId, key, member!.Name, now, context.CancellationToken).ConfigureAwait(false);
+            CoordinatorLog.EnrolledMember(logger, clientId, bound.Number, member.Name, verified.Version);
+            return new EnrolResponse
+            {
+                ClientId = clientId,
+                EnrolledAtUnixMs = bound.EnrolledAt.ToUnixTimeMilliseconds(),
+                Organisation = member.Organisation,
+                RosterClientId = member.ClientId,
+                RosterVersion = verified.Version,
+            };
+        }
+
+        string name = request.DisplayName.Length > 0 ? request.DisplayName : admission.AllowList.NameOf(clientId);
+        EnrolmentRecord record = await store.EnrolAsync(clientId, key, name, now, context.CancellationToken).ConfigureAwait(false);
         CoordinatorLog.Enrolled(logger, clientId, record.Number);
         return new EnrolResponse { ClientId = clientId, EnrolledAtUnixMs = record.EnrolledAt.ToUnixTimeMilliseconds() };
     }

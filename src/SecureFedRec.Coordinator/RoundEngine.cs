@@ -101,7 +101,7 @@ public sealed class RoundEngine
     /// The round host's options the coordinator's options ask for: settings (<see cref="SettingsOf"/>), cohort, recruiting
     /// and the phase-deadline rule (a per-phase setting when set, else PhaseSeconds + n × PhaseSecondsPerClient).
     /// </summary>
-    public static RoundHostOptions HostOptionsOf(RoundOptions o, TimeProvider time, ulong firstRoundId = 1, Func<string, CancellationToken, Task<byte[]?>>? identityOf = null)
+    public static RoundHostOptions HostOptionsOf(RoundOptions o, TimeProvider time, ulong firstRoundId = 1, Func<string, CancellationToken, Task<CohortIdentity?>>? identityOf = null)
     {
         ArgumentNullException.ThrowIfNull(o);
         return new RoundHostOptions
@@ -150,9 +150,38 @@ public sealed class RoundEngine
     /// <summary>One step of the driver: open a round when enough clients wait, close a phase when due, release.</summary>
     public Task TickAsync(CancellationToken cancellationToken) => Host.TickAsync(closeNow: false, cancellationToken);
 
-    /// <summary>A cohort member's enrolled identity key (malicious mode verifies advertised keys against it), from the store.</summary>
-    private async Task<byte[]?> IdentityOf(string caller, CancellationToken cancellationToken) =>
-        (await _store.GetEnrolmentAsync(caller, cancellationToken).ConfigureAwait(false))?.PublicKey;
+    /// <summary>
+    /// A cohort member's identity (malicious mode verifies advertised keys against its key), from the store and the roster:
+    /// with a roster, the caller's current member entry (organisation, client id, suite and key) provided the caller enrolled
+    /// with that key (a revoked or expired member has none and stays out of a malicious cohort); without one, the enrolled
+    /// key named by the caller id.
+    /// </summary>
+    private async Task<CohortIdentity?> IdentityOf(string caller, CancellationToken cancellationToken)
+    {
+        EnrolmentRecord? enrolled = await _store.GetEnrolmentAsync(caller, cancellationToken).ConfigureAwait(false);
+        if (enrolled is null)
+        {
+            return null;
+        }
+
+        if (Roster is { } roster)
+        {
+            // The roster decides: the caller's current member entry (name, suite, key), and only if it is the enrolled key.
+            Roster.RosterMember? member = roster.Admit(caller, _time.GetUtcNow());
+            return member is not null && member.PublicKey.Span.SequenceEqual(enrolled.PublicKey)
+                ? new CohortIdentity(member.Organisation, member.ClientId, new Crypto.IdentityPublicKey(member.Suite, member.PublicKey))
+                : null;
+        }
+
+        // Allow-list deployment (honest-but-curious only): the enrolled key, its suite by its length, named by the caller id.
+        return Wire.Auth.RequestSignature.TrySuiteOf(enrolled.PublicKey, out Crypto.IdentitySuite suite)
+            ? new CohortIdentity(caller, caller, new Crypto.IdentityPublicKey(suite, enrolled.PublicKey))
+            : null;
+    }
+
+    /// <summary>The signed roster the coordinator admits clients from (null: an allow-list deployment). Set by the host
+    /// before <see cref="RecoverAsync"/>; cohort identities (<see cref="RoundHostOptions.IdentityOf"/>) come from it.</summary>
+    public CoordinatorRoster? Roster { get; init; }
 
     private static ModelRelease ToRelease(ModelVersionRecord record) =>
         new((ulong)record.Version, (ulong)record.RoundId, RoundCodec.DecodeModel(record.Model),

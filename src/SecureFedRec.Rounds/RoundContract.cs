@@ -50,9 +50,12 @@ public enum UpdateEncoding
 /// "SecureFedRec/v1\0round-contract\0" followed by fixed-width big-endian fields in this order: u64 round id, u64 model
 /// version, u32 threat mode, u32 privacy unit, u32 encoding, u32 d, u32 b, f64 clip, f64 γ, f64 β, u64 σ² numerator,
 /// u64 σ² denominator, u32 planned clients, u32 minimum clients, f64 δ, f64 sampling rate, f64 k, f64 claimed ε,
-/// f64 user clip, u32 max users per client, u32 count of fixed-point bounds, then each bound as f64. f64 is the IEEE 754
-/// binary64 bit pattern, big endian. The binding is SHA-256 of that encoding (32 bytes). No protobuf serialization is
-/// involved, so the bytes are stable across library versions.</para>
+/// f64 user clip, u32 max users per client, u32 count of fixed-point bounds, then each bound as f64, then u32 count of
+/// cohort entries and for each entry (in client-number order) u32 client number, u32 byte length ‖ UTF-8 organisation,
+/// u32 byte length ‖ UTF-8 roster client id. f64 is the IEEE 754 binary64 bit pattern, big endian. The binding is
+/// SHA-256 of that encoding (32 bytes). No protobuf serialization is involved, so the bytes are stable across library
+/// versions. Because the cohort is bound, every honest client of a round sees the same cohort (or the round cannot
+/// complete: the protocol's session id commits to the binding).</para>
 /// <para>With <see cref="UpdateEncoding.FixedPointNoDp"/>, <see cref="Dp"/> only describes the shape (d, b, planned and
 /// minimum clients); its σ², γ and δ are zero/placeholder and nothing is charged.</para>
 /// </remarks>
@@ -84,6 +87,12 @@ public sealed record RoundContract(ulong RoundId, ulong ModelVersion, ThreatMode
     /// <summary>Public per-coordinate bounds B_j of <see cref="UpdateEncoding.FixedPointNoDp"/> (empty otherwise).</summary>
     public IReadOnlyList<double> FixedPointBounds { get; init; } = [];
 
+    /// <summary>
+    /// The cohort, ordered by client number: who each protocol client number is in the roster. Required (one entry per
+    /// protocol client id) in malicious mode; may be empty in honest-but-curious mode when the coordinator has no roster.
+    /// </summary>
+    public IReadOnlyList<CohortEntry> Cohort { get; init; } = [];
+
     /// <summary>Whether the round adds DP noise and is charged (false only for the not-private comparison encoding).</summary>
     public bool IsPrivate => Encoding == UpdateEncoding.DistributedDiscreteGaussian;
 
@@ -101,7 +110,17 @@ public sealed record RoundContract(ulong RoundId, ulong ModelVersion, ThreatMode
     public byte[] CanonicalEncoding()
     {
         ArgumentNullException.ThrowIfNull(Dp);
-        int length = ContractLabel.Length + 8 + 8 + (4 * 5) + (8 * 3) + (8 * 2) + (4 * 2) + (8 * 5) + 4 + 4 + (8 * FixedPointBounds.Count);
+        ArgumentNullException.ThrowIfNull(Cohort);
+        byte[][] names = new byte[Cohort.Count * 2][];
+        int cohortLength = 4;
+        for (int i = 0; i < Cohort.Count; i++)
+        {
+            names[2 * i] = System.Text.Encoding.UTF8.GetBytes(Cohort[i].Organisation ?? string.Empty);
+            names[(2 * i) + 1] = System.Text.Encoding.UTF8.GetBytes(Cohort[i].ClientId ?? string.Empty);
+            cohortLength += 4 + 4 + names[2 * i].Length + 4 + names[(2 * i) + 1].Length;
+        }
+
+        int length = ContractLabel.Length + 8 + 8 + (4 * 5) + (8 * 3) + (8 * 2) + (4 * 2) + (8 * 5) + 4 + 4 + (8 * FixedPointBounds.Count) + cohortLength;
         byte[] bytes = new byte[length];
         var w = new Writer(bytes);
         w.Bytes(ContractLabel);
@@ -129,6 +148,16 @@ public sealed record RoundContract(ulong RoundId, ulong ModelVersion, ThreatMode
         foreach (double bound in FixedPointBounds)
         {
             w.F64(bound);
+        }
+
+        w.U32((uint)Cohort.Count);
+        for (int i = 0; i < Cohort.Count; i++)
+        {
+            w.U32((uint)Cohort[i].ClientNumber);
+            w.U32((uint)names[2 * i].Length);
+            w.Bytes(names[2 * i]);
+            w.U32((uint)names[(2 * i) + 1].Length);
+            w.Bytes(names[(2 * i) + 1]);
         }
 
         return w.Position == length ? bytes : throw new InvalidOperationException("Canonical encoding length mismatch.");
@@ -170,6 +199,11 @@ public sealed record RoundContract(ulong RoundId, ulong ModelVersion, ThreatMode
             return "The privacy unit is not set.";
         }
 
+        if (CohortProblem() is { } cohort)
+        {
+            return cohort;
+        }
+
         if (Encoding == UpdateEncoding.DistributedDiscreteGaussian)
         {
             try
@@ -198,6 +232,49 @@ public sealed record RoundContract(ulong RoundId, ulong ModelVersion, ThreatMode
 
         return "The update encoding is not set.";
     }
+
+    /// <summary>
+    /// The cohort's own rule (<c>cohort-listed</c>): empty (honest-but-curious only), or one entry per planned client with
+    /// client numbers strictly increasing in [1, 2^31) and each name 1..256 UTF-8 bytes of non-control characters. A name
+    /// listed twice is the cohort policy's refusal (<c>DuplicateCohortMember</c>), checked against the roster.
+    /// </summary>
+    private string? CohortProblem()
+    {
+        if (Cohort is null)
+        {
+            return "The cohort is missing.";
+        }
+
+        if (Cohort.Count == 0)
+        {
+            return Mode == ThreatMode.Malicious ? "A malicious-mode contract must list its cohort (rule cohort-listed)." : null;
+        }
+
+        if (Cohort.Count != Dp.PlannedClients)
+        {
+            return $"The cohort lists {Cohort.Count} members, the plan {Dp.PlannedClients} (rule cohort-listed).";
+        }
+
+        int previous = 0;
+        foreach (CohortEntry entry in Cohort)
+        {
+            if (entry is null || entry.ClientNumber <= previous)
+            {
+                return "Cohort client numbers must be strictly increasing and positive (rule cohort-listed).";
+            }
+
+            previous = entry.ClientNumber;
+            if (!IsName(entry.Organisation) || !IsName(entry.ClientId))
+            {
+                return $"Cohort entry {entry.ClientNumber}: organisation and client id must be 1..{CohortEntry.MaxNameBytes} UTF-8 bytes without control characters (rule cohort-listed).";
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsName(string? name) =>
+        !string.IsNullOrEmpty(name) && System.Text.Encoding.UTF8.GetByteCount(name) <= CohortEntry.MaxNameBytes && !name.Any(char.IsControl);
 
     private ref struct Writer(Span<byte> buffer)
     {

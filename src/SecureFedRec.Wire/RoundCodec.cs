@@ -141,6 +141,12 @@ public static class RoundCodec
             MaxUsersPerClient = (uint)contract.MaxUsersPerClient,
         };
         info.FixedPointBounds.AddRange(contract.FixedPointBounds);
+        info.Cohort.AddRange(contract.Cohort.Select(e => new V1.CohortEntry
+        {
+            ClientNumber = (uint)e.ClientNumber,
+            Organisation = e.Organisation,
+            ClientId = e.ClientId,
+        }));
         return info;
     }
 
@@ -186,6 +192,9 @@ public static class RoundCodec
             UserClip = info.UserClip,
             MaxUsersPerClient = (int)info.MaxUsersPerClient,
             FixedPointBounds = [.. info.FixedPointBounds],
+            Cohort = info.Cohort.Select(e => e.ClientNumber is 0 or > int.MaxValue
+                ? throw new FormatException("RoundInfo.cohort client numbers must be in [1, 2^31).")
+                : new Rounds.CohortEntry((int)e.ClientNumber, e.Organisation, e.ClientId)).ToArray(),
         };
     }
 }

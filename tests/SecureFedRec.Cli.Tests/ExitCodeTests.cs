@@ -53,6 +53,8 @@ public sealed class ExitCodeTests
         { "coordinator --config /nonexistent-sfr/c.json --insecure-dev", ExitCodes.Usage, "error: The configuration file /nonexistent-sfr/c.json does not exist." },
         { "coordinator --insecure-dev --store /nonexistent-sfr/c.db", ExitCodes.Usage, "error: Coordinator:Store: folder /nonexistent-sfr (which would hold c.db) does not exist." },
         { "coordinator --insecure-dev --store-provider mysql", ExitCodes.Usage, "error: Coordinator:StoreProvider: 'mysql' is not allowed: use one of sqlite, postgres." },
+        { "coordinator --insecure-dev --roster /nonexistent-sfr/roster.json --roster-authority ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", ExitCodes.Usage, "error: Coordinator:Roster:Path: file /nonexistent-sfr/roster.json does not exist." },
+        { "coordinator --insecure-dev --roster-authority ed25519:zz", ExitCodes.Usage, "error: Coordinator:Roster:Authority: 'ed25519:zz' is not SUITE:HEX of a valid public key" },
         { "config check --coordinator /nonexistent-sfr/c.json", ExitCodes.Usage, "error: The configuration file /nonexistent-sfr/c.json does not exist." },
         { "config check --client /nonexistent-sfr/c.json", ExitCodes.Usage, "error: The configuration file /nonexistent-sfr/c.json does not exist." },
         { "config docs --out /nonexistent-sfr/configuration.md", ExitCodes.Usage, "error: --out: the folder /nonexistent-sfr does not exist." },

@@ -27,7 +27,7 @@ public sealed class LiveCoordinatorTests
                 IdentityKeyPath = name + ".key",
                 LedgerPath = name + ".ledger",
                 DataPath = name + ".json",
-                Policy = new { MaxTotalEpsilon = maxEpsilon, MinNoiseMultiplier = 0 },
+                Policy = new { MaxTotalEpsilon = maxEpsilon, MinNoiseMultiplier = 0, AllowHonestButCurious = true, MinCohortSize = 2, MinThreshold = 2, MinDistinctOrganisations = 1 },
             },
         }));
     }
@@ -54,12 +54,14 @@ public sealed class LiveCoordinatorTests
         options.Rounds.Dimension = 4;
         options.Rounds.RecruitSeconds = 0;
         options.Rounds.PhaseSeconds = 3;
+        options.Rounds.ThreatMode = "HonestButCurious"; // no roster identities in this test: opted in on both sides
+        options.Rounds.AllowHonestButCurious = true;
         options.AllowList.Add(Keygen(dir, "careful"));
         options.AllowList.Add(Keygen(dir, "other"));
         await using CoordinatorHost host = await CoordinatorHost.StartAsync(options);
 
         // The other institution takes part through the SDK; this one's policy allows almost no ε, so it declines.
-        using var identity = ClientIdentity.FromPem(File.ReadAllText(dir["other.key"]));
+        using var identity = ClientIdentity.FromKeyFile(dir["other.key"]);
         using var other = new FederationClient(new FederationClientOptions
         {
             Coordinator = host.Address,
@@ -72,6 +74,10 @@ public sealed class LiveCoordinatorTests
                 MinNoiseMultiplier = 0,
                 MaxClip = 10,
                 AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
+                AllowHonestButCurious = true,
+                MinCohortSize = 2,
+                MinThreshold = 2,
+                MinDistinctOrganisations = 1,
             },
         });
         await other.EnrolAsync();

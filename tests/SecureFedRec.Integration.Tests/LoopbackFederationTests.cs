@@ -54,9 +54,13 @@ public sealed class LoopbackFederationTests
             Assert.Equal(3UL, model.Version);
             Assert.Equal(results2[0].RoundId, model.RoundId);
             Assert.True(model.TotalEpsilon > model.RoundEpsilon && model.RoundEpsilon > 0);
-            // Both rounds were charged to every surviving client's local ledger before contributing.
+            // Both rounds were charged to every surviving client's local ledger when it sent its masked input. The client
+            // killed in the masked-input phase is charged if its masked input had been handed over, else its reservation
+            // was released (a kill of the process would have left it pending: charged).
             Assert.Equal(2, clients[0].Ledger.Entries.Count);
-            Assert.Single(clients[10].Ledger.Entries);
+            Privacy.Ledger.Reservation killed = Assert.Single(((Privacy.Ledger.IDisclosureLedger)clients[10].Ledger).Reservations);
+            Assert.Contains(killed.State, new[] { Privacy.Ledger.ReservationState.Disclosed, Privacy.Ledger.ReservationState.Released });
+            Assert.Equal(killed.State == Privacy.Ledger.ReservationState.Disclosed ? 1 : 0, clients[10].Ledger.Entries.Count);
         }
         finally
         {
@@ -116,9 +120,12 @@ public sealed class LoopbackFederationTests
         await using var federation = new Federation(clients: 2, allowListed: 1);
         await using CoordinatorHost host = await CoordinatorHost.StartAsync(federation.Options());
         using FederationClient outsider = federation.Client(1, host.Address);
-        var enrol = await Assert.ThrowsAsync<RpcException>(() => outsider.EnrolAsync());
-        Assert.Equal((StatusCode.PermissionDenied, "Permission denied."), (enrol.StatusCode, enrol.Status.Detail));
+        // The SDK sees it is not in the verified roster and sends no enrolment at all.
+        var self = await Assert.ThrowsAsync<Roster.RosterRefusedException>(() => outsider.EnrolAsync());
+        Assert.Equal(Roster.RosterRefusal.NotInRoster, self.Refusal);
+        // The coordinator refuses its signed calls, with the one fixed denial.
         var model = await Assert.ThrowsAsync<RpcException>(() => outsider.GetModelAsync());
+        Assert.Equal("Permission denied.", model.Status.Detail);
         Assert.Equal(StatusCode.PermissionDenied, model.StatusCode);
 
         using FederationClient insider = federation.Client(0, host.Address);

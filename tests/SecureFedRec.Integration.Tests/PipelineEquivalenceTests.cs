@@ -28,6 +28,9 @@ public sealed class PipelineEquivalenceTests
             r.CohortSize = n;
             r.MinClients = n;
             r.PhaseSeconds = 30;
+            // The in-process half has no roster identities: compare the pipelines in honest-but-curious mode, opted in.
+            r.ThreatMode = "HonestButCurious";
+            r.AllowHonestButCurious = true;
         });
 
         // Networked: a real coordinator over TLS on 127.0.0.1, SDK clients with seeded DP noise.

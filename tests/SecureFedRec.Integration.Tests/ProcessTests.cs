@@ -10,45 +10,31 @@ namespace SecureFedRec.Integration.Tests;
 /// <summary>The coordinator and clients as separate <c>securefedrec</c> processes over TLS on loopback.</summary>
 public sealed class ProcessTests
 {
-    internal static string WriteCoordinatorConfig(Federation federation, int cohort, double phaseSeconds, int allowListed = int.MaxValue)
+    internal static string WriteCoordinatorConfig(Federation federation, int cohort, double phaseSeconds)
     {
-        string allowList = Path.Combine(federation.Directory, "allow-list.txt");
-        File.WriteAllLines(allowList, federation.Identities.Take(allowListed).Select((id, i) => Convert.ToHexString(id.PublicKey) + " institution " + i));
         string path = Path.Combine(federation.Directory, "coordinator.json");
-        File.WriteAllText(path, JsonSerializer.Serialize(new
-        {
-            Coordinator = new
-            {
-                Port = 0,
-                CertificatePath = "coordinator.crt",
-                CertificateKeyPath = "coordinator.key",
-                Store = "coordinator.db",
-                AllowListPath = "allow-list.txt",
-                Rounds = new { CohortSize = cohort, MinClients = cohort, Dimension = 4, PhaseSeconds = phaseSeconds, RecruitSeconds = 1 },
-            },
-        }));
+        Dictionary<string, object> coordinator = federation.AdmissionSettings();
+        coordinator["Port"] = 0;
+        coordinator["CertificatePath"] = "coordinator.crt";
+        coordinator["CertificateKeyPath"] = "coordinator.key";
+        coordinator["Store"] = "coordinator.db";
+        coordinator["Rounds"] = new { CohortSize = cohort, MinClients = cohort, Dimension = 4, PhaseSeconds = phaseSeconds, RecruitSeconds = 1 };
+        File.WriteAllText(path, JsonSerializer.Serialize(new { Coordinator = coordinator }));
         return path;
     }
 
     private static string WriteClientConfig(Federation federation, int index, Uri coordinator)
     {
-        string key = Path.Combine(federation.Directory, $"client-{index}.key");
-        File.WriteAllText(key, federation.Identities[index].ExportPrivateKeyPem());
         File.WriteAllText(Path.Combine(federation.Directory, $"data-{index}.json"), $"[0.{index + 1}, 0.2, -0.1, 0.0]");
         string path = Path.Combine(federation.Directory, $"client-{index}.json");
-        File.WriteAllText(path, JsonSerializer.Serialize(new
-        {
-            Client = new
-            {
-                Coordinator = coordinator.ToString(),
-                IdentityKeyPath = $"client-{index}.key",
-                TrustedCertificatePath = "coordinator.crt",
-                LedgerPath = $"client-{index}.process-ledger",
-                DisplayName = $"institution {index}",
-                DataPath = $"data-{index}.json",
-                Policy = new { MaxTotalEpsilon = 100 },
-            },
-        }));
+        Dictionary<string, object> client = federation.IdentitySettings(index);
+        client["Coordinator"] = coordinator.ToString();
+        client["TrustedCertificatePath"] = "coordinator.crt";
+        client["LedgerPath"] = $"client-{index}.process-ledger";
+        client["DisplayName"] = $"institution {index}";
+        client["DataPath"] = $"data-{index}.json";
+        client["Policy"] = new { MaxTotalEpsilon = 100, MinCohortSize = 2, MinThreshold = 2, MinDistinctOrganisations = 2 };
+        File.WriteAllText(path, JsonSerializer.Serialize(new { Client = client }));
         return path;
     }
 

@@ -39,12 +39,18 @@ public sealed class PythonInteropTests
 
         await using var federation = new Federation(clients: 2, allowListed: 1);
         using CliProcess coordinator = CliProcess.Start("coordinator", "--config",
-            ProcessTests.WriteCoordinatorConfig(federation, cohort: 3, phaseSeconds: 20, allowListed: 1));
+            ProcessTests.WriteCoordinatorConfig(federation, cohort: 3, phaseSeconds: 20));
         Uri address = await coordinator.ListeningAsync(TimeSpan.FromSeconds(60));
 
         ClientIdentity enrolled = federation.Identities[0];
         ClientIdentity unknown = federation.Identities[1];
-        byte[] enrolRequest = new EnrolRequest { IdentityPublicKey = ByteString.CopyFrom(enrolled.PublicKey), DisplayName = "python" }.ToByteArray();
+        byte[] enrolRequest = new EnrolRequest
+        {
+            IdentityPublicKey = ByteString.CopyFrom(enrolled.PublicKey),
+            DisplayName = "python",
+            Organisation = Federation.Organisation(0),
+            RosterClientId = Federation.MemberId(0),
+        }.ToByteArray();
         byte[] unknownRequest = new EnrolRequest { IdentityPublicKey = ByteString.CopyFrom(unknown.PublicKey) }.ToByteArray();
         string root = RepoRoot();
         var start = new ProcessStartInfo(python)
@@ -62,6 +68,7 @@ public sealed class PythonInteropTests
             "--enrol-headers", Headers(enrolled, enrolRequest),
             "--unknown-request", Convert.ToHexString(unknownRequest),
             "--unknown-headers", Headers(unknown, unknownRequest),
+            "--roster-sha256", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(federation.RosterPath))),
         })
         {
             start.ArgumentList.Add(arg);
@@ -79,7 +86,7 @@ public sealed class PythonInteropTests
             "status_ok", "malformed_message_internal", "oversized_request_resource_exhausted", "oversized_response_resource_exhausted",
             "unknown_method_unimplemented", "unsigned_enrol_unauthenticated", "signed_enrol_ok", "replayed_enrol_refused",
             "unknown_client_permission_denied", "case_changed_method_unimplemented", "health_serving", "health_unknown_service_not_found",
-            "reflection_lists_services", "reflection_describes_rounds",
+            "reflection_lists_services", "reflection_describes_rounds", "roster_public_exact_bytes",
         })
         {
             Assert.Contains("ok " + check + "\n", output, StringComparison.Ordinal);

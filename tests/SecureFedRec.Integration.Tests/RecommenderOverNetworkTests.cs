@@ -24,37 +24,30 @@ public sealed partial class RecommenderOverNetworkTests(ITestOutputHelper log)
 
     private static string WriteCoordinatorConfig(Federation federation)
     {
-        File.WriteAllLines(Path.Combine(federation.Directory, "allow-list.txt"), federation.Identities.Select((id, i) => Convert.ToHexString(id.PublicKey) + " institution " + i));
         string path = Path.Combine(federation.Directory, "coordinator.json");
-        File.WriteAllText(path, JsonSerializer.Serialize(new
+        Dictionary<string, object> coordinator = federation.AdmissionSettings();
+        coordinator["Port"] = 0;
+        coordinator["CertificatePath"] = "coordinator.crt";
+        coordinator["CertificateKeyPath"] = "coordinator.key";
+        coordinator["Store"] = "coordinator.db";
+        coordinator["Rounds"] = new
         {
-            Coordinator = new
-            {
-                Port = 0,
-                CertificatePath = "coordinator.crt",
-                CertificateKeyPath = "coordinator.key",
-                Store = "coordinator.db",
-                AllowListPath = "allow-list.txt",
-                Rounds = new
-                {
-                    CohortSize = Clients,
-                    MinClients = Clients,
-                    Dimension = (Items * (Factors + 1)) + 1,
-                    InitialModel = $"mf:{Items}:{Factors}:3.5",
-                    Clip = 5.0,
-                    TargetEpsilon = 1000.0,
-                    PlannedRounds = Rounds,
-                    PhaseSeconds = 30,
-                    RecruitSeconds = 1,
-                },
-            },
-        }));
+            CohortSize = Clients,
+            MinClients = Clients,
+            Dimension = (Items * (Factors + 1)) + 1,
+            InitialModel = $"mf:{Items}:{Factors}:3.5",
+            Clip = 5.0,
+            TargetEpsilon = 1000.0,
+            PlannedRounds = Rounds,
+            PhaseSeconds = 30,
+            RecruitSeconds = 1,
+        };
+        File.WriteAllText(path, JsonSerializer.Serialize(new { Coordinator = coordinator }));
         return path;
     }
 
     private static string WriteClientConfig(Federation federation, int index, Uri coordinator, IEnumerable<Rating> ratings)
     {
-        File.WriteAllText(Path.Combine(federation.Directory, $"client-{index}.key"), federation.Identities[index].ExportPrivateKeyPem());
         var csv = new StringBuilder(DatasetLoader.MovieLensCsvHeader).Append('\n');
         foreach (Rating r in ratings)
         {
@@ -63,19 +56,14 @@ public sealed partial class RecommenderOverNetworkTests(ITestOutputHelper log)
 
         File.WriteAllText(Path.Combine(federation.Directory, $"ratings-{index}.csv"), csv.ToString());
         string path = Path.Combine(federation.Directory, $"client-{index}.json");
-        File.WriteAllText(path, JsonSerializer.Serialize(new
-        {
-            Client = new
-            {
-                Coordinator = coordinator.ToString(),
-                IdentityKeyPath = $"client-{index}.key",
-                TrustedCertificatePath = "coordinator.crt",
-                LedgerPath = $"client-{index}.rec-ledger",
-                DisplayName = $"institution {index}",
-                Policy = new { MaxTotalEpsilon = 10_000, MinNoiseMultiplier = 0.0 },
-                Recommender = new { Ratings = $"ratings-{index}.csv", Items, Factors, LocalEpochs = 10, LearningRate = 0.01, Regularization = 0.1, HoldOutFraction = 0.2, Seed = 10 + index },
-            },
-        }));
+        Dictionary<string, object> client = federation.IdentitySettings(index);
+        client["Coordinator"] = coordinator.ToString();
+        client["TrustedCertificatePath"] = "coordinator.crt";
+        client["LedgerPath"] = $"client-{index}.rec-ledger";
+        client["DisplayName"] = $"institution {index}";
+        client["Policy"] = new { MaxTotalEpsilon = 10_000, MinNoiseMultiplier = 0.0, MinCohortSize = 2, MinThreshold = 2, MinDistinctOrganisations = 2 };
+        client["Recommender"] = new { Ratings = $"ratings-{index}.csv", Items, Factors, LocalEpochs = 10, LearningRate = 0.01, Regularization = 0.1, HoldOutFraction = 0.2, Seed = 10 + index };
+        File.WriteAllText(path, JsonSerializer.Serialize(new { Client = client }));
         return path;
     }
 

@@ -17,15 +17,8 @@ public sealed class ScaleOverNetworkTests
         Enumerable.Range(0, context.Model.Values.Length).Select(j => (0.05 * ((index % 3) + 1)) - context.Model.Values[j]).ToArray();
 
     // A Harary graph's threshold is a fraction of a neighbourhood, not of the cohort: these clients accept it.
-    private static FederationClient Client(Federation federation, int index, Uri coordinator) => new(new FederationClientOptions
-    {
-        Coordinator = coordinator,
-        Identity = federation.Identities[index],
-        Policy = Federation.Policy with { MinThresholdFraction = 0.1 },
-        LedgerPath = Path.Combine(federation.Directory, $"client-{index}.ledger"),
-        TrustedCertificate = federation.PublicCertificate,
-        InitialBackoff = TimeSpan.FromMilliseconds(50),
-    });
+    private static FederationClient Client(Federation federation, int index, Uri coordinator) =>
+        new(federation.ClientOptions(index, coordinator, Federation.Policy with { MinThresholdFraction = 0.1 }));
 
     [Theory]
     [InlineData("Auto", 4, GraphKind.Harary)]
@@ -47,6 +40,8 @@ public sealed class ScaleOverNetworkTests
             options.Rounds.PhaseSeconds = 30;
             options.Rounds.PhaseSecondsPerClient = 2;
             options.Rounds.ShareKeysSeconds = 7;
+            options.Rounds.ThreatMode = "HonestButCurious"; // no roster identities here: the planner's graph choice is what is tested
+            options.Rounds.AllowHonestButCurious = true;
             options.Validate();
             await using var store = new SqliteCoordinatorStore(Path.Combine(dir, "c.db"));
             await store.InitializeAsync();

@@ -146,15 +146,7 @@ public sealed class StoreOutageTests
                 await Task.Delay(10);
             }
 
-            using (FederationClient impatient = new(new FederationClientOptions
-            {
-                Coordinator = host.Address,
-                Identity = federation.Identities[0],
-                Policy = Federation.Policy,
-                LedgerPath = Path.Combine(federation.Directory, "impatient.ledger"),
-                TrustedCertificate = federation.PublicCertificate,
-                MaxAttempts = 1,
-            }))
+            using (FederationClient impatient = new(federation.ClientOptions(0, host.Address, ledger: Path.Combine(federation.Directory, "impatient.ledger"), maxAttempts: 1)))
             {
                 RpcException down = await Assert.ThrowsAsync<RpcException>(() => impatient.EnrolAsync());
                 Assert.Equal(StatusCode.Unavailable, down.StatusCode);

@@ -9,26 +9,28 @@ namespace SecureFedRec.Protocol.Tests;
 internal sealed class ManualRound : IDisposable
 {
     private readonly List<IDisposable> _owned = [];
+    private readonly Dictionary<int, IdentitySigningKey> _identities;
 
-    public ManualRound(ThreatMode mode, int n = 4, int t = 3, ulong seed = 17)
+    public ManualRound(ThreatMode mode, int n = 4, int t = 3, ulong seed = 17, IdentitySuite suite = IdentitySuite.Ed25519)
     {
         var rng = DeterministicRandomSource.FromTestSeed(seed);
         _owned.Add(rng);
         P = SecAggParameters.Create(1, Enumerable.Range(1, n).ToArray(), t, 6, 16, mode);
-        Dictionary<int, byte[]>? roster = null;
-        var identities = new Dictionary<int, SigningKey>();
+        Dictionary<int, IdentityPublicKey>? roster = null;
+        var identities = new Dictionary<int, IdentitySigningKey>();
         if (mode == ThreatMode.Malicious)
         {
             foreach (int id in P.ClientIds)
             {
-                identities[id] = SigningKey.Generate(rng);
+                identities[id] = IdentitySigningKey.Generate(suite, rng);
                 _owned.Add(identities[id]);
             }
 
-            roster = identities.ToDictionary(kv => kv.Key, kv => kv.Value.ExportPublicKey());
+            roster = identities.ToDictionary(kv => kv.Key, kv => kv.Value.PublicIdentity);
         }
 
         Roster = roster;
+        _identities = identities;
         Inputs = TestSupport.RandomInputs(n, 6, 16, seed);
         foreach (int id in P.ClientIds)
         {
@@ -47,7 +49,10 @@ internal sealed class ManualRound : IDisposable
 
     public SecAggParameters P { get; }
 
-    public IReadOnlyDictionary<int, byte[]>? Roster { get; }
+    public IReadOnlyDictionary<int, IdentityPublicKey>? Roster { get; }
+
+    /// <summary>The identity keys (malicious mode), owned by this round.</summary>
+    public IReadOnlyDictionary<int, IdentitySigningKey> Identities => _identities;
 
     public uint[][] Inputs { get; }
 

@@ -82,6 +82,12 @@ internal static class Harness
         MaxClip = 1e6,
         AcceptedThreatModes = new HashSet<PolicyThreatMode> { PolicyThreatMode.CuriousServer, PolicyThreatMode.SemiMalicious },
         MinThresholdFraction = 0.1,
+
+        // These rounds are honest-but-curious and small (n ≥ 2, t ≥ 2, no roster): the explicit opt-in and the floors.
+        AllowHonestButCurious = true,
+        MinCohortSize = 2,
+        MinThreshold = 2,
+        MinDistinctOrganisations = 1,
     };
 
     public static RoundHost Host(RoundSettings settings, int clients, IPrivacyLedger ledger, RoundHostEvents events, IModelUpdateRule? rule = null,

@@ -134,7 +134,7 @@ public sealed class PlanTests
         Assert.Equal(label, bytes[..label.Length]);
         Assert.Equal(0x0102030405060708ul, BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(label.Length)));
         Assert.Equal(9ul, BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(label.Length + 8)));
-        Assert.Equal(label.Length + 132, bytes.Length);
+        Assert.Equal(label.Length + 132 + 4, bytes.Length); // + u32 count of cohort entries (none: the host lists the cohort)
         Assert.Equal(SHA256.HashData(bytes), plan.Contract.Binding());
     }
 

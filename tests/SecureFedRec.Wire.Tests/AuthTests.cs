@@ -95,21 +95,46 @@ public class AuthTests
         Assert.False(RequestSignature.IsClientId(id.ClientId[1..]));
     }
 
-    [Fact]
-    public void Identity_round_trips_through_pem()
+    [Theory]
+    [InlineData(Crypto.IdentitySuite.Ed25519)]
+    [InlineData(Crypto.IdentitySuite.EcdsaP256Sha256)]
+    public void Identity_round_trips_through_its_key_file(Crypto.IdentitySuite suite)
     {
-        using var id = ClientIdentity.Generate();
-        using var back = ClientIdentity.FromPem(id.ExportPrivateKeyPem());
-        Assert.Equal(id.ClientId, back.ClientId);
-        Assert.DoesNotContain("PRIVATE", id.ToString(), StringComparison.Ordinal);
+        string dir = Directory.CreateTempSubdirectory("sfr-id-").FullName;
+        try
+        {
+            using var id = ClientIdentity.Generate(suite);
+            string path = Path.Combine(dir, "id.key");
+            id.WriteKeyFile(path);
+            using var back = ClientIdentity.FromKeyFile(path);
+            Assert.Equal(id.ClientId, back.ClientId);
+            Assert.Equal(suite, back.Suite);
+            Assert.DoesNotContain("PRIVATE", id.ToString(), StringComparison.Ordinal);
+            Assert.Throws<Roster.UnsafeOutputPathException>(() => id.WriteKeyFile(path));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
-    [Fact]
-    public void A_non_p256_key_is_refused()
+    [Theory]
+    [InlineData("p384")]
+    [InlineData("garbage")]
+    public void A_key_of_no_identity_suite_is_refused(string kind)
     {
-        using var p384 = ECDsa.Create(ECCurve.NamedCurves.nistP384);
-        Assert.Throws<ArgumentException>(() => ClientIdentity.FromPem(p384.ExportPkcs8PrivateKeyPem()));
-        Assert.Throws<ArgumentException>(() => ClientIdentity.FromPem("not a key"));
+        string dir = Directory.CreateTempSubdirectory("sfr-id-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "id.key");
+            using var p384 = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+            File.WriteAllText(path, kind == "p384" ? p384.ExportPkcs8PrivateKeyPem() : "not a key");
+            Assert.Throws<ArgumentException>(() => ClientIdentity.FromKeyFile(path));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]
@@ -151,5 +176,48 @@ public class AuthTests
         Assert.Equal(ReplayVerdict.Replayed, guard.Check("a", [1], now));
         clock.Advance(TimeSpan.FromSeconds(21));
         Assert.Equal(ReplayVerdict.Fresh, guard.Check("a", [3], now + 21_000));
+    }
+
+    [Fact]
+    public void Replay_guard_quota_stops_one_client_from_filling_the_cache_for_the_others()
+    {
+        var clock = new ManualTimeProvider(T0);
+        var guard = new ReplayGuard(clock, TimeSpan.FromSeconds(10), capacity: 100, perClientCapacity: 3);
+        long now = T0.ToUnixTimeMilliseconds();
+        for (byte i = 0; i < 3; i++)
+        {
+            Assert.Equal(ReplayVerdict.Fresh, guard.Check("greedy", [i], now));
+        }
+
+        Assert.Equal(ReplayVerdict.QuotaExceeded, guard.Check("greedy", [9], now));
+        Assert.Equal(ReplayVerdict.Fresh, guard.Check("other", [9], now));
+        // The quota is per window: once the greedy client's nonces age out it may send again.
+        clock.Advance(TimeSpan.FromSeconds(21));
+        Assert.Equal(ReplayVerdict.Fresh, guard.Check("greedy", [9], now + 21_000));
+    }
+
+    [Theory]
+    [InlineData(ReplayVerdict.QuotaExceeded, Grpc.Core.StatusCode.ResourceExhausted)]
+    [InlineData(ReplayVerdict.Overloaded, Grpc.Core.StatusCode.Unavailable)]
+    public async Task A_full_quota_or_cache_is_refused_with_its_status_named(ReplayVerdict full, Grpc.Core.StatusCode expected)
+    {
+        using var id = ClientIdentity.Generate();
+        var guard = full == ReplayVerdict.QuotaExceeded
+            ? new ReplayGuard(TimeProvider.System, TimeSpan.FromSeconds(60), capacity: 100, perClientCapacity: 16)
+            : new ReplayGuard(TimeProvider.System, TimeSpan.FromSeconds(60), capacity: 16);
+        var auth = new SignedRequestAuthenticator((cid, _) => ValueTask.FromResult<byte[]?>(cid == id.ClientId ? id.PublicKey : null), guard);
+        AuthVerdict last = null!;
+        for (int i = 0; i < 17; i++)
+        {
+            var headers = id.CreateHeaders("/m", [1]).ToDictionary(kv => kv.Key, kv => kv.Value);
+            last = await auth.AuthenticateAsync("/m", name => headers.GetValueOrDefault(name), CancellationToken.None);
+            if (i < 16)
+            {
+                Assert.True(last.IsAuthenticated, last.Message);
+            }
+        }
+
+        Assert.Equal(expected, last.Status);
+        Assert.Contains("rule:", last.Message, StringComparison.Ordinal);
     }
 }

@@ -64,7 +64,7 @@ public sealed class AuthenticatorEnrolmentOracleTests : IDisposable
         Assert.Equal(StatusCode.PermissionDenied, verdict.Status);
         Assert.Equal(SignedRequestAuthenticator.DeniedMessage, verdict.Message);
         byte[] key = Assert.Single(_verifiedUnder);
-        Assert.Equal(SignedRequestAuthenticator.DummyPublicKey, key);
+        Assert.Equal(_auth.DummyPublicKey, key);
         Assert.NotEqual(_stranger.PublicKey, key);
     }
 
@@ -114,13 +114,12 @@ public sealed class AuthenticatorEnrolmentOracleTests : IDisposable
     [Fact]
     public void Dummy_key_is_a_fixed_valid_point_no_request_verifies_under()
     {
-        byte[] a = SignedRequestAuthenticator.DummyPublicKey;
-        byte[] b = SignedRequestAuthenticator.DummyPublicKey;
+        byte[] a = _auth.DummyPublicKey;
+        byte[] b = _auth.DummyPublicKey;
 
         Assert.Equal(a, b);
         Assert.NotSame(a, b);
-        Assert.Equal(RequestSignature.PublicKeyLength, a.Length);
-        Assert.Equal(0x04, a[0]);
+        Assert.Equal(RequestSignature.Ed25519PublicKeyLength, a.Length);
         Assert.Equal(64, RequestSignature.ClientIdOf(a).Length);
         var headers = _stranger.CreateHeaders(Method, Request).ToDictionary(kv => kv.Key, kv => kv.Value);
         long ts = long.Parse(headers[RequestSignature.TimestampHeader], System.Globalization.CultureInfo.InvariantCulture);

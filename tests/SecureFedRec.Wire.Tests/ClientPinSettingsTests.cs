@@ -14,7 +14,11 @@ public sealed class ClientPinSettingsTests : IDisposable
     {
         using var id = ClientIdentity.Generate();
         string key = Path.Combine(_dir, "client.key");
-        File.WriteAllText(key, id.ExportPrivateKeyPem());
+        if (!File.Exists(key))
+        {
+            id.WriteKeyFile(key);
+        }
+
         return new ClientSettings { Coordinator = "https://127.0.0.1:7443/", IdentityKeyPath = key, CoordinatorPublicKeyPin = pin };
     }
 

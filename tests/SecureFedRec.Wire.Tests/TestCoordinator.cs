@@ -28,7 +28,8 @@ internal sealed class TestCoordinator : IAsyncDisposable
 
     public CaptureLogger Logs { get; }
 
-    public static async Task<TestCoordinator> StartAsync(IEnumerable<ClientIdentity> allowed, (string Cert, string Key)? tls = null, int maxMessageBytes = 4 * 1024 * 1024)
+    public static async Task<TestCoordinator> StartAsync(IEnumerable<ClientIdentity> allowed, (string Cert, string Key)? tls = null, int maxMessageBytes = 4 * 1024 * 1024,
+        Action<CoordinatorOptions, string>? configure = null)
     {
         string dir = System.IO.Directory.CreateTempSubdirectory("sfr-wire-").FullName;
         var options = new CoordinatorOptions
@@ -50,6 +51,7 @@ internal sealed class TestCoordinator : IAsyncDisposable
         options.Rounds.MinClients = 3;
         options.Rounds.Dimension = 4;
         options.Rounds.RecruitSeconds = 60;
+        configure?.Invoke(options, dir);
         var logs = new CaptureLogger();
         CoordinatorHost host = await CoordinatorHost.StartAsync(options, b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         return new TestCoordinator(host, dir, logs);

@@ -129,7 +129,7 @@ internal static class ClientCommand
                 {
                     return CliErrors.Report(ex);
                 }
-                catch (Exception ex) when (ex is FormatException or TimeoutException or ArgumentException)
+                catch (Exception ex) when (ex is FormatException or TimeoutException or ArgumentException or Roster.RosterRefusedException or InvalidDataException)
                 {
                     return CliErrors.Report(ex);
                 }

@@ -15,13 +15,17 @@ internal static class CoordinatorCommand
         var store = new Option<string?>("--store") { Description = "SQLite file, or PostgreSQL connection string with --store-provider postgres." };
         var provider = new Option<string?>("--store-provider") { Description = "sqlite (default) or postgres." };
         var maxRounds = new Option<int?>("--max-rounds") { Description = "Open no new round after this many completed rounds." };
-        var command = new Command("coordinator", "Run the coordinator: TLS, allow-listed clients, rounds with deadlines, durable store, /healthz and /metrics.");
+        var roster = new Option<string?>("--roster") { Description = "Signed roster file to admit clients from and serve (Coordinator:Roster:Path); needs --roster-authority." };
+        var authority = new Option<string?>("--roster-authority") { Description = "The enrolment authority's key to pin, SUITE:HEX (Coordinator:Roster:Authority)." };
+        var command = new Command("coordinator", "Run the coordinator: TLS, clients admitted from the signed roster (or a development allow-list), rounds with deadlines, durable store, /healthz and /metrics.");
         command.Options.Add(config);
         command.Options.Add(insecure);
         command.Options.Add(port);
         command.Options.Add(store);
         command.Options.Add(provider);
         command.Options.Add(maxRounds);
+        command.Options.Add(roster);
+        command.Options.Add(authority);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var overrides = new Dictionary<string, string?>();
@@ -43,6 +47,16 @@ internal static class CoordinatorCommand
             if (parse.GetValue(provider) is { } sp)
             {
                 overrides["Coordinator:StoreProvider"] = sp;
+            }
+
+            if (parse.GetValue(roster) is { } r)
+            {
+                overrides["Coordinator:Roster:Path"] = Path.GetFullPath(r);
+            }
+
+            if (parse.GetValue(authority) is { } a)
+            {
+                overrides["Coordinator:Roster:Authority"] = a;
             }
 
             if (parse.GetValue(maxRounds) is { } m)

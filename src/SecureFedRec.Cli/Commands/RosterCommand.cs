@@ -155,7 +155,7 @@ internal static class RosterCommand
             Write("--draft", () => SafeFile.CreateNew(draftPath, RosterFile.Format(new RosterDocument(content, ReadOnlyMemory<byte>.Empty)), secret: false));
             Console.WriteLine($"authority key: {keyPath}");
             Console.WriteLine($"draft:         {draftPath}");
-            Console.WriteLine($"authority pin (clients' Roster:Authority): {Pin(authority.Suite, authority.PublicKey)}");
+            Console.WriteLine($"authority pin (Coordinator:Roster:Authority and Client:RosterAuthority): {Pin(authority.Suite, authority.PublicKey)}");
             return Ok;
         }));
         return command;

@@ -6,44 +6,51 @@ using SecureFedRec.Wire.Auth;
 namespace SecureFedRec.Coordinator.Grpc;
 
 /// <summary>
-/// Server-side check of the signed-request scheme (<see cref="RequestSignature"/>, coordinator.proto header) against an
-/// allow-list, with replay protection (<see cref="ReplayGuard"/>). It needs the request's headers only — the request
+/// Server-side check of the signed-request scheme (<see cref="RequestSignature"/>, coordinator.proto header) against the
+/// registered keys (current roster members, or the allow-list), in the suite of the registered key, with replay protection (<see cref="ReplayGuard"/>). It needs the request's headers only — the request
 /// hash travels in <c>x-sfr-request-sha256-bin</c> — so <see cref="SignedRequestMiddleware"/> runs it before the body
 /// is read; the body's hash is compared afterwards (<see cref="SignedMessages"/>).
 /// </summary>
 /// <remarks>
 /// Verdicts, never exceptions: missing or malformed headers → UNAUTHENTICATED; unknown client id or bad signature →
 /// PERMISSION_DENIED with one fixed message, so that a caller cannot probe which ids are enrolled; stale timestamp or
-/// replayed nonce → UNAUTHENTICATED; nonce cache full → UNAVAILABLE. The replay check runs only after the signature
-/// verified, so nobody but the key holder can fill the cache with its nonces. An unknown client id still costs one ECDSA
-/// verification (against a dummy P-256 key generated once per process, result discarded), so the response time does not
-/// reveal whether an id is enrolled through a skipped signature check. Thread-safe.
+/// replayed nonce → UNAUTHENTICATED; the client's nonce quota used up → RESOURCE_EXHAUSTED; nonce cache full →
+/// UNAVAILABLE. The replay check runs only after the signature verified, so nobody but the key holder can spend its
+/// quota. An unknown client id still costs one signature verification (against a dummy key of the deployment's suite
+/// generated once per process, result discarded), so the response time does not reveal whether an id is enrolled through
+/// a skipped signature check. Thread-safe.
 /// </remarks>
 public sealed class SignedRequestAuthenticator
 {
     /// <summary>The one message sent for an unknown client or a bad signature.</summary>
     public const string DeniedMessage = "Permission denied.";
 
-    /// <summary>A P-256 public key whose private key was discarded at creation: the unknown-id path verifies against it.</summary>
-    private static readonly byte[] s_dummyPublicKey = CreateDummyPublicKey();
+    /// <summary>The message of a request refused because its client used up its nonce quota.</summary>
+    public const string QuotaMessage = "Too many requests from this client within the replay window (rule: per-client nonce quota); slow down.";
+
+    /// <summary>Public keys whose private keys were discarded at creation: the unknown-id path verifies against one.</summary>
+    private static readonly byte[] s_dummyEd25519 = CreateDummyPublicKey(IdentitySuite.Ed25519);
+    private static readonly byte[] s_dummyP256 = CreateDummyPublicKey(IdentitySuite.EcdsaP256Sha256);
 
     private readonly Func<string, CancellationToken, ValueTask<byte[]?>> _lookup;
     private readonly ReplayGuard _replay;
     private readonly SignatureVerifier _verify;
+    private readonly byte[] _dummyPublicKey;
 
-    /// <summary>Signature check (<see cref="RequestSignature.Verify"/>; injectable for tests).</summary>
+    /// <summary>Signature check (suite by the key's length, <see cref="RequestSignature.TrySuiteOf"/>; injectable for tests).</summary>
     internal delegate bool SignatureVerifier(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> signedMessage, ReadOnlySpan<byte> signature);
 
     /// <summary>
-    /// Creates the authenticator. <paramref name="lookupPublicKey"/> returns the 65-byte public key of an allow-listed
-    /// client id, or null.
+    /// Creates the authenticator. <paramref name="lookupPublicKey"/> returns the registered public key of a client id (32
+    /// bytes Ed25519 or 65 bytes SEC 1 P-256: the suite follows from the length) when the client may call now, or null;
+    /// <paramref name="dummySuite"/> is the suite the unknown-id path verifies in (the deployment's members' suite).
     /// </summary>
-    public SignedRequestAuthenticator(Func<string, CancellationToken, ValueTask<byte[]?>> lookupPublicKey, ReplayGuard replay)
-        : this(lookupPublicKey, replay, RequestSignature.Verify)
+    public SignedRequestAuthenticator(Func<string, CancellationToken, ValueTask<byte[]?>> lookupPublicKey, ReplayGuard replay, IdentitySuite dummySuite = IdentitySuite.Ed25519)
+        : this(lookupPublicKey, replay, RequestSignature.Verify, dummySuite)
     {
     }
 
-    internal SignedRequestAuthenticator(Func<string, CancellationToken, ValueTask<byte[]?>> lookupPublicKey, ReplayGuard replay, SignatureVerifier verify)
+    internal SignedRequestAuthenticator(Func<string, CancellationToken, ValueTask<byte[]?>> lookupPublicKey, ReplayGuard replay, SignatureVerifier verify, IdentitySuite dummySuite = IdentitySuite.Ed25519)
     {
         ArgumentNullException.ThrowIfNull(lookupPublicKey);
         ArgumentNullException.ThrowIfNull(replay);
@@ -51,10 +58,12 @@ public sealed class SignedRequestAuthenticator
         _lookup = lookupPublicKey;
         _replay = replay;
         _verify = verify;
+        _dummyPublicKey = dummySuite == IdentitySuite.EcdsaP256Sha256 ? s_dummyP256 : s_dummyEd25519;
     }
 
     /// <summary>The dummy key the unknown-id path verifies against (public data; a copy).</summary>
-    internal static byte[] DummyPublicKey => (byte[])s_dummyPublicKey.Clone();
+    internal byte[] DummyPublicKey => (byte[])_dummyPublicKey.Clone();
+
 
     /// <summary>
     /// Authenticates one call of <paramref name="method"/> (its gRPC path) from its headers; <paramref name="header"/>
@@ -79,8 +88,8 @@ public sealed class SignedRequestAuthenticator
 
         byte[]? publicKey = await _lookup(clientId!, cancellationToken).ConfigureAwait(false);
         byte[] signed = RequestSignature.BuildSignedMessageFromHash(method, hash, clientId!, timestamp, nonce);
-        // Unknown id: do the same ECDSA work against the dummy key and discard the result, then deny as for a bad signature.
-        bool verified = _verify(publicKey ?? s_dummyPublicKey, signed, signature);
+        // Unknown id: do the same signature work against the dummy key and discard the result, then deny as for a bad signature.
+        bool verified = _verify(publicKey ?? _dummyPublicKey, signed, signature);
         if (publicKey is null || !verified)
         {
             return AuthVerdict.Refuse(StatusCode.PermissionDenied, DeniedMessage);
@@ -91,7 +100,8 @@ public sealed class SignedRequestAuthenticator
             ReplayVerdict.Fresh => new AuthVerdict(StatusCode.OK, string.Empty, clientId, hash),
             ReplayVerdict.Stale => AuthVerdict.Refuse(StatusCode.Unauthenticated, "Request timestamp outside the accepted window."),
             ReplayVerdict.Replayed => AuthVerdict.Refuse(StatusCode.Unauthenticated, "Replayed request."),
-            _ => AuthVerdict.Refuse(StatusCode.Unavailable, "Too many requests in flight; retry later."),
+            ReplayVerdict.QuotaExceeded => AuthVerdict.Refuse(StatusCode.ResourceExhausted, QuotaMessage),
+            _ => AuthVerdict.Refuse(StatusCode.Unavailable, "Replay cache full (rule: nonce capacity); retry later."),
         };
     }
 
@@ -119,10 +129,10 @@ public sealed class SignedRequestAuthenticator
         }
     }
 
-    private static byte[] CreateDummyPublicKey()
+    private static byte[] CreateDummyPublicKey(IdentitySuite suite)
     {
-        // A valid P-256 point whose private key is discarded at once: no request can ever verify under it.
-        using SigningKey key = SigningKey.Generate();
+        // A valid key whose private key is discarded at once: no request can ever verify under it.
+        using IdentitySigningKey key = IdentitySigningKey.Generate(suite);
         return key.ExportPublicKey();
     }
 }

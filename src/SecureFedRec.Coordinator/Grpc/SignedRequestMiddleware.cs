@@ -69,7 +69,7 @@ internal sealed class SignedRequestMiddleware(RequestDelegate next, SignedReques
             context.Items[SignedMessages.RequestHashItem] = verdict.RequestHash;
         }
 
-        if (s_signedServices.Contains(grpc.Method.ServiceName) || grpc.Method.ServiceName == V1Services.Status)
+        if (s_signedServices.Contains(grpc.Method.ServiceName) || grpc.Method.ServiceName == V1Services.Status || grpc.Method.ServiceName == V1Services.Membership)
         {
             long limit = grpc.Method.ServiceName == V1Services.Rounds && grpc.Method.Name == "SubmitPhase"
                 ? maxSubmitBytes
@@ -117,6 +117,7 @@ internal sealed class SignedRequestMiddleware(RequestDelegate next, SignedReques
 internal static class V1Services
 {
     public static readonly string Status = Wire.V1.CoordinatorStatus.Descriptor.FullName;
+    public static readonly string Membership = Wire.V1.Membership.Descriptor.FullName;
     public static readonly string Enrolment = Wire.V1.Enrolment.Descriptor.FullName;
     public static readonly string Rounds = Wire.V1.Rounds.Descriptor.FullName;
 }

@@ -76,6 +76,27 @@ internal abstract class SignedRoundsBase
     public abstract Task<GetModelResponse> GetModel(GetModelRequest request, ServerCallContext context);
 }
 
+/// <summary>The <c>Membership</c> service (unsigned: the public signed roster); responses up to MaxMessageBytes.</summary>
+[BindServiceMethod(typeof(MembershipServiceBase), nameof(BindService))]
+internal abstract class MembershipServiceBase
+{
+    private static readonly Method<GetRosterRequest, GetRosterResponse> s_roster =
+        SignedMessages.Unary<GetRosterRequest, GetRosterResponse>(Membership.Descriptor, "GetRoster", GetRosterRequest.Parser, CoordinatorProtocol.SmallMessageBytes);
+
+    /// <summary>The service's descriptor (server reflection finds it here).</summary>
+    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => Membership.Descriptor;
+
+    /// <summary>Binds the method (grpc-dotnet calls this with a null instance and resolves the service per call).</summary>
+    public static void BindService(ServiceBinderBase binder, MembershipServiceBase? service)
+    {
+        ArgumentNullException.ThrowIfNull(binder);
+        binder.AddMethod(s_roster, service is null ? null : service.GetRoster);
+    }
+
+    /// <summary><c>GetRoster</c>.</summary>
+    public abstract Task<GetRosterResponse> GetRoster(GetRosterRequest request, ServerCallContext context);
+}
+
 /// <summary>
 /// The <c>CoordinatorStatus</c> service (unsigned) bound with the same marshallers, so that its malformed or oversized
 /// requests get the same statuses as the signed services' (INTERNAL, RESOURCE_EXHAUSTED) and no handler error is logged.

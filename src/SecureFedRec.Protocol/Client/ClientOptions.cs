@@ -36,11 +36,13 @@ public sealed class ClientOptions
     /// <summary>Local policy over the parameters: null to accept, else the refusal reason.</summary>
     public Func<SecAggParameters, string?>? Policy { get; init; }
 
-    /// <summary>Malicious mode: this client's enrolled ECDSA P-256 identity.</summary>
-    public SigningKey? Identity { get; init; }
+    /// <summary>Malicious mode: this client's enrolled identity key, of either <see cref="IdentitySuite"/> (Ed25519 by
+    /// default, ECDSA P-256 for the FIPS suite); it signs the advertised keys and the consistency check.</summary>
+    public IdentitySigningKey? Identity { get; init; }
 
-    /// <summary>Malicious mode: enrolled identity public keys (65-byte SEC1) by client id.</summary>
-    public IReadOnlyDictionary<int, byte[]>? EnrolledIdentities { get; init; }
+    /// <summary>Malicious mode: the enrolled identity public keys (each with its suite) by client id; a peer's signatures
+    /// are verified under its own entry's suite.</summary>
+    public IReadOnlyDictionary<int, IdentityPublicKey>? EnrolledIdentities { get; init; }
 }
 
 /// <summary>Entry point: the first state of a client.</summary>

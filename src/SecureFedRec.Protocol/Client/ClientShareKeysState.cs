@@ -89,7 +89,7 @@ public sealed class ClientShareKeysState : ClientState
 
             if (p.IsMalicious)
             {
-                if (!Context.Options.EnrolledIdentities!.TryGetValue(v, out byte[]? identity))
+                if (!Context.Options.EnrolledIdentities!.TryGetValue(v, out Crypto.IdentityPublicKey identity))
                 {
                     return Abort(ClientAbortReason.UnknownOrDuplicateClient);
                 }

@@ -60,7 +60,7 @@ public sealed class ClientUnmaskingState : ClientState
                 }
 
                 previous = signature.ClientId;
-                if (!Context.Options.EnrolledIdentities!.TryGetValue(id, out byte[]? identity)
+                if (!Context.Options.EnrolledIdentities!.TryGetValue(id, out Crypto.IdentityPublicKey identity)
                     || !Primitives.Verify(identity, signed, signature.Signature.Span))
                 {
                     return Abort(ClientAbortReason.BadSignature);

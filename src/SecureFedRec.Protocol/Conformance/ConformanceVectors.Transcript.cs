@@ -13,7 +13,16 @@ public static partial class ConformanceVectors
         const ulong seed = 20250;
         const int n = 5, t = 3, d = 16, bits = 16;
         uint[][] inputs = TranscriptInputs(n, d, bits);
-        SecAggOutcome outcome = RunTranscript(seed, inputs, n, t, d, bits);
+        const IdentitySuite identitySuite = IdentitySuite.Ed25519;
+        using var rng = DeterministicRandomSource.FromTestSeed(seed);
+        using IdentityKeys identities = IdentityKeys.Draw(identitySuite, n, rng);
+        SecAggOutcome outcome = InProcessRound.Run(new SecAggConfig(n, t, d, bits, ThreatMode.Malicious, Threads: 1), inputs, new RoundOptions
+        {
+            Random = rng,
+            RecordTranscript = true,
+            Identities = identities.Keys,
+            Dropouts = new DropoutPlan().Drop(2, DropPoint.AfterShareKeys).Drop(4, DropPoint.AfterMaskedInput),
+        });
         var messages = new JsonArray();
         foreach (TranscriptEntry e in outcome.Transcript)
         {
@@ -42,6 +51,8 @@ public static partial class ConformanceVectors
                     ["suite"] = (int)Crypto.KeyAgreementSuite.X25519,
                     ["round"] = 1,
                     ["randomTestSeed"] = seed,
+                    ["identitySuite"] = IdentitySignature.NameOf(identitySuite),
+                    ["identityPublicKeys"] = identities.PublicKeysJson(),
                     ["drops"] = new JsonObject { ["2"] = nameof(DropPoint.AfterShareKeys), ["4"] = nameof(DropPoint.AfterMaskedInput) },
                     ["inputs"] = new JsonArray([.. inputs.Select(v => (JsonNode)new JsonArray([.. v.Select(w => (JsonNode)w)]))]),
                 },
@@ -54,8 +65,9 @@ public static partial class ConformanceVectors
             },
         };
         return Doc("A complete round: n=5, t=3, d=16, b=16, malicious mode, X25519; client 2 lost after ShareKeys, client 4 after MaskedInput. " +
-                   "Randomness: DeterministicRandomSource.FromTestSeed(randomTestSeed) draws, in order, the five identity keys, then one 32-byte " +
-                   "seed per client (ids increasing) for that client's DeterministicRandomSource. Every message is the serialized " +
+                   "Randomness: DeterministicRandomSource.FromTestSeed(randomTestSeed) draws, in order, the five identity keys of identitySuite " +
+                   "(ids increasing; Ed25519: one 32-byte RFC 8032 seed each; ECDSA P-256: 32-byte big-endian draws repeated until in [1, n-1]), " +
+                   "whose public keys are identityPublicKeys, then one 32-byte seed per client (ids increasing) for that client's DeterministicRandomSource. Every message is the serialized " +
                    "ClientToServer / ServerToClient envelope of secagg.proto, in delivery order.",
             "protocol-spec/secagg.md §Rounds, §Test vectors", vectors);
     }
@@ -75,15 +87,44 @@ public static partial class ConformanceVectors
         return inputs;
     }
 
-    private static SecAggOutcome RunTranscript(ulong seed, uint[][] inputs, int n, int t, int d, int bits)
+    /// <summary>The transcript's identity keys, drawn first from the round's randomness (increasing id).</summary>
+    private sealed class IdentityKeys : IDisposable
     {
-        using var rng = DeterministicRandomSource.FromTestSeed(seed);
-        return InProcessRound.Run(new SecAggConfig(n, t, d, bits, ThreatMode.Malicious, Threads: 1), inputs, new RoundOptions
+        private readonly Dictionary<int, IdentitySigningKey> _keys;
+
+        private IdentityKeys(Dictionary<int, IdentitySigningKey> keys) => _keys = keys;
+
+        public IReadOnlyDictionary<int, IdentitySigningKey> Keys => _keys;
+
+        public static IdentityKeys Draw(IdentitySuite suite, int n, RandomSource rng)
         {
-            Random = rng,
-            RecordTranscript = true,
-            Dropouts = new DropoutPlan().Drop(2, DropPoint.AfterShareKeys).Drop(4, DropPoint.AfterMaskedInput),
-        });
+            var keys = new Dictionary<int, IdentitySigningKey>(n);
+            for (int id = 1; id <= n; id++)
+            {
+                keys[id] = IdentitySigningKey.Generate(suite, rng);
+            }
+
+            return new IdentityKeys(keys);
+        }
+
+        public JsonObject PublicKeysJson()
+        {
+            var o = new JsonObject();
+            foreach ((int id, IdentitySigningKey key) in _keys.OrderBy(kv => kv.Key))
+            {
+                o[id.ToString(System.Globalization.CultureInfo.InvariantCulture)] = HexOf(key.PublicKey.ToArray());
+            }
+
+            return o;
+        }
+
+        public void Dispose()
+        {
+            foreach (IdentitySigningKey key in _keys.Values)
+            {
+                key.Dispose();
+            }
+        }
     }
 
     private static string? CheckTranscript(JsonNode v)
@@ -97,12 +138,32 @@ public static partial class ConformanceVectors
         }
 
         using var rng = DeterministicRandomSource.FromTestSeed(v["input"]!["randomTestSeed"]!.GetValue<ulong>());
+        if (!IdentitySignature.TryParse(v["input"]!["identitySuite"]?.GetValue<string>(), out IdentitySuite identitySuite))
+        {
+            return "unknown identitySuite";
+        }
+
+        using IdentityKeys identities = IdentityKeys.Draw(identitySuite, n, rng);
+        JsonObject published = v["input"]!["identityPublicKeys"]!.AsObject();
+        if (published.Count != n)
+        {
+            return $"identityPublicKeys lists {published.Count} keys, not {n}";
+        }
+
+        foreach ((int id, IdentitySigningKey key) in identities.Keys)
+        {
+            if (!Convert.FromHexString(published[id.ToString(System.Globalization.CultureInfo.InvariantCulture)]!.GetValue<string>()).AsSpan().SequenceEqual(key.PublicKey))
+            {
+                return $"identity public key of client {id} differs (key drawing order)";
+            }
+        }
+
         SecAggOutcome outcome = InProcessRound.Run(
             new SecAggConfig(n, t, d, bits, (ThreatMode)Int(v, "input", "threatMode"), Suite: (Crypto.KeyAgreementSuite)Int(v, "input", "suite"), Threads: 1)
             {
                 RoundNumber = (ulong)Int(v, "input", "round"),
             },
-            inputs, new RoundOptions { Random = rng, RecordTranscript = true, Dropouts = plan });
+            inputs, new RoundOptions { Random = rng, RecordTranscript = true, Dropouts = plan, Identities = identities.Keys });
 
         JsonArray messages = v["output"]!["messages"]!.AsArray();
         if (messages.Count != outcome.Transcript.Count)

@@ -13,7 +13,6 @@ internal static class Primitives
     public const int SeedLength = 32;
     public const int ShareValueLength = 33;
     public const int SignatureLength = 64;
-    public const int IdentityKeyLength = 65;
     public const int DigestLength = 32;
 
     public static KeyAgreementAlgorithm Algorithm(KeyAgreementSuite suite) => suite switch
@@ -64,15 +63,17 @@ internal static class Primitives
 
     public static int AeadOverhead => Aead.Overhead;
 
-    public static byte[] Sign(SigningKey key, ReadOnlySpan<byte> message)
+    /// <summary>Signs with an identity key of either suite; both suites' signatures are <see cref="SignatureLength"/> bytes.</summary>
+    public static byte[] Sign(IdentitySigningKey key, ReadOnlySpan<byte> message)
     {
         var signature = new byte[SignatureLength];
         key.Sign(message, signature);
         return signature;
     }
 
-    public static bool Verify(ReadOnlySpan<byte> identityKey, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
-        Signature.Verify(identityKey, message, signature);
+    /// <summary>Verifies under the enrolled key's own suite; false for a wrong length, an invalid key or an unknown suite.</summary>
+    public static bool Verify(IdentityPublicKey identity, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
+        signature.Length == SignatureLength && IdentitySignature.Verify(identity, message, signature);
 
     public static void AddMask(ReadOnlySpan<byte> seed, ReadOnlySpan<byte> context, int bits, Span<uint> vector) =>
         MaskPrg.AddMask(seed, context, bits, vector);

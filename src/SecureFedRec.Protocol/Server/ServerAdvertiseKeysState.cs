@@ -69,7 +69,7 @@ public sealed class ServerAdvertiseKeysState : ServerState
         if (p.IsMalicious)
         {
             byte[] signed = Derivations.AdvertiseMessage(p.Digest, sender, keys.CipherPublicKey.Span, keys.MaskPublicKey.Span);
-            if (!Context.Options.EnrolledIdentities!.TryGetValue(sender, out byte[]? identity)
+            if (!Context.Options.EnrolledIdentities!.TryGetValue(sender, out Crypto.IdentityPublicKey identity)
                 || !Primitives.Verify(identity, signed, keys.Signature.Span))
             {
                 return Drop(sender, DropReason.BadSignature);

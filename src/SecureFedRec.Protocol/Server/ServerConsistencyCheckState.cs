@@ -50,7 +50,7 @@ public sealed class ServerConsistencyCheckState : ServerState
             return Drop(sender, DropReason.Malformed);
         }
 
-        if (!Context.Options.EnrolledIdentities!.TryGetValue(sender, out byte[]? identity)
+        if (!Context.Options.EnrolledIdentities!.TryGetValue(sender, out Crypto.IdentityPublicKey identity)
             || !Primitives.Verify(identity, _signedMessage, message.Signature.Span))
         {
             return Drop(sender, DropReason.BadSignature);

@@ -7,8 +7,9 @@ namespace SecureFedRec.Protocol.Server;
 /// <summary>Coordinator options: enrolled identities (malicious mode) and the worker threads used to unmask.</summary>
 public sealed class ServerOptions
 {
-    /// <summary>Malicious mode: enrolled identity public keys (65-byte SEC1) by client id; required then.</summary>
-    public IReadOnlyDictionary<int, byte[]>? EnrolledIdentities { get; init; }
+    /// <summary>Malicious mode: the enrolled identity public keys (each with its <see cref="Crypto.IdentitySuite"/>) by
+    /// client id; required then, one valid key per cohort member.</summary>
+    public IReadOnlyDictionary<int, Crypto.IdentityPublicKey>? EnrolledIdentities { get; init; }
 
     /// <summary>Worker threads for mask regeneration (0: all cores).</summary>
     public int Threads { get; init; }
@@ -25,6 +26,17 @@ public static class SecAggServer
         if (parameters.IsMalicious && options.EnrolledIdentities is null)
         {
             throw new ArgumentException("Malicious mode needs the enrolled identities.", nameof(options));
+        }
+
+        if (parameters.IsMalicious)
+        {
+            foreach (int id in parameters.ClientIds)
+            {
+                if (!options.EnrolledIdentities!.TryGetValue(id, out Crypto.IdentityPublicKey identity) || !identity.IsValid)
+                {
+                    throw new ArgumentException($"Malicious mode needs a valid enrolled identity for every cohort member; client {id} has none.", nameof(options));
+                }
+            }
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(options.Threads);

@@ -96,26 +96,26 @@ public static class InProcessRound
 
         private SecAggOutcome RunCore(long start)
         {
-            Dictionary<int, byte[]>? roster = null;
-            Dictionary<int, SigningKey>? identities = null;
+            Dictionary<int, IdentityPublicKey>? roster = null;
+            Dictionary<int, IdentitySigningKey>? identities = null;
             if (_parameters.IsMalicious)
             {
                 identities = [];
                 foreach (int id in _parameters.ClientIds)
                 {
-                    if (_options.Identities is not null && _options.Identities.TryGetValue(id, out SigningKey? given))
+                    if (_options.Identities is not null && _options.Identities.TryGetValue(id, out IdentitySigningKey? given))
                     {
                         identities[id] = given;
                     }
                     else
                     {
-                        SigningKey generated = SigningKey.Generate(_options.Random);
+                        IdentitySigningKey generated = IdentitySigningKey.Generate(_options.IdentitySuite, _options.Random);
                         _owned.Add(generated);
                         identities[id] = generated;
                     }
                 }
 
-                roster = identities.ToDictionary(kv => kv.Key, kv => kv.Value.ExportPublicKey());
+                roster = identities.ToDictionary(kv => kv.Key, kv => kv.Value.PublicIdentity);
             }
 
             Span<byte> seed = stackalloc byte[32];

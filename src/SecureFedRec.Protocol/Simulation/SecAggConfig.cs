@@ -156,8 +156,12 @@ public sealed class RoundOptions
     /// <summary>Record every message (serialized) in <see cref="SecAggOutcome.Transcript"/>.</summary>
     public bool RecordTranscript { get; init; }
 
-    /// <summary>Malicious mode: enrolled identities by client id (null: generated from <see cref="Random"/>).</summary>
-    public IReadOnlyDictionary<int, SigningKey>? Identities { get; init; }
+    /// <summary>Malicious mode: enrolled identities by client id (null: generated from <see cref="Random"/> in
+    /// <see cref="IdentitySuite"/>, one 32-byte private key per client in increasing id order, before anything else).</summary>
+    public IReadOnlyDictionary<int, IdentitySigningKey>? Identities { get; init; }
+
+    /// <summary>Suite of the generated identities (Ed25519 by default; ECDSA P-256 for the FIPS suite).</summary>
+    public IdentitySuite IdentitySuite { get; init; } = IdentitySuite.Ed25519;
 }
 
 /// <summary>Timing and traffic of one simulated round.</summary>

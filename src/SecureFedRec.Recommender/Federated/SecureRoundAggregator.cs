@@ -205,7 +205,10 @@ public sealed class SecureRoundAggregator : IUpdateAggregator
         };
     }
 
-    /// <summary>A simulated institution accepts every round (its own ledger is not what the simulation reports).</summary>
+    /// <summary>
+    /// A simulated institution accepts every round (its own ledger is not what the simulation reports). The simulation's
+    /// rounds are honest-but-curious, so its policy opts in explicitly; the cohort floors are the protocol's minimum.
+    /// </summary>
     private static ClientPrivacyGuard SimulatedGuard() => new(new ClientPrivacyPolicy
     {
         MaxTotalEpsilon = 1e12,
@@ -213,7 +216,11 @@ public sealed class SecureRoundAggregator : IUpdateAggregator
         MinNoiseMultiplier = 0,
         MaxClip = double.MaxValue,
         AcceptedThreatModes = new HashSet<PolicyThreatMode> { PolicyThreatMode.CuriousServer, PolicyThreatMode.SemiMalicious },
+        AllowHonestButCurious = true,
         MinThresholdFraction = 0,
+        MinCohortSize = 2,
+        MinThreshold = 2,
+        MinDistinctOrganisations = 1,
     }, new MemoryPrivacyLedger(new PrivacyBudget(1e12, 0.5)));
 
     private sealed class Collector : RoundHostEvents

@@ -1,10 +1,12 @@
 using SecureFedRec.Crypto;
+using SecureFedRec.Privacy.Ledger;
 using SecureFedRec.Privacy.Policy;
 using SecureFedRec.Protocol.Client;
 using SecureFedRec.Protocol.Session;
 using SecureFedRec.Protocol.Wire;
 using SecureFedRec.Rounds.Internal;
 using SecureFedRec.Rounds.Transport;
+using SecureFedRec.Roster;
 using PolicyThreatMode = SecureFedRec.Privacy.Policy.ThreatMode;
 using ProtocolThreatMode = SecureFedRec.Protocol.Wire.ThreatMode;
 
@@ -44,7 +46,11 @@ public enum ClientRoundReason
     /// <summary>The local privacy policy declined (<see cref="ClientRoundResult.Decline"/> says which rule).</summary>
     PolicyDeclined = 3,
 
-    /// <summary>Malicious mode without an identity and a roster to verify the cohort.</summary>
+    /// <summary>
+    /// Malicious mode without what it needs on this client: its identity (<see cref="ClientRoundOptions.Identity"/>), the
+    /// roster provider (<see cref="ClientRoundOptions.Roster"/>), its roster name (<see cref="ClientRoundOptions.Self"/>)
+    /// or the cohort policy (<see cref="ClientRoundOptions.CohortPolicy"/>); the detail names which.
+    /// </summary>
     MaliciousModeUnsupported = 4,
 
     /// <summary>The update source failed or returned an update of the wrong shape.</summary>
@@ -79,6 +85,33 @@ public enum ClientRoundReason
     /// was not built to allow it (<see cref="ClientRoundOptions.AllowNotPrivate"/>, for the simulation's comparison only).
     /// </summary>
     NotPrivate = 14,
+
+    /// <summary>
+    /// Rule <c>roster-verified</c>: the roster did not verify (bad signature, unknown authority, expired, rollback…);
+    /// <see cref="ClientRoundResult.Roster"/> says which refusal.
+    /// </summary>
+    RosterRefused = 15,
+
+    /// <summary>
+    /// Rule <c>cohort-policy</c>: the announced cohort fails the cohort policy (a member not in the roster, revoked or
+    /// expired, a member listed twice, too few organisations, no cohort); <see cref="ClientRoundResult.Roster"/> says which.
+    /// </summary>
+    CohortRefused = 16,
+
+    /// <summary>Rule <c>own-entry</c>: the cohort entry at this client's number is not this client's roster name.</summary>
+    OwnEntryMismatch = 17,
+
+    /// <summary>
+    /// Rule <c>own-key</c>: the roster's key for this client's name is not this client's identity key (a substituted key,
+    /// or a misconfigured identity).
+    /// </summary>
+    IdentityKeyMismatch = 18,
+
+    /// <summary>
+    /// Rule <c>ledger</c>: the client's ledger could not record the round's disclosure (the masked input was not sent);
+    /// the detail has the ledger's outcome.
+    /// </summary>
+    LedgerRefused = 19,
 }
 
 /// <summary>The outcome of one client round.</summary>
@@ -100,7 +133,18 @@ public sealed record ClientRoundResult(ulong RoundId, ClientRoundOutcome Outcome
     /// <summary>The coordinator's refusal, when a submission was refused.</summary>
     public RoundRefusal Refusal { get; init; }
 
-    /// <summary>The client's total ε in its own ledger after the round.</summary>
+    /// <summary>The roster or cohort refusal, when <see cref="ClientRoundReason.RosterRefused"/> or <see cref="ClientRoundReason.CohortRefused"/>.</summary>
+    public RosterRefusal Roster { get; init; }
+
+    /// <summary>
+    /// What this round did to the client's ledger: <see cref="LedgerOutcome.Disclosed"/> (charged: the masked input was
+    /// sent), <see cref="LedgerOutcome.Released"/> (the reservation was refunded: the round ended before disclosure),
+    /// <see cref="LedgerOutcome.AbortRecorded"/> (aborted after disclosure: the charge stays), or 0 when nothing was
+    /// reserved (declined) or the round was not private.
+    /// </summary>
+    public LedgerOutcome Ledger { get; init; }
+
+    /// <summary>The client's total ε in its own ledger after the round (pending reservations included).</summary>
     public double LocalTotalEpsilon { get; init; }
 }
 
@@ -112,7 +156,11 @@ public sealed record UpdateRequest(RoundContract Contract, ModelRelease Model);
 /// <summary>Options of a <see cref="ClientRound"/>.</summary>
 public sealed class ClientRoundOptions
 {
-    /// <summary>The local privacy policy and ledger (consent is recorded before anything is computed or sent).</summary>
+    /// <summary>
+    /// The local privacy policy and ledger. The ledger must implement <see cref="Privacy.Ledger.IDisclosureLedger"/>: the
+    /// round is reserved (a durable pending record) before anything is sent, charged when the masked input is sent, and
+    /// released when the round ends before that.
+    /// </summary>
     public required ClientPrivacyGuard Guard { get; init; }
 
     /// <summary>Computes the local update for a round.</summary>
@@ -124,11 +172,29 @@ public sealed class ClientRoundOptions
     /// <summary>Randomness of the DP noise and rounding (null: the OS CSPRNG).</summary>
     public RandomSource? NoiseRandom { get; init; }
 
-    /// <summary>Malicious mode: this client's enrolled identity.</summary>
-    public SigningKey? Identity { get; init; }
+    /// <summary>Malicious mode: this client's identity key (its public key must be the roster's key for <see cref="Self"/>).</summary>
+    public IdentitySigningKey? Identity { get; init; }
 
-    /// <summary>Malicious mode: the roster of the cohort's identity keys by protocol number, for a round.</summary>
-    public Func<RoundInvitation, IReadOnlyDictionary<int, byte[]>?>? Roster { get; init; }
+    /// <summary>
+    /// Malicious mode: verifies the current roster against the pinned authority key, once per round before any key is
+    /// made (e.g. fetch it, <see cref="RosterVerifier.Verify"/> with the persisted checkpoint). The cohort's identity keys
+    /// come from the verified roster only.
+    /// </summary>
+    public Func<CancellationToken, Task<RosterVerification>>? Roster { get; init; }
+
+    /// <summary>Malicious mode: this client's roster name (organisation and roster client id).</summary>
+    public MemberName? Self { get; init; }
+
+    /// <summary>
+    /// Malicious mode: the cohort policy (all members current roster members, none twice, at least
+    /// <see cref="SecureFedRec.Roster.CohortPolicy.MinOrganisations"/> distinct organisations).
+    /// </summary>
+    public CohortPolicy? CohortPolicy { get; init; }
+
+    /// <summary>
+    /// Receives warnings meant for the operator's log (e.g. every honest-but-curious round taken part in); null: none.
+    /// </summary>
+    public Action<string>? OnWarning { get; init; }
 
     /// <summary>Clock for retry delays (null: the system clock).</summary>
     public TimeProvider? Time { get; init; }
@@ -190,35 +256,47 @@ public sealed class ClientRound
 
         if (reason != ClientRoundReason.None)
         {
-            await DeclineAsync(transport, invitation, cancellationToken).ConfigureAwait(false);
-            return Result(roundId, ClientRoundOutcome.Declined, reason, detail);
+            return await DeclineAsync(transport, invitation, Result(roundId, ClientRoundOutcome.Declined, reason, detail), cancellationToken).ConfigureAwait(false);
         }
 
-        IReadOnlyDictionary<int, byte[]>? roster = null;
+        // The cohort: in malicious mode verified against the roster (identity keys from the roster only), before any key.
+        IReadOnlyDictionary<int, IdentityPublicKey>? enrolled = null;
+        IReadOnlyList<string> organisations;
         if (contract.Mode == ProtocolThreatMode.Malicious)
         {
-            roster = _options.Identity is null ? null : _options.Roster?.Invoke(invitation);
-            if (roster is null)
+            (ClientRoundResult? refused, enrolled, organisations) = await CheckCohortAsync(invitation, cancellationToken).ConfigureAwait(false);
+            if (refused is not null)
             {
-                await DeclineAsync(transport, invitation, cancellationToken).ConfigureAwait(false);
-                return Result(roundId, ClientRoundOutcome.Declined, ClientRoundReason.MaliciousModeUnsupported,
-                    "Malicious-mode rounds need this client's identity and the cohort's roster.");
+                return await DeclineAsync(transport, invitation, refused, cancellationToken).ConfigureAwait(false);
             }
         }
-
-        if (contract.IsPrivate)
+        else
         {
-            // Consent: the policy's checks and the local ledger's charge, before any key or update exists.
-            (PolicyDecision decision, _) = _options.Guard.Consent(new RoundAnnouncement(contract.LedgerRoundId, contract.AccountingParameters,
-                contract.Mode == ProtocolThreatMode.Malicious ? PolicyThreatMode.SemiMalicious : PolicyThreatMode.CuriousServer,
-                contract.ClaimedEpsilon));
+            // Honest-but-curious: the coordinator is trusted (the policy's explicit opt-in is checked below); the
+            // organisations are the announced cohort's, or each member its own when none is announced.
+            organisations = contract.Cohort.Count == contract.Dp.PlannedClients
+                ? contract.Cohort.Select(e => e.Organisation).ToArray()
+                : invitation.Opening.BeginRound.Parameters.ClientIds.Select(id => "member-" + id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        }
+
+        RoundOffer? offer = contract.IsPrivate ? Offer(invitation, organisations) : null;
+        if (offer is not null)
+        {
+            // Consent, read-only: the plan binding, the policy and the ledger rules (budget at q = 1, abort limit).
+            PolicyDecision decision = _options.Guard.Check(offer);
             if (!decision.Accepted)
             {
-                await DeclineAsync(transport, invitation, cancellationToken).ConfigureAwait(false);
-                return Result(roundId, ClientRoundOutcome.Declined, ClientRoundReason.PolicyDeclined, decision.Message) with { Decline = decision.Reason };
+                return await DeclineAsync(transport, invitation, Result(roundId, ClientRoundOutcome.Declined, ClientRoundReason.PolicyDeclined, decision.Message) with { Decline = decision.Reason },
+                    cancellationToken).ConfigureAwait(false);
             }
         }
 
+        if (contract.Mode != ProtocolThreatMode.Malicious)
+        {
+            _options.OnWarning?.Invoke($"Round {roundId} is honest-but-curious (explicitly allowed by this client's policy): it does not protect this client's input against a coordinator that lies about dropouts or the cohort.");
+        }
+
+        // The local update is computed and shape-checked before anything is reserved or sent.
         uint[] encoded;
         try
         {
@@ -228,21 +306,140 @@ public sealed class ClientRound
         }
         catch (ArgumentException ex)
         {
-            await DeclineAsync(transport, invitation, cancellationToken).ConfigureAwait(false);
-            return Result(roundId, ClientRoundOutcome.Aborted, ClientRoundReason.UpdateFailed, ex.Message);
+            return await DeclineAsync(transport, invitation, Result(roundId, ClientRoundOutcome.Declined, ClientRoundReason.UpdateFailed, ex.Message), cancellationToken).ConfigureAwait(false);
         }
 
-        using var session = new SecAggClientSession(new ClientOptions(invitation.ClientNumber, _ => encoded)
+        if (offer is not null)
         {
-            Random = _options.ProtocolRandom,
-            Identity = _options.Identity,
-            EnrolledIdentities = roster,
-        });
-        return await DriveAsync(transport, roundId, session, invitation.Opening, cancellationToken).ConfigureAwait(false);
+            // A durable pending record before the first message: it counts against the budget until released.
+            (PolicyDecision reserved, _) = _options.Guard.Reserve(offer);
+            if (!reserved.Accepted)
+            {
+                Array.Clear(encoded);
+                return await DeclineAsync(transport, invitation, Result(roundId, ClientRoundOutcome.Declined, ClientRoundReason.PolicyDeclined, reserved.Message) with { Decline = reserved.Reason },
+                    cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var disclosure = new Disclosure(offer is null ? null : _options.Guard, contract.LedgerRoundId);
+        try
+        {
+            using var session = new SecAggClientSession(new ClientOptions(invitation.ClientNumber, _ => encoded)
+            {
+                Random = _options.ProtocolRandom,
+                Identity = enrolled is null ? null : _options.Identity,
+                EnrolledIdentities = enrolled,
+            });
+            ClientRoundResult result = await DriveAsync(transport, roundId, session, invitation.Opening, disclosure, cancellationToken).ConfigureAwait(false);
+            return disclosure.Finish(result) with { LocalTotalEpsilon = _options.Guard.Ledger.TotalEpsilon };
+        }
+        catch (Exception ex) when (!disclosure.Disclosed && disclosure.Reserved)
+        {
+            // Nothing that unmasks this input was sent: refund (the exception propagates).
+            disclosure.Release("transport failure: " + ex.GetType().Name);
+            throw;
+        }
+        finally
+        {
+            Array.Clear(encoded);
+        }
+    }
+
+    /// <summary>
+    /// The malicious-mode cohort checks, in order (each a typed refusal before any key is made): this client's
+    /// identity, roster provider, name and cohort policy are configured (<c>malicious-config</c>); the roster verifies
+    /// (<c>roster-verified</c>); the announced cohort passes the cohort policy against it (<c>cohort-policy</c>); the
+    /// entry at this client's number is its own name (<c>own-entry</c>) holding its own identity key (<c>own-key</c>).
+    /// The protocol's enrolled identities are the roster's keys of the cohort, by client number.
+    /// </summary>
+    private async Task<(ClientRoundResult?, IReadOnlyDictionary<int, IdentityPublicKey>?, IReadOnlyList<string>)> CheckCohortAsync(RoundInvitation invitation,
+        CancellationToken cancellationToken)
+    {
+        RoundContract contract = invitation.Contract;
+        ulong roundId = contract.RoundId;
+        string? missing = _options.Identity is null ? "this client's identity key (Identity)"
+            : _options.Roster is null ? "a roster provider (Roster)"
+            : _options.Self is null ? "this client's roster name (Self)"
+            : _options.CohortPolicy is null ? "a cohort policy (CohortPolicy)"
+            : null;
+        if (missing is not null)
+        {
+            return (Result(roundId, ClientRoundOutcome.Declined, ClientRoundReason.MaliciousModeUnsupported,
+                $"Declined by rule 'malicious-config': a malicious-mode round needs {missing}."), null, []);
+        }
+
+        RosterVerification verification = await _options.Roster!(cancellationToken).ConfigureAwait(false);
+        if (!verification.Check.Passed || verification.Roster is null)
+        {
+            RosterRefusal refusal = verification.Check.Passed ? RosterRefusal.Malformed : verification.Check.Refusal;
+            return (Result(roundId, ClientRoundOutcome.Declined, ClientRoundReason.RosterRefused,
+                $"Declined by rule 'roster-verified': {refusal}: {verification.Check.Detail}") with { Roster = refusal }, null, []);
+        }
+
+        VerifiedRoster roster = verification.Roster;
+        CohortMember[] members = contract.Cohort.Select(e => new CohortMember(e.Organisation, e.ClientId)).ToArray();
+        CohortCheck cohort = _options.CohortPolicy!.Check(roster, members, _time.GetUtcNow());
+        if (!cohort.Check.Passed)
+        {
+            return (Result(roundId, ClientRoundOutcome.Declined, ClientRoundReason.CohortRefused,
+                $"Declined by rule 'cohort-policy': {cohort.Check.Refusal}: {cohort.Check.Detail}") with { Roster = cohort.Check.Refusal }, null, []);
+        }
+
+        int own = -1;
+        for (int i = 0; i < contract.Cohort.Count; i++)
+        {
+            if (contract.Cohort[i].ClientNumber == invitation.ClientNumber)
+            {
+                own = i;
+            }
+        }
+
+        MemberName self = _options.Self!;
+        if (own < 0 || !string.Equals(contract.Cohort[own].Organisation, self.Organisation, StringComparison.Ordinal)
+            || !string.Equals(contract.Cohort[own].ClientId, self.ClientId, StringComparison.Ordinal))
+        {
+            string announced = own < 0 ? "no entry" : contract.Cohort[own].Name.ToString();
+            return (Result(roundId, ClientRoundOutcome.Declined, ClientRoundReason.OwnEntryMismatch,
+                $"Declined by rule 'own-entry': the cohort entry at this client's number {invitation.ClientNumber} is {announced}, not {self}."), null, []);
+        }
+
+        RosterMember mine = cohort.Members[own];
+        if (mine.Suite != _options.Identity!.Suite || !mine.PublicKey.Span.SequenceEqual(_options.Identity.PublicKey))
+        {
+            return (Result(roundId, ClientRoundOutcome.Declined, ClientRoundReason.IdentityKeyMismatch,
+                $"Declined by rule 'own-key': the roster's key for {self} is not this client's identity key."), null, []);
+        }
+
+        var enrolled = new Dictionary<int, IdentityPublicKey>(contract.Cohort.Count);
+        for (int i = 0; i < contract.Cohort.Count; i++)
+        {
+            enrolled[contract.Cohort[i].ClientNumber] = new IdentityPublicKey(cohort.Members[i].Suite, cohort.Members[i].PublicKey.ToArray());
+        }
+
+        return (null, enrolled, cohort.Members.Select(m => m.Organisation).ToArray());
+    }
+
+    /// <summary>What the client consents to: the DP plan bound to the secure-aggregation round it was invited to.</summary>
+    private static RoundOffer Offer(RoundInvitation invitation, IReadOnlyList<string> organisations)
+    {
+        RoundContract contract = invitation.Contract;
+        RoundParameters p = invitation.Opening.BeginRound.Parameters;
+        return new RoundOffer
+        {
+            RoundId = contract.LedgerRoundId,
+            Plan = contract.AccountingParameters,
+            Threshold = (int)Math.Min(p.Threshold, int.MaxValue),
+            CohortSize = p.ClientIds.Count,
+            Graph = (SecAggGraph)(int)p.GraphKind,
+            GraphDegree = (int)Math.Min(p.GraphDegree, int.MaxValue),
+            ThreatMode = contract.Mode == ProtocolThreatMode.Malicious ? PolicyThreatMode.SemiMalicious : PolicyThreatMode.CuriousServer,
+            CohortOrganisations = organisations,
+            ClaimedRoundEpsilon = contract.ClaimedEpsilon,
+        };
     }
 
     private async Task<ClientRoundResult> DriveAsync(IRoundTransport transport, ulong roundId, SecAggClientSession session, ServerToClient first,
-        CancellationToken cancellationToken)
+        Disclosure disclosure, CancellationToken cancellationToken)
     {
         ServerToClient message = first;
         while (true)
@@ -260,6 +457,14 @@ public sealed class ClientRound
 
             if (step.Reply is { } reply)
             {
+                // The masked input is the first message after which this input can be released without any further
+                // message of its own (dp.md §7.3): the charge is made final, durably, before it is handed over.
+                if (disclosure.BeforeSend(reply) is { } refused)
+                {
+                    return Result(roundId, ClientRoundOutcome.Aborted, ClientRoundReason.LedgerRefused,
+                        $"Declined by rule 'ledger': the disclosure could not be recorded ({refused.Outcome}: {refused.Message}); the masked input was not sent.");
+                }
+
                 SubmitReply submitted = await transport.SubmitAsync(roundId, step.ReplyPhase, reply, cancellationToken).ConfigureAwait(false);
                 if (step.Status == ClientSessionStatus.Aborted)
                 {
@@ -386,13 +591,19 @@ public sealed class ClientRound
             && p.ClientIds.Count == contract.Dp.PlannedClients
             && p.Threshold == (uint)contract.Dp.MinClients
             && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(p.Binding.Span, binding);
-        return matches
+        if (!matches)
+        {
+            return (ClientRoundReason.ContractMismatch, "The secure-aggregation parameters do not bind the announced contract (round, d, b, threat mode, cohort size n = planned clients, threshold t = the DP plan's minimum clients, membership, binding).");
+        }
+
+        // A listed cohort names exactly the protocol's client ids, in order (a malicious contract always lists it).
+        return contract.Cohort.Count == 0 || contract.Cohort.Select(e => (uint)e.ClientNumber).SequenceEqual(p.ClientIds)
             ? (ClientRoundReason.None, null)
-            : (ClientRoundReason.ContractMismatch, "The secure-aggregation parameters do not bind the announced contract (round, d, b, threat mode, cohort size n = planned clients, threshold t = the DP plan's minimum clients, membership, binding).");
+            : (ClientRoundReason.ContractMismatch, "The contract's cohort does not list exactly the round's protocol client ids (rule cohort-listed).");
     }
 
-    /// <summary>Tells the coordinator at once (a ClientAbort, no keys) so it need not wait for the deadline.</summary>
-    private static async Task DeclineAsync(IRoundTransport transport, RoundInvitation invitation, CancellationToken cancellationToken)
+    /// <summary>Tells the coordinator at once (a ClientAbort, no keys) so it need not wait for the deadline; returns <paramref name="result"/>.</summary>
+    private async Task<ClientRoundResult> DeclineAsync(IRoundTransport transport, RoundInvitation invitation, ClientRoundResult result, CancellationToken cancellationToken)
     {
         var abort = new ClientToServer
         {
@@ -404,10 +615,80 @@ public sealed class ClientRound
             },
         };
         await transport.SubmitAsync(invitation.Contract.RoundId, Phase.AdvertiseKeys, abort, cancellationToken).ConfigureAwait(false);
+        return result with { LocalTotalEpsilon = _options.Guard.Ledger.TotalEpsilon };
     }
 
     private ClientRoundResult Result(ulong roundId, ClientRoundOutcome outcome, ClientRoundReason reason, string? detail) =>
         new(roundId, outcome, reason, detail) { LocalTotalEpsilon = _options.Guard.Ledger.TotalEpsilon };
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>
+    /// The round's reservation in the client's ledger (none for a round that is not private): made final right before
+    /// the masked input is handed to the transport, released (or its abort recorded, after disclosure) when the round
+    /// ends any other way than completed. A crash leaves it pending, which counts as charged.
+    /// </summary>
+    private sealed class Disclosure(ClientPrivacyGuard? guard, string roundId)
+    {
+        private bool _resolved;
+
+        public bool Reserved => guard is not null;
+
+        public bool Disclosed { get; private set; }
+
+        private bool KeysAdvertised { get; set; }
+
+        private LedgerOutcome Outcome { get; set; }
+
+        /// <summary>Called before a reply is handed to the transport; a ledger refusal (do not send) or null.</summary>
+        public LedgerDecision? BeforeSend(ClientToServer reply)
+        {
+            if (reply.MessageCase == ClientToServer.MessageOneofCase.AdvertiseKeys)
+            {
+                // Counted as advertised from the moment it is handed over (a transport failure may still have delivered it).
+                KeysAdvertised = true;
+            }
+
+            if (guard is null || Disclosed || reply.MessageCase != ClientToServer.MessageOneofCase.MaskedInput)
+            {
+                return null;
+            }
+
+            LedgerDecision decision = guard.MarkDisclosed(roundId);
+            if (decision.Outcome != LedgerOutcome.Disclosed)
+            {
+                return decision;
+            }
+
+            Disclosed = true;
+            Outcome = LedgerOutcome.Disclosed;
+            return null;
+        }
+
+        public void Release(string reason)
+        {
+            if (guard is null || _resolved)
+            {
+                return;
+            }
+
+            _resolved = true;
+            Outcome = guard.Release(roundId, KeysAdvertised, reason).Outcome;
+        }
+
+        public ClientRoundResult Finish(ClientRoundResult result)
+        {
+            if (guard is null)
+            {
+                return result;
+            }
+
+            if (result.Outcome != ClientRoundOutcome.Completed)
+            {
+                Release(result.Outcome + "/" + result.Reason);
+            }
+
+            return result with { Ledger = Outcome };
+        }
+    }
 }

@@ -56,8 +56,16 @@ public sealed class RoundHostOptions
     /// <summary>Worker threads of the unmasking phase (0: all cores).</summary>
     public int Threads { get; init; } = 1;
 
-    /// <summary>Malicious mode: the enrolled identity public key (65-byte SEC1) of a caller, or null when unknown.</summary>
-    public Func<string, CancellationToken, Task<byte[]?>>? IdentityOf { get; init; }
+    /// <summary>
+    /// The roster identity of a caller (its organisation, roster client id and identity public key), or null when it has
+    /// none. Every cohort member's identity is looked up when a round opens: the contract's cohort
+    /// (<see cref="RoundContract.Cohort"/>) is built from the answers and, in malicious mode, the protocol verifies each
+    /// member's signatures under its key. In malicious mode a caller without an identity (or whose name or key is
+    /// already in the cohort) is left out of the round (<see cref="RoundHostEvents.OnCohortCandidateRefused"/>); with
+    /// no <see cref="IdentityOf"/> at all no malicious round opens. Honest-but-curious rounds list the cohort only when
+    /// every member has an identity.
+    /// </summary>
+    public Func<string, CancellationToken, Task<CohortIdentity?>>? IdentityOf { get; init; }
 
     /// <summary>Randomness of the cohort selection (null: the OS CSPRNG; a seeded source in simulations and tests).</summary>
     public RandomSource? Random { get; init; }
@@ -466,6 +474,16 @@ public sealed class RoundHost : IRoundService
     private async Task<RoundHostTick> OpenAsync(List<string> cohort, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ModelRelease model = Latest;
+        List<CohortIdentity>? identityList = await ResolveIdentitiesAsync(cohort, cancellationToken).ConfigureAwait(false);
+        if (cohort.Count < _options.MinClients)
+        {
+            // Too few callers with a roster identity: the others wait for the next attempt.
+            Requeue(cohort, now);
+            _events.OnPlanRefused(cohort.Count, RoundPlanRefusal.InvalidSettings,
+                $"only {cohort.Count} selected callers have a roster identity; a malicious-mode round needs at least {_options.MinClients}");
+            return RoundHostTick.PlanRefused;
+        }
+
         int n = cohort.Count;
         ulong proposed;
         lock (_gate)
@@ -476,32 +494,33 @@ public sealed class RoundHost : IRoundService
         if (!RoundPlanner.TryPlan(_options.Settings, proposed, model.Version, n, out RoundPlan? draft, out RoundPlanRefusal refusal, out string? detail))
         {
             _events.OnPlanRefused(n, refusal, detail);
-            lock (_gate)
-            {
-                foreach (string c in cohort)
-                {
-                    _waiting[c] = now;
-                }
-
-                _recruitSince = now;
-            }
-
+            Requeue(cohort, now);
             return RoundHostTick.PlanRefused;
         }
 
         ulong roundId = await _events.AllocateRoundIdAsync(proposed, draft.Contract, cohort, cancellationToken).ConfigureAwait(false);
         RoundPlan plan = roundId == proposed ? draft : draft with { Contract = draft.Contract with { RoundId = roundId } };
-        RoundContract contract = plan.Contract;
-        bool malicious = contract.Mode == ThreatMode.Malicious;
-        Dictionary<int, byte[]>? identities = null;
-        if (malicious)
+        bool malicious = plan.Contract.Mode == ThreatMode.Malicious;
+        Dictionary<int, IdentityPublicKey>? identities = null;
+        if (identityList is not null)
         {
-            identities = [];
-            for (int i = 0; i < n; i++)
+            plan = plan with
             {
-                byte[]? identity = _options.IdentityOf is null ? null : await _options.IdentityOf(cohort[i], cancellationToken).ConfigureAwait(false);
-                identities[i + 1] = identity ?? throw new InvalidOperationException("Malicious mode needs the enrolled identity of every cohort member.");
+                Contract = plan.Contract with
+                {
+                    Cohort = identityList.Select((id, i) => new CohortEntry(i + 1, id.Organisation, id.ClientId)).ToArray(),
+                },
+            };
+            if (malicious)
+            {
+                identities = identityList.Select((id, i) => (id, i)).ToDictionary(x => x.i + 1, x => x.id.Key);
             }
+        }
+
+        RoundContract contract = plan.Contract;
+        if (!malicious)
+        {
+            _events.OnHonestButCuriousRound(plan);
         }
 
         SecAggParameters parameters = SecAggParameters.Create(roundId, Enumerable.Range(1, n).ToArray(), plan.Threshold,
@@ -522,6 +541,83 @@ public sealed class RoundHost : IRoundService
         await _events.OnRoundOpenedAsync(new RoundOpened(plan, cohort, now), cancellationToken).ConfigureAwait(false);
         Signal();
         return RoundHostTick.Opened;
+    }
+
+    private void Requeue(List<string> cohort, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            foreach (string c in cohort)
+            {
+                _waiting[c] = now;
+            }
+
+            _recruitSince = now;
+        }
+    }
+
+    /// <summary>
+    /// Looks up every selected caller's roster identity (<see cref="RoundHostOptions.IdentityOf"/>). Malicious mode: a
+    /// caller without one, or whose roster name or key is already taken by an earlier caller (ordinal order), is removed
+    /// from <paramref name="cohort"/>; the list returned matches the remaining cohort. Honest-but-curious mode: the list,
+    /// or null when some caller has no identity (the cohort is then not listed). Null without an <c>IdentityOf</c>.
+    /// </summary>
+    private async Task<List<CohortIdentity>?> ResolveIdentitiesAsync(List<string> cohort, CancellationToken cancellationToken)
+    {
+        bool malicious = _options.Settings.Mode == ThreatMode.Malicious;
+        if (_options.IdentityOf is null)
+        {
+            if (malicious)
+            {
+                foreach (string caller in cohort)
+                {
+                    _events.OnCohortCandidateRefused(caller, "roster-identity: the host has no roster identities (IdentityOf), so no malicious-mode cohort can be formed");
+                }
+
+                cohort.Clear();
+            }
+
+            return null;
+        }
+
+        var resolved = new List<CohortIdentity>(cohort.Count);
+        var kept = new List<string>(cohort.Count);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        bool complete = true;
+        foreach (string caller in cohort)
+        {
+            CohortIdentity? identity = await _options.IdentityOf(caller, cancellationToken).ConfigureAwait(false);
+            string? problem = identity is null || identity.Organisation is null || identity.ClientId is null
+                ? "roster-identity: the caller has no roster identity"
+                : !identity.Key.IsValid
+                    ? "roster-identity: the caller's identity key is not a valid key of its suite"
+                    : !names.Add(identity.Organisation + "/" + identity.ClientId)
+                        ? $"cohort-unique: {identity.Organisation}/{identity.ClientId} is already in the cohort"
+                        : !keys.Add(((int)identity.Key.Suite).ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + Convert.ToHexString(identity.Key.Key.Span))
+                            ? "cohort-unique: the caller's identity key is already in the cohort"
+                            : null;
+            if (problem is null)
+            {
+                resolved.Add(identity!);
+                kept.Add(caller);
+                continue;
+            }
+
+            complete = false;
+            if (malicious)
+            {
+                _events.OnCohortCandidateRefused(caller, problem);
+            }
+            else
+            {
+                kept.Add(caller);
+            }
+        }
+
+        cohort.Clear();
+        cohort.AddRange(kept);
+        return malicious || complete ? resolved : null;
     }
 
     /// <summary>

@@ -92,6 +92,23 @@ public class RoundHostEvents
     {
     }
 
+    /// <summary>
+    /// A selected caller was left out of the cohort of the round about to open: it has no roster identity
+    /// (<see cref="RoundHostOptions.IdentityOf"/> returned null) in malicious mode, or its roster name or key is already
+    /// in the cohort. It stays out of this round; <paramref name="reason"/> names the rule.
+    /// </summary>
+    public virtual void OnCohortCandidateRefused(string caller, string reason)
+    {
+    }
+
+    /// <summary>
+    /// A round opened in honest-but-curious mode (the coordinator's explicit opt-in): it does not protect an input
+    /// against a coordinator that lies about dropouts or cohort membership. Hosts log it as a warning, every round.
+    /// </summary>
+    public virtual void OnHonestButCuriousRound(RoundPlan plan)
+    {
+    }
+
     /// <summary>The protocol refused a client's message (the sender stays in the round).</summary>
     public virtual void OnProtocolRefused(ulong roundId, string caller, Phase phase, string detail)
     {

@@ -1,75 +1,78 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using SecureFedRec.Crypto;
+using SecureFedRec.Roster;
 
 namespace SecureFedRec.Wire.Auth;
 
 /// <summary>
-/// A client's identity key (ECDSA P-256) and the request signer built on it. The private key stays inside the
-/// platform <see cref="ECDsa"/> object and is only ever written out as PKCS#8 PEM by <see cref="ExportPrivateKeyPem"/>.
+/// A client's one identity — its roster member key (<c>protocol-spec/roster.md</c>), Ed25519 by default or ECDSA P-256 in
+/// the FIPS suite — and the request signer built on it (<see cref="RequestSignature"/>). The same key signs requests to the
+/// coordinator and, in a round, the client's advertised keys. The private key stays inside the wrapped
+/// <see cref="IdentitySigningKey"/>; key files are read and written by <see cref="IdentityKeyFile"/> (PKCS#8 PEM, mode 0600,
+/// O_EXCL, no symbolic links).
 /// </summary>
 /// <remarks>
-/// Thread-safe for signing. Dispose releases the key. Nonces come from the OS CSPRNG; timestamps from the given
+/// Thread-safe for signing. Dispose wipes the key. Nonces come from the OS CSPRNG; timestamps from the given
 /// <see cref="TimeProvider"/> (plus a clock offset learnt from the coordinator's status, see <see cref="ClockOffset"/>).
 /// </remarks>
 public sealed class ClientIdentity : IRequestAuthenticator, IDisposable
 {
-    private readonly ECDsa _key;
+    private readonly IdentitySigningKey _key;
     private readonly TimeProvider _time;
     private readonly byte[] _publicKey;
+    private long _clockOffsetTicks;
 
-    private ClientIdentity(ECDsa key, TimeProvider? time)
+    private ClientIdentity(IdentitySigningKey key, TimeProvider? time)
     {
         _key = key;
         _time = time ?? TimeProvider.System;
-        ECParameters p = key.ExportParameters(includePrivateParameters: false);
-        _publicKey = new byte[RequestSignature.PublicKeyLength];
-        _publicKey[0] = 0x04;
-        p.Q.X!.CopyTo(_publicKey, 1);
-        p.Q.Y!.CopyTo(_publicKey, 33);
+        _publicKey = key.ExportPublicKey();
         ClientId = RequestSignature.ClientIdOf(_publicKey);
     }
 
-    /// <summary>Generates a new identity key from the OS CSPRNG.</summary>
-    public static ClientIdentity Generate(TimeProvider? time = null) =>
-        new(ECDsa.Create(ECCurve.NamedCurves.nistP256), time);
+    /// <summary>Generates a new Ed25519 identity (the default suite) from the OS CSPRNG.</summary>
+    public static ClientIdentity Generate(TimeProvider? time = null) => Generate(IdentitySuite.Ed25519, time);
 
-    /// <summary>Loads a PKCS#8 PEM P-256 private key; throws <see cref="ArgumentException"/> for anything else.</summary>
-    public static ClientIdentity FromPem(string pem, TimeProvider? time = null)
+    /// <summary>Generates a new identity of <paramref name="suite"/> from the OS CSPRNG.</summary>
+    public static ClientIdentity Generate(IdentitySuite suite, TimeProvider? time = null) =>
+        new(IdentitySigningKey.Generate(suite), time);
+
+    /// <summary>Wraps <paramref name="key"/>; the identity takes ownership (disposing it disposes the key).</summary>
+    public static ClientIdentity FromKey(IdentitySigningKey key, TimeProvider? time = null)
     {
-        var key = ECDsa.Create();
-        try
-        {
-            key.ImportFromPem(pem);
-            if (key.KeySize != 256 || key.ExportParameters(false).Curve.Oid.Value != ECCurve.NamedCurves.nistP256.Oid.Value)
-            {
-                throw new ArgumentException("The identity key must be an ECDSA P-256 key.", nameof(pem));
-            }
-
-            return new ClientIdentity(key, time);
-        }
-        catch (CryptographicException ex)
-        {
-            key.Dispose();
-            throw new ArgumentException("Not a PEM-encoded ECDSA private key.", nameof(pem), ex);
-        }
-        catch
-        {
-            key.Dispose();
-            throw;
-        }
+        ArgumentNullException.ThrowIfNull(key);
+        return new ClientIdentity(key, time);
     }
 
-    /// <summary>Lowercase hex SHA-256 of <see cref="PublicKey"/>.</summary>
+    /// <summary>Reads a PKCS#8 PEM identity key file (<c>securefedrec keygen identity</c>; Ed25519 or P-256).</summary>
+    /// <exception cref="ArgumentException">Not a PKCS#8 PEM key of a supported suite.</exception>
+    /// <exception cref="IOException">The file cannot be read (or is a symbolic link).</exception>
+    public static ClientIdentity FromKeyFile(string path, TimeProvider? time = null) => new(IdentityKeyFile.Read(path), time);
+
+    /// <summary>Lowercase hex SHA-256 of <see cref="PublicKey"/>: the value of <c>x-sfr-client-id</c>.</summary>
     public string ClientId { get; }
 
-    /// <summary>The 65-byte SEC1 uncompressed public key (a copy: it is public).</summary>
+    /// <summary>Suite of the identity key.</summary>
+    public IdentitySuite Suite => _key.Suite;
+
+    /// <summary>The public key (32 bytes Ed25519, 65 bytes SEC 1 P-256; a copy: it is public).</summary>
     public byte[] PublicKey => (byte[])_publicKey.Clone();
 
-    /// <summary>Added to the local clock when signing (coordinator time minus local time), to absorb clock skew.</summary>
-    public TimeSpan ClockOffset { get; set; }
+    /// <summary>The signing key (for the round pipeline, which signs advertised keys with the same identity). Not a copy: do
+    /// not dispose it; it lives as long as this identity.</summary>
+    public IdentitySigningKey SigningKey => _key;
 
-    /// <summary>The private key as PKCS#8 PEM, for writing to a key file with owner-only permissions.</summary>
-    public string ExportPrivateKeyPem() => _key.ExportPkcs8PrivateKeyPem();
+    /// <summary>Added to the local clock when signing (coordinator time minus local time), to absorb clock skew.</summary>
+    public TimeSpan ClockOffset
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _clockOffsetTicks));
+        set => Interlocked.Exchange(ref _clockOffsetTicks, value.Ticks);
+    }
+
+    /// <summary>Writes the private key to a new key file (<see cref="IdentityKeyFile.Write"/>: mode 0600, never over an
+    /// existing file or through a link).</summary>
+    public void WriteKeyFile(string path) => IdentityKeyFile.Write(path, _key);
 
     /// <summary>Signs a call: returns the five authentication headers (binary ones base64, as on the wire).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> CreateHeaders(string method, ReadOnlySpan<byte> requestBytes)
@@ -79,7 +82,7 @@ public sealed class ClientIdentity : IRequestAuthenticator, IDisposable
         RandomNumberGenerator.Fill(nonce);
         byte[] hash = SHA256.HashData(requestBytes);
         byte[] message = RequestSignature.BuildSignedMessageFromHash(method, hash, ClientId, timestamp, nonce);
-        byte[] signature = _key.SignData(message, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        byte[] signature = _key.Sign(message);
         return
         [
             new(RequestSignature.ClientIdHeader, ClientId),
@@ -91,7 +94,7 @@ public sealed class ClientIdentity : IRequestAuthenticator, IDisposable
     }
 
     /// <inheritdoc />
-    public override string ToString() => "ClientIdentity(" + ClientId + ")";
+    public override string ToString() => "ClientIdentity(" + IdentitySignature.NameOf(Suite) + ", " + ClientId + ")";
 
     /// <inheritdoc />
     public void Dispose() => _key.Dispose();

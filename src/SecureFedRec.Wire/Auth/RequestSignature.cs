@@ -5,16 +5,21 @@ using System.Text;
 namespace SecureFedRec.Wire.Auth;
 
 /// <summary>
-/// The signed-request scheme of <c>protocol-spec/proto/coordinator.proto</c>: ECDSA P-256 / SHA-256 (FIPS 186-5,
-/// signature as IEEE P1363 r‖s, 64 bytes) over
+/// The signed-request scheme of <c>protocol-spec/proto/coordinator.proto</c> (normative text: <c>protocol-spec/coordinator.md</c>
+/// §3): a signature in the suite of the caller's registered identity key — Ed25519 (RFC 8032, 32-byte key, the default) or
+/// ECDSA P-256 / SHA-256 (FIPS 186-4, 65-byte SEC 1 key, signature IEEE P1363 r‖s), 64 bytes either way; the suite is the
+/// registered key's (roster entry, or an allow-list key by its length) — over
 /// <c>"SecureFedRec/v1" 0x00 "request-auth" 0x00 ‖ u32be(len method) ‖ method ‖ SHA-256(request) ‖
 /// u32be(len client id) ‖ client id ‖ u64be(timestamp ms) ‖ nonce(16)</c>.
 /// </summary>
-/// <remarks>Stateless and thread-safe. <see cref="Verify"/> never throws for bad input: it returns false.</remarks>
+/// <remarks>Stateless and thread-safe. <c>Verify</c> never throws for bad input: it returns false.</remarks>
 public static class RequestSignature
 {
     /// <summary>Length of a SEC1 uncompressed P-256 public key (0x04 ‖ X ‖ Y).</summary>
     public const int PublicKeyLength = 65;
+
+    /// <summary>Length of an Ed25519 public key (RFC 8032 §5.1.5).</summary>
+    public const int Ed25519PublicKeyLength = 32;
 
     /// <summary>Length of a signature (r ‖ s, big-endian, 32 bytes each).</summary>
     public const int SignatureLength = 64;
@@ -45,15 +50,37 @@ public static class RequestSignature
 
     private static ReadOnlySpan<byte> Domain => "SecureFedRec/v1\0request-auth\0"u8;
 
-    /// <summary>The client id of an identity public key: lowercase hex SHA-256 of its 65 SEC1 bytes.</summary>
+    /// <summary>The client id of an identity public key: lowercase hex SHA-256 of its raw bytes (32 bytes Ed25519, 65 bytes
+    /// SEC 1 uncompressed P-256).</summary>
+    /// <exception cref="ArgumentException">Neither a 32-byte nor a 65-byte (0x04 ‖ X ‖ Y) key.</exception>
     public static string ClientIdOf(ReadOnlySpan<byte> publicKey)
     {
-        if (publicKey.Length != PublicKeyLength || publicKey[0] != 0x04)
+        if (!TrySuiteOf(publicKey, out _))
         {
-            throw new ArgumentException("Expected a 65-byte SEC1 uncompressed P-256 public key.", nameof(publicKey));
+            throw new ArgumentException("Expected a 32-byte Ed25519 or a 65-byte SEC1 uncompressed P-256 public key.", nameof(publicKey));
         }
 
         return Convert.ToHexStringLower(SHA256.HashData(publicKey));
+    }
+
+    /// <summary>The suite of a raw identity public key by its length: 32 bytes → Ed25519, 65 bytes starting 0x04 → ECDSA
+    /// P-256 (the allow-list rule; a roster names the suite itself). False for any other shape.</summary>
+    public static bool TrySuiteOf(ReadOnlySpan<byte> publicKey, out Crypto.IdentitySuite suite)
+    {
+        if (publicKey.Length == Ed25519PublicKeyLength)
+        {
+            suite = Crypto.IdentitySuite.Ed25519;
+            return true;
+        }
+
+        if (publicKey.Length == PublicKeyLength && publicKey[0] == 0x04)
+        {
+            suite = Crypto.IdentitySuite.EcdsaP256Sha256;
+            return true;
+        }
+
+        suite = default;
+        return false;
     }
 
     /// <summary>Whether a string has the shape of a client id (64 lowercase hex characters).</summary>
@@ -103,10 +130,15 @@ public static class RequestSignature
     }
 
     /// <summary>
-    /// Verifies a signature under a SEC1 public key; false for any malformed key, signature or mismatch. The check is the
-    /// crypto library's <see cref="Crypto.Signature.Verify"/> (ECDSA P-256, SHA-256, 64-byte r‖s), which also validates the
-    /// point before .NET sees it.
+    /// Verifies a signature under an identity public key in the suite its length names (<see cref="TrySuiteOf"/>: 32 bytes
+    /// Ed25519, 65 bytes SEC 1 P-256); false for any malformed key, signature or mismatch (the crypto library validates the
+    /// point first).
     /// </summary>
     public static bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> signedMessage, ReadOnlySpan<byte> signature) =>
-        Crypto.Signature.Verify(publicKey, signedMessage, signature);
+        TrySuiteOf(publicKey, out Crypto.IdentitySuite suite) && Crypto.IdentitySignature.Verify(suite, publicKey, signedMessage, signature);
+
+    /// <summary>Verifies a signature in <paramref name="suite"/> (<c>IdentitySignature.Verify</c>); false for any
+    /// malformed key, signature or mismatch.</summary>
+    public static bool Verify(Crypto.IdentitySuite suite, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> signedMessage, ReadOnlySpan<byte> signature) =>
+        Crypto.IdentitySignature.Verify(suite, publicKey, signedMessage, signature);
 }

@@ -60,6 +60,7 @@ public sealed class CoordinatorChannel : IDisposable
             ? _channel.Intercept(new SigningInterceptor(auth))
             : _channel.CreateCallInvoker();
         Status = new CoordinatorStatus.CoordinatorStatusClient(invoker);
+        Membership = new Membership.MembershipClient(invoker);
         Enrolment = new Enrolment.EnrolmentClient(invoker);
         Rounds = new RoundsService.RoundsClient(invoker);
     }
@@ -69,6 +70,9 @@ public sealed class CoordinatorChannel : IDisposable
 
     /// <summary>Generated client of <c>CoordinatorStatus</c> (unsigned).</summary>
     public CoordinatorStatus.CoordinatorStatusClient Status { get; }
+
+    /// <summary>Generated client of <c>Membership</c> (unsigned: the signed roster).</summary>
+    public Membership.MembershipClient Membership { get; }
 
     /// <summary>Generated client of <c>Enrolment</c> (signed).</summary>
     public Enrolment.EnrolmentClient Enrolment { get; }

@@ -11,10 +11,16 @@ namespace SecureFedRec.Wire.Client;
 /// <see cref="IRequestAuthenticator"/> for the call's gRPC path. Each attempt is signed afresh (new nonce and timestamp),
 /// so retries above this interceptor are never refused as replays.
 /// </summary>
-/// <remarks>Thread-safe when the authenticator is. Calls of <c>CoordinatorStatus</c> carry no signature.</remarks>
+/// <remarks>Thread-safe when the authenticator is. Calls of the public services <c>CoordinatorStatus</c> and <c>Membership</c>
+/// carry no signature.</remarks>
 public sealed class SigningInterceptor : Interceptor
 {
-    private const string UnsignedService = "securefedrec.coordinator.v1.CoordinatorStatus";
+    private static readonly HashSet<string> s_unsignedServices = new(StringComparer.Ordinal)
+    {
+        V1.CoordinatorStatus.Descriptor.FullName,
+        V1.Membership.Descriptor.FullName,
+    };
+
     private readonly IRequestAuthenticator _authenticator;
 
     /// <summary>Creates the interceptor over <paramref name="authenticator"/>.</summary>
@@ -29,7 +35,7 @@ public sealed class SigningInterceptor : Interceptor
         TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
     {
         ArgumentNullException.ThrowIfNull(continuation);
-        if (context.Method.ServiceName == UnsignedService || request is not IMessage message)
+        if (s_unsignedServices.Contains(context.Method.ServiceName) || request is not IMessage message)
         {
             return continuation(request, context);
         }

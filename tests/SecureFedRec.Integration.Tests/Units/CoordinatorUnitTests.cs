@@ -12,16 +12,18 @@ namespace SecureFedRec.Integration.Tests.Units;
 
 public class AllowListTests
 {
-    private static string KeyHex()
+    private static string KeyHex(Crypto.IdentitySuite suite = Crypto.IdentitySuite.EcdsaP256Sha256)
     {
-        using var id = ClientIdentity.Generate();
+        using var id = ClientIdentity.Generate(suite);
         return Convert.ToHexString(id.PublicKey);
     }
 
-    [Fact]
-    public void Entries_load_from_inline_lines_with_names_and_comments()
+    [Theory]
+    [InlineData(Crypto.IdentitySuite.EcdsaP256Sha256)]
+    [InlineData(Crypto.IdentitySuite.Ed25519)]
+    public void Entries_load_from_inline_lines_with_names_and_comments(Crypto.IdentitySuite suite)
     {
-        string hex = KeyHex();
+        string hex = KeyHex(suite);
         AllowList list = AllowList.Load(null, ["# comment", "", hex + " bank one"]);
         string id = RequestSignature.ClientIdOf(Convert.FromHexString(hex));
         Assert.Equal(1, list.Count);
@@ -56,6 +58,18 @@ public class CoordinatorOptionsTests
     public void Defaults_with_insecure_dev_validate() => Valid().Validate();
 
     [Fact]
+    public void Malicious_mode_is_the_default_and_honest_but_curious_needs_the_explicit_opt_in()
+    {
+        CoordinatorOptions o = Valid();
+        Assert.Equal("Malicious", o.Rounds.ThreatMode);
+        o.Rounds.ThreatMode = "HonestButCurious";
+        var ex = Assert.Throws<ArgumentException>(o.Validate);
+        Assert.Contains("AllowHonestButCurious", ex.Message, StringComparison.Ordinal);
+        o.Rounds.AllowHonestButCurious = true;
+        o.Validate();
+    }
+
+    [Fact]
     public void Tls_is_required_unless_insecure_dev()
     {
         var ex = Assert.Throws<ArgumentException>(() => new CoordinatorOptions().Validate());
@@ -64,7 +78,7 @@ public class CoordinatorOptionsTests
 
     public static TheoryData<string> Invalid => new()
     {
-        "port", "provider", "window", "size", "cohort", "min", "fraction", "bits", "delta", "mode", "phase",
+        "port", "provider", "window", "size", "cohort", "min", "fraction", "bits", "delta", "mode", "phase", "hbc-without-opt-in",
     };
 
     [Theory]
@@ -84,6 +98,7 @@ public class CoordinatorOptionsTests
             case "bits": o.Rounds.Bits = 33; break;
             case "delta": o.Rounds.Delta = 1; break;
             case "mode": o.Rounds.ThreatMode = "Paranoid"; break;
+            case "hbc-without-opt-in": o.Rounds.ThreatMode = "HonestButCurious"; break;
             default: o.Rounds.PhaseSeconds = 0; break;
         }
 
@@ -231,6 +246,24 @@ public class RoundCodecTests
         Assert.Equal(4u, wire.ClientNumber);
         Assert.Equal(contract.Binding(), back.Binding());
         Assert.NotEqual(contract.Binding(), (back with { ClaimedEpsilon = 0.5 }).Binding());
+    }
+
+    [Fact]
+    public void The_cohort_travels_in_round_info_and_stays_bound()
+    {
+        var contract = new Rounds.RoundContract(7, 3, ThreatMode.Malicious, Parameters())
+        {
+            UserClip = 1,
+            Cohort = [new Rounds.CohortEntry(1, "bank-a", "c1"), new Rounds.CohortEntry(2, "bank-b", "c1"), new Rounds.CohortEntry(5, "clinic-ü", "c7")],
+        };
+        RoundInfo wire = RoundInfo.Parser.ParseFrom(Google.Protobuf.MessageExtensions.ToByteArray(RoundCodec.ToWire(contract, 2)));
+        Rounds.RoundContract back = RoundCodec.FromWire(wire);
+        Assert.Equal(contract.Cohort, back.Cohort);
+        Assert.Equal(contract.Binding(), back.Binding());
+        wire.Cohort[2].ClientId = "c8";
+        Assert.NotEqual(contract.Binding(), RoundCodec.FromWire(wire).Binding());
+        wire.Cohort[2].ClientNumber = 0;
+        Assert.Throws<FormatException>(() => RoundCodec.FromWire(wire));
     }
 
     [Theory]

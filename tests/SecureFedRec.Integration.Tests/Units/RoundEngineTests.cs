@@ -25,6 +25,8 @@ public sealed class RoundEngineTests : IAsyncLifetime
         options.Rounds.Dimension = 4;
         options.Rounds.RecruitSeconds = 0;
         options.Rounds.PhaseSeconds = 60;
+        options.Rounds.ThreatMode = "HonestButCurious"; // the enrolled keys below are placeholders, not roster identities
+        options.Rounds.AllowHonestButCurious = true;
         _store = new SqliteCoordinatorStore(Path.Combine(_dir, "c.db"));
         await _store.InitializeAsync();
         StorePrivacyLedger ledger = await StorePrivacyLedger.OpenAsync(_store, new PrivacyBudget(10, 1e-5));

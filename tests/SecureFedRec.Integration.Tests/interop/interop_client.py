@@ -67,6 +67,7 @@ def main():
     ap.add_argument("--unknown-request", required=True)
     ap.add_argument("--unknown-headers", required=True)
     ap.add_argument("--max-message", type=int, default=4 * 1024 * 1024)
+    ap.add_argument("--roster-sha256", default=None, help="hex SHA-256 of the signed roster file the coordinator serves")
     a = ap.parse_args()
 
     pb, health_pb, reflection_pb = generate(a.proto_dir)
@@ -82,6 +83,18 @@ def main():
     resp = status(pb.GetStatusRequest(), timeout=10)
     check("status_ok", resp.api_version == "securefedrec.coordinator.v1", repr(resp))
     check("status_clock", resp.server_time_unix_ms > 0, repr(resp))
+
+    # The signed roster: public (no signature headers), the exact file bytes.
+    if a.roster_sha256 is not None:
+        import hashlib
+        get_roster = channel.unary_unary(PKG + "Membership/GetRoster",
+                                         request_serializer=pb.GetRosterRequest.SerializeToString,
+                                         response_deserializer=pb.GetRosterResponse.FromString)
+        try:
+            r = get_roster(pb.GetRosterRequest(), timeout=10)
+            check("roster_public_exact_bytes", hashlib.sha256(r.roster).hexdigest() == a.roster_sha256 and r.version >= 1, repr(r.version))
+        except grpc.RpcError as e:
+            check("roster_public_exact_bytes", False, f"{e.code()} {e.details()}")
 
     # Malformed message: bytes that are not a GetStatusRequest (field 1, wire type 7 does not exist).
     status_raw = channel.unary_unary(PKG + "CoordinatorStatus/GetStatus", request_serializer=raw, response_deserializer=raw)
@@ -130,7 +143,7 @@ def main():
                                   reflection_pb.ServerReflectionRequest(file_containing_symbol="securefedrec.coordinator.v1.Rounds")]), timeout=10))
         names = {s.name for s in replies[0].list_services_response.service}
         wanted = {"securefedrec.coordinator.v1.CoordinatorStatus", "securefedrec.coordinator.v1.Enrolment",
-                  "securefedrec.coordinator.v1.Rounds", "grpc.health.v1.Health"}
+                  "securefedrec.coordinator.v1.Rounds", "securefedrec.coordinator.v1.Membership", "grpc.health.v1.Health"}
         check("reflection_lists_services", wanted <= names, repr(sorted(names)))
         from google.protobuf import descriptor_pb2
         files = [descriptor_pb2.FileDescriptorProto.FromString(b) for b in replies[1].file_descriptor_response.file_descriptor_proto]
