@@ -50,7 +50,7 @@ public sealed class ContractLieTests
             (honest, lie) => EpsilonAt(honest.Dp, 2) > 1.2 * EpsilonAt(honest.Dp, honest.Dp.MinClients)),
         // t lowered in the contract too, coherently re-bound, the claim recomputed for t = 2.
         new("threshold-lowered-and-rebound", i => Tests.Lies.Rebind(i, Honestly(WithDp(i.Contract, d => d with { MinClients = 2 })), p => p.Threshold = 2),
-            "PolicyDeclined", "Threshold t/n = 2/6",
+            "PolicyDeclined", "Declined by rule 'malicious-threshold'",
             (honest, lie) => lie.Contract.ClaimedEpsilon > 1.2 * EpsilonAt(honest.Dp, honest.Dp.MinClients)),
         // The cohort shrunk in the session (two members removed from the list this client sees).
         new("cohort-shrunk-in-the-session", i => Tests.Lies.EditParameters(i, p =>
@@ -68,15 +68,15 @@ public sealed class ContractLieTests
             "ContractMismatch", "binding"),
         // The claimed ε understated tenfold (the coordinator's ledger figure a client would otherwise trust).
         new("claimed-epsilon-understated", i => Tests.Lies.Rebind(i, i.Contract with { ClaimedEpsilon = i.Contract.ClaimedEpsilon / 10 }),
-            "PolicyDeclined", "The coordinator claims ε",
+            "PolicyDeclined", "Declined by rule 'claimed-epsilon'",
             (honest, lie) => lie.Contract.ClaimedEpsilon < EpsilonAt(honest.Dp, honest.Dp.MinClients) / 2),
         // σ² cut by 10^6 with an honest claim for it: a round that spends far more than the policy's noise floor allows.
         new("noise-weakened", i => Tests.Lies.Rebind(i, Honestly(WithDp(i.Contract, d => d with { SigmaSquaredDenominator = d.SigmaSquaredDenominator * 1_000_000 }))),
-            "PolicyDeclined", "Noise multiplier at the threshold",
+            "PolicyDeclined", "Declined by rule 'min-noise'",
             (honest, lie) => lie.Contract.ClaimedEpsilon > 10 * EpsilonAt(honest.Dp, honest.Dp.MinClients)),
         // The clip raised to 100, above the policy's maximum of 10: sensitivity ×100 at the same noise, claim recomputed.
         new("clip-raised", i => Tests.Lies.Rebind(i, Honestly(WithDp(i.Contract, d => d with { Clip = 100 }))),
-            "PolicyDeclined", "Clip 100 > policy maximum",
+            "PolicyDeclined", "Declined by rule 'max-clip'",
             (honest, lie) => lie.Contract.ClaimedEpsilon > 10 * EpsilonAt(honest.Dp, honest.Dp.MinClients)),
         // No noise at all: the fixed-point encoding of the simulation's comparison row, coherently re-bound.
         new("no-noise-contract", i =>
@@ -152,7 +152,9 @@ public sealed class ContractLieTests
             double claim = DistributedDiscreteGaussianAccountant.RoundCurve(lowQ, lowQ.MinClients).ToEpsilon(lowQ.Delta).Epsilon;
             return Tests.Lies.Rebind(i, i.Contract with { Dp = lowQ, ClaimedEpsilon = claim });
         }, "", ""));
-        await using Deployment deployment = await Deployment.StartAsync(script);
+        // Honest-but-curious, so that the lie gets as far as the disclosure: in malicious mode the round host (which
+        // runs the honest contract) cannot verify signatures over the lying parameters and the round aborts first.
+        await using Deployment deployment = await Deployment.StartAsync(script, malicious: false);
         ClientRoundResult[] results = await deployment.RunRoundAsync();
         ulong round = results[0].RoundId;
         RoundContract lie = deployment.Coordinator.Invitations[(deployment.Sdk[0].ClientId, round)].Contract;

@@ -3,6 +3,7 @@ using SecureFedRec.Client;
 using SecureFedRec.Coordinator;
 using SecureFedRec.Crypto;
 using SecureFedRec.Privacy.Policy;
+using SecureFedRec.Roster;
 using SecureFedRec.Rounds.Transport;
 using SecureFedRec.Wire.Auth;
 using SecureFedRec.Wire.Tls;
@@ -10,9 +11,11 @@ using SecureFedRec.Wire.Tls;
 namespace SecureFedRec.Attack.Tests;
 
 /// <summary>
-/// A deployment under attack: a dev certificate, one identity per institution on the coordinator's allow-list, a
-/// coordinator on a real Kestrel over TLS on 127.0.0.1 whose round service is a <see cref="LyingCoordinator"/>, and
-/// real SDK <see cref="FederationClient"/>s (pinned certificate, signed requests, local ledger) in this process.
+/// A deployment under attack: a dev certificate, an enrolment authority (held by the test, not the coordinator) and its
+/// signed roster — institution i is member <c>org-i/client-i</c>, plus one revoked member — a coordinator on a real
+/// Kestrel over TLS on 127.0.0.1 that serves the roster and whose round service is a <see cref="LyingCoordinator"/>, and
+/// real SDK <see cref="FederationClient"/>s (pinned certificate and authority, signed requests, local ledger) in this
+/// process. Malicious mode is the default; honest-but-curious rounds are the explicit opt-in on both sides.
 /// </summary>
 internal sealed class Deployment : IAsyncDisposable
 {
@@ -22,8 +25,15 @@ internal sealed class Deployment : IAsyncDisposable
     /// <summary>Dimension d of the model.</summary>
     public const int Dimension = 8;
 
+    /// <summary>The revoked roster member (listed, then revoked by the authority).</summary>
+    public const string RevokedOrganisation = "org-revoked";
+
+    /// <summary>The revoked member's client id.</summary>
+    public const string RevokedClientId = "client-revoked";
+
     private readonly List<ClientIdentity> _identities = [];
     private readonly List<FederationClient> _clients = [];
+    private readonly IdentitySigningKey _authority = IdentitySigningKey.Generate(IdentitySuite.Ed25519);
     private CoordinatorHost? _host;
 
     private Deployment(string directory, X509Certificate2 certificate)
@@ -49,12 +59,20 @@ internal sealed class Deployment : IAsyncDisposable
         Delta = 1e-5,
         MinNoiseMultiplier = 0.1, // the plan of these rounds has z_t ≈ 0.35
         MaxClip = 10,
-        AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
+        AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.SemiMalicious, ThreatMode.CuriousServer },
+        AllowHonestButCurious = true, // the honest-but-curious rows show what each attack gets without the defence
         MinThresholdFraction = 0.5,
     };
 
+    public static string Organisation(int index) => "org-" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string MemberId(int index) => "client-" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The pinned authority (SUITE:HEX).</summary>
+    public RosterPin AuthorityPin => new(_authority.Suite, _authority.PublicKey.ToArray());
+
     /// <summary>Starts the coordinator with <paramref name="script"/> and creates <see cref="Clients"/> enrolled SDK clients.</summary>
-    public static async Task<Deployment> StartAsync(AttackScript script, Action<RoundOptions>? rounds = null, int clients = Clients, bool malicious = false)
+    public static async Task<Deployment> StartAsync(AttackScript script, Action<RoundOptions>? rounds = null, int clients = Clients, bool malicious = true)
     {
         string directory = System.IO.Directory.CreateTempSubdirectory("sfr-attack-").FullName;
         using X509Certificate2 certificate = DevCertificate.Create(["localhost", "127.0.0.1"], TimeSpan.FromDays(1));
@@ -72,10 +90,13 @@ internal sealed class Deployment : IAsyncDisposable
         };
         for (int i = 0; i < clients; i++)
         {
-            var identity = ClientIdentity.Generate();
-            deployment._identities.Add(identity);
-            options.AllowList.Add(Convert.ToHexString(identity.PublicKey));
+            deployment._identities.Add(ClientIdentity.Generate());
         }
+
+        string rosterPath = Path.Combine(directory, "roster.json");
+        File.WriteAllBytes(rosterPath, RosterFile.Format(deployment.SignRoster()));
+        options.Roster.Path = rosterPath;
+        options.Roster.Authority = deployment.AuthorityPin.ToString();
 
         options.Rounds.CohortSize = clients;
         options.Rounds.MinClients = clients;
@@ -86,6 +107,7 @@ internal sealed class Deployment : IAsyncDisposable
         options.Rounds.TargetEpsilon = 50;
         options.Rounds.PlannedRounds = 5;
         options.Rounds.ThreatMode = malicious ? "Malicious" : "HonestButCurious";
+        options.Rounds.AllowHonestButCurious = !malicious;
         rounds?.Invoke(options.Rounds);
         deployment._host = await CoordinatorHost.StartAsync(options, storeDecorator: null,
             roundServiceDecorator: inner => deployment.Coordinator = new LyingCoordinator(inner, script));
@@ -115,6 +137,29 @@ internal sealed class Deployment : IAsyncDisposable
     /// <summary>Gives client <paramref name="index"/> seeded DP randomness (so a test can recompute its encoded input).</summary>
     public void SeedNoise(int index, int seed) => _clients[index].NoiseRandom = DeterministicRandomSource.FromTestSeed((ulong)seed);
 
+    /// <summary>The roster the authority signs: every institution, and a member it revoked.</summary>
+    private RosterDocument SignRoster()
+    {
+        DateTimeOffset at = RosterAuthority.TruncateToSecond(DateTimeOffset.UtcNow);
+        RosterContent draft = RosterAuthority.CreateDraft("attack-consortium", _authority, at.AddHours(-1)) with { Version = 1, NotAfter = at.AddDays(1) };
+        for (int i = 0; i < _identities.Count; i++)
+        {
+            RosterCheck added = RosterAuthority.AddMember(draft, new RosterMember(Organisation(i), MemberId(i), _identities[i].Suite,
+                _identities[i].PublicKey.ToArray(), at.AddHours(-1), at.AddDays(1)), out draft);
+            Assert.True(added.Passed, added.ToString());
+        }
+
+        using (var revoked = ClientIdentity.Generate())
+        {
+            Assert.True(RosterAuthority.AddMember(draft, new RosterMember(RevokedOrganisation, RevokedClientId, revoked.Suite,
+                revoked.PublicKey.ToArray(), at.AddHours(-1), at.AddDays(1)), out draft).Passed);
+        }
+
+        RosterCheck revocation = RosterAuthority.Revoke(draft, RevokedOrganisation, RevokedClientId, at.AddMinutes(-30), out draft);
+        Assert.True(revocation.Passed, revocation.ToString());
+        return RosterAuthority.Sign(draft, _authority);
+    }
+
     private FederationClient NewClient(int index) => new(new FederationClientOptions
     {
         Coordinator = _host!.Address,
@@ -124,6 +169,9 @@ internal sealed class Deployment : IAsyncDisposable
         TrustedCertificate = PublicCertificate,
         DisplayName = $"institution {index}",
         InitialBackoff = TimeSpan.FromMilliseconds(50),
+        RosterAuthority = AuthorityPin,
+        Organisation = Organisation(index),
+        ClientId = MemberId(index),
     });
 
     public async ValueTask DisposeAsync()
@@ -135,6 +183,7 @@ internal sealed class Deployment : IAsyncDisposable
         }
 
         _identities.ForEach(i => i.Dispose());
+        _authority.Dispose();
         PublicCertificate.Dispose();
         try
         {

@@ -230,7 +230,7 @@ public sealed class KeyAndViewAttackTests
     public async Task Without_signatures_substituted_keys_hand_the_coordinator_every_holders_share_pair()
     {
         using var script = new SubstituteKeys(KeyAgreementAlgorithm.X25519);
-        await using Deployment deployment = await Deployment.StartAsync(script);
+        await using Deployment deployment = await Deployment.StartAsync(script, malicious: false);
         ClientRoundResult[] results = await deployment.RunRoundAsync();
         ulong round = results[0].RoundId;
         int opened = 0;

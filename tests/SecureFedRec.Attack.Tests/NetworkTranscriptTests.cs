@@ -184,7 +184,7 @@ public sealed class NetworkTranscriptTests
 
     private static async Task<JsonNode> RecordAsync()
     {
-        await using Deployment deployment = await Deployment.StartAsync(new HonestScript());
+        await using Deployment deployment = await Deployment.StartAsync(new HonestScript(), malicious: false);
         ModelSnapshot before = await deployment.Sdk[0].GetModelAsync();
         ClientRoundResult[] results = await deployment.RunRoundAsync();
         Assert.All(results, r => Assert.Equal(RoundOutcomeKind.Completed, r.Kind));

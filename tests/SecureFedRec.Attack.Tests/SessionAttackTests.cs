@@ -63,7 +63,7 @@ public sealed class SessionAttackTests
     public async Task Split_view_unmasks_an_honest_but_curious_client_so_that_mode_is_no_defence()
     {
         var script = new SplitView();
-        await using Deployment deployment = await Deployment.StartAsync(script);
+        await using Deployment deployment = await Deployment.StartAsync(script, malicious: false);
         for (int i = 0; i < Deployment.Clients; i++)
         {
             deployment.SeedNoise(i, 100 + i);
@@ -100,7 +100,7 @@ public sealed class SessionAttackTests
         {
             Assert.Equal(first[0].RoundId, second[i].RoundId);
             Assert.Equal(RoundOutcomeKind.Declined, second[i].Kind);
-            Assert.Contains("Already contributed to round 'round-" + first[0].RoundId + "'", second[i].Detail, StringComparison.Ordinal);
+            Assert.Contains("Declined by rule 'round-once'", second[i].Detail, StringComparison.Ordinal);
             Assert.Single(deployment.Sdk[i].Ledger.Entries);
         }
     }
