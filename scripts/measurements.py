@@ -120,6 +120,23 @@ def secagg_section(runs):
         if not any(key in d for d in datas):
             continue
         out.append(f"| {label} | {rng([d.get(key) for d in datas], unit, scale)} |")
+    cmp = [d.get("maliciousVsHonest") for d in datas]
+    if all(cmp):
+        out.append(f"| honest-but-curious round, same parameters and run: completed / sum verified | "
+                   + ", ".join(f"{c['honestCompleted']}/{c['honestSumVerified']}" for c in cmp) + " |")
+        out.append(f"| honest-but-curious round: wall time / process CPU | {rng([c['honestWallSeconds'] for c in cmp], ' s')} / "
+                   f"{rng([c['honestProcessCpuSeconds'] for c in cmp], ' s')} |")
+        out.append(f"| malicious round again, after it: wall time / process CPU | {rng([c['maliciousWallSeconds'] for c in cmp], ' s')} / "
+                   f"{rng([c['maliciousProcessCpuSeconds'] for c in cmp], ' s')} |")
+        out.append(f"| **malicious / honest-but-curious, process CPU** (goal ≤ 1.2×) | {rng([c['cpuRatio'] for c in cmp], '×')} |")
+        out.append(f"| malicious / honest-but-curious, wall | {rng([c['wallRatio'] for c in cmp], '×')} |")
+        for suite, key, ossl in (("Ed25519", "ed25519", "opensslEd25519"), ("ECDSA P-256", "p256", "opensslEcdsaP256")):
+            for op in ("Sign", "Verify"):
+                ours = [c[f"{key}{op}PerSecond"] for c in cmp]
+                theirs = [c.get(f"{ossl}{op}PerSecond") for c in cmp]
+                ratios = [o / t if t else None for o, t in zip(ours, theirs)]
+                out.append(f"| {suite} {op.lower()} per CPU second (one thread) / openssl speed same run | "
+                           f"{rng(ours, '/s')} / {rng(theirs, '/s')} = {rng(ratios, '×')} |")
     out.append("")
     out.append("Load average (1/5/15 min) per run, before → after: " + "; ".join(
         f"{n}: {d.get('loadAverageBefore')} → {d.get('loadAverageAfter')}" for n, d in runs) + ".")
@@ -192,7 +209,8 @@ def render(results):
             lines.append(f"Command: `securefedrec bench secagg --clients {d0['clients']} --dim {d0['dimension']} --bits {d0['bits']} "
                          f"--dropout {d0['dropout']} --graph {d0['graph'].lower()}"
                          + ("" if d0['parameterSource'] != 'given' else f" --neighbors {d0['degree']} --threshold {d0['threshold']}")
-                         + f" --threads {d0['threads']}`")
+                         + f" --threads {d0['threads']}"
+                         + (" --malicious" if d0['mode'] == 'Malicious' else "") + "`")
             lines.append("")
             lines.extend(secagg_section(runs))
         elif kind == "network":

@@ -39,6 +39,27 @@ public sealed partial class CryptoOpenSslFloor
     /// <summary>The command behind the ECDSA figures.</summary>
     public string? EcdsaSource { get; private set; }
 
+    /// <summary>Ed25519 signatures per second (<c>openssl speed ed25519</c>), when <see cref="MeasureEd25519"/> ran.</summary>
+    public double? Ed25519SignPerSecond { get; private set; }
+
+    /// <summary>Ed25519 verifications per second, when <see cref="MeasureEd25519"/> ran.</summary>
+    public double? Ed25519VerifyPerSecond { get; private set; }
+
+    /// <summary>Adds <c>openssl speed ed25519</c> (≈ 2 × <paramref name="seconds"/>) to this floor.</summary>
+    public void MeasureEd25519(double seconds, Action<string> progress)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        string args = $"speed -seconds {Math.Max(1, (int)Math.Round(seconds))} ed25519";
+        progress($"openssl {args} …");
+        string? text = RunOpenSsl(args, 120);
+        Match e = text is null ? Match.Empty : Ed25519Line().Match(text);
+        if (e.Success)
+        {
+            Ed25519SignPerSecond = double.Parse(e.Groups[1].Value, CultureInfo.InvariantCulture);
+            Ed25519VerifyPerSecond = double.Parse(e.Groups[2].Value, CultureInfo.InvariantCulture);
+        }
+    }
+
     /// <summary>A floor with no figures.</summary>
     public static CryptoOpenSslFloor Unavailable(string reason) => new($"unavailable: {reason}");
 
@@ -137,4 +158,8 @@ public sealed partial class CryptoOpenSslFloor
     // " 256 bits ecdsa (nistp256)   0.0001s   0.0002s  16101.0   5307.0"
     [GeneratedRegex(@"ecdsa \(nistp256\)\s+[0-9.]+s\s+[0-9.]+s\s+([0-9.]+)\s+([0-9.]+)")]
     private static partial Regex EcdsaLine();
+
+    // " 253 bits EdDSA (Ed25519)   0.0000s   0.0001s  22836.3   8106.5"
+    [GeneratedRegex(@"EdDSA \(Ed25519\)\s+[0-9.]+s\s+[0-9.]+s\s+([0-9.]+)\s+([0-9.]+)")]
+    private static partial Regex Ed25519Line();
 }

@@ -149,8 +149,10 @@ public static class SecAggBenchmark
         sb.AppendLine(CultureInfo.InvariantCulture, $"machine load average (1/5/15 min) before: {loadBefore}; after: {loadAfter} ({Environment.ProcessorCount} cores; wall-time ratios are inflated when the load exceeds the cores, openssl speed reports CPU time)");
         output(sb.ToString().TrimEnd());
 
+        JsonObject? malicious = settings.Malicious ? MaliciousComparison(settings, config, plan, inputs, wall.Elapsed.TotalSeconds, cpuSeconds, floor, output) : null;
         return new JsonObject
         {
+            ["maliciousVsHonest"] = malicious,
             ["benchmark"] = "secagg",
             ["clients"] = n,
             ["dimension"] = settings.Dimension,
@@ -222,6 +224,103 @@ public static class SecAggBenchmark
         {
             return "n/a";
         }
+    }
+
+    /// <summary>
+    /// Malicious mode's cost against honest-but-curious: the same round (parameters, dropouts, inputs) in honest-but-curious
+    /// mode in the same run, and the identity-signature rates of both suites (this implementation, one thread, CPU time)
+    /// beside <c>openssl speed ed25519 ecdsap256</c> of the same run.
+    /// </summary>
+    private static JsonObject MaliciousComparison(SecAggBenchSettings settings, SecAggConfig config, DropoutPlan plan, LazyInputs inputs,
+        double maliciousWall, double maliciousCpu, CryptoOpenSslFloor floor, Action<string> output)
+    {
+        // The first malicious round ran right after a small warm-up; code paths still being re-jitted would be charged to
+        // it alone. So: honest-but-curious, then malicious again, both after it, and the ratio of those two.
+        SecAggConfig honest = config with { Mode = Protocol.Wire.ThreatMode.HonestButCurious };
+        (SecAggOutcome outcome, double honestWall, double cpu) = Timed(honest);
+        bool verified = outcome.Completed && VerifySum(outcome, inputs, settings.Bits);
+        (SecAggOutcome again, double againWall, double againCpu) = Timed(config);
+        bool againVerified = again.Completed && VerifySum(again, inputs, settings.Bits);
+        (SecAggOutcome Outcome, double Wall, double Cpu) Timed(SecAggConfig c)
+        {
+            using var rng = DeterministicRandomSource.FromTestSeed(4242);
+            _ = DropoutPlan.Random(settings.Clients, settings.Dropout, DropPoint.AfterShareKeys, rng); // same draws as the first round
+            TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var sw = Stopwatch.StartNew();
+            SecAggOutcome o = InProcessRound.Run(c, inputs, new RoundOptions { Dropouts = plan, Random = rng });
+            sw.Stop();
+            return (o, sw.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds);
+        }
+
+        floor.MeasureEd25519(2, output);
+        (double edSign, double edVerify) = SignatureRates(IdentitySuite.Ed25519);
+        (double pSign, double pVerify) = SignatureRates(IdentitySuite.EcdsaP256Sha256);
+        output(string.Create(CultureInfo.InvariantCulture,
+            $"malicious vs honest-but-curious (same parameters, same run, measured after the first malicious round): wall {againWall:0.000} s vs {honestWall:0.000} s → {againWall / honestWall:0.00}×; process CPU {againCpu:0.00} s vs {cpu:0.00} s → {againCpu / cpu:0.00}× (goal ≤ 1.2×; first malicious round {maliciousCpu:0.00} s CPU); honest completed {outcome.Completed} / verified {verified}, malicious again {again.Completed} / {againVerified}"));
+        output(string.Create(CultureInfo.InvariantCulture,
+            $"identity signatures per CPU second (one thread): Ed25519 sign {edSign:0} / verify {edVerify:0} (openssl {floor.Ed25519SignPerSecond ?? 0:0} / {floor.Ed25519VerifyPerSecond ?? 0:0}); ECDSA P-256 sign {pSign:0} / verify {pVerify:0} (openssl {floor.EcdsaSignPerSecond ?? 0:0} / {floor.EcdsaVerifyPerSecond ?? 0:0})"));
+        return new JsonObject
+        {
+            ["honestCompleted"] = outcome.Completed,
+            ["honestSumVerified"] = verified,
+            ["honestWallSeconds"] = honestWall,
+            ["honestProcessCpuSeconds"] = cpu,
+            ["firstMaliciousWallSeconds"] = maliciousWall,
+            ["firstMaliciousProcessCpuSeconds"] = maliciousCpu,
+            ["maliciousAgainCompleted"] = again.Completed,
+            ["maliciousAgainSumVerified"] = againVerified,
+            ["maliciousWallSeconds"] = againWall,
+            ["maliciousProcessCpuSeconds"] = againCpu,
+            ["wallRatio"] = againWall / honestWall,
+            ["cpuRatio"] = againCpu / cpu,
+            ["ed25519SignPerSecond"] = edSign,
+            ["ed25519VerifyPerSecond"] = edVerify,
+            ["opensslEd25519SignPerSecond"] = floor.Ed25519SignPerSecond,
+            ["opensslEd25519VerifyPerSecond"] = floor.Ed25519VerifyPerSecond,
+            ["p256SignPerSecond"] = pSign,
+            ["p256VerifyPerSecond"] = pVerify,
+            ["opensslEcdsaP256SignPerSecond"] = floor.EcdsaSignPerSecond,
+            ["opensslEcdsaP256VerifyPerSecond"] = floor.EcdsaVerifyPerSecond,
+        };
+    }
+
+    /// <summary>Signs and verifies 64-byte messages (the size class of the advertise message hash input) for ≈ 1 s of CPU each.</summary>
+    private static (double Sign, double Verify) SignatureRates(IdentitySuite suite)
+    {
+        using var rng = DeterministicRandomSource.FromTestSeed(99);
+        using IdentitySigningKey key = IdentitySigningKey.Generate(suite, rng);
+        byte[] message = new byte[180]; // ≈ an X25519 advertise message with its commitment
+        rng.Fill(message);
+        byte[] signature = new byte[IdentitySignature.SignatureLength(suite)];
+        IdentityPublicKey identity = key.PublicIdentity;
+        double Rate(Action op)
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                op();
+            }
+
+            int count = 0;
+            TimeSpan start = Process.GetCurrentProcess().TotalProcessorTime;
+            TimeSpan elapsed;
+            do
+            {
+                for (int i = 0; i < 100; i++)
+                {
+                    op();
+                }
+
+                count += 100;
+                elapsed = Process.GetCurrentProcess().TotalProcessorTime - start;
+            }
+            while (elapsed.TotalSeconds < 1.0);
+            return count / elapsed.TotalSeconds;
+        }
+
+        double sign = Rate(() => key.Sign(message, signature));
+        bool ok = true;
+        double verify = Rate(() => ok &= IdentitySignature.Verify(identity, message, signature));
+        return ok ? (sign, verify) : throw new InvalidOperationException("A benchmark signature did not verify.");
     }
 
     private static string Ms(TimeSpan span) => (span.TotalMilliseconds).ToString("0.00", CultureInfo.InvariantCulture);

@@ -136,7 +136,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
             builder.Services.AddSingleton(admission);
             builder.Services.AddSingleton(metrics);
             builder.Services.AddSingleton(sp => new RoundEngine(options, store, ledger, metrics,
-                sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFedRec.Coordinator"), time) { Roster = roster });
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFedRec.Coordinator"), time)
+            { Roster = roster });
             // The round RPCs talk only to IRoundService; the host decides which round host answers them.
             builder.Services.AddSingleton<IRoundService>(sp => roundServiceDecorator is null
                 ? sp.GetRequiredService<RoundEngine>().Service

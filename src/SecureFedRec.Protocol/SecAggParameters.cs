@@ -206,10 +206,14 @@ public sealed class SecAggParameters
     }
 
     /// <summary>Builds the neighbour graph; for Harary the relabelling seed comes from the session id.</summary>
-    internal NeighbourGraph BuildGraph(ReadOnlySpan<byte> sessionId) =>
+    /// <summary>Whether the round runs the relabelling commit–reveal (Harary graphs; secagg.md §6.0a).</summary>
+    internal bool UsesRelabelling => GraphKind == Graph.GraphKind.Harary;
+
+    /// <summary>The neighbour graph; <paramref name="relabelSeed"/> (Harary only) is <see cref="Derivations.RelabelSeed"/>.</summary>
+    internal NeighbourGraph BuildGraph(ReadOnlySpan<byte> relabelSeed) =>
         GraphKind == Graph.GraphKind.Full
             ? NeighbourGraph.Full(Count)
-            : NeighbourGraph.Harary(Count, Degree, Derivations.GraphSeed(sessionId));
+            : NeighbourGraph.Harary(Count, Degree, relabelSeed);
 
     private static string? Check(IReadOnlyList<int> ids, int t, int d, int b, ThreatMode mode,
         Crypto.KeyAgreementSuite suite, Graph.GraphKind graph, int k, int bindingLength)

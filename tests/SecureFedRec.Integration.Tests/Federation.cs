@@ -178,19 +178,19 @@ internal sealed class Federation : IAsyncDisposable
     /// <summary>Client <paramref name="index"/>'s SDK options: its identity, the pinned authority and its roster name.</summary>
     public FederationClientOptions ClientOptions(int index, Uri coordinator, ClientPrivacyPolicy? policy = null, string? ledger = null,
         int maxAttempts = 6, string? organisation = null, string? memberId = null) => new()
-    {
-        Coordinator = coordinator,
-        Identity = _identities[index],
-        Policy = policy ?? Policy,
-        LedgerPath = ledger ?? Path.Combine(Directory, $"client-{index}.ledger"),
-        TrustedCertificate = PublicCertificate,
-        DisplayName = $"institution {index}",
-        InitialBackoff = TimeSpan.FromMilliseconds(50),
-        MaxAttempts = maxAttempts,
-        RosterAuthority = UsesRoster ? (RosterPin.TryParse(AuthorityPin, out RosterPin pin) ? pin : null) : null,
-        Organisation = UsesRoster ? organisation ?? Organisation(index) : null,
-        ClientId = UsesRoster ? memberId ?? MemberId(index) : null,
-    };
+        {
+            Coordinator = coordinator,
+            Identity = _identities[index],
+            Policy = policy ?? Policy,
+            LedgerPath = ledger ?? Path.Combine(Directory, $"client-{index}.ledger"),
+            TrustedCertificate = PublicCertificate,
+            DisplayName = $"institution {index}",
+            InitialBackoff = TimeSpan.FromMilliseconds(50),
+            MaxAttempts = maxAttempts,
+            RosterAuthority = UsesRoster ? (RosterPin.TryParse(AuthorityPin, out RosterPin pin) ? pin : null) : null,
+            Organisation = UsesRoster ? organisation ?? Organisation(index) : null,
+            ClientId = UsesRoster ? memberId ?? MemberId(index) : null,
+        };
 
     public ValueTask DisposeAsync()
     {

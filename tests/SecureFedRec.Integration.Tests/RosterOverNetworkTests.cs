@@ -128,6 +128,33 @@ public sealed class RosterOverNetworkTests
         Assert.Equal(v2Bytes, served.Roster.ToByteArray());
     }
 
+    [Fact]
+    public async Task A_networked_round_runs_in_malicious_mode_with_the_cohort_named_and_keyed_by_the_roster()
+    {
+        await using var federation = new Federation(clients: 4);
+        await using CoordinatorHost host = await CoordinatorHost.StartAsync(federation.Options(r =>
+        {
+            r.CohortSize = 4;
+            r.MinClients = 4;
+        }));
+        var clients = Enumerable.Range(0, 4).Select(i => federation.Client(i, host.Address)).ToList();
+        try
+        {
+            await Task.WhenAll(clients.Select(c => c.EnrolAsync()));
+            ClientRoundResult[] results = await Task.WhenAll(clients.Select(c => c.RunRoundAsync(ctx => new double[ctx.Model.Values.Length])));
+            Assert.All(results, r => Assert.Equal(RoundOutcomeKind.Completed, r.Kind));
+            Rounds.RoundContract contract = host.Engine.Host.LastPlan!.Contract;
+            Assert.Equal(Protocol.Wire.ThreatMode.Malicious, contract.Mode);
+            Assert.Equal(
+                Enumerable.Range(0, 4).Select(i => Federation.Organisation(i) + "/" + Federation.MemberId(i)).Order(StringComparer.Ordinal),
+                contract.Cohort.Select(e => e.Organisation + "/" + e.ClientId).Order(StringComparer.Ordinal));
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
+
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));

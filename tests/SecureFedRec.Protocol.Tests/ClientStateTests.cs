@@ -11,6 +11,7 @@ public class ClientStateTests
     [
         ServerToClient.MessageOneofCase.None,
         ServerToClient.MessageOneofCase.BeginRound,
+        ServerToClient.MessageOneofCase.RelabelRevealRequest,
         ServerToClient.MessageOneofCase.ShareKeysRequest,
         ServerToClient.MessageOneofCase.MaskedInputRequest,
         ServerToClient.MessageOneofCase.ConsistencyCheckRequest,
@@ -22,6 +23,7 @@ public class ClientStateTests
     private static readonly Dictionary<Phase, ServerToClient.MessageOneofCase> Expected = new()
     {
         [Phase.AdvertiseKeys] = ServerToClient.MessageOneofCase.BeginRound,
+        [Phase.RelabelReveal] = ServerToClient.MessageOneofCase.RelabelRevealRequest,
         [Phase.ShareKeys] = ServerToClient.MessageOneofCase.ShareKeysRequest,
         [Phase.MaskedInput] = ServerToClient.MessageOneofCase.MaskedInputRequest,
         [Phase.ConsistencyCheck] = ServerToClient.MessageOneofCase.ConsistencyCheckRequest,
@@ -52,6 +54,7 @@ public class ClientStateTests
     internal static ServerToClient Make(ServerToClient.MessageOneofCase kind, SecAggParameters p) => kind switch
     {
         ServerToClient.MessageOneofCase.BeginRound => new ServerToClient { BeginRound = new BeginRound { Parameters = p.ToWire() } },
+        ServerToClient.MessageOneofCase.RelabelRevealRequest => new ServerToClient { RelabelRevealRequest = new RelabelRevealRequest { RoundNumber = p.RoundNumber } },
         ServerToClient.MessageOneofCase.ShareKeysRequest => new ServerToClient { ShareKeysRequest = new ShareKeysRequest { RoundNumber = p.RoundNumber } },
         ServerToClient.MessageOneofCase.MaskedInputRequest => new ServerToClient { MaskedInputRequest = new MaskedInputRequest { RoundNumber = p.RoundNumber } },
         ServerToClient.MessageOneofCase.ConsistencyCheckRequest => new ServerToClient { ConsistencyCheckRequest = new ConsistencyCheckRequest { RoundNumber = p.RoundNumber } },
@@ -84,7 +87,7 @@ public class ClientStateTests
     [MemberData(nameof(WrongInputs))]
     public void Wrong_input_is_rejected_and_leaves_the_state_untouched(Phase phase, ServerToClient.MessageOneofCase kind)
     {
-        using var round = new ManualRound(ThreatMode.Malicious);
+        using ManualRound round = phase == Phase.RelabelReveal ? ManualRound.Harary(ThreatMode.Malicious) : new ManualRound(ThreatMode.Malicious);
         (ClientState state, ServerToClient? correct) = Reach(round, phase);
         Assert.Equal(phase, state.Phase);
 

@@ -11,11 +11,12 @@ internal sealed class ManualRound : IDisposable
     private readonly List<IDisposable> _owned = [];
     private readonly Dictionary<int, IdentitySigningKey> _identities;
 
-    public ManualRound(ThreatMode mode, int n = 4, int t = 3, ulong seed = 17, IdentitySuite suite = IdentitySuite.Ed25519)
+    public ManualRound(ThreatMode mode, int n = 4, int t = 3, ulong seed = 17, IdentitySuite suite = IdentitySuite.Ed25519,
+        Graph.GraphKind graph = Graph.GraphKind.Full, int? degree = null)
     {
         var rng = DeterministicRandomSource.FromTestSeed(seed);
         _owned.Add(rng);
-        P = SecAggParameters.Create(1, Enumerable.Range(1, n).ToArray(), t, 6, 16, mode);
+        P = SecAggParameters.Create(1, Enumerable.Range(1, n).ToArray(), t, 6, 16, mode, Crypto.KeyAgreementSuite.X25519, graph, degree ?? (n - 1));
         Dictionary<int, IdentityPublicKey>? roster = null;
         var identities = new Dictionary<int, IdentitySigningKey>();
         if (mode == ThreatMode.Malicious)
@@ -46,6 +47,10 @@ internal sealed class ManualRound : IDisposable
         Server = start.State;
         Pending = start.Messages;
     }
+
+    /// <summary>A Harary round (n = 4, k = 2, t = 2: the 4-cycle; 2t > k + 1 holds for malicious mode).</summary>
+    public static ManualRound Harary(ThreatMode mode, ulong seed = 17, IdentitySuite suite = IdentitySuite.Ed25519) =>
+        new(mode, 4, 2, seed, suite, Graph.GraphKind.Harary, 2);
 
     public SecAggParameters P { get; }
 
@@ -103,6 +108,11 @@ internal sealed class ManualRound : IDisposable
     {
         while (Clients[1].Phase != phase)
         {
+            if (Clients[1].IsTerminal || Server.IsTerminal)
+            {
+                throw new InvalidOperationException($"Client 1 never reached {phase} (it is in {Clients[1].Phase}).");
+            }
+
             DeliverPending();
             FeedReplies();
             Close();
@@ -120,6 +130,11 @@ internal sealed class ManualRound : IDisposable
             if (Server.Phase == phase)
             {
                 return Server;
+            }
+
+            if (Server.IsTerminal)
+            {
+                throw new InvalidOperationException($"The coordinator never reached {phase} (it is in {Server.Phase}).");
             }
 
             FeedReplies();

@@ -98,6 +98,12 @@ public class PropertyTests
                 new SecAggConfig(c.N, c.T, 5, 24, Graph: GraphKind.Harary, Degree: c.K), inputs, plan, (ulong)c.Seed);
             int[] u3 = Enumerable.Range(0, c.N).Where(i => c.Codes[i] > 5 || c.Codes[i] >= 3).Select(i => i + 1).ToArray();
             bool noDrops = c.Codes.All(code => code > 5);
+            if (c.Codes.Contains(0))
+            {
+                // A member silent before advertising leaves a commitment missing: the relabelling cannot be derived.
+                return !outcome.Completed && outcome.Outcome == RoundOutcome.AbortedIncompleteRelabelling;
+            }
+
             // In a sparse graph a client may also abort because its own neighbourhood fell below t; it then
             // contributes nothing. Every other client that sent its masked input must be in the sum, exactly.
             return outcome.Completed

@@ -10,6 +10,7 @@ public class ServerStateTests
     [
         ClientToServer.MessageOneofCase.None,
         ClientToServer.MessageOneofCase.AdvertiseKeys,
+        ClientToServer.MessageOneofCase.RelabelReveal,
         ClientToServer.MessageOneofCase.ShareKeys,
         ClientToServer.MessageOneofCase.MaskedInput,
         ClientToServer.MessageOneofCase.ConsistencySignature,
@@ -19,6 +20,7 @@ public class ServerStateTests
     private static readonly Dictionary<Phase, ClientToServer.MessageOneofCase> Expected = new()
     {
         [Phase.AdvertiseKeys] = ClientToServer.MessageOneofCase.AdvertiseKeys,
+        [Phase.RelabelReveal] = ClientToServer.MessageOneofCase.RelabelReveal,
         [Phase.ShareKeys] = ClientToServer.MessageOneofCase.ShareKeys,
         [Phase.MaskedInput] = ClientToServer.MessageOneofCase.MaskedInput,
         [Phase.ConsistencyCheck] = ClientToServer.MessageOneofCase.ConsistencySignature,
@@ -45,6 +47,7 @@ public class ServerStateTests
     private static ClientToServer Make(ClientToServer.MessageOneofCase kind) => kind switch
     {
         ClientToServer.MessageOneofCase.AdvertiseKeys => new ClientToServer { AdvertiseKeys = new AdvertiseKeys { RoundNumber = 1, Keys = new AdvertisedKey { ClientId = 1 } } },
+        ClientToServer.MessageOneofCase.RelabelReveal => new ClientToServer { RelabelReveal = new RelabelReveal { RoundNumber = 1, ClientId = 1 } },
         ClientToServer.MessageOneofCase.ShareKeys => new ClientToServer { ShareKeys = new ShareKeysResponse { RoundNumber = 1, ClientId = 1 } },
         ClientToServer.MessageOneofCase.MaskedInput => new ClientToServer { MaskedInput = new MaskedInput { RoundNumber = 1, ClientId = 1 } },
         ClientToServer.MessageOneofCase.ConsistencySignature => new ClientToServer { ConsistencySignature = new ConsistencySignature { RoundNumber = 1, ClientId = 1 } },
@@ -56,7 +59,7 @@ public class ServerStateTests
     [MemberData(nameof(WrongInputs))]
     public void Wrong_input_is_rejected_without_dropping_anyone(Phase phase, ClientToServer.MessageOneofCase kind)
     {
-        using var round = new ManualRound(ThreatMode.Malicious);
+        using ManualRound round = phase == Phase.RelabelReveal ? ManualRound.Harary(ThreatMode.Malicious) : new ManualRound(ThreatMode.Malicious);
         ServerState state;
         if (phase == Phase.Completed)
         {
@@ -93,15 +96,17 @@ public class ServerStateTests
     [InlineData(Phase.MaskedInput)]
     [InlineData(Phase.ConsistencyCheck)]
     [InlineData(Phase.Unmasking)]
+    [InlineData(Phase.RelabelReveal)]
     public void Duplicate_and_other_round_messages_are_rejected_not_counted(Phase phase)
     {
-        using var round = new ManualRound(ThreatMode.Malicious);
+        using ManualRound round = phase == Phase.RelabelReveal ? ManualRound.Harary(ThreatMode.Malicious) : new ManualRound(ThreatMode.Malicious);
         ServerState state = round.ServerAt(phase);
         ClientToServer reply = round.Replies[1];
         ClientToServer otherRound = reply.Clone();
         switch (otherRound.MessageCase)
         {
             case ClientToServer.MessageOneofCase.AdvertiseKeys: otherRound.AdvertiseKeys.RoundNumber = 2; break;
+            case ClientToServer.MessageOneofCase.RelabelReveal: otherRound.RelabelReveal.RoundNumber = 2; break;
             case ClientToServer.MessageOneofCase.ShareKeys: otherRound.ShareKeys.RoundNumber = 2; break;
             case ClientToServer.MessageOneofCase.MaskedInput: otherRound.MaskedInput.RoundNumber = 2; break;
             case ClientToServer.MessageOneofCase.ConsistencySignature: otherRound.ConsistencySignature.RoundNumber = 2; break;

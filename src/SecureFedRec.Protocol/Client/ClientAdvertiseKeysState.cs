@@ -6,8 +6,9 @@ namespace SecureFedRec.Protocol.Client;
 
 /// <summary>
 /// Round 0 (Bonawitz Fig. 4 "AdvertiseKeys"): accepts the round parameters, checks them against the client's policy,
-/// generates the share-encryption key pair c_u, the mask-agreement key pair s_u and the self-mask seed b_u, and advertises
-/// the public keys (signed by the enrolled identity in malicious mode).
+/// generates the share-encryption key pair c_u, the mask-agreement key pair s_u, the self-mask seed b_u and (Harary graphs)
+/// the relabelling seed r_u, and advertises the public keys with the commitment to r_u (signed by the enrolled identity in
+/// malicious mode).
 /// </summary>
 public sealed class ClientAdvertiseKeysState : ClientState
 {
@@ -45,16 +46,23 @@ public sealed class ClientAdvertiseKeysState : ClientState
         Context.CipherPublicKey = Primitives.PublicKeyOf(Context.CipherKey);
         Context.MaskPublicKey = Primitives.PublicKeyOf(Context.MaskKey);
         Context.Rng.Fill(Context.SelfSeed);
+        if (parameters.UsesRelabelling)
+        {
+            Context.Rng.Fill(Context.RelabelSeed);
+            Context.RelabelCommitment = Derivations.RelabelCommitment(parameters.Digest, ClientId, Context.RelabelSeed);
+        }
 
         var keys = new AdvertisedKey
         {
             ClientId = (uint)ClientId,
             CipherPublicKey = ByteString.CopyFrom(Context.CipherPublicKey),
             MaskPublicKey = ByteString.CopyFrom(Context.MaskPublicKey),
+            RelabelCommitment = Context.RelabelCommitment is null ? ByteString.Empty : ByteString.CopyFrom(Context.RelabelCommitment),
         };
         if (parameters.IsMalicious)
         {
-            byte[] signed = Derivations.AdvertiseMessage(parameters.Digest, ClientId, Context.CipherPublicKey, Context.MaskPublicKey);
+            byte[] signed = Derivations.AdvertiseMessage(parameters.Digest, ClientId, Context.CipherPublicKey, Context.MaskPublicKey,
+                Context.RelabelCommitment);
             keys.Signature = ByteString.CopyFrom(Primitives.Sign(Context.Options.Identity!, signed));
         }
 
@@ -62,6 +70,8 @@ public sealed class ClientAdvertiseKeysState : ClientState
         {
             AdvertiseKeys = new AdvertiseKeys { RoundNumber = parameters.RoundNumber, Keys = keys },
         };
-        return Next(new ClientShareKeysState(Context), reply);
+        return parameters.UsesRelabelling
+            ? Next(new ClientRelabelRevealState(Context), reply)
+            : Next(new ClientShareKeysState(Context), reply);
     }
 }

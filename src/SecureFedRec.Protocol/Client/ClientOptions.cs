@@ -1,6 +1,7 @@
 using SecureFedRec.Crypto;
 using SecureFedRec.Protocol.Graph;
 using SecureFedRec.Protocol.Internal;
+using SecureFedRec.Protocol.Wire;
 
 namespace SecureFedRec.Protocol.Client;
 
@@ -92,6 +93,15 @@ internal sealed class ClientContext : IDisposable
 
     public NeighbourGraph? Graph { get; set; }
 
+    /// <summary>Harary graphs: this client's relabelling seed r_u (32 bytes, revealed after the key list is fixed; wiped on dispose).</summary>
+    public byte[] RelabelSeed { get; } = new byte[Primitives.SeedLength];
+
+    /// <summary>Harary graphs: the commitment to <see cref="RelabelSeed"/> this client advertised.</summary>
+    public byte[]? RelabelCommitment { get; set; }
+
+    /// <summary>Harary graphs: the complete key list received in the reveal phase (by id), kept for ShareKeys.</summary>
+    public IReadOnlyDictionary<int, AdvertisedKey>? KeyList { get; set; }
+
     /// <summary>Neighbours of this client that are in the key list U1 (ids, increasing; self excluded).</summary>
     public int[] KeyNeighbours { get; set; } = [];
 
@@ -128,6 +138,7 @@ internal sealed class ClientContext : IDisposable
         CipherKey?.Dispose();
         MaskKey?.Dispose();
         Primitives.Wipe(SelfSeed);
+        Primitives.Wipe(RelabelSeed);
         foreach (byte[] key in ShareEncryptionKeys.Values)
         {
             Primitives.Wipe(key);

@@ -5,9 +5,10 @@ using SecureFedRec.Protocol.Wire;
 namespace SecureFedRec.Protocol.Client;
 
 /// <summary>
-/// Round 1 (Bonawitz Fig. 4 "ShareKeys"): accepts the key list U1, checks it (own keys unchanged, ids known and unique,
-/// key lengths, distinct keys, signatures in malicious mode, at least t keys in the neighbourhood), computes the session
-/// id, splits b_u and the private key of s_u t-out-of-|N[u] ∩ U1| and sends each neighbour its two shares, encrypted.
+/// Round 1 (Bonawitz Fig. 4 "ShareKeys"): accepts the key list U1 (full graph) or every member's relabelling reveal (Harary
+/// graphs, whose key list came in <see cref="ClientRelabelRevealState"/>), checks it (own keys unchanged, ids known and
+/// unique, key lengths, reveals opening their commitments, distinct keys, signatures in malicious mode, at least t keys in
+/// the neighbourhood), fixes the session id and the graph, splits b_u and the private key of s_u t-out-of-|N[u] ∩ U1| and sends each neighbour its two shares, encrypted.
 /// </summary>
 public sealed class ClientShareKeysState : ClientState
 {
@@ -27,37 +28,42 @@ public sealed class ClientShareKeysState : ClientState
             return Abort(ClientAbortReason.WrongSession);
         }
 
-        int keyLength = Primitives.PublicKeyLength(p.Suite);
-        var entries = new List<Derivations.KeyEntry>(message.Keys.Count);
-        var byId = new Dictionary<int, AdvertisedKey>(message.Keys.Count);
-        uint previous = 0;
-        foreach (AdvertisedKey key in message.Keys)
+        IReadOnlyDictionary<int, AdvertisedKey> byId;
+        byte[] sessionId;
+        byte[]? relabelSeed = null;
+        if (p.UsesRelabelling)
         {
-            if (key.ClientId <= previous || key.ClientId > int.MaxValue || !p.Contains((int)key.ClientId))
-            {
-                return Abort(ClientAbortReason.UnknownOrDuplicateClient);
-            }
-
-            previous = key.ClientId;
-            if (key.CipherPublicKey.Length != keyLength || key.MaskPublicKey.Length != keyLength
-                || (p.IsMalicious && key.Signature.Length != Primitives.SignatureLength))
+            // The key list came (and was checked) in the reveal phase; this message carries every member's reveal.
+            if (message.Keys.Count != 0)
             {
                 return Abort(ClientAbortReason.MalformedMessage);
             }
 
-            entries.Add(new Derivations.KeyEntry((int)key.ClientId, key.CipherPublicKey.ToByteArray(), key.MaskPublicKey.ToByteArray()));
-            byId[(int)key.ClientId] = key;
-        }
+            if (ClientKeyList.ReadReveals(Context, message.Reveals, out relabelSeed) is { } revealProblem)
+            {
+                return Abort(revealProblem);
+            }
 
-        if (!byId.TryGetValue(ClientId, out AdvertisedKey? own)
-            || !own.CipherPublicKey.Span.SequenceEqual(Context.CipherPublicKey)
-            || !own.MaskPublicKey.Span.SequenceEqual(Context.MaskPublicKey))
+            byId = Context.KeyList!;
+            sessionId = Context.SessionId;
+        }
+        else
         {
-            return Abort(ClientAbortReason.OwnKeySubstituted);
+            if (message.Reveals.Count != 0)
+            {
+                return Abort(ClientAbortReason.MalformedMessage);
+            }
+
+            if (ClientKeyList.Read(Context, message.Keys, out Dictionary<int, AdvertisedKey>? list, out byte[]? session) is { } problem)
+            {
+                return Abort(problem);
+            }
+
+            byId = list!;
+            sessionId = session!;
         }
 
-        byte[] sessionId = Derivations.SessionId(p.Digest, entries);
-        Graph.NeighbourGraph graph = p.BuildGraph(sessionId);
+        Graph.NeighbourGraph graph = p.BuildGraph(relabelSeed);
         var neighbours = new List<int>();
         foreach (int node in graph.NeighboursOf(p.IndexOf(ClientId)))
         {
@@ -94,7 +100,8 @@ public sealed class ClientShareKeysState : ClientState
                     return Abort(ClientAbortReason.UnknownOrDuplicateClient);
                 }
 
-                byte[] signed = Derivations.AdvertiseMessage(p.Digest, v, key.CipherPublicKey.Span, key.MaskPublicKey.Span);
+                byte[] signed = Derivations.AdvertiseMessage(p.Digest, v, key.CipherPublicKey.Span, key.MaskPublicKey.Span,
+                    p.UsesRelabelling ? key.RelabelCommitment.ToByteArray() : null);
                 if (!Primitives.Verify(identity, signed, key.Signature.Span))
                 {
                     return Abort(ClientAbortReason.BadSignature);

@@ -79,6 +79,7 @@ public abstract class ClientState
         return message.MessageCase switch
         {
             ServerToClient.MessageOneofCase.BeginRound => OnBeginRound(message.BeginRound),
+            ServerToClient.MessageOneofCase.RelabelRevealRequest => OnRelabelRevealRequest(message.RelabelRevealRequest),
             ServerToClient.MessageOneofCase.ShareKeysRequest => OnShareKeysRequest(message.ShareKeysRequest),
             ServerToClient.MessageOneofCase.MaskedInputRequest => OnMaskedInputRequest(message.MaskedInputRequest),
             ServerToClient.MessageOneofCase.ConsistencyCheckRequest => OnConsistencyCheckRequest(message.ConsistencyCheckRequest),
@@ -106,6 +107,8 @@ public abstract class ClientState
     }
 
     private protected virtual ClientStep OnBeginRound(BeginRound message) => Unexpected("BeginRound");
+
+    private protected virtual ClientStep OnRelabelRevealRequest(RelabelRevealRequest message) => Unexpected("RelabelRevealRequest");
 
     private protected virtual ClientStep OnShareKeysRequest(ShareKeysRequest message) => Unexpected("ShareKeysRequest");
 

@@ -79,6 +79,7 @@ public static partial class ConformanceVectors
             {
                 "parameter-digest" => CheckParameterDigest(vector!),
                 "session-id" => CheckSessionId(vector!),
+                "harary-relabelling" => CheckHararyRelabelling(vector!),
                 "advertise-message" => Expect(vector!, "message", Internal.Derivations.AdvertiseMessage(Hex(vector!, "input", "parameterDigest"),
                     Int(vector!, "input", "clientId"), Hex(vector!, "input", "cipherPublicKey"), Hex(vector!, "input", "maskPublicKey"))),
                 "consistency-message" => Expect(vector!, "message", Internal.Derivations.ConsistencyMessage(Hex(vector!, "input", "sessionId"),

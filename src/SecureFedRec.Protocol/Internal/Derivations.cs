@@ -9,7 +9,8 @@ internal static class Derivations
 {
     public const string ParametersPurpose = "secagg/round-parameters";
     public const string SessionPurpose = "secagg/session-id";
-    public const string GraphSeedPurpose = "secagg/graph-relabel-seed";
+    public const string RelabelCommitPurpose = "secagg/relabel-commit";
+    public const string RelabelSeedPurpose = "secagg/graph-relabel-reveals";
     public const string AdvertisePurpose = "secagg/advertise-keys";
     public const string ConsistencyPurpose = "secagg/consistency-check";
     public const string ShareEncryptionLabel = "secagg/share-encryption-key";
@@ -22,28 +23,59 @@ internal static class Derivations
 
     public static int ShareCiphertextLength => SharePlaintextLength + Primitives.AeadOverhead;
 
-    /// <summary>A key list entry as hashed into the session id.</summary>
-    internal readonly record struct KeyEntry(int ClientId, byte[] CipherPublicKey, byte[] MaskPublicKey);
+    /// <summary>A key list entry as hashed into the session id; <see cref="Commitment"/> is the relabelling commitment
+    /// (Harary graphs) or null (full graph).</summary>
+    internal readonly record struct KeyEntry(int ClientId, byte[] CipherPublicKey, byte[] MaskPublicKey, byte[]? Commitment = null);
 
-    /// <summary>S = SHA-256(Enc("secagg/session-id", P, then per entry in increasing id: u32be(id), c_pk, s_pk)).</summary>
+    /// <summary>S = SHA-256(Enc("secagg/session-id", P, then per entry in increasing id: u32be(id), c_pk, s_pk[, C])),
+    /// the commitment part C present exactly for Harary graphs.</summary>
     public static byte[] SessionId(ReadOnlySpan<byte> parameterDigest, IEnumerable<KeyEntry> entries)
     {
         Encoder encoder = Encoder.For(SessionPurpose).Add(parameterDigest);
         foreach (KeyEntry entry in entries.OrderBy(e => e.ClientId))
         {
             encoder.AddU32((uint)entry.ClientId).Add(entry.CipherPublicKey).Add(entry.MaskPublicKey);
+            if (entry.Commitment is not null)
+            {
+                encoder.Add(entry.Commitment);
+            }
         }
 
         return encoder.Sha256();
     }
 
-    /// <summary>Harary relabelling seed = SHA-256(Enc("secagg/graph-relabel-seed", S)).</summary>
-    public static byte[] GraphSeed(ReadOnlySpan<byte> sessionId) => Encoder.For(GraphSeedPurpose).Add(sessionId).Sha256();
+    /// <summary>Relabelling commitment C_u = SHA-256(Enc("secagg/relabel-commit", P, u32be(u), r_u)) to the 32-byte seed r_u.</summary>
+    public static byte[] RelabelCommitment(ReadOnlySpan<byte> parameterDigest, int clientId, ReadOnlySpan<byte> seed) =>
+        Encoder.For(RelabelCommitPurpose).Add(parameterDigest).AddU32((uint)clientId).Add(seed).Sha256();
 
-    /// <summary>The message an identity key signs in round 0: Enc("secagg/advertise-keys", P, u32be(id), c_pk, s_pk).</summary>
+    /// <summary>
+    /// Harary relabelling seed = SHA-256(Enc("secagg/graph-relabel-reveals", S, r_1, …, r_n)): the session id and every
+    /// cohort member's revealed seed, in cohort (increasing id) order; graphs.md §2 turns it into the permutation.
+    /// </summary>
+    public static byte[] RelabelSeed(ReadOnlySpan<byte> sessionId, IEnumerable<byte[]> revealsInCohortOrder)
+    {
+        Encoder encoder = Encoder.For(RelabelSeedPurpose).Add(sessionId);
+        foreach (byte[] reveal in revealsInCohortOrder)
+        {
+            encoder.Add(reveal);
+        }
+
+        return encoder.Sha256();
+    }
+
+    /// <summary>The message an identity key signs in round 0: Enc("secagg/advertise-keys", P, u32be(id), c_pk, s_pk[, C]),
+    /// the relabelling commitment C present exactly for Harary graphs.</summary>
     public static byte[] AdvertiseMessage(ReadOnlySpan<byte> parameterDigest, int clientId, ReadOnlySpan<byte> cipherPk,
-        ReadOnlySpan<byte> maskPk) =>
-        Encoder.For(AdvertisePurpose).Add(parameterDigest).AddU32((uint)clientId).Add(cipherPk).Add(maskPk).ToArray();
+        ReadOnlySpan<byte> maskPk, byte[]? commitment = null)
+    {
+        Encoder encoder = Encoder.For(AdvertisePurpose).Add(parameterDigest).AddU32((uint)clientId).Add(cipherPk).Add(maskPk);
+        if (commitment is not null)
+        {
+            encoder.Add(commitment);
+        }
+
+        return encoder.ToArray();
+    }
 
     /// <summary>The consistency-check message: Enc("secagg/consistency-check", S, u64be(round), ids of survivors).</summary>
     public static byte[] ConsistencyMessage(ReadOnlySpan<byte> sessionId, ulong round, IEnumerable<int> survivors) =>

@@ -71,6 +71,9 @@ internal sealed class ServerContext
 
     internal NeighbourGraph? Graph { get; set; }
 
+    /// <summary>Harary graphs: the accepted relabelling reveals (32 bytes each) by id.</summary>
+    internal SortedDictionary<int, RelabelReveal> Reveals { get; } = [];
+
     /// <summary>U2: for each sender, its ciphertexts by recipient (freed once forwarded).</summary>
     internal Dictionary<int, Dictionary<int, ByteString>> Shares { get; } = [];
 

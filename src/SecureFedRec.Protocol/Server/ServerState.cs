@@ -101,6 +101,7 @@ public abstract class ServerState
         return message.MessageCase switch
         {
             ClientToServer.MessageOneofCase.AdvertiseKeys => OnAdvertiseKeys(senderId, message.AdvertiseKeys),
+            ClientToServer.MessageOneofCase.RelabelReveal => OnRelabelReveal(senderId, message.RelabelReveal),
             ClientToServer.MessageOneofCase.ShareKeys => OnShareKeys(senderId, message.ShareKeys),
             ClientToServer.MessageOneofCase.MaskedInput => OnMaskedInput(senderId, message.MaskedInput),
             ClientToServer.MessageOneofCase.ConsistencySignature => OnConsistencySignature(senderId, message.ConsistencySignature),
@@ -114,6 +115,8 @@ public abstract class ServerState
     public virtual ServerTransition Close() => new(this, []);
 
     private protected virtual ServerStep OnAdvertiseKeys(int sender, AdvertiseKeys message) => Unexpected("AdvertiseKeys");
+
+    private protected virtual ServerStep OnRelabelReveal(int sender, RelabelReveal message) => Unexpected("RelabelReveal");
 
     private protected virtual ServerStep OnShareKeys(int sender, ShareKeysResponse message) => Unexpected("ShareKeysResponse");
 

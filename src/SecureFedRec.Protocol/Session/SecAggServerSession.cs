@@ -344,6 +344,7 @@ public sealed class SecAggServerSession
     public static Phase PhaseOf(ClientToServer.MessageOneofCase kind) => kind switch
     {
         ClientToServer.MessageOneofCase.AdvertiseKeys => Phase.AdvertiseKeys,
+        ClientToServer.MessageOneofCase.RelabelReveal => Phase.RelabelReveal,
         ClientToServer.MessageOneofCase.ShareKeys => Phase.ShareKeys,
         ClientToServer.MessageOneofCase.MaskedInput => Phase.MaskedInput,
         ClientToServer.MessageOneofCase.ConsistencySignature => Phase.ConsistencyCheck,

@@ -258,7 +258,11 @@ public static class InProcessRound
                         return;
                     }
 
-                    _sentCount[id] = ordinal;
+                    // With a Harary graph the advertisement stage ends with the relabelling reveal: a client dropping
+                    // "after AdvertiseKeys" still answers the RelabelRevealRequest.
+                    _sentCount[id] = reply.MessageCase == ClientToServer.MessageOneofCase.AdvertiseKeys && _parameters.UsesRelabelling
+                        ? ordinal - 1
+                        : ordinal;
                 }
 
                 if (_options.TamperClientMessage is { } tamper)
@@ -292,6 +296,7 @@ public static class InProcessRound
         private static int Ordinal(ClientToServer.MessageOneofCase kind) => kind switch
         {
             ClientToServer.MessageOneofCase.AdvertiseKeys => 1,
+            ClientToServer.MessageOneofCase.RelabelReveal => 1, // part of the advertisement: AfterAdvertiseKeys still reveals
             ClientToServer.MessageOneofCase.ShareKeys => 2,
             ClientToServer.MessageOneofCase.MaskedInput => 3,
             ClientToServer.MessageOneofCase.ConsistencySignature => 4,

@@ -50,7 +50,7 @@ public enum DropPoint
     /// <summary>Never sends anything.</summary>
     BeforeAdvertiseKeys = 0,
 
-    /// <summary>Sends its keys, then nothing.</summary>
+    /// <summary>Sends its keys (and, Harary graphs, its relabelling reveal), then nothing.</summary>
     AfterAdvertiseKeys = 1,
 
     /// <summary>Sends its encrypted shares, then nothing.</summary>

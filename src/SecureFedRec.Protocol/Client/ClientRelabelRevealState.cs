@@ -1,0 +1,164 @@
+using Google.Protobuf;
+using SecureFedRec.Protocol.Internal;
+using SecureFedRec.Protocol.Wire;
+
+namespace SecureFedRec.Protocol.Client;
+
+/// <summary>
+/// Harary graphs only, between round 0 and round 1 (secagg.md §6.0a): accepts the complete key list — every cohort
+/// member's keys and relabelling commitment, which fixes the session id — and only then reveals this client's relabelling
+/// seed r_u. The coordinator cannot choose the graph: by the time r_u leaves this client, every commitment is fixed, and
+/// the permutation needs every member's reveal.
+/// </summary>
+public sealed class ClientRelabelRevealState : ClientState
+{
+    internal ClientRelabelRevealState(ClientContext context)
+        : base(context)
+    {
+    }
+
+    /// <inheritdoc />
+    public override Phase Phase => Phase.RelabelReveal;
+
+    private protected override ClientStep OnRelabelRevealRequest(RelabelRevealRequest message)
+    {
+        SecAggParameters p = Context.P;
+        if (message.RoundNumber != p.RoundNumber)
+        {
+            return Abort(ClientAbortReason.WrongSession);
+        }
+
+        if (ClientKeyList.Read(Context, message.Keys, out Dictionary<int, AdvertisedKey>? byId, out byte[]? sessionId) is { } problem)
+        {
+            return Abort(problem);
+        }
+
+        Context.KeyList = byId;
+        Context.SessionId = sessionId!;
+        var reply = new ClientToServer
+        {
+            RelabelReveal = new RelabelReveal
+            {
+                RoundNumber = p.RoundNumber,
+                ClientId = (uint)ClientId,
+                Seed = ByteString.CopyFrom(Context.RelabelSeed),
+            },
+        };
+        return Next(new ClientShareKeysState(Context), reply);
+    }
+}
+
+/// <summary>Reads and checks a key list (the ShareKeysRequest of a full-graph round, the RelabelRevealRequest of a Harary one).</summary>
+internal static class ClientKeyList
+{
+    /// <summary>
+    /// Checks, in order: ids strictly increasing and in the cohort (UNKNOWN_OR_DUPLICATE_CLIENT); key, signature and
+    /// commitment lengths (MALFORMED_MESSAGE); the own entry byte-identical to what this client advertised
+    /// (OWN_KEY_SUBSTITUTED); Harary: every cohort member present (MISSING_RELABEL_REVEAL). Then computes the session id.
+    /// Returns null when the list is acceptable.
+    /// </summary>
+    public static ClientAbortReason? Read(ClientContext context, IEnumerable<AdvertisedKey> keys,
+        out Dictionary<int, AdvertisedKey>? byId, out byte[]? sessionId)
+    {
+        SecAggParameters p = context.P;
+        byId = null;
+        sessionId = null;
+        bool relabel = p.UsesRelabelling;
+        int keyLength = Primitives.PublicKeyLength(p.Suite);
+        var entries = new List<Derivations.KeyEntry>();
+        var list = new Dictionary<int, AdvertisedKey>();
+        uint previous = 0;
+        foreach (AdvertisedKey key in keys)
+        {
+            if (key.ClientId <= previous || key.ClientId > int.MaxValue || !p.Contains((int)key.ClientId))
+            {
+                return ClientAbortReason.UnknownOrDuplicateClient;
+            }
+
+            previous = key.ClientId;
+            if (key.CipherPublicKey.Length != keyLength || key.MaskPublicKey.Length != keyLength
+                || key.Signature.Length != (p.IsMalicious ? Primitives.SignatureLength : 0)
+                || key.RelabelCommitment.Length != (relabel ? Primitives.DigestLength : 0))
+            {
+                return ClientAbortReason.MalformedMessage;
+            }
+
+            entries.Add(new Derivations.KeyEntry((int)key.ClientId, key.CipherPublicKey.ToByteArray(), key.MaskPublicKey.ToByteArray(),
+                relabel ? key.RelabelCommitment.ToByteArray() : null));
+            list[(int)key.ClientId] = key;
+        }
+
+        if (!list.TryGetValue(context.Id, out AdvertisedKey? own)
+            || !own.CipherPublicKey.Span.SequenceEqual(context.CipherPublicKey)
+            || !own.MaskPublicKey.Span.SequenceEqual(context.MaskPublicKey)
+            || (relabel && !own.RelabelCommitment.Span.SequenceEqual(context.RelabelCommitment)))
+        {
+            return ClientAbortReason.OwnKeySubstituted;
+        }
+
+        if (relabel && list.Count != p.Count)
+        {
+            return ClientAbortReason.MissingRelabelReveal;
+        }
+
+        byId = list;
+        sessionId = Derivations.SessionId(p.Digest, entries);
+        return null;
+    }
+
+    /// <summary>
+    /// Checks the relabelling reveals of a Harary ShareKeysRequest against the stored key list and returns the relabelling
+    /// seed: ids strictly increasing and in the cohort (UNKNOWN_OR_DUPLICATE_CLIENT), every member present
+    /// (MISSING_RELABEL_REVEAL), round numbers (WRONG_SESSION), 32-byte seeds (MALFORMED_MESSAGE), this client's own
+    /// reveal unchanged and every reveal opening its member's commitment (WRONG_RELABEL_REVEAL).
+    /// </summary>
+    public static ClientAbortReason? ReadReveals(ClientContext context, IReadOnlyList<RelabelReveal> reveals, out byte[]? relabelSeed)
+    {
+        SecAggParameters p = context.P;
+        relabelSeed = null;
+        var ordered = new List<byte[]>(reveals.Count);
+        uint previous = 0;
+        foreach (RelabelReveal reveal in reveals)
+        {
+            if (reveal.ClientId <= previous || reveal.ClientId > int.MaxValue || !p.Contains((int)reveal.ClientId))
+            {
+                return ClientAbortReason.UnknownOrDuplicateClient;
+            }
+
+            previous = reveal.ClientId;
+        }
+
+        if (reveals.Count != p.Count)
+        {
+            return ClientAbortReason.MissingRelabelReveal;
+        }
+
+        foreach (RelabelReveal reveal in reveals)
+        {
+            int id = (int)reveal.ClientId;
+            if (reveal.RoundNumber != p.RoundNumber)
+            {
+                return ClientAbortReason.WrongSession;
+            }
+
+            if (reveal.Seed.Length != Primitives.SeedLength)
+            {
+                return ClientAbortReason.MalformedMessage;
+            }
+
+            byte[] seed = reveal.Seed.ToByteArray();
+            bool opens = id == context.Id
+                ? Primitives.FixedTimeEquals(seed, context.RelabelSeed)
+                : Primitives.FixedTimeEquals(Derivations.RelabelCommitment(p.Digest, id, seed), context.KeyList![id].RelabelCommitment.Span);
+            if (!opens)
+            {
+                return ClientAbortReason.WrongRelabelReveal;
+            }
+
+            ordered.Add(seed);
+        }
+
+        relabelSeed = Derivations.RelabelSeed(context.SessionId, ordered);
+        return null;
+    }
+}
