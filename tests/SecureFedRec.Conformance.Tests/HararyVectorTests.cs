@@ -52,18 +52,22 @@ public sealed class HararyVectorTests
                 Protocol.Wire.ThreatMode.HonestButCurious, suite, GraphKind.Harary, k, contract.Binding());
             KeyAgreementAlgorithm algorithm = KeyAgreementAlgorithm.FromId(suite);
             var keys = new List<Derivations.KeyEntry>();
+            var reveals = new List<byte[]>();
             using (var rng = new DeterministicRandomSource(SHA256.HashData(Encoding.ASCII.GetBytes("harary-vector/" + name))))
             {
                 foreach (int id in ids)
                 {
                     using PrivateKey c = algorithm.GenerateKey(rng);
                     using PrivateKey s = algorithm.GenerateKey(rng);
-                    keys.Add(new Derivations.KeyEntry(id, c.ExportPublicKey(), s.ExportPublicKey()));
+                    byte[] reveal = new byte[32];
+                    rng.Fill(reveal);
+                    reveals.Add(reveal);
+                    keys.Add(new Derivations.KeyEntry(id, c.ExportPublicKey(), s.ExportPublicKey(), Derivations.RelabelCommitment(p.Digest, id, reveal)));
                 }
             }
 
             byte[] session = Derivations.SessionId(p.Digest, keys);
-            byte[] graphSeed = Derivations.GraphSeed(session);
+            byte[] graphSeed = Derivations.RelabelSeed(session, reveals);
             NeighbourGraph graph = NeighbourGraph.Harary(n, k, graphSeed);
             var neighbours = new JsonObject();
             for (int node = 0; node < n; node++)
@@ -88,11 +92,13 @@ public sealed class HararyVectorTests
                     ["binding"] = VectorFile.Hex(contract.Binding()),
                 },
                 ["contractEncoding"] = VectorFile.Hex(contract.CanonicalEncoding()),
-                ["keys"] = new JsonArray([.. keys.Select(e => (JsonNode)new JsonObject
+                ["keys"] = new JsonArray([.. keys.Select((e, i) => (JsonNode)new JsonObject
                 {
                     ["clientId"] = e.ClientId,
                     ["cipherPublicKey"] = VectorFile.Hex(e.CipherPublicKey),
                     ["maskPublicKey"] = VectorFile.Hex(e.MaskPublicKey),
+                    ["commitment"] = VectorFile.Hex(e.Commitment!),
+                    ["reveal"] = VectorFile.Hex(reveals[i]),
                 })]),
                 ["parameterDigest"] = VectorFile.Hex(p.Digest),
                 ["sessionId"] = VectorFile.Hex(session),
@@ -130,7 +136,13 @@ public sealed class HararyVectorTests
         Assert.Equal(VectorFile.Bytes(c["parameterDigest"]), digest);
         byte[] session = Reference.SessionId(digest, c["keys"]!.AsArray());
         Assert.Equal(VectorFile.Bytes(c["sessionId"]), session);
-        byte[] seed = SHA256.HashData(Reference.Enc("secagg/graph-relabel-seed", session));
+        foreach (JsonNode? key in c["keys"]!.AsArray())
+        {
+            Assert.Equal(VectorFile.Bytes(key!["commitment"]), SHA256.HashData(Reference.Enc("secagg/relabel-commit", digest,
+                Reference.U32(key["clientId"]!.GetValue<uint>()), VectorFile.Bytes(key["reveal"]))));
+        }
+
+        byte[] seed = Reference.RelabelSeed(session, c["keys"]!.AsArray());
         Assert.Equal(VectorFile.Bytes(c["graphSeed"]), seed);
         Assert.Equal(VectorFile.Bytes(c["streamInfo"]), Reference.StreamInfo(n, k));
         Assert.Equal(VectorFile.Bytes(c["streamKey"]), Reference.StreamKey(seed, n, k));
@@ -166,7 +178,9 @@ public sealed class HararyVectorTests
     {
         JsonNode c = Case(name);
         uint[] ids = VectorFile.UInts(c["parameters"]!["clientIds"]);
-        NeighbourGraph graph = NeighbourGraph.Harary(ids.Length, c["parameters"]!["degree"]!.GetValue<int>(), VectorFile.Bytes(c["sessionId"]) is { } s ? Derivations.GraphSeed(s) : []);
+        byte[] seed = Derivations.RelabelSeed(VectorFile.Bytes(c["sessionId"]), c["keys"]!.AsArray().OrderBy(k => k!["clientId"]!.GetValue<uint>()).Select(k => VectorFile.Bytes(k!["reveal"])));
+        Assert.Equal(VectorFile.Bytes(c["graphSeed"]), seed);
+        NeighbourGraph graph = NeighbourGraph.Harary(ids.Length, c["parameters"]!["degree"]!.GetValue<int>(), seed);
         for (int node = 0; node < ids.Length; node++)
         {
             Assert.Equal(VectorFile.UInts(c["neighbours"]![ids[node].ToString(System.Globalization.CultureInfo.InvariantCulture)]),
@@ -181,7 +195,7 @@ public sealed class HararyVectorTests
         byte[] key = VectorFile.Bytes(c["keys"]![3]!["maskPublicKey"]);
         key[5] ^= 1;
         c["keys"]![3]!["maskPublicKey"] = VectorFile.Hex(key);
-        byte[] seed = SHA256.HashData(Reference.Enc("secagg/graph-relabel-seed", Reference.SessionId(VectorFile.Bytes(c["parameterDigest"]), c["keys"]!.AsArray())));
+        byte[] seed = Reference.RelabelSeed(Reference.SessionId(VectorFile.Bytes(c["parameterDigest"]), c["keys"]!.AsArray()), c["keys"]!.AsArray());
         Assert.NotEqual(VectorFile.Longs(c["labelOfPosition"]).Select(x => (int)x), Reference.Permutation(seed, 10, 4));
     }
 
@@ -232,10 +246,15 @@ public sealed class HararyVectorTests
                 parts.Add(U32(key!["clientId"]!.GetValue<uint>()));
                 parts.Add(VectorFile.Bytes(key["cipherPublicKey"]));
                 parts.Add(VectorFile.Bytes(key["maskPublicKey"]));
+                parts.Add(VectorFile.Bytes(key["commitment"]));
             }
 
             return SHA256.HashData(Enc("secagg/session-id", [.. parts]));
         }
+
+        /// <summary>SHA-256(Enc("secagg/graph-relabel-reveals", S, r_1, …, r_n)), reveals in increasing id.</summary>
+        public static byte[] RelabelSeed(byte[] session, JsonArray keys) => SHA256.HashData(Enc("secagg/graph-relabel-reveals",
+            [session, .. keys.OrderBy(k => k!["clientId"]!.GetValue<uint>()).Select(k => VectorFile.Bytes(k!["reveal"]))]));
 
         public static byte[] StreamInfo(int n, int k) => Enc("harary-relabel", U32((uint)n), U32((uint)k));
 
