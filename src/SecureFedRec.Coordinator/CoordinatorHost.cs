@@ -61,8 +61,18 @@ public sealed class CoordinatorHost : IAsyncDisposable
         StartAsync(options, storeDecorator: null, logging, time, cancellationToken);
 
     /// <summary>As <see cref="StartAsync(CoordinatorOptions, Action{ILoggingBuilder}?, TimeProvider?, CancellationToken)"/>, with the opened store wrapped by <paramref name="storeDecorator"/> beneath the retry layer (fault injection in tests).</summary>
-    public static async Task<CoordinatorHost> StartAsync(CoordinatorOptions options, Func<ICoordinatorStore, ICoordinatorStore>? storeDecorator,
-        Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    public static Task<CoordinatorHost> StartAsync(CoordinatorOptions options, Func<ICoordinatorStore, ICoordinatorStore>? storeDecorator,
+        Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default) =>
+        StartAsync(options, storeDecorator, roundServiceDecorator: null, logging, time, cancellationToken);
+
+    /// <summary>
+    /// Tests only (the attack suite): as <see cref="StartAsync(CoordinatorOptions, Func{ICoordinatorStore, ICoordinatorStore}?, Action{ILoggingBuilder}?, TimeProvider?, CancellationToken)"/>,
+    /// with the round service the RPCs call wrapped by <paramref name="roundServiceDecorator"/> (a lying coordinator
+    /// rewrites what the real round host sends, over the real gRPC services, TLS and request signing).
+    /// </summary>
+    internal static async Task<CoordinatorHost> StartAsync(CoordinatorOptions options, Func<ICoordinatorStore, ICoordinatorStore>? storeDecorator,
+        Func<IRoundService, IRoundService>? roundServiceDecorator, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -146,7 +156,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFedRec.Coordinator"), time)
             { Roster = roster });
             // The round RPCs talk only to IRoundService; the host decides which round host answers them.
-            builder.Services.AddSingleton<IRoundService>(sp => sp.GetRequiredService<RoundEngine>().Service);
+            builder.Services.AddSingleton<IRoundService>(sp => roundServiceDecorator is null
+                ? sp.GetRequiredService<RoundEngine>().Service
+                : roundServiceDecorator(sp.GetRequiredService<RoundEngine>().Service));
             builder.Services.AddSingleton(new SignedRequestAuthenticator(
                 (id, _) => ValueTask.FromResult(admission.KeyOf(id)),
                 new ReplayGuard(time, TimeSpan.FromSeconds(options.AuthWindowSeconds), options.Limits.NonceCapacity, options.Limits.NoncesPerClient),
