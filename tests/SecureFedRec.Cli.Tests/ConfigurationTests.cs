@@ -308,7 +308,7 @@ public sealed class ConfigurationTests
 
         using (var identity = SecureFedRec.Wire.Auth.ClientIdentity.Generate())
         {
-            dir.File("id.key", identity.ExportPrivateKeyPem());
+            identity.WriteKeyFile(dir["id.key"]);
         }
 
         keys.Remove("Client:TrustedCertificatePath");

@@ -44,7 +44,7 @@ public sealed class OperatorCoordinator : IAsyncLifetime
         Host = await CoordinatorHost.StartAsync(options);
         await Task.WhenAll(new[] { "bank0", "bank1" }.Select(async name =>
         {
-            using var identity = ClientIdentity.FromPem(File.ReadAllText(_dir[name + ".key"]));
+            using var identity = ClientIdentity.FromKeyFile(_dir[name + ".key"]);
             using var client = new FederationClient(new FederationClientOptions
             {
                 Coordinator = Host.Address,
@@ -221,7 +221,7 @@ public sealed class OperatorCommandTests(OperatorCoordinator coordinator) : ICla
     [Fact]
     public async Task The_operator_key_is_refused_by_the_client_services()
     {
-        using var identity = ClientIdentity.FromPem(File.ReadAllText(coordinator.OperatorKey));
+        using var identity = ClientIdentity.FromKeyFile(coordinator.OperatorKey);
         using var channel = new CoordinatorChannel(coordinator.Host.Address, new CoordinatorChannelOptions { Authenticator = identity, MaxAttempts = 1 });
         var enrol = await Assert.ThrowsAsync<RpcException>(async () => await channel.Enrolment.EnrolAsync(new Wire.V1.EnrolRequest { IdentityPublicKey = Google.Protobuf.ByteString.CopyFrom(identity.PublicKey) }));
         Assert.Equal(StatusCode.PermissionDenied, enrol.StatusCode);
@@ -240,7 +240,7 @@ public sealed class OperatorCommandTests(OperatorCoordinator coordinator) : ICla
     [Fact]
     public async Task A_replayed_operator_request_is_refused()
     {
-        using var identity = ClientIdentity.FromPem(File.ReadAllText(coordinator.OperatorKey));
+        using var identity = ClientIdentity.FromKeyFile(coordinator.OperatorKey);
         var request = new GetStatusRequest();
         IReadOnlyList<KeyValuePair<string, string>> headers = identity.CreateHeaders("/securefedrec.operations.v1.Operations/GetStatus", Google.Protobuf.MessageExtensions.ToByteArray(request));
         var metadata = new Metadata();

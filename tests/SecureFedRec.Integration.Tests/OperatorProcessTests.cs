@@ -18,7 +18,7 @@ public sealed class OperatorProcessTests
         string config = ProcessTests.WriteCoordinatorConfig(federation, cohort: 2, phaseSeconds: 20);
         using (var operatorKey = ClientIdentity.Generate())
         {
-            File.WriteAllText(Path.Combine(federation.Directory, "operator.key"), operatorKey.ExportPrivateKeyPem());
+            operatorKey.WriteKeyFile(Path.Combine(federation.Directory, "operator.key"));
             File.WriteAllText(Path.Combine(federation.Directory, "operators.txt"), "# operators\n" + Convert.ToHexString(operatorKey.PublicKey) + " ops\n");
         }
 

@@ -212,16 +212,16 @@ public sealed class MaliciousRoundTests
                 client = Client();
                 break;
             case "sampling-rate-lie-over-budget":
-            {
-                // The coordinator claims q = 1e-4: amplified, the round would fit the budget; at q = 1 it does not.
-                invitation = MaliciousHarness.Invitation(consortium, N, 1, contract: c => c with { Dp = c.Dp with { SamplingRate = 1e-4 } });
-                RoundOffer offer = Offer(invitation);
-                PolicyDecision full = RoundConsentCheck.Evaluate(policy, offer);
-                Assert.True(full.Accepted, full.Message);
-                Assert.True(full.AmplifiedRoundEpsilon < full.RoundEpsilon / 2, $"amplified {full.AmplifiedRoundEpsilon} vs {full.RoundEpsilon} at q = 1");
-                client = Client(p: policy with { MaxTotalEpsilon = (full.AmplifiedRoundEpsilon + full.RoundEpsilon) / 2 });
-                break;
-            }
+                {
+                    // The coordinator claims q = 1e-4: amplified, the round would fit the budget; at q = 1 it does not.
+                    invitation = MaliciousHarness.Invitation(consortium, N, 1, contract: c => c with { Dp = c.Dp with { SamplingRate = 1e-4 } });
+                    RoundOffer offer = Offer(invitation);
+                    PolicyDecision full = RoundConsentCheck.Evaluate(policy, offer);
+                    Assert.True(full.Accepted, full.Message);
+                    Assert.True(full.AmplifiedRoundEpsilon < full.RoundEpsilon / 2, $"amplified {full.AmplifiedRoundEpsilon} vs {full.RoundEpsilon} at q = 1");
+                    client = Client(p: policy with { MaxTotalEpsilon = (full.AmplifiedRoundEpsilon + full.RoundEpsilon) / 2 });
+                    break;
+                }
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(attack), attack, null);

@@ -72,11 +72,11 @@ internal static class OperatorCommands
             ClientIdentity identity;
             try
             {
-                identity = ClientIdentity.FromPem(File.ReadAllText(keyPath));
+                identity = ClientIdentity.FromKeyFile(keyPath);
             }
             catch (ArgumentException ex)
             {
-                Console.Error.WriteLine($"error: --key: {keyPath} is not a PKCS#8 PEM ECDSA P-256 key: {ex.Message}");
+                Console.Error.WriteLine($"error: --key: {keyPath} is not a PKCS#8 PEM identity key (Ed25519 or ECDSA P-256): {ex.Message}");
                 return null;
             }
 
@@ -339,7 +339,8 @@ internal static class OperatorCommands
     internal static (List<LedgerRecord> Ledger, List<ModelVersionRecord> Models) ToRecords(ExportLedgerResponse export)
     {
         var ledger = export.Ledger.Select(r => new LedgerRecord((long)r.Sequence, r.RoundId, DateTimeOffset.FromUnixTimeMilliseconds(r.RecordedAtUnixMs),
-            r.ParametersJson, (int)r.ContributingClients, r.RoundEpsilon, r.TotalEpsilon) { PreviousHash = r.PreviousHash, Hash = r.Hash }).ToList();
+            r.ParametersJson, (int)r.ContributingClients, r.RoundEpsilon, r.TotalEpsilon)
+        { PreviousHash = r.PreviousHash, Hash = r.Hash }).ToList();
         var models = export.Models.Select(m => new ModelVersionRecord((long)m.Version, (long)m.RoundId, [], m.Epsilon, DateTimeOffset.FromUnixTimeMilliseconds((long)m.ReleasedAtUnixMs))
         {
             ModelDigest = m.ModelDigest,

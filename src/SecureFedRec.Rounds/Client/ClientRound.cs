@@ -373,7 +373,8 @@ public sealed class ClientRound
         {
             RosterRefusal refusal = verification.Check.Passed ? RosterRefusal.Malformed : verification.Check.Refusal;
             return (Result(roundId, ClientRoundOutcome.Declined, ClientRoundReason.RosterRefused,
-                $"Declined by rule 'roster-verified': {refusal}: {verification.Check.Detail}") with { Roster = refusal }, null, []);
+                $"Declined by rule 'roster-verified': {refusal}: {verification.Check.Detail}") with
+            { Roster = refusal }, null, []);
         }
 
         VerifiedRoster roster = verification.Roster;
@@ -382,7 +383,8 @@ public sealed class ClientRound
         if (!cohort.Check.Passed)
         {
             return (Result(roundId, ClientRoundOutcome.Declined, ClientRoundReason.CohortRefused,
-                $"Declined by rule 'cohort-policy': {cohort.Check.Refusal}: {cohort.Check.Detail}") with { Roster = cohort.Check.Refusal }, null, []);
+                $"Declined by rule 'cohort-policy': {cohort.Check.Refusal}: {cohort.Check.Detail}") with
+            { Roster = cohort.Check.Refusal }, null, []);
         }
 
         int own = -1;
