@@ -144,7 +144,9 @@ public sealed class SecureRoundAggregator : IUpdateAggregator
                     UpdateSource = (_, _) => Task.FromResult(LocalUpdate.FromTotal(input)),
                     ProtocolRandom = protocol.Source,
                     NoiseRandom = noise.Source,
-                    SilentAfter = dropped[j] ? Phase.AdvertiseKeys : null,
+                    // A dropout goes silent after its shares are out (before its masked input): the recovery path every graph
+                    // survives. Silence right after AdvertiseKeys would abort a Harary round (commit-reveal relabelling).
+                    SilentAfter = dropped[j] ? Phase.ShareKeys : null,
                     AllowNotPrivate = target is null, // the secagg-only comparison row of the simulation (labelled not private)
                 })));
             }
