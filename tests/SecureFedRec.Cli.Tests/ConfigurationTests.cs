@@ -306,6 +306,7 @@ public sealed class ConfigurationTests
             keys["Client:Patience:TotalSeconds"] = totalSeconds;
         }
 
+        File.Delete(dir["id.key"]);
         using (var identity = SecureFedRec.Wire.Auth.ClientIdentity.Generate())
         {
             identity.WriteKeyFile(dir["id.key"]);

@@ -151,7 +151,7 @@ public sealed class ExitCodeTests
         { "ledger export --coordinator http://127.0.0.1:9 --key /nonexistent-sfr/o.key", ExitCodes.Usage, "error: --key: no operator key at /nonexistent-sfr/o.key" },
         { "ledger export --coordinator http://127.0.0.1:9 --trusted-cert /nonexistent-sfr/c.crt", ExitCodes.Usage, "error: --trusted-cert: no certificate at /nonexistent-sfr/c.crt." },
         { "ledger export --coordinator http://127.0.0.1:9 --pin xyz", ExitCodes.Usage, "error: --pin: 'xyz' is not a SHA-256 public-key pin" },
-        { "status --coordinator http://127.0.0.1:9 --key /etc/hostname", ExitCodes.Usage, "error: --key: /etc/hostname is not a PKCS#8 PEM ECDSA P-256 key" },
+        { "status --coordinator http://127.0.0.1:9 --key /etc/hostname", ExitCodes.Usage, "error: --key: /etc/hostname is not a PKCS#8 PEM identity key (Ed25519 or ECDSA P-256)" },
         { "status --coordinator http://127.0.0.1:9 --trusted-cert /etc/hostname", ExitCodes.Usage, "error: --trusted-cert: /etc/hostname is not a PEM or DER certificate" },
         { "ledger export --coordinator http://127.0.0.1:9 --out /nonexistent-sfr/e.json", ExitCodes.Usage, "error: --out: the folder /nonexistent-sfr does not exist." },
         { "ledger export --coordinator http://127.0.0.1:9 --out /etc/hostname", ExitCodes.Usage, "error: --out: /etc/hostname exists; refusing to overwrite an export." },

@@ -38,6 +38,7 @@ public sealed class OperatorCoordinator : IAsyncLifetime
         options.Rounds.RecruitSeconds = 0;
         options.Rounds.PhaseSeconds = 5;
         options.Rounds.ThreatMode = "HonestButCurious";
+        options.Rounds.AllowHonestButCurious = true;
         options.Operators.Keys.Add(Keygen("operator"));
         options.AllowList.Add(Keygen("bank0").Split(' ')[0]);
         options.AllowList.Add(Keygen("bank1").Split(' ')[0]);
@@ -57,6 +58,10 @@ public sealed class OperatorCoordinator : IAsyncLifetime
                     MinNoiseMultiplier = 0,
                     MaxClip = 10,
                     AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
+                    AllowHonestButCurious = true,
+                    MinCohortSize = 2,
+                    MinThreshold = 2,
+                    MinDistinctOrganisations = 1,
                 },
             });
             await client.EnrolAsync();

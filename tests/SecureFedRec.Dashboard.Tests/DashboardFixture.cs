@@ -32,6 +32,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         options.Rounds.RecruitSeconds = 0;
         options.Rounds.PhaseSeconds = 5;
         options.Rounds.ThreatMode = "HonestButCurious";
+        options.Rounds.AllowHonestButCurious = true;
         options.Operators.Dashboard.Enabled = true;
         options.Operators.Dashboard.Port = 0;
         foreach (ClientIdentity o in operators)
@@ -66,6 +67,10 @@ public sealed class DashboardFixture : IAsyncLifetime
                     MinNoiseMultiplier = 0,
                     MaxClip = 10,
                     AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
+                    AllowHonestButCurious = true,
+                    MinCohortSize = 2,
+                    MinThreshold = 2,
+                    MinDistinctOrganisations = 1,
                 },
             });
             await client.EnrolAsync();

@@ -98,7 +98,7 @@ public sealed class ObservabilityTests
         Assert.Equal(ActivityStatusCode.Ok, round.Status);
 
         List<Activity> phases = stopped.Where(a => a.OperationName == CoordinatorTelemetry.PhaseSpan).ToList();
-        Assert.Equal(["AdvertiseKeys", "ShareKeys", "MaskedInput", "Unmasking"], phases.Select(p => (string)p.GetTagItem("securefedrec.phase")!));
+        Assert.Equal(["AdvertiseKeys", "ShareKeys", "MaskedInput", "ConsistencyCheck", "Unmasking"], phases.Select(p => (string)p.GetTagItem("securefedrec.phase")!));
         Assert.All(phases, p =>
         {
             Assert.Equal(round.TraceId, p.TraceId);
@@ -200,7 +200,7 @@ public sealed class ObservabilityTests
     {
         var stopped = new ConcurrentQueue<Activity>();
         using ActivityListener listener = Listen(stopped);
-        await using var federation = new Federation(clients: 0);
+        await using var federation = new Federation(clients: 0, roster: false);
         CoordinatorOptions options = Options(federation);
         using var log = new EventCapture();
         CoordinatorHost host = await CoordinatorHost.StartAsync(options, l => l.AddProvider(log).SetMinimumLevel(LogLevel.Information));
@@ -260,7 +260,7 @@ public sealed class ObservabilityTests
         await collector.StartAsync();
         string endpoint = collector.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
-        await using var federation = new Federation(clients: 0);
+        await using var federation = new Federation(clients: 0, roster: false);
         CoordinatorOptions options = Options(federation);
         options.Telemetry.OtlpEndpoint = endpoint;
         options.Telemetry.ServiceName = "sfr-otlp-test";
@@ -286,7 +286,7 @@ public sealed class ObservabilityTests
     public async Task A_coordinator_whose_budget_cannot_release_another_round_opens_none_and_clients_spend_nothing()
     {
         // One planned round: the first spends (almost) the whole budget, the second would exceed it.
-        await using var federation = new Federation(clients: 3);
+        await using var federation = new Federation(clients: 3, roster: false);
         CoordinatorOptions options = Options(federation, r =>
         {
             r.PlannedRounds = 1;

@@ -66,7 +66,7 @@ public sealed class ProcessTests
     [Fact]
     public async Task A_coordinator_killed_mid_round_whose_clients_are_gone_resumes_it_aborts_it_at_its_deadlines_and_loses_nothing()
     {
-        await using var federation = new Federation(clients: 3);
+        await using var federation = new Federation(clients: 3, roster: false);
         string config = WriteCoordinatorConfig(federation, cohort: 3, phaseSeconds: 30);
         string db = Path.Combine(federation.Directory, "coordinator.db");
 

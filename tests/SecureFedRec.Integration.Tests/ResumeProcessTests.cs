@@ -73,7 +73,7 @@ public sealed class ResumeProcessTests
                 CertificateKeyPath = "coordinator.key",
                 Store = "coordinator.db",
                 AllowListPath = "allow-list.txt",
-                Rounds = new { CohortSize = Cohort, MinClients = Cohort, Dimension = 4, PhaseSeconds = phaseSeconds, RecruitSeconds = 1 },
+                Rounds = new { CohortSize = Cohort, MinClients = Cohort, Dimension = 4, PhaseSeconds = phaseSeconds, RecruitSeconds = 1, ThreatMode = "HonestButCurious", AllowHonestButCurious = true },
             },
         }));
         return path;
@@ -108,7 +108,7 @@ public sealed class ResumeProcessTests
     [InlineData(Phase.Unmasking)]
     public async Task A_coordinator_killed_in_a_phase_resumes_the_same_round_on_restart_and_the_clients_complete_it(Phase killIn)
     {
-        await using var federation = new Federation(clients: Cohort);
+        await using var federation = new Federation(clients: Cohort, roster: false);
         string config = WriteConfig(federation, FreePort(), phaseSeconds: 20);
         string db = Path.Combine(federation.Directory, "coordinator.db");
         var channels = new List<CoordinatorChannel>();

@@ -115,7 +115,7 @@ public sealed class UnwritableStoreTests
             return;
         }
 
-        await using var federation = new Federation(clients: 3);
+        await using var federation = new Federation(clients: 3, roster: false);
         CoordinatorOptions options = federation.Options(r =>
         {
             r.CohortSize = 3;
