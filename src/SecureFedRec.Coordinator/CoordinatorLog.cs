@@ -65,4 +65,10 @@ internal static partial class CoordinatorLog
 
     [LoggerMessage(EventId = 2033, Level = LogLevel.Information, Message = "Client {ClientId} enrolled as number {Number}, roster member {Member} (roster version {Version})")]
     public static partial void EnrolledMember(ILogger logger, string clientId, int number, string member, ulong version);
+
+    [LoggerMessage(EventId = 2034, Level = LogLevel.Warning, Message = "Round {RoundId} runs HONEST-BUT-CURIOUS (explicit opt-in): its inputs are NOT protected against a coordinator that lies about dropouts or the cohort; use the Malicious default in production")]
+    public static partial void HonestButCuriousRound(ILogger logger, ulong roundId);
+
+    [LoggerMessage(EventId = 2035, Level = LogLevel.Information, Message = "Caller {ClientId} left out of the cohort: {Reason}")]
+    public static partial void CohortCandidateRefused(ILogger logger, string clientId, string reason);
 }

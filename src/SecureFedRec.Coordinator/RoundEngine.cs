@@ -455,5 +455,11 @@ public sealed class RoundEngine
         {
             CoordinatorLog.MessageRefused(engine._logger, (long)roundId, caller, phase, detail);
         }
+
+        public override void OnHonestButCuriousRound(RoundPlan plan) =>
+            CoordinatorLog.HonestButCuriousRound(engine._logger, plan.Contract.RoundId);
+
+        public override void OnCohortCandidateRefused(string caller, string reason) =>
+            CoordinatorLog.CohortCandidateRefused(engine._logger, caller, reason);
     }
 }

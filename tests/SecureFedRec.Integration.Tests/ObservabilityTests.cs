@@ -108,7 +108,7 @@ public sealed class ObservabilityTests
             Assert.Equal(3, p.GetTagItem("securefedrec.phase.expected"));
             Assert.True(p.StartTimeUtc >= round.StartTimeUtc && p.StartTimeUtc + p.Duration <= round.StartTimeUtc + round.Duration);
         });
-        Assert.Equal(["ShareKeys", "MaskedInput", "Unmasking", "Completed"], phases.Select(p => (string)p.GetTagItem("securefedrec.phase.next")!));
+        Assert.Equal(["ShareKeys", "MaskedInput", "ConsistencyCheck", "Unmasking", "Completed"], phases.Select(p => (string)p.GetTagItem("securefedrec.phase.next")!));
 
         // The SDK's own spans: one enrolment and one round per client.
         Assert.Equal(3, stopped.Count(a => a.OperationName == ClientTelemetry.EnrolSpan));
@@ -223,7 +223,7 @@ public sealed class ObservabilityTests
         }
 
         string abandoned = Assert.Single(log.Of(2051));
-        Assert.Contains($"round {roundId} abandoned in phase AdvertiseKeys", abandoned, StringComparison.Ordinal);
+        Assert.Contains($"round {roundId} interrupted in phase AdvertiseKeys", abandoned, StringComparison.Ordinal);
         Assert.Contains("nothing of it is released or charged", abandoned, StringComparison.Ordinal);
         Assert.Empty(log.Of(2050));
         Activity round = Assert.Single(stopped, a => a.OperationName == CoordinatorTelemetry.RoundSpan && (long)a.GetTagItem("securefedrec.round.id")! == (long)roundId);
@@ -236,10 +236,11 @@ public sealed class ObservabilityTests
         using var log2 = new EventCapture();
         await using (CoordinatorHost again = await CoordinatorHost.StartAsync(options, l => l.AddProvider(log2)))
         {
-            Assert.Contains($"Round {roundId} was open at start-up (phase AdvertiseKeys)", Assert.Single(log2.Of(2016)), StringComparison.Ordinal);
+            // Resumed from its journal (its callers are gone, so it aborts at its re-armed deadlines).
+            Assert.Contains($"Round {roundId} was open at start-up; resumed from its journal", Assert.Single(log2.Of(2060)), StringComparison.Ordinal);
         }
 
-        Assert.Contains("Stopping: no round in progress", Assert.Single(log2.Of(2050)), StringComparison.Ordinal);
+        Assert.Contains($"Stopping: round {roundId} interrupted", Assert.Single(log2.Of(2051)), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -18,7 +18,9 @@ public sealed class ProcessTests
         coordinator["CertificatePath"] = "coordinator.crt";
         coordinator["CertificateKeyPath"] = "coordinator.key";
         coordinator["Store"] = "coordinator.db";
-        coordinator["Rounds"] = new { CohortSize = cohort, MinClients = cohort, Dimension = 4, PhaseSeconds = phaseSeconds, RecruitSeconds = 1 };
+        coordinator["Rounds"] = federation.UsesRoster
+            ? (object)new { CohortSize = cohort, MinClients = cohort, Dimension = 4, PhaseSeconds = phaseSeconds, RecruitSeconds = 1 }
+            : new { CohortSize = cohort, MinClients = cohort, Dimension = 4, PhaseSeconds = phaseSeconds, RecruitSeconds = 1, ThreatMode = "HonestButCurious", AllowHonestButCurious = true };
         File.WriteAllText(path, JsonSerializer.Serialize(new { Coordinator = coordinator }));
         return path;
     }

@@ -176,4 +176,11 @@ internal sealed class PhaseHistoryEvents(PhaseHistory journal, RoundHostEvents i
 
     public override void OnProtocolRefused(ulong roundId, string caller, Phase phase, string detail) =>
         inner.OnProtocolRefused(roundId, caller, phase, detail);
+
+    // Every other event is forwarded too: this wrapper only adds to the history, it never swallows an event.
+    public override void OnBudgetExhausted(BudgetExhaustion exhaustion) => inner.OnBudgetExhausted(exhaustion);
+
+    public override void OnCohortCandidateRefused(string caller, string reason) => inner.OnCohortCandidateRefused(caller, reason);
+
+    public override void OnHonestButCuriousRound(RoundPlan plan) => inner.OnHonestButCuriousRound(plan);
 }
