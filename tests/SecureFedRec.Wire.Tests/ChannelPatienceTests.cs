@@ -30,7 +30,7 @@ public sealed class ChannelPatienceTests
         int retries = 0;
         using var channel = new CoordinatorChannel(new Uri($"http://127.0.0.1:{ClosedPort()}/"), new CoordinatorChannelOptions
         {
-            Patience = TimeSpan.FromSeconds(1.5),
+            Patience = TimeSpan.FromSeconds(3),
             InitialBackoff = TimeSpan.FromMilliseconds(20),
             MaxBackoff = TimeSpan.FromMilliseconds(200),
             ProgressInterval = TimeSpan.FromMilliseconds(500),
@@ -42,13 +42,14 @@ public sealed class ChannelPatienceTests
         TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
 
         Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
-        Assert.InRange(elapsed.TotalSeconds, 1.4, 10);
-        Assert.True(retries >= 5, $"{retries} retries");
-        Assert.Matches(@"^GetStatus to http://127\.0\.0\.1:\d+/ failed \d+ times over 1\.\d s \(patience 1\.5 s\); last: ", ex.Status.Detail);
+        Assert.InRange(elapsed.TotalSeconds, 2.9, 20);
+        // At most 200 ms between attempts over 3 s: at least a handful of retries even on a loaded 2-core machine.
+        Assert.True(retries >= 4, $"{retries} retries");
+        Assert.Matches(@"^GetStatus to http://127\.0\.0\.1:\d+/ failed \d+ times over \d+(\.\d)? s \(patience 3(\.0)? s\); last: ", ex.Status.Detail);
         // Progress: the first retry, then at most one report per interval (not one per attempt).
         Assert.Equal(1, reports[0].Attempt);
-        Assert.InRange(reports.Count, 2, 5);
-        Assert.True(reports.Count < retries);
+        Assert.InRange(reports.Count, 2, 8);
+        Assert.True(reports.Count <= retries);
         Assert.All(reports, r => Assert.False(r.Answered));
         Assert.All(reports, r => Assert.Equal(StatusCode.Unavailable, r.Status));
         Assert.All(reports.Zip(reports.Skip(1)), p => Assert.True(p.Second.Waited - p.First.Waited >= TimeSpan.FromMilliseconds(500)));
