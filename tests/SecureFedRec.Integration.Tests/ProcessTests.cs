@@ -25,6 +25,17 @@ public sealed class ProcessTests
         return path;
     }
 
+    /// <summary>Journaled client messages of a round, read from the live SQLite store (WAL: readers do not block the writer).</summary>
+    private static long JournalMessages(string db, long round)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using Microsoft.Data.Sqlite.SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM round_journal WHERE round_id = $round AND kind = 'message'";
+        command.Parameters.AddWithValue("$round", round);
+        return (long)command.ExecuteScalar()!;
+    }
+
     private static string WriteClientConfig(Federation federation, int index, Uri coordinator)
     {
         File.WriteAllText(Path.Combine(federation.Directory, $"data-{index}.json"), $"[0.{index + 1}, 0.2, -0.1, 0.0]");
@@ -97,6 +108,14 @@ public sealed class ProcessTests
             Assert.Equal(2UL, joined.Round.RoundId);
             GetStatusResponse status = await silent.Status.GetStatusAsync(new GetStatusRequest());
             Assert.Equal((2UL, Phase.AdvertiseKeys), (status.CurrentRound, status.CurrentPhase));
+
+            // The two taking part have advertised their keys (journaled) before the kill.
+            DateTime journaled = DateTime.UtcNow.AddSeconds(30);
+            while (JournalMessages(db, 2) < 2)
+            {
+                Assert.True(DateTime.UtcNow < journaled, "the two clients' AdvertiseKeys messages were not journaled");
+                await Task.Delay(50);
+            }
 
             first.Kill();
             foreach (Task<ClientRoundResult> t in stuck)

@@ -117,7 +117,7 @@ public sealed class CoordinatorChannel : IDisposable
             {
                 throw new CoordinatorTlsException((TlsFailure)Math.Max(1, Volatile.Read(ref _lastTlsFailure)), Address, ex);
             }
-            catch (RpcException ex) when (IsTransient(ex.StatusCode) && !cancellationToken.IsCancellationRequested)
+            catch (RpcException ex) when ((IsTransient(ex.StatusCode) || IsClosedConnection(ex)) && !cancellationToken.IsCancellationRequested)
             {
                 TimeSpan waited = System.Diagnostics.Stopwatch.GetElapsedTime(started);
                 TimeSpan delay = Backoff.Delay(attempt, _options.InitialBackoff, _options.MaxBackoff, RandomSource.System);
@@ -161,6 +161,31 @@ public sealed class CoordinatorChannel : IDisposable
 
     /// <summary>Whether a status may succeed when retried (UNAVAILABLE, DEADLINE_EXCEEDED; never a TLS refusal).</summary>
     public static bool IsTransient(StatusCode code) => code is StatusCode.Unavailable or StatusCode.DeadlineExceeded;
+
+    /// <summary>
+    /// A call that never started because the coordinator closed the HTTP/2 connection (a graceful GOAWAY, NO_ERROR, as
+    /// Kestrel sends when it stops or restarts; or the connection reset under the request): grpc-dotnet reports it as
+    /// INTERNAL "Error starting gRPC call". Safe to retry: every Rounds/Enrolment RPC is idempotent (a resubmission of the
+    /// identical bytes is acknowledged again).
+    /// </summary>
+    internal static bool IsClosedConnection(RpcException ex)
+    {
+        if (ex.StatusCode != StatusCode.Internal)
+        {
+            return false;
+        }
+
+        for (Exception? e = ex.Status.DebugException; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Http.HttpProtocolException { ErrorCode: 0 }
+                || e is System.Net.Http.HttpRequestException { HttpRequestError: System.Net.Http.HttpRequestError.ConnectionError })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static bool IsTlsFailure(RpcException ex)
     {
