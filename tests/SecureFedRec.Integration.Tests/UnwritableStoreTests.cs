@@ -120,7 +120,7 @@ public sealed class UnwritableStoreTests
         {
             r.CohortSize = 3;
             r.MinClients = 3;
-            r.PhaseSeconds = 20;
+            r.PhaseSeconds = 60;
         });
         await using CoordinatorHost host = await CoordinatorHost.StartAsync(options, null);
         var channels = new List<CoordinatorChannel>();
@@ -140,7 +140,7 @@ public sealed class UnwritableStoreTests
                 {
                     Pin = CertificatePin.ForCertificate(federation.PublicCertificate),
                     Authenticator = federation.Identities[i],
-                    MaxAttempts = 80,
+                    MaxAttempts = 0, // patience: keep trying (bounded by the test's own timeout)
                     InitialBackoff = TimeSpan.FromMilliseconds(100),
                     MaxBackoff = TimeSpan.FromMilliseconds(400),
                 });
@@ -175,7 +175,7 @@ public sealed class UnwritableStoreTests
             Immutable.Set(false, files);
             files = [];
 
-            ClientRoundResult[] results = await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(40));
+            ClientRoundResult[] results = await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(90));
             Assert.All(results, r => Assert.Equal((ClientRoundOutcome.Completed, 1UL), (r.Outcome, r.RoundId)));
             Assert.Equal(2, host.Engine.ModelVersion);
         }
