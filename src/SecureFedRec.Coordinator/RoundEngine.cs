@@ -150,7 +150,7 @@ public sealed class RoundEngine
         int released = rounds.Count(r => r.Outcome == "Completed");
         RoundOptions o = _options.Rounds;
         _host = new RoundHost(HostOptionsOf(o, _time, (ulong)(rounds.Count == 0 ? 1 : rounds.Max(r => r.RoundId) + 1), IdentityOf, new StoreJournal(this)),
-            ToRelease(latest), _ledger, _rule, new Operations.PhaseHistoryEvents(PhaseHistory, new StoreEvents(this)), released);
+            ToRelease(latest), _ledger, _rule, new StoreEvents(this), released);
 
         IReadOnlyList<RoundRecord> open = await _store.ListOpenRoundsAsync(cancellationToken).ConfigureAwait(false);
         IReadOnlyList<ModelVersionRecord> models = open.Count == 0 ? [] : await _store.ListModelsAsync(cancellationToken).ConfigureAwait(false);
@@ -367,6 +367,7 @@ public sealed class RoundEngine
             RoundContract c = opened.Plan.Contract;
             engine._metrics.Current((long)c.RoundId, (int)ProtocolPhase.AdvertiseKeys);
             engine._tracing.Opened(opened);
+            engine.PhaseHistory.Opened(opened);
             CoordinatorLog.RoundOpened(engine._logger, (long)c.RoundId, opened.Cohort.Count, opened.Plan.Threshold, (long)c.ModelVersion, c.ClaimedEpsilon);
             return Task.CompletedTask;
         }
@@ -381,6 +382,8 @@ public sealed class RoundEngine
                 await engine._store.UpdateRoundAsync((long)closed.RoundId, closed.Next.ToString(), null, engine._time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
                 engine._metrics.Current((long)closed.RoundId, (int)closed.Next);
             }
+
+            engine.PhaseHistory.PhaseClosed(closed); // once the store took the transition
         }
 
         public override async Task OnModelReleasedAsync(ModelRelease release, CancellationToken cancellationToken)
@@ -429,6 +432,8 @@ public sealed class RoundEngine
                     CoordinatorLog.RoundAborted(engine._logger, id, outcome);
                     break;
             }
+
+            engine.PhaseHistory.Finished(finished);
         }
 
         public override async Task<ModelRelease?> LoadModelAsync(ulong version, CancellationToken cancellationToken)
@@ -449,6 +454,7 @@ public sealed class RoundEngine
             engine._metrics.ClientDropped(reason.ToString());
             engine._tracing.Dropped(roundId, reason);
             CoordinatorLog.ClientDropped(engine._logger, (long)roundId, caller, reason);
+            engine.PhaseHistory.Dropped(roundId, reason);
         }
 
         public override void OnProtocolRefused(ulong roundId, string caller, ProtocolPhase phase, string detail)

@@ -1,14 +1,13 @@
 using SecureFedRec.Protocol.Wire;
 using SecureFedRec.Rounds;
 using SecureFedRec.Rounds.Server;
-using SecureFedRec.Rounds.Transport;
 
 namespace SecureFedRec.Coordinator.Operations;
 
 /// <summary>
 /// What this coordinator process observed of its rounds, beyond what the store records (phase and outcome): cohort,
 /// threshold, each closed phase with its survivors (answered of expected) and duration, drops by reason, contributors
-/// and the diagnostic of a withheld or aborted round. Fed by <see cref="PhaseHistoryEvents"/> from the round host's events;
+/// and the diagnostic of a withheld or aborted round. Fed by the coordinator's round-host event handler (RoundEngine.StoreEvents), beside metrics and traces;
 /// read by the operator API and the dashboard.
 /// </summary>
 /// <remarks>
@@ -131,56 +130,4 @@ internal sealed record JournalRound(int Cohort, int Threshold, DateTimeOffset Op
     IReadOnlyList<(DropReason Reason, int Count)> Drops, ServerRoundOutcome Outcome, int Contributors, ulong ReleasedVersion, string? Detail)
 {
     public int Dropped => Drops.Sum(d => d.Count);
-}
-
-/// <summary>
-/// Forwards every round-host event to the coordinator's own handler (store writes, metrics, logs) unchanged, and
-/// records it in the <see cref="PhaseHistory"/> once the handler has accepted it.
-/// </summary>
-internal sealed class PhaseHistoryEvents(PhaseHistory journal, RoundHostEvents inner) : RoundHostEvents
-{
-    public override Task<ulong> AllocateRoundIdAsync(ulong proposed, RoundContract draft, IReadOnlyList<string> cohort, CancellationToken cancellationToken) =>
-        inner.AllocateRoundIdAsync(proposed, draft, cohort, cancellationToken);
-
-    public override async Task OnRoundOpenedAsync(RoundOpened opened, CancellationToken cancellationToken)
-    {
-        journal.Opened(opened);
-        await inner.OnRoundOpenedAsync(opened, cancellationToken).ConfigureAwait(false);
-    }
-
-    public override async Task OnPhaseClosedAsync(PhaseClosed closed, CancellationToken cancellationToken)
-    {
-        await inner.OnPhaseClosedAsync(closed, cancellationToken).ConfigureAwait(false);
-        journal.PhaseClosed(closed);
-    }
-
-    public override Task OnModelReleasedAsync(ModelRelease release, CancellationToken cancellationToken) =>
-        inner.OnModelReleasedAsync(release, cancellationToken);
-
-    public override async Task OnRoundFinishedAsync(RoundFinished finished, CancellationToken cancellationToken)
-    {
-        await inner.OnRoundFinishedAsync(finished, cancellationToken).ConfigureAwait(false);
-        journal.Finished(finished);
-    }
-
-    public override Task<ModelRelease?> LoadModelAsync(ulong version, CancellationToken cancellationToken) =>
-        inner.LoadModelAsync(version, cancellationToken);
-
-    public override void OnPlanRefused(int clients, RoundPlanRefusal refusal, string? detail) => inner.OnPlanRefused(clients, refusal, detail);
-
-    public override void OnClientDropped(ulong roundId, string caller, DropReason reason)
-    {
-        inner.OnClientDropped(roundId, caller, reason);
-        journal.Dropped(roundId, reason);
-    }
-
-    public override void OnProtocolRefused(ulong roundId, string caller, Phase phase, string detail) =>
-        inner.OnProtocolRefused(roundId, caller, phase, detail);
-
-    // Every other event is forwarded too: this wrapper only adds to the history, it never swallows an event.
-    public override void OnBudgetExhausted(BudgetExhaustion exhaustion) => inner.OnBudgetExhausted(exhaustion);
-
-    public override void OnCohortCandidateRefused(string caller, string reason) => inner.OnCohortCandidateRefused(caller, reason);
-
-    public override void OnHonestButCuriousRound(RoundPlan plan) => inner.OnHonestButCuriousRound(plan);
 }
