@@ -167,6 +167,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             builder.Services.AddSingleton<MembershipService>();
             builder.Services.AddSingleton<EnrolmentService>();
             builder.Services.AddSingleton<RoundsService>();
+            builder.Services.AddSingleton(new Transfer.ChunkedUploads(options.Transfer, time) { MaxResponseBytes = options.MaxMessageBytes });
             builder.Services.AddGrpc(grpc =>
                 {
                     // Statuses are the library's; details of handler exceptions never reach the client. No compression
@@ -177,7 +178,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
                     grpc.MaxSendMessageSize = options.MaxMessageBytes;
                     grpc.Interceptors.Add<RpcMetricsInterceptor>();
                 })
-                .AddServiceOptions<RoundsService>(rounds => rounds.MaxReceiveMessageSize = options.MaxMessageBytes);
+                .AddServiceOptions<RoundsService>(rounds => rounds.MaxReceiveMessageSize = Math.Max(options.MaxMessageBytes, TransferFraming.MaxChunkRequestBytes));
             Operations.OperationsHosting.Add(builder, options, allowList, certificate, time);
             builder.Services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
             builder.Services.AddGrpcReflection();

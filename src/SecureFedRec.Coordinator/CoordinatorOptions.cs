@@ -68,6 +68,9 @@ public sealed class CoordinatorOptions : ISettingsRules
     /// <summary>Round settings.</summary>
     public RoundOptions Rounds { get; set; } = new();
 
+    /// <summary>Chunked transfer of large client messages (protocol-spec/coordinator.md §7): upload size and memory bounds.</summary>
+    public Transfer.TransferOptions Transfer { get; set; } = new();
+
     /// <summary>Operator keys (operator API) and the dashboard (docs/operators.md, "Run management").</summary>
     public Operations.OperatorOptions Operators { get; set; } = new();
 

@@ -143,7 +143,7 @@ internal sealed class EnrolmentService(ICoordinatorStore store, Admission admiss
 /// other methods refuse anything above 64 KiB.
 /// </summary>
 /// <remarks>Singleton; thread-safe when the round service is. Bound by <see cref="SignedRoundsBase"/>.</remarks>
-internal sealed class RoundsService(IRoundService rounds, ICoordinatorStore store) : SignedRoundsBase
+internal sealed partial class RoundsService(IRoundService rounds, ICoordinatorStore store) : SignedRoundsBase
 {
     /// <inheritdoc />
     public override async Task<JoinRoundResponse> JoinRound(JoinRoundRequest request, ServerCallContext context)

@@ -16,7 +16,7 @@ namespace SecureFedRec.Wire;
 /// <see cref="FormatException"/> for a malformed payload).
 /// </summary>
 /// <remarks>Thread-safe; does not own the channel.</remarks>
-public sealed class GrpcRoundTransport : IRoundTransport
+public sealed partial class GrpcRoundTransport : IRoundTransport
 {
     private readonly CoordinatorChannel _channel;
 
@@ -70,6 +70,11 @@ public sealed class GrpcRoundTransport : IRoundTransport
     public async Task<SubmitReply> SubmitAsync(ulong roundId, Phase phase, ClientToServer message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
+        if (ShouldChunk(message))
+        {
+            return await SubmitChunkedAsync(roundId, phase, message, cancellationToken).ConfigureAwait(false);
+        }
+
         var request = new SubmitPhaseRequest { RoundId = roundId, Phase = phase, Payload = message.ToByteString() };
         try
         {
@@ -113,9 +118,8 @@ public sealed class GrpcRoundTransport : IRoundTransport
     /// <inheritdoc />
     public async Task<ModelRelease> GetModelAsync(ulong version, CancellationToken cancellationToken)
     {
-        GetModelResponse response = await _channel.InvokeAsync("GetModel",
-            o => _channel.Rounds.GetModelAsync(new GetModelRequest { Version = version }, o), cancellationToken).ConfigureAwait(false);
-        return new ModelRelease(response.Version, response.RoundId, RoundCodec.DecodeModel(response.Model.Span), response.Epsilon, response.TotalEpsilon);
+        // By byte range (coordinator.md §7.5): one call for a model up to 1 MiB, bounded messages for any size.
+        return await GetModelByRangesAsync(version, cancellationToken).ConfigureAwait(false);
     }
 
     private static ServerToClient Parse(ByteString payload)

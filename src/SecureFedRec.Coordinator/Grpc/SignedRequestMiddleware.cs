@@ -73,7 +73,9 @@ internal sealed class SignedRequestMiddleware(RequestDelegate next, SignedReques
         {
             long limit = grpc.Method.ServiceName == V1Services.Rounds && grpc.Method.Name == "SubmitPhase"
                 ? maxSubmitBytes
-                : Wire.CoordinatorProtocol.SmallMessageBytes;
+                : grpc.Method.ServiceName == V1Services.Rounds && grpc.Method.Name == "UploadChunk"
+                    ? Wire.TransferFraming.MaxChunkRequestBytes
+                    : Wire.CoordinatorProtocol.SmallMessageBytes;
             PipeReader body = context.Request.BodyReader;
             ReadResult read = await body.ReadAtLeastAsync(PrefixLength, context.RequestAborted).ConfigureAwait(false);
             long? declared = DeclaredLength(read.Buffer);

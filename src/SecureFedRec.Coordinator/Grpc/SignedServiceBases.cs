@@ -34,7 +34,7 @@ internal abstract class SignedEnrolmentBase
 /// MaxReceiveMessageSize (the coordinator's MaxMessageBytes), the other methods 64 KiB.
 /// </summary>
 [BindServiceMethod(typeof(SignedRoundsBase), nameof(BindService))]
-internal abstract class SignedRoundsBase
+internal abstract partial class SignedRoundsBase
 {
     private static readonly Method<JoinRoundRequest, JoinRoundResponse> s_join =
         SignedMessages.Unary<JoinRoundRequest, JoinRoundResponse>(Wire.V1.Rounds.Descriptor, "JoinRound", JoinRoundRequest.Parser, CoordinatorProtocol.SmallMessageBytes);
@@ -61,6 +61,7 @@ internal abstract class SignedRoundsBase
         binder.AddMethod(s_submit, service is null ? null : service.SubmitPhase);
         binder.AddMethod(s_fetch, service is null ? null : service.FetchPhase);
         binder.AddMethod(s_model, service is null ? null : service.GetModel);
+        BindTransfer(binder, service);
     }
 
     /// <summary><c>JoinRound</c>.</summary>
