@@ -44,7 +44,12 @@ public sealed partial class GrpcRoundTransport
     /// <summary>Model range requests made by this transport (tests and diagnostics).</summary>
     internal int RangeRequests => Volatile.Read(ref _rangeRequests);
 
+    /// <summary>UploadChunk requests made by this transport (tests and diagnostics).</summary>
+    internal int ChunkRequests => Volatile.Read(ref _chunkRequests);
+
     private int _rangeRequests;
+
+    private int _chunkRequests;
 
     private bool ShouldChunk(ClientToServer message) => message.CalculateSize() > _chunkBytes;
 
@@ -73,6 +78,7 @@ public sealed partial class GrpcRoundTransport
                     Data = UnsafeByteOperations.UnsafeWrap(payload.AsMemory(checked((int)(index * _chunkBytes)), length)),
                 };
                 UploadChunkResponse response;
+                Interlocked.Increment(ref _chunkRequests);
                 try
                 {
                     response = await _channel.InvokeAsync("UploadChunk", o => _channel.Rounds.UploadChunkAsync(request, o), cancellationToken).ConfigureAwait(false);
