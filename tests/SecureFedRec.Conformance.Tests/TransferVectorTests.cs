@@ -22,7 +22,7 @@ public sealed class TransferVectorTests
     private const uint ChunkSize = 65_536;
     private const int Words = 50_000;
     private const ulong ModelVersion = 3;
-    private static readonly double[] Model = [1.5, -2, 0.25, 1e-300, -0.0, 123456.789];
+    private static readonly double[] Model = [1.5, -2, 0.25, 1e-300, -0.5, 123456.789];
 
     /// <summary>The masked input: word i = (i * 2654435761 + 12345) mod 2^32, little-endian; round 7, client 3.</summary>
     private static byte[] Payload()
