@@ -7,6 +7,7 @@ Inputs are the files written by
   securefedrec bench crypto --json bench/results/crypto-runN.json
   securefedrec bench secagg ... --json bench/results/secagg-<params>-runN.json
   securefedrec bench network ... --json bench/results/network-<params>-runN.json
+  python3 scripts/bench_sqlite_rows.py --json bench/results/sqlite-rows-runN.json
 Runs of the same benchmark and parameters are grouped and shown as ranges (min–max over runs) with the load average
 each run recorded. Nothing is typed in by hand: a figure not in the JSON is not in the page. --check exits 1 when the
 page on disk differs from what the JSON gives (for CI).
@@ -180,6 +181,27 @@ def network_section(runs):
     return out
 
 
+def sqlite_rows_section(runs):
+    d0 = runs[0][1]
+    datas = [d for _, d in runs]
+    out = []
+    out.append(f"{d0['rows']} rows of {d0['rowBytes']:,} B (a d = 10^7 masked input padded to 2^24 words is one such row of the round "
+               f"journal, protocol-spec/coordinator.md §6), one transaction each, WAL with synchronous=FULL as the coordinator's "
+               f"SQLite store; SQLite {d0['sqliteVersion']} through Python {d0['python']}, {d0['cores']} cores. "
+               f"Runs: {', '.join(n for n, _ in runs)}.")
+    out.append("")
+    out.append("| figure | range over runs |")
+    out.append("|---|---|")
+    out.append(f"| insert one row (commit included) | {rng([x for d in datas for x in d['insertSeconds']], ' s')} |")
+    out.append(f"| read every row back (resume) | {rng([d['readAllSeconds'] for d in datas], ' s')} |")
+    out.append(f"| delete every row (with the round's outcome) | {rng([d['deleteAllSeconds'] for d in datas], ' s')} |")
+    out.append(f"| database file after the inserts | {rng([d['databaseBytes'] for d in datas], ' B')} |")
+    out.append("")
+    out.append("Load average (1/5/15 min) per run, before → after: " + "; ".join(
+        f"{n}: {d.get('loadAverageBefore')} → {d.get('loadAverageAfter')}" for n, d in runs) + ".")
+    return out
+
+
 def render(results):
     groups = load(results)
     lines = [
@@ -222,6 +244,13 @@ def render(results):
                          f"--phase-seconds {fmt(d0['phaseSeconds'])}{cap}`")
             lines.append("")
             lines.extend(network_section(runs))
+        elif kind == "sqlite-rows":
+            d0 = runs[0][1]
+            lines.append(f"## Round journal rows of a chunked masked input in SQLite (`scripts/bench_sqlite_rows.py`)")
+            lines.append("")
+            lines.append(f"Command: `python3 scripts/bench_sqlite_rows.py --rows {d0['rows']} --mib {d0['rowBytes'] // (1024 * 1024)}`")
+            lines.append("")
+            lines.extend(sqlite_rows_section(runs))
         else:
             continue
         lines.append("")

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
@@ -21,9 +20,6 @@ namespace SecureFedRec.Coordinator;
 /// </summary>
 internal sealed partial class RoundsService
 {
-    // The digest of each model version's encoding (32 bytes a version; versions are immutable).
-    private static readonly ConcurrentDictionary<ulong, byte[]> s_modelDigests = new();
-
     /// <inheritdoc />
     public override async Task<UploadChunkResponse> UploadChunk(UploadChunkRequest request, ServerCallContext context)
     {
@@ -116,7 +112,7 @@ internal sealed partial class RoundsService
         int length = (int)Math.Min(Math.Min(request.Length == 0 ? TransferFraming.MaxChunkBytes : request.Length, cap), total - (long)request.Offset);
         byte[] data = GC.AllocateUninitializedArray<byte>(length);
         TransferFraming.EncodeModelRange(model.Values, (long)request.Offset, data);
-        byte[] digest = s_modelDigests.GetOrAdd(model.Version, _ => TransferFraming.ModelDigest(model.Version, (ulong)total, feed =>
+        byte[] digest = Uploads(context).ModelDigests.GetOrAdd(model.Version, _ => new Lazy<byte[]>(() => TransferFraming.ModelDigest(model.Version, (ulong)total, feed =>
         {
             byte[] block = new byte[64 * 1024];
             for (long at = 0; at < total; at += block.Length)
@@ -125,7 +121,7 @@ internal sealed partial class RoundsService
                 TransferFraming.EncodeModelRange(model.Values, at, block.AsSpan(0, n));
                 feed(block.AsSpan(0, n));
             }
-        }));
+        }))).Value;
         return new GetModelRangeResponse
         {
             Version = model.Version,

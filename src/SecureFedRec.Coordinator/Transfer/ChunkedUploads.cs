@@ -113,6 +113,12 @@ internal sealed class ChunkedUploads(TransferOptions options, TimeProvider time)
     /// <summary>The limits.</summary>
     public TransferOptions Options => options;
 
+    /// <summary>
+    /// The digest of each model version's encoding served by GetModelRange, computed once per version (concurrent first requests wait for the one computation; 32 bytes a
+    /// version: a version's values never change within this coordinator).
+    /// </summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<ulong, Lazy<byte[]>> ModelDigests { get; } = new();
+
     /// <summary>Largest response the coordinator sends (its MaxMessageBytes): bounds a model range.</summary>
     public int MaxResponseBytes { get; init; } = CoordinatorProtocol.DefaultMaxMessageBytes;
 
