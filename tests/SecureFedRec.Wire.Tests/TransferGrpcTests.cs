@@ -166,7 +166,11 @@ public sealed class TransferGrpcTests : IAsyncLifetime
 
         GetUploadStatusResponse status = await channel.Rounds.GetUploadStatusAsync(new GetUploadStatusRequest
         {
-            RoundId = Open, Phase = Phase.MaskedInput, TotalLength = (ulong)payload.Length, ChunkSize = TransferFraming.DefaultChunkBytes, Digest = ByteString.CopyFrom(lie),
+            RoundId = Open,
+            Phase = Phase.MaskedInput,
+            TotalLength = (ulong)payload.Length,
+            ChunkSize = TransferFraming.DefaultChunkBytes,
+            Digest = ByteString.CopyFrom(lie),
         });
         Assert.Equal(GetUploadStatusResponse.Types.State.None, status.State);
     }
@@ -205,7 +209,11 @@ public sealed class TransferGrpcTests : IAsyncLifetime
             case "status of an unknown round":
                 call = async () => await channel.Rounds.GetUploadStatusAsync(new GetUploadStatusRequest
                 {
-                    RoundId = 99, Phase = Phase.MaskedInput, TotalLength = (ulong)payload.Length, ChunkSize = TransferFraming.DefaultChunkBytes, Digest = chunk.Digest,
+                    RoundId = 99,
+                    Phase = Phase.MaskedInput,
+                    TotalLength = (ulong)payload.Length,
+                    ChunkSize = TransferFraming.DefaultChunkBytes,
+                    Digest = chunk.Digest,
                 });
                 break;
             case "model range beyond the end": call = async () => await channel.Rounds.GetModelRangeAsync(new GetModelRangeRequest { Version = 1, Offset = 36 }); break;
