@@ -148,7 +148,7 @@ def main():
         from google.protobuf import descriptor_pb2
         files = [descriptor_pb2.FileDescriptorProto.FromString(b) for b in replies[1].file_descriptor_response.file_descriptor_proto]
         coord = [f for f in files if f.package == "securefedrec.coordinator.v1"]
-        ok = len(coord) == 1 and "secagg.proto" in coord[0].dependency and any(sv.name == "Rounds" and len(sv.method) == 4 for sv in coord[0].service)
+        ok = len(coord) == 1 and "secagg.proto" in coord[0].dependency and any(sv.name == "Rounds" and len(sv.method) == 7 for sv in coord[0].service)
         check("reflection_describes_rounds", ok, repr([(f.name, list(f.dependency)) for f in files]))
     except grpc.RpcError as e:
         check("reflection_lists_services", False, f"{e.code()} {e.details()}")
