@@ -94,10 +94,10 @@ public sealed class SimulateTests : IDisposable
     }
 
     [Theory]
-    [InlineData("simulate --model mf --plot x.svg", "--plot applies to the ranking models (--model bpr|ials|neural), not to --model mf.")]
-    [InlineData("simulate --model mf --personalize", "--personalize applies to the ranking models (--model bpr|ials|neural), not to --model mf.")]
-    [InlineData("simulate --model mf --prior-weight 1", "--prior-weight applies to the ranking models (--model bpr|ials|neural), not to --model mf.")]
-    [InlineData("simulate --model mf --dp-factors 8", "--dp-factors applies to the ranking models (--model bpr|ials|neural), not to --model mf.")]
+    [InlineData("simulate --model mf --plot x.svg", "--plot applies to the ranking models (--model bpr|ials|neural|knn), not to --model mf.")]
+    [InlineData("simulate --model mf --personalize", "--personalize applies to the ranking models (--model bpr|ials|neural|knn), not to --model mf.")]
+    [InlineData("simulate --model mf --prior-weight 1", "--prior-weight applies to the ranking models (--model bpr|ials|neural|knn), not to --model mf.")]
+    [InlineData("simulate --model mf --dp-factors 8", "--dp-factors applies to the ranking models (--model bpr|ials|neural|knn), not to --model mf.")]
     [InlineData("simulate --model ials --shape device", "--shape applies to --model mf only.")]
     [InlineData("simulate --groups g.csv", "--groups applies to --model mf only.")]
     [InlineData("simulate --epsilon inf", "--epsilon inf applies to --model mf only")]

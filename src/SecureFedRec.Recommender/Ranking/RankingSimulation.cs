@@ -17,6 +17,13 @@ public enum RankingModelKind
 
     /// <summary>Two-tower neural model with MLP towers (<c>--model neural</c>).</summary>
     Neural = 2,
+
+    /// <summary>
+    /// Item-kNN over a differentially private item Gram matrix (<c>--model knn</c>): two secure-sum rounds (DP popularity
+    /// selecting M candidate items, then each user's normalised candidate co-occurrence matrix and a second popularity
+    /// measurement of the other items); the client scores from its own history. The DP model of the ranking family.
+    /// </summary>
+    Knn = 3,
 }
 
 /// <summary>
@@ -102,6 +109,18 @@ public sealed record RankingOptions
     /// <summary><c>--dp-factors</c>: embedding dimension k of the DP settings (fewer shared coordinates, less noise per signal); null = <see cref="Factors"/>.</summary>
     public int? DpFactors { get; init; } = 32;
 
+    /// <summary><c>--gram-items</c>: item-kNN: M, the candidate items (the M most popular by the first round's DP popularity) the Gram covers.</summary>
+    public int GramItems { get; init; } = 500;
+
+    /// <summary><c>--gram-rank</c>: item-kNN: 0 scores with the noised Gram itself, R &gt; 0 with its rank-R positive part.</summary>
+    public int GramRank { get; init; }
+
+    /// <summary><c>--prior-share</c> with <c>--model knn</c>: share φ of the second round's squared norm given to the popularity of the non-candidate items (the Gram gets 1 − φ).</summary>
+    public double GramPriorShare { get; init; } = 0.85;
+
+    /// <summary><c>--prior-weight</c> with <c>--model knn</c>: weight β of the normalised popularity beside the neighbourhood score among the candidates.</summary>
+    public double GramPriorWeight { get; init; } = 0.5;
+
     /// <summary><c>--personalize</c>: each client also learns private item-score offsets (PFedRec-style local head).</summary>
     public bool Personalize { get; init; }
 
@@ -144,6 +163,10 @@ public sealed record RankingOptions
         Check(PriorShare is > 0 and < 1, "--prior-share", PriorShare, "the prior share must be in (0, 1)");
         Check(PriorWindow >= 0, "--prior-window", PriorWindow, "the prior window must be 0 (all items) or positive");
         Check(DpFactors is null or (>= 1 and <= 1024), "--dp-factors", DpFactors ?? 0, "factors must be in 1..1024");
+        Check(GramItems is >= 2 and <= ItemGramSettings.MaxCandidates, "--gram-items", GramItems, $"the Gram's candidate items must be in 2..{ItemGramSettings.MaxCandidates}");
+        Check(GramRank >= 0 && GramRank <= GramItems, "--gram-rank", GramRank, "the Gram's rank must be 0 (full) or in 1..--gram-items");
+        Check(GramPriorShare is > 0 and < 1, "--prior-share", GramPriorShare, "the prior share must be in (0, 1)");
+        Check(GramPriorWeight >= 0 && double.IsFinite(GramPriorWeight), "--prior-weight", GramPriorWeight, "the prior weight must be non-negative and finite");
         Check(CentralEpochs >= 1, nameof(CentralEpochs), CentralEpochs, "at least 1 epoch");
         Check(BenchmarkRounds >= 1, nameof(BenchmarkRounds), BenchmarkRounds, "at least 1 round");
         foreach (var e in EpsilonSweep)
@@ -263,6 +286,11 @@ public static class RankingSimulation
         rows.Add(new RankingRow($"DP popularity (1 secure-sum round), ε = {options.Epsilon}", dpPopMetrics, dpPopEps, "user", null, null));
         log(Line("DP popularity", dpPopMetrics));
 
+        if (options.Model == RankingModelKind.Knn)
+        {
+            return RunItemGram(options, data.Name, split, partition, rows, popularity, log);
+        }
+
         var modelName = Create(options.Model, split.ItemCount, hp).Name;
         var central = Central(options, split, hp);
         rows.Add(new RankingRow($"{modelName}, centralized", central, null, null, null, null));
@@ -358,8 +386,85 @@ public static class RankingSimulation
         RankingModelKind.Bpr => new BprModel(items, hp),
         RankingModelKind.Ials => new IalsModel(items, hp),
         RankingModelKind.Neural => new TwoTowerModel(items, hp),
+        RankingModelKind.Knn => throw new ArgumentException("the item-kNN model is not a factor model: it is trained by its two secure-sum rounds (simulate --model knn), not round by round", nameof(kind)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown model"),
     };
+
+    /// <summary>The item-Gram settings of the options at a privacy unit.</summary>
+    internal static ItemGramSettings GramSettings(RankingOptions options, PrivacyUnit unit) => new()
+    {
+        Candidates = options.GramItems,
+        Rank = options.GramRank,
+        PriorShare = options.GramPriorShare,
+        PriorWeight = options.GramPriorWeight,
+        Unit = unit,
+        DropoutRate = options.Dropout,
+        Seed = options.Seed,
+    };
+
+    /// <summary>
+    /// <c>--model knn</c>: item-kNN over the item Gram, exact (centralized: one party; federated: plain sum and secure
+    /// aggregation) and under distributed DP at ε over its two rounds (user and institution level), with the sweep.
+    /// </summary>
+    private static RankingReport RunItemGram(RankingOptions options, string dataName, RankingSplit split, UserPartition partition, List<RankingRow> rows, RankingMetrics popularity, Action<string> log)
+    {
+        const string Name = "item-kNN (DP item Gram)";
+        var exact = GramSettings(options, PrivacyUnit.None);
+        exact.Validate(split.ItemCount);
+        var everyone = UserPartition.ByKey(split.UserCount, _ => "all");
+        var central = ItemGramFederation.Train(split, everyone, exact with { DropoutRate = 0 }, new PlainAggregator());
+        var centralMetrics = RankingEvaluator.Evaluate(central.Scorer, split);
+        rows.Add(new RankingRow($"{Name}, centralized (exact Gram)", centralMetrics, null, null, null, null));
+        log(Line($"{Name} centralized", centralMetrics));
+
+        (RankingMetrics, IReadOnlyList<RankingRoundReport>) Fit(ItemGramSettings s, IUpdateAggregator aggregator)
+        {
+            var result = ItemGramFederation.Train(split, partition, s, aggregator);
+            return (RankingEvaluator.Evaluate(result.Scorer, split), result.Rounds);
+        }
+
+        var (plain, plainRounds) = Fit(exact, new PlainAggregator());
+        rows.Add(Row($"{Name}, federated ({options.Clients} silos, {options.Dropout:P0} dropout)", plain, plainRounds, null));
+        log(Line($"{Name} federated", plain));
+
+        var (secagg, secaggRounds) = Fit(exact, new SecureRoundAggregator(null, options.Seed, threads: 1));
+        rows.Add(Row($"{Name}, federated + secure aggregation", secagg, secaggRounds, null));
+        log(Line($"{Name} federated + secagg", secagg));
+
+        // Both rounds are planned together: the accountant composes them (RDP) to ε at δ.
+        DpTarget Target(double e) => new(e, options.Delta, 2);
+        var dpName = string.Create(CultureInfo.InvariantCulture, $"{Name} (M = {options.GramItems}{(options.GramRank > 0 ? $", rank {options.GramRank}" : string.Empty)}, φ = {options.GramPriorShare}, β = {options.GramPriorWeight}, 2 rounds)");
+        var (dpUser, dpUserRounds) = Fit(GramSettings(options, PrivacyUnit.User), new SecureRoundAggregator(Target(options.Epsilon), options.Seed, threads: 1));
+        rows.Add(Row($"{dpName}, federated + secagg + DP, ε = {options.Epsilon}", dpUser, dpUserRounds, "user"));
+        log(Line($"{Name} + DP (user)", dpUser));
+
+        var (dpInst, dpInstRounds) = Fit(GramSettings(options, PrivacyUnit.Institution), new SecureRoundAggregator(Target(options.Epsilon), options.Seed, threads: 1));
+        rows.Add(Row($"{dpName}, federated + secagg + DP, ε = {options.Epsilon}", dpInst, dpInstRounds, "institution"));
+        log(Line($"{Name} + DP (institution)", dpInst));
+
+        var sweep = new List<SweepPoint>();
+        string? plot = null;
+        if (options.EpsilonSweep.Count > 0)
+        {
+            var (inf, _) = Fit(GramSettings(options, PrivacyUnit.User), new SecureRoundAggregator(null, options.Seed, threads: 1));
+            sweep.Add(new SweepPoint(double.PositiveInfinity, inf, popularity));
+            foreach (var e in options.EpsilonSweep.Distinct().OrderByDescending(x => x))
+            {
+                var (m, _) = Fit(GramSettings(options, PrivacyUnit.User), new SecureRoundAggregator(Target(e), options.Seed, threads: 1));
+                var (pop, _) = DpPopularity(split, partition, e, options.Delta, options.Dropout, options.Seed);
+                var point = new SweepPoint(e, m, RankingEvaluator.Evaluate(pop, split));
+                sweep.Add(point);
+                log($"ε = {e}: {Name} full HR@10 {m.FullHr10:F3}, sampled {m.SampledHr10:F3}; DP popularity full {point.DpPopularity.FullHr10:F3}, sampled {point.DpPopularity.SampledHr10:F3}");
+            }
+
+            plot = options.Plot ?? "epsilon-sweep.svg";
+            File.WriteAllText(plot, SweepPlot.Svg(sweep, "item-kNN"));
+            log($"privacy–utility curve written to {plot}");
+        }
+
+        var bench = options.Benchmark ? Bench(split, partition, options) : null;
+        return new RankingReport(dataName, split.Description, options.Seed, string.Create(CultureInfo.InvariantCulture, $"{Name} (M = {options.GramItems})"), rows, sweep, plot, bench, secaggRounds);
+    }
 
     /// <summary>The model trained on all training data at once, evaluated on <paramref name="split"/>.</summary>
     internal static RankingMetrics Central(RankingOptions options, RankingSplit split, RankingHyperparameters hp) =>

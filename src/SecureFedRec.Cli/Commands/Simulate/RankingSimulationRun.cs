@@ -7,7 +7,7 @@ using SecureFedRec.Recommender.Ranking;
 namespace SecureFedRec.Cli.Commands;
 
 /// <summary>
-/// <c>simulate --model bpr|ials|neural</c>: the ranking comparison of <see cref="RankingSimulation"/> (popularity, DP
+/// <c>simulate --model bpr|ials|neural|knn</c>: the ranking comparison of <see cref="RankingSimulation"/> (popularity, DP
 /// popularity, centralized, federated, + secure aggregation, + DP with the user and the institution as the privacy unit),
 /// printed as tables, with the privacy–utility curve as an SVG when <c>--epsilon-sweep</c> is given.
 /// </summary>
@@ -60,6 +60,7 @@ internal static class RankingSimulationRun
             {
                 "bpr" => RankingModelKind.Bpr,
                 "neural" => RankingModelKind.Neural,
+                "knn" => RankingModelKind.Knn,
                 _ => RankingModelKind.Ials,
             },
             Clients = r.GetValue(f.Clients),
@@ -83,6 +84,10 @@ internal static class RankingSimulationRun
             PriorWeight = r.GetValue(f.PriorWeight) ?? defaults.PriorWeight,
             PriorShare = r.GetValue(f.PriorShare) ?? defaults.PriorShare,
             PriorWindow = r.GetValue(f.PriorWindow) ?? defaults.PriorWindow,
+            GramItems = r.GetValue(f.GramItems) ?? defaults.GramItems,
+            GramRank = r.GetValue(f.GramRank) ?? defaults.GramRank,
+            GramPriorShare = (model == "knn" ? r.GetValue(f.PriorShare) : null) ?? defaults.GramPriorShare,
+            GramPriorWeight = (model == "knn" ? r.GetValue(f.PriorWeight) : null) ?? defaults.GramPriorWeight,
             Personalize = r.GetValue(f.Personalize),
             Benchmark = r.GetValue(f.Benchmark),
         };
@@ -97,8 +102,9 @@ internal static class RankingSimulationRun
             return 2;
         }
 
-        Console.WriteLine(SimulateOutput.Invariant(
-            $"model {model}, clients {options.Clients}, rounds {options.Rounds} (DP rows {options.DpRounds}), centralized epochs {options.CentralEpochs}, local epochs {options.LocalEpochs}, k {options.Factors}, dropout {options.Dropout}, seed {options.Seed}; DP: ε {options.Epsilon}, δ {options.Delta}, clip {options.Clip}, k {options.DpFactors ?? options.Factors}{(options.Model == RankingModelKind.Ials ? $", popularity prior β {options.PriorWeight}, share {options.PriorShare}, window {options.PriorWindow}" : string.Empty)}{(synthetic ? "; embedded synthetic data (fewer rounds than on --dataset)" : string.Empty)}"));
+        Console.WriteLine(options.Model == RankingModelKind.Knn
+                ? SimulateOutput.Invariant($"model knn, clients {options.Clients}, 2 secure-sum rounds, dropout {options.Dropout}, seed {options.Seed}; M {options.GramItems}, rank {options.GramRank}, prior share φ {options.GramPriorShare}, prior weight β {options.GramPriorWeight}; DP: ε {options.Epsilon} over both rounds, δ {options.Delta}, user sensitivity 1{(synthetic ? "; embedded synthetic data" : string.Empty)}")
+                : SimulateOutput.Invariant($"model {model}, clients {options.Clients}, rounds {options.Rounds} (DP rows {options.DpRounds}), centralized epochs {options.CentralEpochs}, local epochs {options.LocalEpochs}, k {options.Factors}, dropout {options.Dropout}, seed {options.Seed}; DP: ε {options.Epsilon}, δ {options.Delta}, clip {options.Clip}, k {options.DpFactors ?? options.Factors}{(options.Model == RankingModelKind.Ials ? $", popularity prior β {options.PriorWeight}, share {options.PriorShare}, window {options.PriorWindow}" : string.Empty)}{(synthetic ? "; embedded synthetic data (fewer rounds than on --dataset)" : string.Empty)}"));
 
         var clock = Stopwatch.StartNew();
         RankingReport report;

@@ -6,20 +6,20 @@ namespace SecureFedRec.Cli.Commands;
 
 /// <summary>
 /// <c>securefedrec simulate</c>: the main job. <c>--model mf</c> trains biased MF (explicit ratings) centrally and in three
-/// federated settings (<see cref="MfSimulationRun"/>); <c>--model bpr|ials|neural</c> (default <c>ials</c>, the best
-/// ranking model) runs the ranking comparison with popularity, centralized, federated, + secure aggregation, + DP at the
+/// federated settings (<see cref="MfSimulationRun"/>); <c>--model bpr|ials|neural|knn</c> (default <c>ials</c>, the best
+/// non-private ranking model; <c>knn</c> is the DP one) runs the ranking comparison with popularity, centralized, federated, + secure aggregation, + DP at the
 /// user and institution level and DP popularity (<see cref="RankingSimulationRun"/>). Both run the one round pipeline over
 /// the in-process transport. Exit codes: 0 done, 1 a round failed, 2 bad arguments or data.
 /// </summary>
 internal static class SimulateCommand
 {
     /// <summary>The accepted <c>--model</c> values, in the order the help and the error name them.</summary>
-    internal static readonly string[] Models = ["mf", "bpr", "ials", "neural"];
+    internal static readonly string[] Models = ["mf", "bpr", "ials", "neural", "knn"];
 
     public static Command Create()
     {
         var f = new SimulateFlags();
-        var command = new Command("simulate", "Federated recommendation with secure aggregation and distributed DP, compared with popularity and centralized training (--model mf|bpr|ials|neural).");
+        var command = new Command("simulate", "Federated recommendation with secure aggregation and distributed DP, compared with popularity and centralized training (--model mf|bpr|ials|neural|knn).");
         foreach (var o in f.All)
         {
             command.Options.Add(o);
@@ -38,7 +38,7 @@ internal static class SimulateCommand
             {
                 if (f.FirstExplicit(r, f.RankingOnly) is { } rankingFlag)
                 {
-                    Console.Error.WriteLine($"{rankingFlag} applies to the ranking models (--model bpr|ials|neural), not to --model mf.");
+                    Console.Error.WriteLine($"{rankingFlag} applies to the ranking models (--model bpr|ials|neural|knn), not to --model mf.");
                     return 2;
                 }
 
@@ -62,7 +62,7 @@ internal sealed class SimulateFlags
 {
     public Option<string?> Model { get; } = new("--model")
     {
-        Description = "mf (biased MF on explicit ratings), bpr (BPR-MF), ials (implicit ALS, user factors solved locally) or neural (two-tower MLP). Default: ials, the best ranking model.",
+        Description = "mf (biased MF on explicit ratings), bpr (BPR-MF), ials (implicit ALS, user factors solved locally), neural (two-tower MLP) or knn (item-kNN over a DP item Gram matrix, two secure-sum rounds: the model that beats DP popularity under DP). Default: ials, the best ranking model without DP.",
         DefaultValueFactory = _ => "ials",
         Validators =
         {
@@ -139,9 +139,13 @@ internal sealed class SimulateFlags
 
     public Option<int?> DpFactors { get; } = new("--dp-factors") { Description = "Ranking models: embedding dimension k of the DP settings (fewer shared coordinates under the same noise). Default 32." };
 
-    public Option<double?> PriorWeight { get; } = new("--prior-weight") { Description = "iALS DP settings: weight β of the popularity prior learned in the same secure sums (0 = factors only). Default 4." };
+    public Option<double?> PriorWeight { get; } = new("--prior-weight") { Description = "iALS DP settings: weight β of the popularity prior learned in the same secure sums (0 = factors only), default 4; knn: weight β of popularity beside the neighbourhood score among the candidates, default 0.5." };
 
-    public Option<double?> PriorShare { get; } = new("--prior-share") { Description = "iALS DP settings: share φ of the squared clip norm given to the popularity prior, in (0, 1). Default 0.9." };
+    public Option<double?> PriorShare { get; } = new("--prior-share") { Description = "iALS DP settings: share φ of the squared clip norm given to the popularity prior, in (0, 1), default 0.9; knn: share φ of the second round's squared norm given to the non-candidate items' popularity (the Gram gets 1 − φ), default 0.85." };
+
+    public Option<int?> GramItems { get; } = new("--gram-items") { Description = "knn: M, the candidate items (the M most popular by the first round's DP popularity) the Gram covers, 2–2000. Default 500." };
+
+    public Option<int?> GramRank { get; } = new("--gram-rank") { Description = "knn: 0 scores with the noised Gram itself, R > 0 with its rank-R positive part. Default 0." };
 
     public Option<int?> PriorWindow { get; } = new("--prior-window") { Description = "iALS DP settings: the prior counts each user's latest W training items (0 = all). Default 0." };
 
@@ -149,10 +153,10 @@ internal sealed class SimulateFlags
 
     public Option<bool> Benchmark { get; } = new("--benchmark") { Description = "Ranking models: also time a ≥ 1 M-parameter two-tower model through secure aggregation." };
 
-    public IEnumerable<Option> All => [Model, Dataset, Clients, Rounds, Epsilon, Delta, Dropout, Seed, Json, Shape, Factors, LocalEpochs, Clip, Groups, Sweep, Plot, DpRounds, DpFactors, PriorWeight, PriorShare, PriorWindow, Threshold, Negatives, Protocol, Optimizer, Personalize, Benchmark];
+    public IEnumerable<Option> All => [Model, Dataset, Clients, Rounds, Epsilon, Delta, Dropout, Seed, Json, Shape, Factors, LocalEpochs, Clip, Groups, Sweep, Plot, DpRounds, DpFactors, PriorWeight, PriorShare, PriorWindow, GramItems, GramRank, Threshold, Negatives, Protocol, Optimizer, Personalize, Benchmark];
 
     /// <summary>Flags that only the ranking models read.</summary>
-    public IEnumerable<Option> RankingOnly => [Plot, DpRounds, DpFactors, PriorWeight, PriorShare, PriorWindow, Threshold, Negatives, Protocol, Optimizer, Personalize, Benchmark];
+    public IEnumerable<Option> RankingOnly => [Plot, DpRounds, DpFactors, PriorWeight, PriorShare, PriorWindow, GramItems, GramRank, Threshold, Negatives, Protocol, Optimizer, Personalize, Benchmark];
 
     /// <summary>Flags that only <c>--model mf</c> reads.</summary>
     public IEnumerable<Option> MfOnly => [Shape, Groups];

@@ -106,7 +106,9 @@ internal static class SimulateOutput
         var console = Output(Interactive);
         Console.WriteLine($"{report.Dataset}; {report.Split}; model {report.Model}");
         var table = NewTable(
-            Invariant($"SecureFedRec simulate --model {options.Model.ToString().ToLowerInvariant()}: {options.Clients} silos, {options.Rounds} rounds (DP: {options.DpRounds}), dropout {options.Dropout}, δ = {options.Delta}"),
+            options.Model == RankingModelKind.Knn
+                ? Invariant($"SecureFedRec simulate --model knn: {options.Clients} silos, 2 secure-sum rounds (DP: ε over both), dropout {options.Dropout}, δ = {options.Delta}")
+                : Invariant($"SecureFedRec simulate --model {options.Model.ToString().ToLowerInvariant()}: {options.Clients} silos, {options.Rounds} rounds (DP: {options.DpRounds}), dropout {options.Dropout}, δ = {options.Delta}"),
             "setting", "HR@10 s", "NDCG@10 s", "HR@10 full", "NDCG@10 full", "Recall@20 full", "MRR full", "ε", "unit", "s/round", "bytes/client");
         foreach (var r in report.Rows)
         {
@@ -125,7 +127,9 @@ internal static class SimulateOutput
         if (report.Sweep.Count > 0)
         {
             var sweep = NewTable(
-                Invariant($"privacy–utility (user-level ε over {options.DpRounds} rounds, δ = {options.Delta}, clip C = {options.Clip}; DP popularity: 1 secure-sum round)"),
+                options.Model == RankingModelKind.Knn
+                    ? Invariant($"privacy–utility (user-level ε over the 2 secure-sum rounds, δ = {options.Delta}, user sensitivity 1; DP popularity: 1 secure-sum round)")
+                    : Invariant($"privacy–utility (user-level ε over {options.DpRounds} rounds, δ = {options.Delta}, clip C = {options.Clip}; DP popularity: 1 secure-sum round)"),
                 "ε", "model HR@10 s", "model HR@10 full", "model NDCG@10 full", "DP popularity HR@10 s", "DP popularity HR@10 full");
             foreach (var p in report.Sweep)
             {
