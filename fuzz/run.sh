@@ -8,8 +8,8 @@
 # Builds fuzz/SecureFedRec.Fuzz in Release, copies it to $SFR_FUZZ_WORK (default /tmp/sfr-fuzz), instruments the
 # product assemblies there (never the build output), then runs afl-fuzz on each target for the given time from the seed
 # corpus in fuzz/corpus/<target>, and prints execs/s, paths found and crashes per target. Crashing inputs are left in
-# $SFR_FUZZ_WORK/findings/<target>/default/crashes; replay one with
-#   dotnet $SFR_FUZZ_WORK/bin/SecureFedRec.Fuzz.dll <target> --run <file>
+# $SFR_FUZZ_WORK/findings/<target>/default/crashes; replay one on the uninstrumented build with
+#   dotnet fuzz/SecureFedRec.Fuzz/bin/Release/net10.0/SecureFedRec.Fuzz.dll <target> --run <file>
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -17,6 +17,10 @@ seconds=${1:-60}
 shift || true
 work=${SFR_FUZZ_WORK:-/tmp/sfr-fuzz}
 run=${SFR_RUN:-}          # e.g. SFR_RUN=sfr-run on a shared machine
+# Per-input timeout (ms). In persistent mode a timed-out input kills the one dotnet process, which AFL then reports as a
+# dead fork server, so it is generous: the first input of client-message also builds the corpus round (about a second,
+# several under load and instrumentation).
+timeout_ms=${SFR_FUZZ_TIMEOUT_MS:-20000}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(client-message journal-entry roster client-ledger allow-list model round-info)
@@ -55,7 +59,7 @@ printf '%-16s %10s %12s %8s %8s %8s %s\n' target execs/s execs paths crashes han
 for t in "${targets[@]}"; do
   out="$work/findings/$t"
   rm -rf "$out"
-  $run afl-fuzz -V "$seconds" -i "$repo/fuzz/corpus/$t" -o "$out" -t 10000+ -m none \
+  $run afl-fuzz -V "$seconds" -i "$repo/fuzz/corpus/$t" -o "$out" -t "$timeout_ms" -m none \
     -- dotnet "$work/bin/SecureFedRec.Fuzz.dll" "$t" --afl >"$work/$t.log" 2>&1 || true
   stats="$out/default/fuzzer_stats"
   if [ ! -f "$stats" ]; then

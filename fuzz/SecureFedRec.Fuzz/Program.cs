@@ -7,7 +7,8 @@ using SharpFuzz;
 //   <target> --afl                        AFL++ persistent mode (under afl-fuzz; SharpFuzz-instrumented assemblies)
 //   <target> --afl-out-of-process         AFL++ with each input in a child process (survives stack overflows; slower)
 //   <target> --libfuzzer                  libFuzzer mode (under libfuzzer-dotnet)
-//   <target> --run <file-or-dir>...       runs inputs once each, no fuzzer (replays a crash or checks a corpus)
+//   <target> --run <file-or-dir>...       runs inputs once each, no fuzzer (replays a crash or checks a corpus); use the
+//                                         uninstrumented build: instrumented code outside a fuzzer has no coverage map
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.WriteLine("usage: SecureFedRec.Fuzz list | seed <dir> | <target> (--afl | --afl-out-of-process | --libfuzzer | --run <file-or-dir>...)");
@@ -57,19 +58,15 @@ if (target is null || args.Length < 2)
 
 switch (args[1])
 {
+    // Instrumented code may only run once SharpFuzz has mapped AFL's coverage memory, i.e. inside the fuzzer's callback:
+    // the shared state (the corpus round, about a second) is built during the first input, never before Run.
     case "--afl":
-        Targets.Warm(target);
         Fuzzer.Run(stream => target.Run(ReadAll(stream)));
         return 0;
     case "--afl-out-of-process":
-        Fuzzer.OutOfProcess.Run(stream =>
-        {
-            Targets.Warm(target);
-            target.Run(ReadAll(stream));
-        });
+        Fuzzer.OutOfProcess.Run(stream => target.Run(ReadAll(stream)));
         return 0;
     case "--libfuzzer":
-        Targets.Warm(target);
         Fuzzer.LibFuzzer.Run(span => target.Run(span.ToArray()));
         return 0;
     case "--run":

@@ -63,15 +63,6 @@ internal static class Targets
             () => [RoundCodec.ToWire(Corpus.Value.Opened!.Plan.Contract, 1).ToByteArray()]),
     ];
 
-    /// <summary>Builds the shared state of <paramref name="target"/> before the fuzzer's first input (the round corpus takes about a second).</summary>
-    public static void Warm(Target target)
-    {
-        if (target.Name == "client-message")
-        {
-            _ = Hosts.Value;
-        }
-    }
-
     private static void ClientMessage(byte[] input)
     {
         if (input.Length == 0)
