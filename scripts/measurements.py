@@ -95,11 +95,14 @@ def secagg_section(runs):
         ("client wall / floor", "clientRatio", "×"),
         ("client CPU per client / floor", "clientCpuRatio", "×"),
         ("coordinator unmasking CPU", "coordinatorUnmaskingCpuSeconds", " ms", 1000),
-        ("coordinator unmasking CPU / floor·cores", "coordinatorCpuRatio", "×"),
+        ("coordinator unmasking CPU / floor·cores (keystream + agreements)", "coordinatorCpuRatio", "×"),
+        ("… against the keystream-only floor of earlier sessions", "coordinatorCpuRatioKeystreamOnly", "×"),
         ("coordinator unmasking wall / floor", "coordinatorRatio", "×"),
         ("process CPU / summed floor", None, None),
+        ("process CPU per round", "processCpuSeconds", " s"),
         ("allocations during the round", "allocatedMiB", " MiB"),
-        ("… in d-word vectors beyond the n masked-input messages, per thread", "allocatedVectorsBeyondMessagesPerThread", ""),
+        ("… in d-word vectors per thread (masked-input buffers pooled)", "allocatedVectorsPerThread", ""),
+        ("… in d-word vectors beyond the n masked-input messages, per thread (runs before pooling)", "allocatedVectorsBeyondMessagesPerThread", ""),
         ("bytes sent per client (mean)", "bytesSentMean", " B"),
         ("bytes received per client (mean)", "bytesReceivedMean", " B"),
         ("coordinator peak memory (estimate)", "coordinatorPeakMemoryBytes", " MiB", 1 / 1048576),
@@ -232,7 +235,8 @@ def render(results):
                          f"--dropout {d0['dropout']} --graph {d0['graph'].lower()}"
                          + ("" if d0['parameterSource'] != 'given' else f" --neighbors {d0['degree']} --threshold {d0['threshold']}")
                          + f" --threads {d0['threads']}"
-                         + (" --malicious" if d0['mode'] == 'Malicious' else "") + "`")
+                         + (" --malicious" if d0['mode'] == 'Malicious' else "")
+                         + (f" --seed {d0['seed']}" if d0.get('seed', 4242) != 4242 else "") + "`")
             lines.append("")
             lines.extend(secagg_section(runs))
         elif kind == "network":

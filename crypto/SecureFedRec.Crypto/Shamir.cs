@@ -212,8 +212,9 @@ public static class Shamir
 /// Lagrange interpolation data for one fixed set of x values (barycentric weights, Berrut–Trefethen 2004), so that
 /// many secrets shared over the same participants are reconstructed in O(t) each.
 /// </summary>
-/// <remarks>Field GF(2^256 + 297). Construction O(t²) small-integer products plus one batch inversion. Immutable after
-/// construction and thread-safe. The cache holds only public values (the x set).</remarks>
+/// <remarks>Field GF(2^256 + 297). Construction O(t²) small-integer products plus one batch inversion, which is variable
+/// time: it only ever sees functions of the x set, which are public. Immutable after construction and thread-safe. The
+/// cache holds only public values (the x set).</remarks>
 public sealed class LagrangeCache
 {
     private readonly int[] _xs;
@@ -238,39 +239,44 @@ public sealed class LagrangeCache
             _position[_xs[i]] = i;
         }
 
+        // w_i = 1 / Π_{m≠i} (x_i − x_m) and λ_i(0) = Π_{m≠i} (0 − x_m) / (x_i − x_m) = w_i · (−1)^(t−1) · Π_{m≠i} x_m.
+        // Every factor is below 2^31, so the products run on small multiplications (Field.SmallProduct) and the whole
+        // set-up costs one (public, variable-time) inversion: the x set is public.
         int t = _xs.Length;
         var denominators = new BigInteger[t];
+        Span<uint> factors = t <= 256 ? stackalloc uint[t] : new uint[t];
         for (int i = 0; i < t; i++)
         {
-            BigInteger d = BigInteger.One;
+            int count = 0;
+            bool negative = false;
             long xi = _xs[i];
             for (int m = 0; m < t; m++)
             {
                 if (m != i)
                 {
-                    d = d * (xi - _xs[m]) % Field.P;
+                    long difference = xi - _xs[m];
+                    negative ^= difference < 0;
+                    factors[count++] = (uint)Math.Abs(difference);
                 }
             }
 
-            denominators[i] = d < 0 ? d + Field.P : d;
+            denominators[i] = Field.SmallProduct(factors[..count], negative);
         }
 
         _weights = Field.BatchInverse(denominators);
-
-        // λ_i(0) = ℓ(0) · w_i / (0 − x_i), with ℓ(0) = Π (−x_m).
-        BigInteger l0 = BigInteger.One;
-        var negX = new BigInteger[t];
-        for (int m = 0; m < t; m++)
-        {
-            negX[m] = Field.P - _xs[m];
-            l0 = l0 * negX[m] % Field.P;
-        }
-
-        BigInteger[] invNegX = Field.BatchInverse(negX);
         _atZero = new BigInteger[t];
         for (int i = 0; i < t; i++)
         {
-            _atZero[i] = l0 * _weights[i] % Field.P * invNegX[i] % Field.P;
+            int count = 0;
+            for (int m = 0; m < t; m++)
+            {
+                if (m != i)
+                {
+                    factors[count++] = (uint)_xs[m];
+                }
+            }
+
+            _atZero[i] = _weights[i] * Field.SmallProduct(factors[..count], negative: (t - 1) % 2 == 1) % Field.P;
         }
     }
 

@@ -18,10 +18,15 @@ internal static class SecAggBenchCommand
         var threshold = new Option<int?>("--threshold") { Description = "Shamir threshold t (default: parameter finder / n - dropped - 1)." };
         var threads = new Option<int>("--threads") { Description = "Worker threads (0: all cores).", DefaultValueFactory = _ => 0 };
         var malicious = new Option<bool>("--malicious") { Description = "Malicious-coordinator mode (signatures, consistency check)." };
+        var seed = new Option<ulong>("--seed")
+        {
+            Description = "Seed of the round's deterministic randomness (dropouts, keys, relabelling): another seed draws another graph and dropout set.",
+            DefaultValueFactory = _ => SecAggBenchSettings.DefaultSeed,
+        };
         var json = new Option<string?>("--json") { Description = "Also write the report as JSON to this path." };
 
         var command = new Command("secagg", "Run one whole SecAgg round in process: per-phase client and coordinator time, bytes, peak memory, and the openssl floor.");
-        foreach (Option option in new Option[] { clients, dim, bits, dropout, graph, neighbors, threshold, threads, malicious, json })
+        foreach (Option option in new Option[] { clients, dim, bits, dropout, graph, neighbors, threshold, threads, malicious, seed, json })
         {
             command.Options.Add(option);
         }
@@ -41,7 +46,7 @@ internal static class SecAggBenchCommand
 
             var settings = new SecAggBenchSettings(parseResult.GetValue(clients), parseResult.GetValue(dim), parseResult.GetValue(bits),
                 parseResult.GetValue(dropout), kind, parseResult.GetValue(neighbors), parseResult.GetValue(threshold),
-                parseResult.GetValue(threads), parseResult.GetValue(malicious));
+                parseResult.GetValue(threads), parseResult.GetValue(malicious), parseResult.GetValue(seed));
             try
             {
                 var report = SecAggBenchmark.Run(settings, Console.WriteLine);

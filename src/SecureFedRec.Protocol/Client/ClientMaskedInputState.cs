@@ -10,7 +10,8 @@ namespace SecureFedRec.Protocol.Client;
 /// Round 2 (Bonawitz Fig. 4 "MaskedInputCollection"): accepts the shares addressed to this client (senders U2 ∩ N(u)),
 /// decrypts and checks each, and sends y = x + PRG(b_u) + Σ_{v∈U2∩N(u), v&gt;u} PRG(s_uv) − Σ_{v&lt;u} PRG(s_uv) mod 2^b,
 /// fused in L1-sized chunks over all k + 1 masks (<see cref="MaskStream"/> read at the chunk's offset) straight into the
-/// wire-encoded buffer: the only d-sized allocation of the round is that buffer, which is the message itself.
+/// wire-encoded buffer: the only d-sized allocation of the round is that buffer, which is the message itself (rented from
+/// <see cref="ClientOptions.MaskedVectorPool"/> in process, so a simulation allocates no d-sized array per client).
 /// </summary>
 public sealed class ClientMaskedInputState : ClientState
 {
@@ -84,8 +85,10 @@ public sealed class ClientMaskedInputState : ClientState
         // zeroed first: every word is written (input copied chunk by chunk) before any mask is added, and nothing of it
         // leaves this method unless all of it was.
         uint modulus = p.ValueMask;
-        byte[] encoded = GC.AllocateUninitializedArray<byte>(4 * p.Dimension);
-        Span<uint> masked = VectorCodec.AsWords(encoded);
+        int encodedLength = 4 * p.Dimension;
+        System.Buffers.ArrayPool<byte>? pool = Context.Options.MaskedVectorPool;
+        byte[] encoded = pool is null ? GC.AllocateUninitializedArray<byte>(encodedLength) : pool.Rent(encodedLength);
+        Span<uint> masked = VectorCodec.AsWords(encoded, encodedLength);
         if (modulus != uint.MaxValue)
         {
             for (int i = 0; i < input.Length; i++)
@@ -93,6 +96,7 @@ public sealed class ClientMaskedInputState : ClientState
                 if (input[i] > modulus)
                 {
                     WipeAll(received);
+                    pool?.Return(encoded);
                     throw new ArgumentException($"Input element {i} is not below 2^{p.Bits}.", nameof(message));
                 }
             }
@@ -112,6 +116,7 @@ public sealed class ClientMaskedInputState : ClientState
                             Derivations.PairwiseSeedLabel, ClientId, v, seed))
                     {
                         WipeAll(received);
+                        pool?.Return(encoded);
                         return Abort(ClientAbortReason.MalformedMessage);
                     }
 
@@ -145,7 +150,7 @@ public sealed class ClientMaskedInputState : ClientState
             {
                 RoundNumber = p.RoundNumber,
                 ClientId = (uint)ClientId,
-                MaskedVector = UnsafeByteOperations.UnsafeWrap(VectorCodec.FinishInPlace(encoded)),
+                MaskedVector = UnsafeByteOperations.UnsafeWrap(VectorCodec.FinishInPlace(encoded, encodedLength).AsMemory(0, encodedLength)),
             },
         };
         ClientState next = p.IsMalicious ? new ClientConsistencyCheckState(Context) : new ClientUnmaskingState(Context);

@@ -44,6 +44,14 @@ public sealed class ClientOptions
     /// <summary>Malicious mode: the enrolled identity public keys (each with its suite) by client id; a peer's signatures
     /// are verified under its own entry's suite.</summary>
     public IReadOnlyDictionary<int, IdentityPublicKey>? EnrolledIdentities { get; init; }
+
+    /// <summary>
+    /// In-process rounds only: the pool the masked-input message buffer (4·d bytes) is rented from instead of allocated.
+    /// The host that sets it owns the message afterwards and returns the buffer to this pool once the coordinator has
+    /// consumed it (<see cref="Simulation.InProcessRound"/> does, right after the coordinator added it to its sum, when no
+    /// script, tamper hook or transcript can keep a reference to the message). Null: a fresh array per round.
+    /// </summary>
+    internal System.Buffers.ArrayPool<byte>? MaskedVectorPool { get; init; }
 }
 
 /// <summary>Entry point: the first state of a client.</summary>

@@ -65,7 +65,7 @@ internal static class ClientKeyList
         sessionId = null;
         bool relabel = p.UsesRelabelling;
         int keyLength = Primitives.PublicKeyLength(p.Suite);
-        var entries = new List<Derivations.KeyEntry>();
+        using var session = new Derivations.StreamedHash(Derivations.SessionPurpose, p.Digest);
         var list = new Dictionary<int, AdvertisedKey>();
         uint previous = 0;
         foreach (AdvertisedKey key in keys)
@@ -83,8 +83,13 @@ internal static class ClientKeyList
                 return ClientAbortReason.MalformedMessage;
             }
 
-            entries.Add(new Derivations.KeyEntry((int)key.ClientId, key.CipherPublicKey.ToByteArray(), key.MaskPublicKey.ToByteArray(),
-                relabel ? key.RelabelCommitment.ToByteArray() : null));
+            // Ids strictly increase, so the entries stream into the session id in its order (no copy of the list).
+            session.AddKeyEntry((int)key.ClientId, key.CipherPublicKey.Span, key.MaskPublicKey.Span);
+            if (relabel)
+            {
+                session.AddPart(key.RelabelCommitment.Span);
+            }
+
             list[(int)key.ClientId] = key;
         }
 
@@ -102,7 +107,7 @@ internal static class ClientKeyList
         }
 
         byId = list;
-        sessionId = Derivations.SessionId(p.Digest, entries);
+        sessionId = session.Finish();
         return null;
     }
 
@@ -116,7 +121,6 @@ internal static class ClientKeyList
     {
         SecAggParameters p = context.P;
         relabelSeed = null;
-        var ordered = new List<byte[]>(reveals.Count);
         uint previous = 0;
         foreach (RelabelReveal reveal in reveals)
         {
@@ -133,6 +137,11 @@ internal static class ClientKeyList
             return ClientAbortReason.MissingRelabelReveal;
         }
 
+        // The reveals are in cohort order (checked above), so they stream into the relabelling seed as they are checked;
+        // every commitment is recomputed on one reused hash into a stack buffer.
+        using var seedHash = new Derivations.StreamedHash(Derivations.RelabelSeedPurpose, context.SessionId);
+        using var commitments = new Derivations.StreamedHash();
+        Span<byte> commitment = stackalloc byte[Primitives.DigestLength];
         foreach (RelabelReveal reveal in reveals)
         {
             int id = (int)reveal.ClientId;
@@ -146,19 +155,27 @@ internal static class ClientKeyList
                 return ClientAbortReason.MalformedMessage;
             }
 
-            byte[] seed = reveal.Seed.ToByteArray();
-            bool opens = id == context.Id
-                ? Primitives.FixedTimeEquals(seed, context.RelabelSeed)
-                : Primitives.FixedTimeEquals(Derivations.RelabelCommitment(p.Digest, id, seed), context.KeyList![id].RelabelCommitment.Span);
+            ReadOnlySpan<byte> seed = reveal.Seed.Span;
+            bool opens;
+            if (id == context.Id)
+            {
+                opens = Primitives.FixedTimeEquals(seed, context.RelabelSeed);
+            }
+            else
+            {
+                commitments.Commitment(p.Digest, id, seed, commitment);
+                opens = Primitives.FixedTimeEquals(commitment, context.KeyList![id].RelabelCommitment.Span);
+            }
+
             if (!opens)
             {
                 return ClientAbortReason.WrongRelabelReveal;
             }
 
-            ordered.Add(seed);
+            seedHash.AddPart(seed);
         }
 
-        relabelSeed = Derivations.RelabelSeed(context.SessionId, ordered);
+        relabelSeed = seedHash.Finish();
         return null;
     }
 }

@@ -31,17 +31,72 @@ internal static class Derivations
     /// the commitment part C present exactly for Harary graphs.</summary>
     public static byte[] SessionId(ReadOnlySpan<byte> parameterDigest, IEnumerable<KeyEntry> entries)
     {
-        Encoder encoder = Encoder.For(SessionPurpose).Add(parameterDigest);
+        using var builder = new StreamedHash(SessionPurpose, parameterDigest);
         foreach (KeyEntry entry in entries.OrderBy(e => e.ClientId))
         {
-            encoder.AddU32((uint)entry.ClientId).Add(entry.CipherPublicKey).Add(entry.MaskPublicKey);
-            if (entry.Commitment is not null)
+            builder.AddKeyEntry(entry.ClientId, entry.CipherPublicKey, entry.MaskPublicKey, entry.Commitment);
+        }
+
+        return builder.Finish();
+    }
+
+    /// <summary>
+    /// SHA-256 of an encoding (<see cref="Encoder"/>'s bytes exactly) streamed part by part, for the hashes over a whole key
+    /// list or every reveal (session id, relabelling seed), so a client reads an n-entry list without copying any of it.
+    /// Also hashes relabelling commitments one after another on the same hash object.
+    /// </summary>
+    internal sealed class StreamedHash : IDisposable
+    {
+        private readonly System.Security.Cryptography.IncrementalHash _hash =
+            System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+
+        /// <summary>A hash with no encoding started (for <see cref="Commitment"/>).</summary>
+        public StreamedHash()
+        {
+        }
+
+        /// <summary>Starts Enc(purpose, first, …).</summary>
+        public StreamedHash(string purpose, ReadOnlySpan<byte> first)
+        {
+            _hash.AppendData(Encoder.HeaderOf(purpose));
+            Encoder.AppendPart(_hash, first);
+        }
+
+        /// <summary>Appends one part.</summary>
+        public void AddPart(ReadOnlySpan<byte> part) => Encoder.AppendPart(_hash, part);
+
+        /// <summary>Appends a session-id entry: u32be(id), c_pk, s_pk[, C].</summary>
+        public void AddKeyEntry(int clientId, ReadOnlySpan<byte> cipherPk, ReadOnlySpan<byte> maskPk, byte[]? commitment)
+        {
+            AddKeyEntry(clientId, cipherPk, maskPk);
+            if (commitment is not null)
             {
-                encoder.Add(entry.Commitment);
+                Encoder.AppendPart(_hash, commitment);
             }
         }
 
-        return encoder.Sha256();
+        /// <summary>Appends a session-id entry without a commitment part (add it with <see cref="AddPart"/>).</summary>
+        public void AddKeyEntry(int clientId, ReadOnlySpan<byte> cipherPk, ReadOnlySpan<byte> maskPk)
+        {
+            Encoder.AppendU32Part(_hash, (uint)clientId);
+            Encoder.AppendPart(_hash, cipherPk);
+            Encoder.AppendPart(_hash, maskPk);
+        }
+
+        /// <summary>The digest of what was appended; the hash is reset.</summary>
+        public byte[] Finish() => _hash.GetHashAndReset();
+
+        /// <summary>Writes <see cref="RelabelCommitment"/>(P, id, seed) into <paramref name="destination"/> (32 bytes), reusing this hash.</summary>
+        public void Commitment(ReadOnlySpan<byte> parameterDigest, int clientId, ReadOnlySpan<byte> seed, Span<byte> destination)
+        {
+            _hash.AppendData(Encoder.HeaderOf(RelabelCommitPurpose));
+            Encoder.AppendPart(_hash, parameterDigest);
+            Encoder.AppendU32Part(_hash, (uint)clientId);
+            Encoder.AppendPart(_hash, seed);
+            _hash.GetHashAndReset(destination);
+        }
+
+        public void Dispose() => _hash.Dispose();
     }
 
     /// <summary>Relabelling commitment C_u = SHA-256(Enc("secagg/relabel-commit", P, u32be(u), r_u)) to the 32-byte seed r_u.</summary>

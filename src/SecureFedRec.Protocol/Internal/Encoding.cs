@@ -15,12 +15,36 @@ internal sealed class Encoder
     public const string Prefix = "SecureFedRec/v1";
     private readonly ArrayBufferWriter<byte> _buffer = new(256);
 
-    private Encoder(string purpose)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Headers = new(StringComparer.Ordinal);
+
+    private Encoder(string purpose) => Write(HeaderOf(purpose));
+
+    /// <summary><c>"SecureFedRec/v1" ‖ 0x00 ‖ purpose ‖ 0x00</c> (cached per purpose; do not modify).</summary>
+    public static byte[] HeaderOf(string purpose) => Headers.GetOrAdd(purpose, static p =>
     {
-        Write(Encoding.ASCII.GetBytes(Prefix));
-        _buffer.Write([(byte)0]);
-        Write(Encoding.ASCII.GetBytes(purpose));
-        _buffer.Write([(byte)0]);
+        byte[] prefix = Encoding.ASCII.GetBytes(Prefix);
+        byte[] name = Encoding.ASCII.GetBytes(p);
+        var header = new byte[prefix.Length + 1 + name.Length + 1];
+        prefix.CopyTo(header, 0);
+        name.CopyTo(header, prefix.Length + 1);
+        return header;
+    });
+
+    /// <summary>Appends one part (u32be(length) ‖ bytes) to a running hash: the streamed form of <see cref="Add"/>.</summary>
+    public static void AppendPart(System.Security.Cryptography.IncrementalHash hash, ReadOnlySpan<byte> part)
+    {
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(length, (uint)part.Length);
+        hash.AppendData(length);
+        hash.AppendData(part);
+    }
+
+    /// <summary>Appends the part u32be(value) to a running hash.</summary>
+    public static void AppendU32Part(System.Security.Cryptography.IncrementalHash hash, uint value)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(bytes, value);
+        AppendPart(hash, bytes);
     }
 
     public static Encoder For(string purpose) => new(purpose);

@@ -9,16 +9,22 @@ internal static class VectorCodec
 {
     /// <summary>
     /// The words of a 4·d-byte encoding buffer, to be filled in place; on a little-endian host they are already in wire
-    /// order, on a big-endian host <see cref="FinishInPlace"/> swaps them.
+    /// order, on a big-endian host <see cref="FinishInPlace(byte[])"/> swaps them.
     /// </summary>
-    public static Span<uint> AsWords(byte[] encoded) => MemoryMarshal.Cast<byte, uint>(encoded.AsSpan());
+    public static Span<uint> AsWords(byte[] encoded) => AsWords(encoded, encoded.Length);
 
-    /// <summary>Completes a buffer filled through <see cref="AsWords"/> into the little-endian wire encoding; returns it.</summary>
-    public static byte[] FinishInPlace(byte[] encoded)
+    /// <summary>The words of the first <paramref name="length"/> bytes of <paramref name="encoded"/> (a pooled buffer may be longer).</summary>
+    public static Span<uint> AsWords(byte[] encoded, int length) => MemoryMarshal.Cast<byte, uint>(encoded.AsSpan(0, length));
+
+    /// <summary>Completes a buffer filled through <see cref="AsWords(byte[])"/> into the little-endian wire encoding; returns it.</summary>
+    public static byte[] FinishInPlace(byte[] encoded) => FinishInPlace(encoded, encoded.Length);
+
+    /// <summary><see cref="FinishInPlace(byte[])"/> for the first <paramref name="length"/> bytes.</summary>
+    public static byte[] FinishInPlace(byte[] encoded, int length)
     {
         if (!BitConverter.IsLittleEndian)
         {
-            Span<uint> words = AsWords(encoded);
+            Span<uint> words = AsWords(encoded, length);
             BinaryPrimitives.ReverseEndianness(words, words);
         }
 

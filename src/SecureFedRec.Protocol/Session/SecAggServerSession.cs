@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Google.Protobuf;
 using SecureFedRec.Protocol.Server;
 using SecureFedRec.Protocol.Wire;
 
@@ -71,8 +70,8 @@ public readonly record struct ServerFetch(ServerFetchOutcome Outcome, ServerToCl
 /// </summary>
 /// <remarks>
 /// <para>A client that has not answered when its phase closes is dropped with <see cref="DropReason.TimedOut"/>; the state
-/// machine drops malformed senders itself. A resubmission of the identical message (SHA-256 of its encoding) is a safe
-/// retry; a different one for the same (client, phase) is refused as <see cref="ServerSessionOutcome.Conflicting"/>.</para>
+/// machine drops malformed senders itself. A resubmission of the identical message (same encoding: a 128-bit XxHash
+/// fingerprint of it, see <c>MessageDigest</c>; no security rests on it) is a safe retry; a different one for the same (client, phase) is refused as <see cref="ServerSessionOutcome.Conflicting"/>.</para>
 /// <para>No I/O, clock or randomness. Thread-safe: every member takes one lock, so RPC handlers may call concurrently;
 /// <see cref="Close"/> of the unmasking phase holds it while the state machine unmasks (using its worker threads).</para>
 /// </remarks>
@@ -241,7 +240,7 @@ public sealed class SecAggServerSession
     public ServerSessionStep Handle(int sender, ClientToServer message, ReadOnlySpan<byte> encoded = default)
     {
         ArgumentNullException.ThrowIfNull(message);
-        byte[] digest = encoded.IsEmpty ? SHA256.HashData(message.ToByteArray()) : SHA256.HashData(encoded);
+        byte[] digest = encoded.IsEmpty ? MessageDigest.Of(message) : MessageDigest.Of(encoded);
         lock (_gate)
         {
             Phase phase = _state.Phase;

@@ -64,6 +64,7 @@ public static class InProcessRound
         private readonly List<TranscriptEntry> _transcript = [];
         private readonly List<RevealedShareRecord> _revealed = [];
         private readonly List<IDisposable> _owned = [];
+        private readonly System.Buffers.ArrayPool<byte>? _vectorPool;
         private SecAggServerSession _server = null!;
 
         public Runner(SecAggConfig config, SecAggParameters parameters, IReadOnlyList<uint[]> inputs, RoundOptions options)
@@ -76,6 +77,12 @@ public static class InProcessRound
             _threads = options.RecordTranscript ? 1 : config.Threads > 0 ? config.Threads : Environment.ProcessorCount;
             _sent = new long[parameters.Count];
             _received = new long[parameters.Count];
+
+            // The masked-input buffers are recycled (rented by the client, returned once the coordinator added the vector
+            // to its sum) unless something may keep a reference to a message: a coordinator script, a tamper hook, a transcript.
+            _vectorPool = options.Script is null && options.TamperClientMessage is null && !options.RecordTranscript
+                ? System.Buffers.ArrayPool<byte>.Shared
+                : null;
         }
 
         public SecAggOutcome Run()
@@ -137,6 +144,7 @@ public static class InProcessRound
                     Random = clientRng,
                     Identity = identities?.GetValueOrDefault(id),
                     EnrolledIdentities = roster,
+                    MaskedVectorPool = _vectorPool,
                 });
                 _owned.Add(session);
                 _clients[id] = session;
@@ -289,6 +297,13 @@ public static class InProcessRound
                 long s0 = Stopwatch.GetTimestamp();
                 _server.Handle(id, reply);
                 AddServerTime(serverPhase, Stopwatch.GetElapsedTime(s0));
+                if (_vectorPool is not null && reply.MessageCase == ClientToServer.MessageOneofCase.MaskedInput
+                    && System.Runtime.InteropServices.MemoryMarshal.TryGetArray(reply.MaskedInput.MaskedVector.Memory, out ArraySegment<byte> buffer)
+                    && buffer.Array is { } array)
+                {
+                    // The coordinator has added the vector into its sum and keeps only a fingerprint: the buffer is free again.
+                    _vectorPool.Return(array);
+                }
             }
         }
 
