@@ -96,7 +96,26 @@ public sealed class MaliciousResumeTests
         return new Run(await Task.WhenAll(tasks), ledgers);
     }
 
-    private static async Task<ModelRelease> UninterruptedAsync(Consortium consortium, GraphSelection graph)
+    /// <summary>The uninterrupted round of each graph (computed once: its model depends on the seeds only).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<GraphSelection, Lazy<Task<ModelRelease>>> Baselines = new();
+
+    /// <summary>One finished round's journal, shared by the tampering rows (each tampers with a copy).</summary>
+    private static readonly Lazy<Task<(Consortium Consortium, MemoryJournal Journal)>> Finished = new(async () =>
+    {
+        var consortium = new Consortium(N);
+        var journal = new MemoryJournal();
+        await RunAsync(consortium, new RestartableService(NewHost(new EditableRoster(consortium), GraphSelection.Full, new CountingLedger(), journal)));
+        return (consortium, journal);
+    });
+
+    private static Task<ModelRelease> UninterruptedAsync(GraphSelection graph) =>
+        Baselines.GetOrAdd(graph, g => new Lazy<Task<ModelRelease>>(async () =>
+        {
+            using var consortium = new Consortium(CohortOf(g));
+            return await UninterruptedCoreAsync(consortium, g);
+        })).Value;
+
+    private static async Task<ModelRelease> UninterruptedCoreAsync(Consortium consortium, GraphSelection graph)
     {
         var journal = new MemoryJournal();
         RoundHost host = NewHost(new EditableRoster(consortium), graph, new CountingLedger(), journal);
@@ -148,7 +167,7 @@ public sealed class MaliciousResumeTests
     public async Task A_malicious_round_lost_in_a_phase_resumes_under_the_journaled_keys_and_releases_the_same_model_once(GraphSelection graph, Phase crashIn)
     {
         using var consortium = new Consortium(CohortOf(graph));
-        ModelRelease expected = await UninterruptedAsync(consortium, graph);
+        ModelRelease expected = await UninterruptedAsync(graph);
         var roster = new EditableRoster(consortium);
         var ledger = new CountingLedger();
         var journal = new MemoryJournal();
@@ -174,7 +193,7 @@ public sealed class MaliciousResumeTests
     {
         // A journal written before the keys were journaled: the replay re-resolves each member from the roster.
         using var consortium = new Consortium(N);
-        ModelRelease expected = await UninterruptedAsync(consortium, GraphSelection.Full);
+        ModelRelease expected = await UninterruptedAsync(GraphSelection.Full);
         var roster = new EditableRoster(consortium);
         var ledger = new CountingLedger();
         var journal = new MemoryJournal();
@@ -289,7 +308,7 @@ public sealed class MaliciousResumeTests
     {
         // The crash fell between the ledger charge and the model's store write; revoking a member now must not lose the ε.
         using var consortium = new Consortium(N);
-        ModelRelease expected = await UninterruptedAsync(consortium, GraphSelection.Full);
+        ModelRelease expected = await UninterruptedAsync(GraphSelection.Full);
         var roster = new EditableRoster(consortium);
         var ledger = new CountingLedger();
         var journal = new MemoryJournal();
@@ -327,10 +346,8 @@ public sealed class MaliciousResumeTests
     [MemberData(nameof(JournaledKeyTampering))]
     public async Task Journaled_identity_keys_that_are_not_the_ones_the_round_verified_are_refused(string tampering, RoundResumeRefusal expected)
     {
-        using var consortium = new Consortium(N);
+        (Consortium consortium, MemoryJournal journal) = await Finished.Value;
         var roster = new EditableRoster(consortium);
-        var journal = new MemoryJournal();
-        await RunAsync(consortium, new RestartableService(NewHost(roster, GraphSelection.Full, new CountingLedger(), journal)));
         var keys = journal.Opened!.Identities!.ToList();
         switch (tampering)
         {
