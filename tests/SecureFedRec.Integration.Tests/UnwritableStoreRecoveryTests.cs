@@ -15,6 +15,15 @@ public sealed class UnwritableStoreRecoveryTests
     private const int Writers = 4;
     private const int Cycles = 12;
 
+    /// <summary>The connection string SqliteCoordinatorStore builds for <paramref name="db"/> (the key of its pool).</summary>
+    private static string StoreConnectionString(string db) => new SqliteConnectionStringBuilder
+    {
+        DataSource = db,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+
     [Fact]
     public async Task After_each_outage_every_writer_s_next_write_succeeds_and_only_acknowledged_writes_are_stored()
     {
@@ -76,6 +85,12 @@ public sealed class UnwritableStoreRecoveryTests
                 files = Immutable.StoreFiles(db);
                 Assert.Equal(2, files.Length);
                 Immutable.Set(true, files);
+
+                // Every writer opens a new connection during the outage (as one does when the pool runs short under load).
+                using (var sameString = new SqliteConnection(StoreConnectionString(db)))
+                {
+                    SqliteConnection.ClearPool(sameString);
+                }
 
                 // Concurrent writes while the files cannot be written: all fail (and may leave connections mid-transaction).
                 bool[] during = await Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(() => WriteAsync(w))));
