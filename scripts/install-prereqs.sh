@@ -15,6 +15,11 @@
 # PostgreSQL: role "securefedrec" (password "securefedrec-test"), database "securefedrec_test", on 127.0.0.1:5432.
 # Tests read the connection string from SECUREFEDREC_TEST_PG, default
 #   Host=127.0.0.1;Port=5432;Username=securefedrec;Password=securefedrec-test;Database=securefedrec_test
+# The PostgreSQL outage test (tests/SecureFedRec.Integration.Tests/PostgresOutageTests.cs) stops and restarts its
+# server mid-round, so it never uses this shared cluster: it runs a private postmaster of its own (initdb into a temp
+# directory, a free loopback port, a private socket directory, as the postgres user when run as root) from the binaries
+# the postgresql package installs under /usr/lib/postgresql/VERSION/bin. It needs nothing else from this script; without
+# those binaries it skips locally and fails under CI=true.
 # Nothing is exported from here. Runs as root without stdin (CI); a non-root user gets sudo when it is available.
 set -euo pipefail
 

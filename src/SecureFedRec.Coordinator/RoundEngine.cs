@@ -165,17 +165,17 @@ public sealed class RoundEngine
                 continue;
             }
 
-            string reason = i == open.Count - 1
-                ? await TryResumeAsync(record, cancellationToken).ConfigureAwait(false) ?? string.Empty
-                : "a newer round was opened after it";
-            if (reason.Length == 0)
+            (RoundResumeRefusal Refusal, string Reason)? refused = i == open.Count - 1
+                ? await TryResumeAsync(record, cancellationToken).ConfigureAwait(false)
+                : (RoundResumeRefusal.Superseded, "a newer round was opened after it");
+            if (refused is not { } why)
             {
                 continue;
             }
 
             // Logged once the abort is written (a store that cannot take the write fails start-up, aborting nothing).
             await _store.UpdateRoundAsync(record.RoundId, nameof(ProtocolPhase.Aborted), "AbortedByRestart", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-            CoordinatorLog.ResumeRefused(_logger, record.RoundId, reason);
+            CoordinatorLog.ResumeRefused(_logger, record.RoundId, why.Refusal, why.Reason);
             _metrics.RoundFinished("aborted_by_restart");
         }
 
@@ -187,12 +187,12 @@ public sealed class RoundEngine
     internal void TraceAbandoned() => _tracing.Abandoned();
 
     /// <summary>Resumes an open round from its journal; null when resumed, else why not (the caller aborts it).</summary>
-    private async Task<string?> TryResumeAsync(RoundRecord record, CancellationToken cancellationToken)
+    private async Task<(RoundResumeRefusal Refusal, string Reason)?> TryResumeAsync(RoundRecord record, CancellationToken cancellationToken)
     {
         IReadOnlyList<JournalRecord> journal = await _store.ListJournalAsync(record.RoundId, cancellationToken).ConfigureAwait(false);
         if (journal.Count == 0 || journal[0].Kind != StoreJournal.OpenKind || journal[0].Sequence != 0)
         {
-            return "no journal (it was opened by a coordinator that did not journal rounds, or its plan was never written)";
+            return (RoundResumeRefusal.NoJournal, "no journal (it was opened by a coordinator that did not journal rounds, or its plan was never written)");
         }
 
         RoundResume resume;
@@ -202,7 +202,7 @@ public sealed class RoundEngine
         }
         catch (FormatException ex)
         {
-            return "its journal does not decode: " + ex.Message;
+            return (RoundResumeRefusal.Undecodable, "its journal does not decode: " + ex.Message);
         }
 
         ProtocolPhase phase;
@@ -212,7 +212,7 @@ public sealed class RoundEngine
         }
         catch (RoundJournalException ex)
         {
-            return ex.Message;
+            return (ex.Refusal, ex.Message);
         }
 
         DateTimeOffset deadline = _time.GetUtcNow() + Host.Options.TimeoutOf(phase, resume.Cohort.Count);
@@ -282,7 +282,10 @@ public sealed class RoundEngine
         {
             RoundPlan plan = opened.Plan;
             var body = new OpenEntry(1, Convert.ToBase64String(RoundCodec.ToWire(plan.Contract, 0).ToByteArray()),
-                Convert.ToHexStringLower(plan.Contract.Binding()), plan.Threshold, plan.Graph.ToString(), plan.Degree, plan.TotalEpsilon, [.. opened.Cohort]);
+                Convert.ToHexStringLower(plan.Contract.Binding()), plan.Threshold, plan.Graph.ToString(), plan.Degree, plan.TotalEpsilon, [.. opened.Cohort])
+            {
+                Identities = opened.Identities?.Select(k => new IdentityEntry(Crypto.IdentitySignature.NameOf(k.Suite), Convert.ToHexStringLower(k.Key.Span))).ToArray(),
+            };
             return engine._store.AppendJournalAsync((long)plan.Contract.RoundId,
                 [new JournalRecord(0, OpenKind, JsonSerializer.SerializeToUtf8Bytes(body), engine._time.GetUtcNow())], cancellationToken);
         }
@@ -346,10 +349,38 @@ public sealed class RoundEngine
                 entries.Add(new RoundJournalEntry(r.Sequence, kind, r.Body));
             }
 
-            return new RoundResume(new RoundPlan(contract, open.Threshold, graph, open.Degree, open.TotalEpsilon), open.Cohort, entries);
+            return new RoundResume(new RoundPlan(contract, open.Threshold, graph, open.Degree, open.TotalEpsilon), open.Cohort, entries)
+            {
+                Identities = open.Identities?.Select(DecodeIdentity).ToArray(),
+            };
         }
 
-        private sealed record OpenEntry(int Version, string Contract, string Binding, int Threshold, string Graph, int Degree, double TotalEpsilon, string[] Cohort);
+        private static Crypto.IdentityPublicKey DecodeIdentity(IdentityEntry? entry)
+        {
+            if (entry?.Suite is null || entry.Key is null || !Crypto.IdentitySignature.TryParse(entry.Suite, out Crypto.IdentitySuite suite))
+            {
+                throw new FormatException("an identity key entry is incomplete or names an unknown suite.");
+            }
+
+            try
+            {
+                return new Crypto.IdentityPublicKey(suite, Convert.FromHexString(entry.Key));
+            }
+            catch (FormatException ex)
+            {
+                throw new FormatException("an identity key is not hex: " + ex.Message, ex);
+            }
+        }
+
+        /// <summary>The plan entry (version 1; <see cref="Identities"/> added later, absent in journals written before).</summary>
+        private sealed record OpenEntry(int Version, string Contract, string Binding, int Threshold, string Graph, int Degree, double TotalEpsilon, string[] Cohort)
+        {
+            /// <summary>Malicious mode: each member's identity key the session verifies, in protocol-number order.</summary>
+            public IdentityEntry[]? Identities { get; init; }
+        }
+
+        /// <summary>An identity key: its suite's name and the key as lower-case hex.</summary>
+        private sealed record IdentityEntry(string Suite, string Key);
     }
 
     /// <summary>Store writes, metrics and logs for the host's events.</summary>

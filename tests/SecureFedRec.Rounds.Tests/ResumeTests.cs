@@ -31,7 +31,7 @@ internal sealed class MemoryJournal : RoundJournal
         }
     }
 
-    public RoundResume Resume() => new(Opened!.Plan, Opened.Cohort, Entries);
+    public RoundResume Resume() => new(Opened!.Plan, Opened.Cohort, Entries) { Identities = Opened.Identities };
 
     public override Task OpenAsync(RoundOpened opened, CancellationToken cancellationToken)
     {
@@ -132,16 +132,23 @@ internal sealed class RestartableService(RoundHost first) : IRoundService
             await Task.Delay(1);
         }
 
+        // A refused resume still brings the fresh host up (as a restarted coordinator that aborted the round would be).
         RoundHost fresh = restart();
-        await fresh.ResumeAsync(journal);
-        TaskCompletionSource up;
-        lock (_gate)
+        try
         {
-            _host = fresh;
-            up = _up;
+            await fresh.ResumeAsync(journal);
         }
+        finally
+        {
+            TaskCompletionSource up;
+            lock (_gate)
+            {
+                _host = fresh;
+                up = _up;
+            }
 
-        up.SetResult();
+            up.SetResult();
+        }
     }
 
     public JoinReply Join(string caller) => Call(h => h.Join(caller));

@@ -16,6 +16,7 @@ namespace SecureFedRec.Coordinator.Storage;
 public sealed class SqliteCoordinatorStore : SqlCoordinatorStore
 {
     private readonly string _connectionString;
+    private readonly string _unpooledConnectionString;
     private readonly bool _exclusive;
     private StoreLock? _lock;
 
@@ -37,6 +38,7 @@ public sealed class SqliteCoordinatorStore : SqlCoordinatorStore
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        _unpooledConnectionString = new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString();
         Path = path;
     }
 
@@ -75,9 +77,30 @@ public sealed class SqliteCoordinatorStore : SqlCoordinatorStore
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// SQLite opens a file it may not write (an outage: the file made unwritable, a read-only remount) read-only instead
+    /// of failing, and such a connection stays read-only: back in the pool it would fail every later write with
+    /// SQLITE_READONLY long after the file is writable again (the round stalled until the pool happened to prune it). So a
+    /// connection that opened read-only empties the pool and is replaced, for this one operation, by an unpooled
+    /// connection: reads go on through the outage, writes fail as I/O errors the coordinator retries, and nothing opened
+    /// during the outage outlives it.
+    /// </remarks>
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(_connectionString);
+        SqliteConnection connection = await OpenConnectionAsync(_connectionString, cancellationToken).ConfigureAwait(false);
+        if (SQLitePCL.raw.sqlite3_db_readonly(connection.Handle, "main") != 1)
+        {
+            return connection;
+        }
+
+        SqliteConnection.ClearPool(connection);
+        await connection.DisposeAsync().ConfigureAwait(false);
+        return await OpenConnectionAsync(_unpooledConnectionString, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<SqliteConnection> OpenConnectionAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Google.Protobuf;
+using SecureFedRec.Crypto;
 using SecureFedRec.Protocol.Session;
 using SecureFedRec.Protocol.Wire;
 using SecureFedRec.Rounds.Transport;
@@ -46,8 +47,10 @@ public sealed partial class RoundHost
     /// </summary>
     /// <returns>The phase the round resumed in.</returns>
     /// <exception cref="InvalidOperationException">A round is already open in this host.</exception>
-    /// <exception cref="RoundJournalException">The journal does not replay (a gap, an undecodable entry, a message the
-    /// session would not take again, a close whose outcome differs). Nothing was resumed.</exception>
+    /// <exception cref="RoundJournalException">The round cannot be resumed (<see cref="RoundJournalException.Refusal"/>): the
+    /// journal does not replay (a gap, an undecodable entry, a message the session would not take again, a close whose
+    /// outcome differs), its plan does not open a session, or — malicious mode, the round not yet finished — a member still
+    /// in it has no current roster identity or another name or key than the round opened with. Nothing was resumed.</exception>
     public async Task<Phase> ResumeAsync(RoundResume resume, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(resume);
@@ -66,17 +69,28 @@ public sealed partial class RoundHost
         int n = resume.Cohort.Count;
         if (n < 2 || resume.Cohort.Distinct(StringComparer.Ordinal).Count() != n)
         {
-            throw new RoundJournalException($"Round {contract.RoundId}: the journaled cohort is not a set of at least two callers.");
+            throw new RoundJournalException($"Round {contract.RoundId}: the journaled cohort is not a set of at least two callers.", RoundResumeRefusal.InvalidPlan);
+        }
+
+        // Malicious mode: the journaled signatures replay under the keys the round opened with; a journal without them
+        // (written before keys were journaled) replays under the members' current keys, which must match the contract.
+        bool malicious = contract.Mode == ThreatMode.Malicious;
+        IReadOnlyDictionary<int, IdentityPublicKey>? identities = null;
+        if (malicious)
+        {
+            identities = resume.Identities is { } journaled
+                ? JournaledIdentities(contract, n, journaled)
+                : await CurrentIdentitiesAsync(contract, resume.Cohort, null, [], cancellationToken).ConfigureAwait(false);
         }
 
         SecAggServerSession session;
         try
         {
-            session = await StartSessionAsync(resume.Plan, resume.Cohort, null, cancellationToken).ConfigureAwait(false);
+            session = await StartSessionAsync(resume.Plan, resume.Cohort, identities, cancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException ex)
         {
-            throw new RoundJournalException($"Round {contract.RoundId}: the journaled plan does not open a session: {ex.Message}", ex);
+            throw new RoundJournalException($"Round {contract.RoundId}: the journaled plan does not open a session: {ex.Message}", RoundResumeRefusal.InvalidPlan);
         }
 
         DateTimeOffset now = _time.GetUtcNow();
@@ -91,6 +105,14 @@ public sealed partial class RoundHost
 
             last = entry.Sequence;
             Replay(session, contract, entry, state);
+        }
+
+        // A round that continues needs every member still in it to be a current roster member under the key it opened
+        // with (a revoked or re-keyed member must not go on signing or unmasking). A round whose journal ends in a
+        // terminal close has no member left to act: its outcome (and any ledger charge) is already fixed, so it is finished.
+        if (malicious && resume.Identities is not null && !session.IsTerminal)
+        {
+            await CurrentIdentitiesAsync(contract, resume.Cohort, identities, session.Dropped.Keys.ToHashSet(), cancellationToken).ConfigureAwait(false);
         }
 
         var round = new ActiveRound(resume.Plan, resume.Cohort.ToList(), session, now, now + _options.TimeoutOf(session.Phase, n));
@@ -168,17 +190,81 @@ public sealed partial class RoundHost
     }
 
     private static RoundJournalException Diverged(RoundContract contract, long sequence, string what) =>
-        new($"Round {contract.RoundId}: journal entry {sequence} does not replay: {what}.");
+        new($"Round {contract.RoundId}: journal entry {sequence} does not replay: {what}.", RoundResumeRefusal.Diverged);
+
+    /// <summary>The journaled identity keys by protocol number: one valid key per member, no key twice.</summary>
+    private static Dictionary<int, IdentityPublicKey> JournaledIdentities(RoundContract contract, int n, IReadOnlyList<IdentityPublicKey> journaled)
+    {
+        if (journaled.Count != n || journaled.Any(k => !k.IsValid) || journaled.Select(k => k.ToString()).Distinct(StringComparer.Ordinal).Count() != n)
+        {
+            throw new RoundJournalException($"Round {contract.RoundId}: the journaled identity keys are not one valid, distinct key per cohort member.",
+                RoundResumeRefusal.InvalidPlan);
+        }
+
+        return journaled.Select((key, i) => (key, i)).ToDictionary(x => x.i + 1, x => x.key);
+    }
+
+    /// <summary>
+    /// Each cohort member's current roster identity (<see cref="RoundHostOptions.IdentityOf"/>), members in
+    /// <paramref name="skip"/> (already out of the round) excepted: it must exist
+    /// (<see cref="RoundResumeRefusal.IdentityRevoked"/>), carry the name the contract lists for the member and, when
+    /// <paramref name="expected"/> is given, the key the round opened with (<see cref="RoundResumeRefusal.IdentityChanged"/>).
+    /// </summary>
+    private async Task<Dictionary<int, IdentityPublicKey>> CurrentIdentitiesAsync(RoundContract contract, IReadOnlyList<string> cohort,
+        IReadOnlyDictionary<int, IdentityPublicKey>? expected, HashSet<int> skip, CancellationToken cancellationToken)
+    {
+        var current = new Dictionary<int, IdentityPublicKey>(cohort.Count);
+        for (int number = 1; number <= cohort.Count; number++)
+        {
+            if (skip.Contains(number))
+            {
+                continue;
+            }
+
+            string caller = cohort[number - 1];
+            CohortEntry? listed = contract.Cohort.FirstOrDefault(e => e.ClientNumber == number);
+            if (listed is null)
+            {
+                throw new RoundJournalException($"Round {contract.RoundId}: the journaled contract lists no cohort entry for member {number}.", RoundResumeRefusal.InvalidPlan);
+            }
+
+            CohortIdentity? identity = _options.IdentityOf is null ? null : await _options.IdentityOf(caller, cancellationToken).ConfigureAwait(false);
+            if (identity is null)
+            {
+                throw new RoundJournalException(
+                    $"Round {contract.RoundId}: cohort member {number} ({caller}, {listed.Organisation}/{listed.ClientId}) has no current roster identity.",
+                    RoundResumeRefusal.IdentityRevoked);
+            }
+
+            if (identity.Organisation != listed.Organisation || identity.ClientId != listed.ClientId
+                || (expected is not null && !expected[number].SameAs(identity.Key)))
+            {
+                throw new RoundJournalException(
+                    $"Round {contract.RoundId}: cohort member {number} ({caller}) is now {identity.Organisation}/{identity.ClientId} under key {identity.Key}; "
+                    + $"the round opened with {listed.Organisation}/{listed.ClientId}" + (expected is null ? "." : $" under key {expected[number]}."),
+                    RoundResumeRefusal.IdentityChanged);
+            }
+
+            current[number] = identity.Key;
+        }
+
+        return current;
+    }
 
     /// <summary>Writes the plan of a round about to open, and starts its journal. No-op without a journal.</summary>
-    private async Task JournalOpenedAsync(ActiveRound round, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task JournalOpenedAsync(ActiveRound round, Dictionary<int, IdentityPublicKey>? identities, DateTimeOffset now,
+        CancellationToken cancellationToken)
     {
         if (_options.Journal is not { } journal)
         {
             return;
         }
 
-        await journal.OpenAsync(new RoundOpened(round.Plan, round.Cohort, now), cancellationToken).ConfigureAwait(false);
+        var opened = new RoundOpened(round.Plan, round.Cohort, now)
+        {
+            Identities = identities is null ? null : Enumerable.Range(1, round.Cohort.Count).Select(number => identities[number]).ToArray(),
+        };
+        await journal.OpenAsync(opened, cancellationToken).ConfigureAwait(false);
         _journals.AddOrUpdate(round, new JournalState());
     }
 

@@ -552,7 +552,7 @@ public sealed partial class RoundHost : IRoundService
         var round = new ActiveRound(plan, cohort, session, now, now + _options.TimeoutOf(Phase.AdvertiseKeys, n));
 
         // Durable before any cohort member can see the round (a crash from here on resumes it, not loses it).
-        await JournalOpenedAsync(round, now, cancellationToken).ConfigureAwait(false);
+        await JournalOpenedAsync(round, identities, now, cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
             _round = round;

@@ -32,7 +32,14 @@ public enum ServerRoundOutcome
 /// <param name="Plan">Its plan (contract, threshold, graph).</param>
 /// <param name="Cohort">The selected callers, in protocol-number order (number = index + 1).</param>
 /// <param name="OpenedAt">When (host clock).</param>
-public sealed record RoundOpened(RoundPlan Plan, IReadOnlyList<string> Cohort, DateTimeOffset OpenedAt);
+public sealed record RoundOpened(RoundPlan Plan, IReadOnlyList<string> Cohort, DateTimeOffset OpenedAt)
+{
+    /// <summary>
+    /// Malicious mode: the roster identity key of each cohort member, in protocol-number order, under which the session
+    /// verifies its signatures (journaled with the plan, so a resumed round replays under the same keys); null otherwise.
+    /// </summary>
+    public IReadOnlyList<Crypto.IdentityPublicKey>? Identities { get; init; }
+}
 
 /// <summary>A phase was closed.</summary>
 /// <param name="RoundId">The round.</param>

@@ -160,15 +160,30 @@ public abstract class RoundJournal
 /// <param name="Plan">The round's plan as opened (contract, threshold, graph).</param>
 /// <param name="Cohort">The cohort in protocol-number order (number = index + 1).</param>
 /// <param name="Entries">The journal after the plan, by sequence from 1.</param>
-public sealed record RoundResume(RoundPlan Plan, IReadOnlyList<string> Cohort, IReadOnlyList<RoundJournalEntry> Entries);
+public sealed record RoundResume(RoundPlan Plan, IReadOnlyList<string> Cohort, IReadOnlyList<RoundJournalEntry> Entries)
+{
+    /// <summary>
+    /// Malicious mode: the identity key each cohort member's signatures were verified under when the round opened
+    /// (<see cref="RoundOpened.Identities"/>), in protocol-number order. The replay verifies the journaled signatures under
+    /// these keys; null (a journal written before keys were journaled) re-resolves them from the roster.
+    /// </summary>
+    public IReadOnlyList<Crypto.IdentityPublicKey>? Identities { get; init; }
+}
 
-/// <summary>A journal that does not replay into the round it describes (nothing was resumed).</summary>
+/// <summary>A journaled round that cannot be resumed (<see cref="Refusal"/> says why; nothing was resumed).</summary>
 public sealed class RoundJournalException : Exception
 {
-    /// <summary>Creates the exception.</summary>
+    /// <summary>Creates the exception (<see cref="RoundResumeRefusal.Diverged"/>).</summary>
     public RoundJournalException(string message)
+        : this(message, RoundResumeRefusal.Diverged)
+    {
+    }
+
+    /// <summary>Creates the exception with its reason.</summary>
+    public RoundJournalException(string message, RoundResumeRefusal refusal)
         : base(message)
     {
+        Refusal = refusal;
     }
 
     /// <summary>Creates the exception.</summary>
@@ -176,9 +191,13 @@ public sealed class RoundJournalException : Exception
     {
     }
 
-    /// <summary>Creates the exception.</summary>
+    /// <summary>Creates the exception (<see cref="RoundResumeRefusal.Diverged"/>).</summary>
     public RoundJournalException(string message, Exception innerException)
         : base(message, innerException)
     {
+        Refusal = RoundResumeRefusal.Diverged;
     }
+
+    /// <summary>Why the round was not resumed.</summary>
+    public RoundResumeRefusal Refusal { get; }
 }
