@@ -368,7 +368,7 @@ public sealed class RoundEngine
             engine._metrics.Current((long)c.RoundId, (int)ProtocolPhase.AdvertiseKeys);
             engine._tracing.Opened(opened);
             engine.PhaseHistory.Opened(opened);
-            CoordinatorLog.RoundOpened(engine._logger, (long)c.RoundId, opened.Cohort.Count, opened.Plan.Threshold, (long)c.ModelVersion, c.ClaimedEpsilon);
+            CoordinatorLog.RoundOpened(engine._logger, (long)c.RoundId, opened.Cohort.Count, opened.Plan.Threshold, opened.Plan.Graph, opened.Plan.Degree, (long)c.ModelVersion, c.ClaimedEpsilon);
             return Task.CompletedTask;
         }
 
