@@ -90,7 +90,7 @@ public sealed record NetworkBenchSettings(int Clients, int Dimension, double Dro
 /// </remarks>
 public static partial class NetworkBenchmark
 {
-    private static readonly Phase[] MeasuredPhases = [Phase.AdvertiseKeys, Phase.ShareKeys, Phase.MaskedInput, Phase.ConsistencyCheck, Phase.Unmasking];
+    private static readonly Phase[] MeasuredPhases = [Phase.AdvertiseKeys, Phase.RelabelReveal, Phase.ShareKeys, Phase.MaskedInput, Phase.ConsistencyCheck, Phase.Unmasking];
 
     /// <summary>Runs the benchmark; returns the JSON report (also printed as text through <paramref name="output"/>).</summary>
     /// <exception cref="ArgumentException">Invalid settings.</exception>
