@@ -426,7 +426,8 @@ public static partial class NetworkBenchmark
             })).ToList();
             try
             {
-                // Enrolment and the initial model download are not part of the round.
+                // Enrolment and the model download are not part of the round: a client holds the model it trains on
+                // before it joins (the SDK keeps the version it fetched, so the round does not download it again).
                 using (var gate = new SemaphoreSlim(32))
                 {
                     await Task.WhenAll(clients.Select(async c =>
@@ -435,6 +436,7 @@ public static partial class NetworkBenchmark
                         try
                         {
                             await c.EnrolAsync(cancellationToken).ConfigureAwait(false);
+                            await c.GetModelAsync(0, cancellationToken).ConfigureAwait(false);
                         }
                         finally
                         {

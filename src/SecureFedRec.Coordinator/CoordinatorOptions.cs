@@ -320,6 +320,15 @@ public sealed class RoundOptions : ISettingsRules
     public double? UnmaskingSeconds { get; set; }
 
     /// <summary>
+    /// Early close after quiet, seconds (default 2; 0: never): a phase closes before its deadline once no client message
+    /// has arrived for this long and the clients that would then be out of the round (those that have not answered the
+    /// phase and those dropped before it) are at most ⌊<see cref="DropoutFraction"/> × n⌋, the dropout the round's graph
+    /// and threshold are planned for. With that many silent clients a phase then waits this long, not a whole deadline.
+    /// </summary>
+    [Range(0.0, 3_600.0)]
+    public double EarlyCloseIdleSeconds { get; set; } = 2;
+
+    /// <summary>
     /// Neighbour graph: <c>Auto</c> (default: the complete graph below <see cref="HararyFromClients"/> clients, a SecAgg+
     /// Harary graph from the graph parameter finder at or above it), <c>Full</c> (always complete) or <c>Harary</c>
     /// (always the finder's choice, which falls back to the complete graph where no sparser graph is secure).
@@ -335,7 +344,7 @@ public sealed class RoundOptions : ISettingsRules
     [Range(0.0, 1.0, MaximumIsExclusive = true)]
     public double CollusionFraction { get; set; } = 0.1;
 
-    /// <summary>Harary graphs: largest fraction of clients assumed to drop out of a round (δ, default 0.1).</summary>
+    /// <summary>Harary graphs: largest fraction of clients assumed to drop out of a round (δ, default 0.1); also the most a phase may leave out when it closes early (<see cref="EarlyCloseIdleSeconds"/>).</summary>
     [Range(0.0, 1.0, MaximumIsExclusive = true)]
     public double DropoutFraction { get; set; } = 0.1;
 
