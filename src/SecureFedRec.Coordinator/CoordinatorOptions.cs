@@ -295,9 +295,14 @@ public sealed class RoundOptions : ISettingsRules
     [Range(0.0, 86_400.0, MinimumIsExclusive = true)]
     public double PhaseSeconds { get; set; } = 10;
 
-    /// <summary>Seconds added to every phase's deadline per cohort member (default 0.02: +20 s at n = 1,000; 0: fixed deadlines).</summary>
+    /// <summary>
+    /// Seconds added to every phase's deadline per cohort member (default 0.1: +100 s at n = 1,000; 0: fixed deadlines).
+    /// Generous on purpose: a phase closes as soon as every expected client has answered, or after
+    /// <see cref="EarlyCloseIdleSeconds"/> of quiet once only the planned dropout is missing, so the deadline is only
+    /// reached when more clients than planned are silent or slow.
+    /// </summary>
     [Range(0.0, 3_600.0)]
-    public double PhaseSecondsPerClient { get; set; } = 0.02;
+    public double PhaseSecondsPerClient { get; set; } = 0.1;
 
     /// <summary>Deadline of the AdvertiseKeys phase, seconds (unset: the PhaseSeconds rule).</summary>
     [Range(0.0, 86_400.0, MinimumIsExclusive = true)]
