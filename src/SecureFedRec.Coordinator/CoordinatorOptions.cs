@@ -325,7 +325,8 @@ public sealed class RoundOptions : ISettingsRules
     public double? UnmaskingSeconds { get; set; }
 
     /// <summary>
-    /// Early close after quiet, seconds (default 2; 0: never): a phase closes before its deadline once no client message
+    /// Early close after quiet, seconds (default 2; 0: never): a phase from ShareKeys on (AdvertiseKeys and RelabelReveal
+    /// always wait for every member: one missing there aborts a Harary round's relabelling) closes before its deadline once no client message
     /// has arrived for this long and the clients that would then be out of the round (those that have not answered the
     /// phase and those dropped before it) are at most ⌊<see cref="DropoutFraction"/> × n⌋, the dropout the round's graph
     /// and threshold are planned for. With that many silent clients a phase then waits this long, not a whole deadline.

@@ -56,7 +56,8 @@ public sealed class WaitingAtScaleTests
     [Fact]
     public async Task A_phase_missing_no_more_than_the_planned_dropout_closes_after_quiet_not_at_its_deadline()
     {
-        // n = 10, δ = 0.1: one silent member may be left out early; the deadlines (60 s) are far beyond the test's bound.
+        // n = 10, δ = 0.1: one member silent from MaskedInput on may be left out early; the deadlines (60 s) are far beyond the
+        // test's bound.
         await using var federation = new Federation(clients: 10);
         CoordinatorOptions options = federation.Options(r =>
         {
@@ -74,27 +75,35 @@ public sealed class WaitingAtScaleTests
             await Task.WhenAll(clients.Select(c => c.EnrolAsync()));
             var clock = Stopwatch.StartNew();
 
-            // Client 9 is selected, then never sends its keys.
-            Task<JoinReply> silent = Task.Run(async () =>
+            // Client 9 takes part until MaskedInput opens, then goes silent (its process "dies").
+            using var kill = new CancellationTokenSource();
+            Task<ClientRoundResult?> silent = Task.Run(async () =>
             {
-                while (true)
+                try
                 {
-                    JoinReply reply = await clients[9].RoundTransport.JoinAsync(CancellationToken.None);
-                    if (reply.Outcome == JoinOutcome.Selected)
-                    {
-                        return reply;
-                    }
-
-                    await Task.Delay(50);
+                    return await clients[9].RunRoundAsync(ctx => LocalUpdate(9, ctx), kill.Token);
                 }
+                catch (Exception ex) when (ex is OperationCanceledException or Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled })
+                {
+                    return null;
+                }
+            });
+            _ = Task.Run(async () =>
+            {
+                while (host.Engine.Current.Phase is not (Phase.MaskedInput or Phase.ConsistencyCheck or Phase.Unmasking or Phase.Completed))
+                {
+                    await Task.Delay(10);
+                }
+
+                kill.Cancel();
             });
             ClientRoundResult[] results = await Task.WhenAll(clients.Take(9).Select((c, i) => c.RunRoundAsync(ctx => LocalUpdate(i, ctx))));
             TimeSpan elapsed = clock.Elapsed;
 
             Assert.All(results, r => Assert.Equal(RoundOutcomeKind.Completed, r.Kind));
-            Assert.True(elapsed < TimeSpan.FromSeconds(50), $"the round took {elapsed}: AdvertiseKeys waited for its 60 s deadline");
-            JoinReply selected = await silent;
-            FetchReply late = await clients[9].RoundTransport.FetchAsync(selected.Invitation!.Contract.RoundId, Phase.ShareKeys, CancellationToken.None);
+            Assert.True(elapsed < TimeSpan.FromSeconds(50), $"the round took {elapsed}: MaskedInput waited for its 60 s deadline");
+            Assert.Null(await silent);
+            FetchReply late = await clients[9].RoundTransport.FetchAsync(results[0].RoundId, Phase.ConsistencyCheck, CancellationToken.None);
             Assert.Equal((FetchOutcome.Dropped, DropReason.TimedOut), (late.Outcome, late.DropReason));
         }
         finally

@@ -45,8 +45,9 @@ public sealed class RoundHostOptions
             : PhaseTimeout + (PhaseTimeoutPerClient * Math.Max(0, cohort));
 
     /// <summary>
-    /// Early close after quiet (zero, the default: never): the open phase closes before its deadline once no client
-    /// message has been taken for this long and the cohort members that would then be out of the round — those that have
+    /// Early close after quiet (zero, the default: never): the open phase — from ShareKeys on; AdvertiseKeys and
+    /// RelabelReveal always wait for every member or their deadline, since a member missing there aborts a Harary round's
+    /// relabelling — closes before its deadline once no client message has been taken for this long and the cohort members that would then be out of the round — those that have
     /// not answered the phase, those dropped in it and those dropped before it — are at most ⌊<see cref="RoundSettings.DropoutFraction"/>
     /// × n⌋, the dropout the round's graph and threshold are planned for (<see cref="EarlyCloseDue"/>).
     /// </summary>
@@ -626,7 +627,9 @@ public sealed partial class RoundHost : IRoundService
     /// </summary>
     private bool QuietEnough(ActiveRound round, DateTimeOffset now)
     {
-        if (_options.EarlyCloseIdle <= TimeSpan.Zero || round.Session.IsTerminal)
+        // Never before the neighbourhoods are fixed: a member missing from AdvertiseKeys (or RelabelReveal) aborts a
+        // Harary round's relabelling, so those phases wait for every member or their deadline.
+        if (_options.EarlyCloseIdle <= TimeSpan.Zero || round.Session.IsTerminal || round.Session.Phase is Phase.AdvertiseKeys or Phase.RelabelReveal)
         {
             return false;
         }
