@@ -150,10 +150,13 @@ def secagg_section(runs):
 def network_section(runs):
     d0 = runs[0][1]
     datas = [d for _, d in runs]
+    mode = d0.get("mode", "HonestButCurious")
+    deadline = d0.get("phaseDeadline") or f"{fmt(d0['phaseSeconds'])} s"
+    admission = "SQLite, TLS, a signed roster of the n clients" if mode == "Malicious" else "SQLite, TLS, allow-list"
     out = []
-    out.append(f"n = {d0['clients']}, d = {d0['dimension']}, dropout {d0['dropout']} ({d0['dropped']} silent after ShareKeys), "
-               f"phase deadline {fmt(d0['phaseSeconds'])} s, message cap {d0['maxMessageBytes']:,} B, {d0['cores']} cores. "
-               f"Coordinator: a child `securefedrec coordinator` process (SQLite, TLS, allow-list); clients: "
+    out.append(f"n = {d0['clients']}, d = {d0['dimension']}, {mode}, dropout {d0['dropout']} ({d0['dropped']} silent after ShareKeys), "
+               f"phase deadline {deadline}, message cap {d0['maxMessageBytes']:,} B, {d0['cores']} cores. "
+               f"Coordinator: a child `securefedrec coordinator` process ({admission}); clients: "
                f"`FederationClient` instances in the benchmark process through a byte-counting TCP relay. "
                f"Runs: {', '.join(n for n, _ in runs)}.")
     out.append("")
@@ -161,22 +164,32 @@ def network_section(runs):
     out.append("|---|---|")
     out.append("| completed (networked / in process) | " + ", ".join(
         f"{d['network']['completed']}/{d['inProcess']['completed']} of {d['clients']}" for d in datas) + " |")
+    if "graph" in d0["network"]:
+        out.append("| graph (networked / in process) | " + ", ".join(
+            f"{d['network'].get('graph')} k = {d['network'].get('degree')} t = {d['network'].get('threshold')} / "
+            f"{d['inProcess'].get('graph')} k = {d['inProcess'].get('degree')}" for d in datas) + " |")
     out.append(f"| networked round (sum of phases, coordinator clock) | {rng([d['network']['roundSeconds'] for d in datas], ' s')} |")
     phases = OrderedDict()
     for d in datas:
         for p in d["network"]["phases"]:
             phases.setdefault(p["phase"], []).append(p["seconds"])
     for name, secs in phases.items():
-        out.append(f"| … phase {name} | {rng(secs, ' s')} |")
+        answered = ", ".join(f"{p['answered']}/{p['expected']}" for d in datas for p in d["network"]["phases"] if p["phase"] == name)
+        out.append(f"| … phase {name} (answered) | {rng(secs, ' s')} ({answered}) |")
     out.append(f"| networked round, clients' view (join to result) | {rng([d['network']['clientSeconds'] for d in datas], ' s')} |")
     out.append(f"| in-process round (same parameters, same run) | {rng([d['inProcess']['seconds'] for d in datas], ' s')} |")
     out.append(f"| **networked / in process** | {rng([d['ratioNetworkToInProcess'] for d in datas], '×')} |")
     out.append(f"| wire bytes sent per client (TLS, mean) | {rng([d['network']['meanBytesSentPerClient'] for d in datas], ' B')} |")
-    out.append(f"| wire bytes received per client (TLS, mean; includes the model download) | "
+    received = "wire bytes received per client (TLS, mean; includes the model download)" if "clientsCpuSeconds" not in d0["network"] \
+        else "wire bytes received per client (TLS, mean; the model is fetched before the round)"
+    out.append(f"| {received} | "
                f"{rng([d['network']['meanBytesReceivedPerClient'] for d in datas], ' B')} |")
     out.append(f"| in process: protocol bytes sent / received per client | "
                f"{rng([d['inProcess']['meanBytesSent'] for d in datas], ' B')} / {rng([d['inProcess']['meanBytesReceived'] for d in datas], ' B')} |")
     out.append(f"| coordinator process CPU over the round | {rng([d['network']['coordinatorCpuSeconds'] for d in datas], ' s')} |")
+    if "clientsCpuSeconds" in d0["network"]:
+        out.append(f"| clients' process CPU over the round (the n SDK clients and the relay) | "
+                   f"{rng([d['network']['clientsCpuSeconds'] for d in datas], ' s')} |")
     out.append(f"| coordinator peak RSS (VmHWM) | {rng([d['network']['coordinatorPeakRssMiB'] for d in datas], ' MiB')} |")
     out.append("")
     out.append("Load average (1/5/15 min) per run, before → after: " + "; ".join(
@@ -203,6 +216,14 @@ def sqlite_rows_section(runs):
     out.append("Load average (1/5/15 min) per run, before → after: " + "; ".join(
         f"{n}: {d.get('loadAverageBefore')} → {d.get('loadAverageAfter')}" for n, d in runs) + ".")
     return out
+def network_command(d0):
+    cap = "" if d0['maxMessageBytes'] == 4 * 1024 * 1024 else f" --max-message-bytes {d0['maxMessageBytes']}"
+    # Runs before the default deadlines existed gave --phase-seconds explicitly (no phaseSecondsOption key).
+    explicit = d0.get("phaseSecondsOption", d0["phaseSeconds"]) if "phaseSecondsOption" in d0 or "mode" not in d0 else None
+    deadline = "" if explicit is None else f" --phase-seconds {fmt(explicit)}"
+    mode = " --honest-but-curious" if d0.get("mode") == "HonestButCurious" else ""
+    return (f"securefedrec bench network --clients {d0['clients']} --dim {d0['dimension']} --dropout {d0['dropout']}"
+            f"{deadline}{cap}{mode}")
 
 
 def render(results):
@@ -241,11 +262,10 @@ def render(results):
             lines.extend(secagg_section(runs))
         elif kind == "network":
             d0 = runs[0][1]
-            lines.append(f"## Networked round over TLS on loopback, n = {d0['clients']}, d = {d0['dimension']} (`securefedrec bench network`)")
+            lines.append(f"## Networked round over TLS on loopback, n = {d0['clients']}, d = {d0['dimension']}"
+                         + (f", {d0['mode']}" if "mode" in d0 else "") + " (`securefedrec bench network`)")
             lines.append("")
-            cap = "" if d0['maxMessageBytes'] == 4 * 1024 * 1024 else f" --max-message-bytes {d0['maxMessageBytes']}"
-            lines.append(f"Command: `securefedrec bench network --clients {d0['clients']} --dim {d0['dimension']} --dropout {d0['dropout']} "
-                         f"--phase-seconds {fmt(d0['phaseSeconds'])}{cap}`")
+            lines.append(f"Command: `{network_command(d0)}`")
             lines.append("")
             lines.extend(network_section(runs))
         elif kind == "sqlite-rows":

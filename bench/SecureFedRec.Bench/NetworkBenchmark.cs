@@ -9,6 +9,8 @@ using SecureFedRec.Client;
 using SecureFedRec.Coordinator;
 using SecureFedRec.Privacy.Policy;
 using SecureFedRec.Privacy.Ledger;
+using SecureFedRec.Crypto;
+using SecureFedRec.Roster;
 using SecureFedRec.Rounds;
 using SecureFedRec.Rounds.Client;
 using SecureFedRec.Rounds.Server;
@@ -24,10 +26,17 @@ namespace SecureFedRec.Bench;
 /// <param name="Clients">n (the cohort: the coordinator waits for all n).</param>
 /// <param name="Dimension">d.</param>
 /// <param name="Dropout">Fraction of clients that go silent after ShareKeys (the MaskedInput phase then waits for its deadline).</param>
-/// <param name="PhaseSeconds">The coordinator's phase deadline.</param>
+/// <param name="PhaseSeconds">
+/// The coordinator's phase deadline, the same for every phase and cohort size (null: the coordinator's default rule,
+/// PhaseSeconds + n × PhaseSecondsPerClient, as a deployment that sets nothing gets).
+/// </param>
 /// <param name="MaxMessageBytes">The coordinator's and the clients' gRPC message cap.</param>
 /// <param name="Threads">In-process round: clients computing at once (0: all cores).</param>
-public sealed record NetworkBenchSettings(int Clients, int Dimension, double Dropout, double PhaseSeconds, int MaxMessageBytes, int Threads = 0)
+/// <param name="Malicious">
+/// Malicious mode (the default of every deployment: a signed roster, every client verifying it and the cohort, signed
+/// keys, the consistency check); false: the honest-but-curious round over an allow-list, opted in on both sides.
+/// </param>
+public sealed record NetworkBenchSettings(int Clients, int Dimension, double Dropout, double? PhaseSeconds, int MaxMessageBytes, int Threads = 0, bool Malicious = true)
 {
     /// <summary>Refuses settings the benchmark cannot run.</summary>
     /// <exception cref="ArgumentException">A setting is out of range.</exception>
@@ -48,7 +57,7 @@ public sealed record NetworkBenchSettings(int Clients, int Dimension, double Dro
             throw new ArgumentException("--dropout must be in [0, 0.5).");
         }
 
-        if (PhaseSeconds <= 0 || double.IsNaN(PhaseSeconds))
+        if (PhaseSeconds is { } seconds && (seconds <= 0 || double.IsNaN(seconds)))
         {
             throw new ArgumentException("--phase-seconds must be positive.");
         }
@@ -81,7 +90,7 @@ public sealed record NetworkBenchSettings(int Clients, int Dimension, double Dro
 /// </remarks>
 public static partial class NetworkBenchmark
 {
-    private static readonly Phase[] MeasuredPhases = [Phase.AdvertiseKeys, Phase.ShareKeys, Phase.MaskedInput, Phase.ConsistencyCheck, Phase.Unmasking];
+    private static readonly Phase[] MeasuredPhases = [Phase.AdvertiseKeys, Phase.RelabelReveal, Phase.ShareKeys, Phase.MaskedInput, Phase.ConsistencyCheck, Phase.Unmasking];
 
     /// <summary>Runs the benchmark; returns the JSON report (also printed as text through <paramref name="output"/>).</summary>
     /// <exception cref="ArgumentException">Invalid settings.</exception>
@@ -94,7 +103,13 @@ public static partial class NetworkBenchmark
         int d = settings.Dimension;
         int dropped = (int)Math.Floor(settings.Dropout * n);
         string loadBefore = SecAggBenchmark.LoadAverage();
-        output($"network: n={n} d={d} dropout={settings.Dropout.ToString(CultureInfo.InvariantCulture)} ({dropped} silent after ShareKeys) phase-seconds={settings.PhaseSeconds.ToString(CultureInfo.InvariantCulture)} max-message-bytes={settings.MaxMessageBytes} cores={Environment.ProcessorCount}");
+        var defaults = new RoundOptions();
+        double phaseSeconds = settings.PhaseSeconds ?? defaults.PhaseSeconds + (n * defaults.PhaseSecondsPerClient);
+        string deadline = settings.PhaseSeconds is null
+            ? string.Create(CultureInfo.InvariantCulture, $"default ({defaults.PhaseSeconds} s + n × {defaults.PhaseSecondsPerClient} s = {phaseSeconds} s)")
+            : string.Create(CultureInfo.InvariantCulture, $"{phaseSeconds} s (--phase-seconds)");
+        string mode = settings.Malicious ? "Malicious" : "HonestButCurious";
+        output($"network: n={n} d={d} dropout={settings.Dropout.ToString(CultureInfo.InvariantCulture)} ({dropped} silent after ShareKeys) mode={mode} phase deadline {deadline} max-message-bytes={settings.MaxMessageBytes} cores={Environment.ProcessorCount}");
         output($"load average (1/5/15 min) before: {loadBefore}");
 
         var rounds = new RoundOptions
@@ -102,21 +117,27 @@ public static partial class NetworkBenchmark
             CohortSize = n,
             MinClients = n,
             Dimension = d,
-            PhaseSeconds = settings.PhaseSeconds,
+            PhaseSeconds = settings.PhaseSeconds ?? defaults.PhaseSeconds,
+            PhaseSecondsPerClient = settings.PhaseSeconds is null ? defaults.PhaseSecondsPerClient : 0,
             RecruitSeconds = 1,
             MaxRounds = 1,
-            // The honest-but-curious baseline round (the bench's SDK clients have no roster identities yet).
-            ThreatMode = "HonestButCurious",
-            AllowHonestButCurious = true,
+            ThreatMode = mode,
+            AllowHonestButCurious = !settings.Malicious,
         };
+        using var consortium = new Consortium(n, settings.Malicious);
 
         // In process first (JIT warm-up round at n = 3, d = 16, then the measured round): the same round code.
-        await RunInProcessAsync(new RoundOptions { CohortSize = 3, MinClients = 3, Dimension = 16, MaxRounds = 1, ThreatMode = "HonestButCurious", AllowHonestButCurious = true }, 0, settings.Threads, cancellationToken).ConfigureAwait(false);
+        using (var warmUp = new Consortium(3, settings.Malicious))
+        {
+            await RunInProcessAsync(new RoundOptions { CohortSize = 3, MinClients = 3, Dimension = 16, MaxRounds = 1, ThreatMode = mode, AllowHonestButCurious = !settings.Malicious },
+                warmUp, 0, settings.Threads, cancellationToken).ConfigureAwait(false);
+        }
+
         GC.Collect();
-        InProcessRoundResult local = await RunInProcessAsync(rounds, dropped, settings.Threads, cancellationToken).ConfigureAwait(false);
+        (InProcessRoundResult local, RoundPlan? localPlan) = await RunInProcessAsync(rounds, consortium, dropped, settings.Threads, cancellationToken).ConfigureAwait(false);
         int localCompleted = local.Clients.Count(c => c.Outcome == ClientRoundOutcome.Completed);
         double localSeconds = local.Elapsed.TotalSeconds;
-        output($"in-process round: {localSeconds:F3} s, {localCompleted} of {n} clients completed, mean {Mean(local.BytesSent):F0} B sent / {Mean(local.BytesReceived):F0} B received per client (serialized protocol messages)");
+        output($"in-process round: {localSeconds:F3} s, {localCompleted} of {n} clients completed, graph {localPlan?.Graph} k = {localPlan?.Degree} t = {localPlan?.Threshold}, mean {Mean(local.BytesSent):F0} B sent / {Mean(local.BytesReceived):F0} B received per client (serialized protocol messages)");
         GC.Collect();
 
         var report = new JsonObject
@@ -126,7 +147,10 @@ public static partial class NetworkBenchmark
             ["dimension"] = d,
             ["dropout"] = settings.Dropout,
             ["dropped"] = dropped,
-            ["phaseSeconds"] = settings.PhaseSeconds,
+            ["mode"] = mode,
+            ["phaseSeconds"] = phaseSeconds,
+            ["phaseSecondsOption"] = settings.PhaseSeconds,
+            ["phaseDeadline"] = deadline,
             ["maxMessageBytes"] = settings.MaxMessageBytes,
             ["cores"] = Environment.ProcessorCount,
             ["loadAverageBefore"] = loadBefore,
@@ -134,12 +158,15 @@ public static partial class NetworkBenchmark
             {
                 ["seconds"] = localSeconds,
                 ["completed"] = localCompleted,
+                ["graph"] = localPlan?.Graph.ToString(),
+                ["degree"] = localPlan?.Degree,
+                ["threshold"] = localPlan?.Threshold,
                 ["meanBytesSent"] = Mean(local.BytesSent),
                 ["meanBytesReceived"] = Mean(local.BytesReceived),
             },
         };
 
-        await using var deployment = new Deployment(n, rounds, settings.MaxMessageBytes);
+        await using var deployment = new Deployment(consortium, rounds, settings.MaxMessageBytes);
         JsonObject networked = await deployment.RunAsync(dropped, output, cancellationToken).ConfigureAwait(false);
         report["network"] = networked;
         bool completed = networked["completed"]!.GetValue<int>() == n - dropped;
@@ -168,7 +195,7 @@ public static partial class NetworkBenchmark
         Delta = 1e-5,
         MinNoiseMultiplier = 0,
         MaxClip = 10,
-        AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer },
+        AcceptedThreatModes = new HashSet<ThreatMode> { ThreatMode.CuriousServer, ThreatMode.SemiMalicious },
         AllowHonestButCurious = true,
         MinCohortSize = 2,
         MinThreshold = 2,
@@ -190,7 +217,7 @@ public static partial class NetworkBenchmark
         return v;
     }
 
-    private static async Task<InProcessRoundResult> RunInProcessAsync(RoundOptions o, int dropped, int threads, CancellationToken cancellationToken)
+    private static async Task<(InProcessRoundResult, RoundPlan?)> RunInProcessAsync(RoundOptions o, Consortium consortium, int dropped, int threads, CancellationToken cancellationToken)
     {
         var host = new RoundHost(new RoundHostOptions
         {
@@ -199,16 +226,103 @@ public static partial class NetworkBenchmark
             MinClients = o.MinClients,
             MaxRounds = 1,
             Threads = 1,
+            IdentityOf = consortium.Malicious ? consortium.IdentityOf : null,
         }, new ModelRelease(1, 0, new double[o.Dimension], 0, 0), new MemoryPrivacyLedger(new PrivacyBudget(1000, 1e-5)), new FedAvgRule());
         int n = o.CohortSize;
-        var clients = Enumerable.Range(0, n).Select(i => ("bench-client-" + i.ToString(CultureInfo.InvariantCulture), new ClientRound(new ClientRoundOptions
+        var clients = Enumerable.Range(0, n).Select(i => (Consortium.Caller(i), new ClientRound(new ClientRoundOptions
         {
             Guard = new ClientPrivacyGuard(Policy, new MemoryPrivacyLedger(new PrivacyBudget(Policy.MaxTotalEpsilon, Policy.Delta))),
             UpdateSource = (request, _) => Task.FromResult(LocalUpdate.FromTotal(Update(i, request.Contract.Dp.Dimension))),
             SilentAfter = i >= n - dropped ? Phase.ShareKeys : null,
+            Identity = consortium.Malicious ? consortium.Key(i) : null,
+            Self = consortium.Malicious ? Consortium.Name(i) : null,
+            Roster = consortium.Malicious ? consortium.Roster : null,
+            CohortPolicy = consortium.Malicious ? new CohortPolicy(1) : null,
         }))).ToList();
-        return await InProcessRoundDriver.RunRoundAsync(host, clients, threads, cancellationToken: cancellationToken).ConfigureAwait(false);
+        InProcessRoundResult result = await InProcessRoundDriver.RunRoundAsync(host, clients, threads, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (result, host.LastPlan);
     }
+
+    /// <summary>
+    /// The benchmark's consortium: one Ed25519 identity per client (client i is <c>org-i/client-i</c>, each its own
+    /// organisation) and, in malicious mode, an enrolment authority and the roster it signed; honest-but-curious: the keys
+    /// only (an allow-list deployment).
+    /// </summary>
+    private sealed class Consortium : IDisposable
+    {
+        private readonly List<IdentitySigningKey> _keys = [];
+        private readonly RosterVerifier? _verifier;
+
+        public Consortium(int clients, bool malicious)
+        {
+            Malicious = malicious;
+            for (int i = 0; i < clients; i++)
+            {
+                _keys.Add(IdentitySigningKey.Generate(IdentitySuite.Ed25519));
+            }
+
+            if (!malicious)
+            {
+                return;
+            }
+
+            using IdentitySigningKey authority = IdentitySigningKey.Generate(IdentitySuite.Ed25519);
+            DateTimeOffset now = RosterAuthority.TruncateToSecond(DateTimeOffset.UtcNow);
+            RosterContent draft = RosterAuthority.CreateDraft("bench-consortium", authority, now.AddHours(-1)) with { NotAfter = now.AddDays(1) };
+            for (int i = 0; i < clients; i++)
+            {
+                MemberName name = Name(i);
+                RosterCheck added = RosterAuthority.AddMember(draft, new RosterMember(name.Organisation, name.ClientId, IdentitySuite.Ed25519, _keys[i].ExportPublicKey(),
+                    now.AddHours(-1), now.AddDays(1)), out draft);
+                if (!added.Passed)
+                {
+                    throw new InvalidOperationException("The benchmark roster refused member " + name + ": " + added);
+                }
+            }
+
+            RosterFileBytes = RosterFile.Format(RosterAuthority.Sign(draft, authority));
+            AuthorityPin = IdentitySignature.NameOf(authority.Suite) + ":" + Convert.ToHexStringLower(authority.ExportPublicKey());
+            _verifier = new RosterVerifier(authority.Suite, authority.ExportPublicKey());
+        }
+
+        public bool Malicious { get; }
+
+        public int Count => _keys.Count;
+
+        /// <summary>The signed roster file (malicious mode).</summary>
+        public byte[] RosterFileBytes { get; } = [];
+
+        /// <summary>The pinned authority, SUITE:HEX (malicious mode).</summary>
+        public string AuthorityPin { get; } = string.Empty;
+
+        public static string Caller(int i) => "bench-client-" + i.ToString(CultureInfo.InvariantCulture);
+
+        public static MemberName Name(int i) => new("org-" + i.ToString(CultureInfo.InvariantCulture), "client-" + i.ToString(CultureInfo.InvariantCulture));
+
+        public IdentitySigningKey Key(int i) => _keys[i];
+
+        /// <summary>A client's roster provider (in process): verifies the signed file now.</summary>
+        public Task<RosterVerification> Roster(CancellationToken cancellationToken) => Task.FromResult(_verifier!.Verify(RosterFileBytes, DateTimeOffset.UtcNow));
+
+        /// <summary>The in-process coordinator's lookup of a <see cref="Caller"/> name.</summary>
+        public Task<CohortIdentity?> IdentityOf(string caller, CancellationToken cancellationToken)
+        {
+            int i = int.Parse(caller["bench-client-".Length..], CultureInfo.InvariantCulture);
+            MemberName name = Name(i);
+            return Task.FromResult<CohortIdentity?>(new CohortIdentity(name.Organisation, name.ClientId, _keys[i].PublicIdentity));
+        }
+
+        public void Dispose()
+        {
+            foreach (IdentitySigningKey key in _keys)
+            {
+                key.Dispose();
+            }
+        }
+    }
+
+    [GeneratedRegex(@"opened: \d+ clients, threshold (\d+), graph (\w+) degree (\d+)", RegexOptions.CultureInvariant)]
+    private static partial Regex RoundOpenedLine();
 
     [GeneratedRegex(@"phase (\w+) closed after ([0-9.,]+) s with (\d+) of (\d+) answers", RegexOptions.CultureInvariant)]
     private static partial Regex PhaseClosedLine();
@@ -226,16 +340,20 @@ public static partial class NetworkBenchmark
         private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private Process? _coordinator;
 
-        public Deployment(int clients, RoundOptions rounds, int maxMessageBytes)
+        private readonly Consortium _consortium;
+
+        public Deployment(Consortium consortium, RoundOptions rounds, int maxMessageBytes)
         {
+            _consortium = consortium;
             _rounds = rounds;
             _maxMessageBytes = maxMessageBytes;
             using X509Certificate2 certificate = DevCertificate.Create(["localhost", "127.0.0.1"], TimeSpan.FromDays(1));
             DevCertificate.WritePem(certificate, Path.Combine(_directory, "coordinator.crt"), Path.Combine(_directory, "coordinator.key"));
             _certificate = X509CertificateLoader.LoadCertificate(certificate.RawData);
-            for (int i = 0; i < clients; i++)
+            for (int i = 0; i < consortium.Count; i++)
             {
-                _identities.Add(ClientIdentity.Generate());
+                // The consortium keeps the key (disposing both is harmless: a key's Dispose is idempotent).
+                _identities.Add(ClientIdentity.FromKey(consortium.Key(i)));
             }
         }
 
@@ -243,33 +361,48 @@ public static partial class NetworkBenchmark
         {
             int n = _identities.Count;
             _progress = output;
-            File.WriteAllLines(Path.Combine(_directory, "allow-list.txt"),
-                _identities.Select((id, i) => Convert.ToHexString(id.PublicKey) + " bench client " + i.ToString(CultureInfo.InvariantCulture)));
-            string config = Path.Combine(_directory, "coordinator.json");
-            File.WriteAllText(config, JsonSerializer.Serialize(new
+            var roundsConfig = new Dictionary<string, object?>
             {
-                Coordinator = new
-                {
-                    Port = 0,
-                    CertificatePath = "coordinator.crt",
-                    CertificateKeyPath = "coordinator.key",
-                    Store = "coordinator.db",
-                    AllowListPath = "allow-list.txt",
-                    MaxMessageBytes = _maxMessageBytes,
-                    Rounds = new
-                    {
-                        _rounds.CohortSize,
-                        _rounds.MinClients,
-                        _rounds.Dimension,
-                        _rounds.PhaseSeconds,
-                        _rounds.RecruitSeconds,
-                        _rounds.MaxRounds,
-                        _rounds.ThreatMode,
-                        _rounds.AllowHonestButCurious,
-                        WaitingExpirySeconds = Math.Max(30, 3 * _rounds.PhaseSeconds),
-                    },
-                },
-            }));
+                ["CohortSize"] = _rounds.CohortSize,
+                ["MinClients"] = _rounds.MinClients,
+                ["Dimension"] = _rounds.Dimension,
+                ["RecruitSeconds"] = _rounds.RecruitSeconds,
+                ["MaxRounds"] = _rounds.MaxRounds,
+                ["ThreatMode"] = _rounds.ThreatMode,
+                ["AllowHonestButCurious"] = _rounds.AllowHonestButCurious,
+            };
+            var defaults = new RoundOptions();
+            if (_rounds.PhaseSeconds != defaults.PhaseSeconds || _rounds.PhaseSecondsPerClient != defaults.PhaseSecondsPerClient)
+            {
+                // --phase-seconds: one deadline for every phase at every size; otherwise the coordinator's own defaults.
+                roundsConfig["PhaseSeconds"] = _rounds.PhaseSeconds;
+                roundsConfig["PhaseSecondsPerClient"] = _rounds.PhaseSecondsPerClient;
+                roundsConfig["WaitingExpirySeconds"] = Math.Max(30, 3 * _rounds.PhaseSeconds);
+            }
+
+            var coordinator = new Dictionary<string, object?>
+            {
+                ["Port"] = 0,
+                ["CertificatePath"] = "coordinator.crt",
+                ["CertificateKeyPath"] = "coordinator.key",
+                ["Store"] = "coordinator.db",
+                ["MaxMessageBytes"] = _maxMessageBytes,
+                ["Rounds"] = roundsConfig,
+            };
+            if (_consortium.Malicious)
+            {
+                File.WriteAllBytes(Path.Combine(_directory, "roster.json"), _consortium.RosterFileBytes);
+                coordinator["Roster"] = new { Path = "roster.json", Authority = _consortium.AuthorityPin };
+            }
+            else
+            {
+                File.WriteAllLines(Path.Combine(_directory, "allow-list.txt"),
+                    _identities.Select((id, i) => Convert.ToHexString(id.PublicKey) + " bench client " + i.ToString(CultureInfo.InvariantCulture)));
+                coordinator["AllowListPath"] = "allow-list.txt";
+            }
+
+            string config = Path.Combine(_directory, "coordinator.json");
+            File.WriteAllText(config, JsonSerializer.Serialize(new { Coordinator = coordinator }));
             _coordinator = StartCoordinator(config);
             Uri address = await WaitListeningAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
             output($"coordinator: pid {_coordinator.Id} listening on {address}");
@@ -285,12 +418,16 @@ public static partial class NetworkBenchmark
                 TrustedCertificate = _certificate,
                 DisplayName = "bench client " + i.ToString(CultureInfo.InvariantCulture),
                 InitialBackoff = TimeSpan.FromMilliseconds(50),
-                CallTimeout = TimeSpan.FromSeconds(Math.Max(15, 2 * _rounds.PhaseSeconds)),
+                CallTimeout = TimeSpan.FromSeconds(Math.Max(15, 2 * (_rounds.PhaseSeconds + (n * _rounds.PhaseSecondsPerClient)))),
+                RosterAuthority = _consortium.Malicious ? (RosterPin.TryParse(_consortium.AuthorityPin, out RosterPin pin) ? pin : null) : null,
+                Organisation = _consortium.Malicious ? Consortium.Name(i).Organisation : null,
+                ClientId = _consortium.Malicious ? Consortium.Name(i).ClientId : null,
                 MaxMessageBytes = _maxMessageBytes,
             })).ToList();
             try
             {
-                // Enrolment and the initial model download are not part of the round.
+                // Enrolment and the model download are not part of the round: a client holds the model it trains on
+                // before it joins (the SDK keeps the version it fetched, so the round does not download it again).
                 using (var gate = new SemaphoreSlim(32))
                 {
                     await Task.WhenAll(clients.Select(async c =>
@@ -299,6 +436,7 @@ public static partial class NetworkBenchmark
                         try
                         {
                             await c.EnrolAsync(cancellationToken).ConfigureAwait(false);
+                            await c.GetModelAsync(0, cancellationToken).ConfigureAwait(false);
                         }
                         finally
                         {
@@ -309,6 +447,7 @@ public static partial class NetworkBenchmark
 
                 relay.Reset();
                 (double cpuBefore, _) = ReadCpu(_coordinator.Id);
+                TimeSpan clientCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 using var silence = new CancellationTokenSource();
                 var shareKeysClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 _onPhaseClosed = p =>
@@ -323,6 +462,7 @@ public static partial class NetworkBenchmark
                 ClientRoundResult?[] results = await Task.WhenAll(tasks).ConfigureAwait(false);
                 double clientSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
                 (double cpuAfter, double ticks) = ReadCpu(_coordinator.Id);
+                double clientCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - clientCpuBefore).TotalSeconds;
                 double cpuSeconds = (cpuAfter - cpuBefore) / ticks;
                 long hwmKiB = ReadStatusKiB(_coordinator.Id, "VmHWM:");
                 long rssKiB = ReadStatusKiB(_coordinator.Id, "VmRSS:");
@@ -352,6 +492,7 @@ public static partial class NetworkBenchmark
                 double meanDown = down.Length == 0 ? 0 : down.Sum() / (double)n;
                 output($"  wire bytes per client (TLS, {wire.Count(w => w.Up > 0)} active connections): sent mean {meanUp:F0} B (max {(up.Length == 0 ? 0 : up.Max())}), received mean {meanDown:F0} B (max {(down.Length == 0 ? 0 : down.Max())}); reference: one d-vector of 32-bit words = {(long)_rounds.Dimension * 4} B");
                 output($"  coordinator process: CPU {cpuSeconds:F3} s over the round (utime+stime), peak RSS {hwmKiB / 1024.0:F1} MiB (VmHWM), RSS now {rssKiB / 1024.0:F1} MiB");
+                output($"  clients' process (the {n} SDK clients and the relay): CPU {clientCpuSeconds:F3} s over the round; coordinator graph {_graph} k = {_degree} t = {_threshold}");
                 return new JsonObject
                 {
                     ["completed"] = completed,
@@ -367,6 +508,11 @@ public static partial class NetworkBenchmark
                     ["coordinatorCpuSeconds"] = cpuSeconds,
                     ["coordinatorPeakRssMiB"] = hwmKiB / 1024.0,
                     ["coordinatorCpuSource"] = "/proc/PID/stat utime+stime delta of the child securefedrec coordinator process",
+                    ["clientsCpuSeconds"] = clientCpuSeconds,
+                    ["clientsCpuSource"] = "process CPU time delta of the benchmark process (the SDK clients and the byte-counting relay)",
+                    ["graph"] = _graph,
+                    ["degree"] = _degree,
+                    ["threshold"] = _threshold,
                 };
             }
             finally
@@ -376,6 +522,9 @@ public static partial class NetworkBenchmark
         }
 
         private Action<Phase>? _onPhaseClosed;
+        private string? _graph;
+        private int? _degree;
+        private int? _threshold;
         private Action<string>? _progress;
 
         private async Task<ClientRoundResult?> RunClientAsync(FederationClient client, int index, Task? goSilent, CancellationToken cancellationToken)
@@ -459,6 +608,14 @@ public static partial class NetworkBenchmark
                     _log.Add(line);
                 }
 
+                Match opened = RoundOpenedLine().Match(line);
+                if (opened.Success)
+                {
+                    _threshold = int.Parse(opened.Groups[1].Value, CultureInfo.InvariantCulture);
+                    _graph = opened.Groups[2].Value;
+                    _degree = int.Parse(opened.Groups[3].Value, CultureInfo.InvariantCulture);
+                }
+
                 Match m = PhaseClosedLine().Match(line);
                 if (m.Success && Enum.TryParse(m.Groups[1].Value, out Phase phase) && MeasuredPhases.Contains(phase))
                 {
@@ -519,7 +676,7 @@ public static partial class NetworkBenchmark
 
             foreach (ClientIdentity id in _identities)
             {
-                id.Dispose();
+                id.Dispose(); // the consortium's key: disposed again by the consortium, harmlessly
             }
 
             _certificate.Dispose();

@@ -72,7 +72,7 @@ public sealed class FederationClient : IDisposable
             MaxSendMessageSize = options.MaxMessageBytes,
             OnRetry = (method, status, attempt, delay) => ClientLog.Retrying(_logger, status, method, attempt, (long)delay.TotalMilliseconds),
         });
-        RoundTransport = new GrpcRoundTransport(_channel);
+        RoundTransport = new ModelCachingTransport(new GrpcRoundTransport(_channel));
         _ledger = FilePrivacyLedger.Open(options.LedgerPath, new PrivacyBudget(options.Policy.MaxTotalEpsilon, options.Policy.Delta), options.TimeProvider);
         _guard = new ClientPrivacyGuard(options.Policy, _ledger);
     }
@@ -85,7 +85,8 @@ public sealed class FederationClient : IDisposable
 
     /// <summary>
     /// The coordinator as the round pipeline sees it: <see cref="GrpcRoundTransport"/> over this client's channel (signed,
-    /// retried). The client round runs against this interface.
+    /// retried), keeping the last model version fetched (<see cref="ModelCachingTransport"/>). The client round runs
+    /// against this interface.
     /// </summary>
     internal IRoundTransport RoundTransport { get; }
 
@@ -321,4 +322,33 @@ public sealed record ClientRoundResult(ulong RoundId, RoundOutcomeKind Kind, str
 
     /// <summary>The roster or cohort rule that declined the round (<c>roster.md</c> §6), or <see cref="RosterRefusal.None"/>.</summary>
     public RosterRefusal Roster { get; init; }
+}
+
+/// <summary>
+/// The client's round transport with the last model version it fetched kept: a released version never changes, so a
+/// round of the version this client already holds (it fetched it to train, or in an earlier call) does not download it
+/// again. Version 0 (the latest) is always asked for. Thread-safe.
+/// </summary>
+internal sealed class ModelCachingTransport(IRoundTransport inner) : IRoundTransport
+{
+    private ModelRelease? _last;
+
+    public Task<JoinReply> JoinAsync(CancellationToken cancellationToken) => inner.JoinAsync(cancellationToken);
+
+    public Task<SubmitReply> SubmitAsync(ulong roundId, Protocol.Wire.Phase phase, Protocol.Wire.ClientToServer message, CancellationToken cancellationToken) =>
+        inner.SubmitAsync(roundId, phase, message, cancellationToken);
+
+    public Task<FetchReply> FetchAsync(ulong roundId, Protocol.Wire.Phase phase, CancellationToken cancellationToken) => inner.FetchAsync(roundId, phase, cancellationToken);
+
+    public async Task<ModelRelease> GetModelAsync(ulong version, CancellationToken cancellationToken)
+    {
+        if (version != 0 && Volatile.Read(ref _last) is { } held && held.Version == version)
+        {
+            return held;
+        }
+
+        ModelRelease fetched = await inner.GetModelAsync(version, cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _last, fetched);
+        return fetched;
+    }
 }

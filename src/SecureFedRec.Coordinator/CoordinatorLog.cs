@@ -18,8 +18,8 @@ internal static partial class CoordinatorLog
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Client {ClientId} enrolled as number {Number}")]
     public static partial void Enrolled(ILogger logger, string clientId, int number);
 
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Round {RoundId} opened: {Cohort} clients, threshold {Threshold}, model version {ModelVersion}, round ε {Epsilon:F4}")]
-    public static partial void RoundOpened(ILogger logger, long roundId, int cohort, int threshold, long modelVersion, double epsilon);
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Round {RoundId} opened: {Cohort} clients, threshold {Threshold}, graph {Graph} degree {Degree}, model version {ModelVersion}, round ε {Epsilon:F4}")]
+    public static partial void RoundOpened(ILogger logger, long roundId, int cohort, int threshold, Protocol.Graph.GraphKind graph, int degree, long modelVersion, double epsilon);
 
     [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Round {RoundId}: phase {Phase} closed after {Seconds:F3} s with {Answered} of {Expected} answers; next {Next}")]
     public static partial void PhaseClosed(ILogger logger, long roundId, Phase phase, double seconds, int answered, int expected, Phase next);

@@ -298,9 +298,14 @@ public sealed class RoundOptions : ISettingsRules
     [Range(0.0, 86_400.0, MinimumIsExclusive = true)]
     public double PhaseSeconds { get; set; } = 10;
 
-    /// <summary>Seconds added to every phase's deadline per cohort member (default 0.02: +20 s at n = 1,000; 0: fixed deadlines).</summary>
+    /// <summary>
+    /// Seconds added to every phase's deadline per cohort member (default 0.1: +100 s at n = 1,000; 0: fixed deadlines).
+    /// Generous on purpose: a phase closes as soon as every expected client has answered, or after
+    /// <see cref="EarlyCloseIdleSeconds"/> of quiet once only the planned dropout is missing, so the deadline is only
+    /// reached when more clients than planned are silent or slow.
+    /// </summary>
     [Range(0.0, 3_600.0)]
-    public double PhaseSecondsPerClient { get; set; } = 0.02;
+    public double PhaseSecondsPerClient { get; set; } = 0.1;
 
     /// <summary>Deadline of the AdvertiseKeys phase, seconds (unset: the PhaseSeconds rule).</summary>
     [Range(0.0, 86_400.0, MinimumIsExclusive = true)]
@@ -323,6 +328,16 @@ public sealed class RoundOptions : ISettingsRules
     public double? UnmaskingSeconds { get; set; }
 
     /// <summary>
+    /// Early close after quiet, seconds (default 2; 0: never): a phase from ShareKeys on (AdvertiseKeys and RelabelReveal
+    /// always wait for every member: one missing there aborts a Harary round's relabelling) closes before its deadline once no client message
+    /// has arrived for this long and the clients that would then be out of the round (those that have not answered the
+    /// phase and those dropped before it) are at most ⌊<see cref="DropoutFraction"/> × n⌋, the dropout the round's graph
+    /// and threshold are planned for. With that many silent clients a phase then waits this long, not a whole deadline.
+    /// </summary>
+    [Range(0.0, 3_600.0)]
+    public double EarlyCloseIdleSeconds { get; set; } = 2;
+
+    /// <summary>
     /// Neighbour graph: <c>Auto</c> (default: the complete graph below <see cref="HararyFromClients"/> clients, a SecAgg+
     /// Harary graph from the graph parameter finder at or above it), <c>Full</c> (always complete) or <c>Harary</c>
     /// (always the finder's choice, which falls back to the complete graph where no sparser graph is secure).
@@ -338,7 +353,7 @@ public sealed class RoundOptions : ISettingsRules
     [Range(0.0, 1.0, MaximumIsExclusive = true)]
     public double CollusionFraction { get; set; } = 0.1;
 
-    /// <summary>Harary graphs: largest fraction of clients assumed to drop out of a round (δ, default 0.1).</summary>
+    /// <summary>Harary graphs: largest fraction of clients assumed to drop out of a round (δ, default 0.1); also the most a phase may leave out when it closes early (<see cref="EarlyCloseIdleSeconds"/>).</summary>
     [Range(0.0, 1.0, MaximumIsExclusive = true)]
     public double DropoutFraction { get; set; } = 0.1;
 

@@ -58,9 +58,11 @@ internal sealed class Admission(CoordinatorRoster? roster, AllowList allowList, 
 
 /// <summary><c>Membership</c>: serves the signed roster's exact bytes. Public (no authentication): the roster is public,
 /// and a client verifies it against its pinned authority before its first signed call.</summary>
-/// <remarks>Singleton; thread-safe.</remarks>
+/// <remarks>Singleton; thread-safe. The file's bytes are wrapped once per roster loaded, not copied per request.</remarks>
 internal sealed class MembershipService(Admission admission) : MembershipServiceBase
 {
+    private (ReadOnlyMemory<byte> File, ByteString Wrapped) _served = (ReadOnlyMemory<byte>.Empty, ByteString.Empty);
+
     /// <inheritdoc />
     public override Task<GetRosterResponse> GetRoster(GetRosterRequest request, ServerCallContext context)
     {
@@ -69,10 +71,23 @@ internal sealed class MembershipService(Admission admission) : MembershipService
         Roster.VerifiedRoster verified = roster.Roster;
         return Task.FromResult(new GetRosterResponse
         {
-            Roster = ByteString.CopyFrom(roster.FileBytes.Span),
+            Roster = Wrapped(roster.FileBytes),
             Version = verified.Version,
             Digest = verified.Digest,
         });
+    }
+
+    private ByteString Wrapped(ReadOnlyMemory<byte> file)
+    {
+        (ReadOnlyMemory<byte> File, ByteString Wrapped) served = _served;
+        if (served.File.Equals(file))
+        {
+            return served.Wrapped;
+        }
+
+        ByteString wrapped = ByteString.CopyFrom(file.Span);
+        _served = (file, wrapped);
+        return wrapped;
     }
 }
 
@@ -142,21 +157,38 @@ internal sealed class EnrolmentService(ICoordinatorStore store, Admission admiss
 /// (<see cref="RoundStatus"/>). Only <c>SubmitPhase</c> takes requests up to the coordinator's MaxMessageBytes; the
 /// other methods refuse anything above 64 KiB.
 /// </summary>
-/// <remarks>Singleton; thread-safe when the round service is. Bound by <see cref="SignedRoundsBase"/>.</remarks>
-internal sealed partial class RoundsService(IRoundService rounds, ICoordinatorStore store) : SignedRoundsBase
+/// <remarks>
+/// <para>Singleton; thread-safe when the round service is. Bound by <see cref="SignedRoundsBase"/>.</para>
+/// <para>Scale (protocol-spec/coordinator.md, "Waiting and relaying at scale"): a JoinRound that would answer WAIT or
+/// NOT_SELECTED and a FetchPhase that would answer PENDING are held until the round service signals a change (a round
+/// opened, a phase closed) or <see cref="MaxHold"/> passed, whichever is first, and never past half the call's own
+/// deadline, so that n waiting clients cost n open streams rather than n polls per retry interval. What is relayed is
+/// serialized once per message, not once per request: the payload of a fetched message (one client's O(k) keys or
+/// shares) and the model of a version are cached beside the message or version they encode, and only while it lives.
+/// The caller's enrolment is looked up in the store once and then remembered (enrolments are never removed; the roster
+/// or allow-list still admits every call before it gets here).</para>
+/// </remarks>
+internal sealed partial class RoundsService(IRoundService rounds, ICoordinatorStore store, TimeProvider time) : SignedRoundsBase
 {
+    /// <summary>Longest a JoinRound or FetchPhase is held waiting for a change of round or phase.</summary>
+    internal static readonly TimeSpan MaxHold = TimeSpan.FromSeconds(5);
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ServerToClient, ByteString> _payloads = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _enrolled = new(StringComparer.Ordinal);
+    private (ModelRelease? Model, ByteString Encoded) _model = (null, ByteString.Empty);
+
     /// <inheritdoc />
     public override async Task<JoinRoundResponse> JoinRound(JoinRoundRequest request, ServerCallContext context)
     {
         string caller = await EnrolledCallerAsync(request, context).ConfigureAwait(false);
-        JoinReply reply = rounds.Join(caller);
+        JoinReply reply = await HoldAsync(() => rounds.Join(caller), r => r.Outcome is JoinOutcome.Wait or JoinOutcome.NotSelected, context).ConfigureAwait(false);
         var response = new JoinRoundResponse { RetryAfterMs = RetryMs(reply.RetryAfter) };
         switch (reply.Outcome)
         {
             case JoinOutcome.Selected when reply.Invitation is { } invitation:
                 response.Outcome = JoinRoundResponse.Types.Outcome.Selected;
                 response.Round = RoundCodec.ToWire(invitation.Contract, invitation.ClientNumber);
-                response.Payload = invitation.Opening.ToByteString();
+                response.Payload = PayloadOf(invitation.Opening);
                 response.PhaseDeadlineUnixMs = UnixMs(invitation.Deadline);
                 break;
             case JoinOutcome.Wait:
@@ -199,13 +231,13 @@ internal sealed partial class RoundsService(IRoundService rounds, ICoordinatorSt
     public override async Task<FetchPhaseResponse> FetchPhase(FetchPhaseRequest request, ServerCallContext context)
     {
         string caller = await EnrolledCallerAsync(request, context).ConfigureAwait(false);
-        FetchReply reply = rounds.Fetch(caller, request.RoundId, request.Phase);
+        FetchReply reply = await HoldAsync(() => rounds.Fetch(caller, request.RoundId, request.Phase), r => r.Outcome == FetchOutcome.Pending, context).ConfigureAwait(false);
         var response = new FetchPhaseResponse { PhaseDeadlineUnixMs = UnixMs(reply.Deadline), RetryAfterMs = RetryMs(reply.RetryAfter) };
         switch (reply.Outcome)
         {
             case FetchOutcome.Ready when reply.Message is { } message:
                 response.Outcome = FetchPhaseResponse.Types.Outcome.Ready;
-                response.Payload = message.ToByteString();
+                response.Payload = PayloadOf(message);
                 break;
             case FetchOutcome.Pending:
                 response.Outcome = FetchPhaseResponse.Types.Outcome.Pending;
@@ -216,7 +248,7 @@ internal sealed partial class RoundsService(IRoundService rounds, ICoordinatorSt
                 break;
             case FetchOutcome.Aborted:
                 response.Outcome = FetchPhaseResponse.Types.Outcome.Aborted;
-                response.Payload = reply.Message?.ToByteString() ?? ByteString.Empty;
+                response.Payload = reply.Message is { } abort ? PayloadOf(abort) : ByteString.Empty;
                 break;
             case FetchOutcome.Refused:
                 throw RoundStatus.ToException(reply.Refusal);
@@ -237,18 +269,81 @@ internal sealed partial class RoundsService(IRoundService rounds, ICoordinatorSt
         {
             Version = model.Version,
             RoundId = model.RoundId,
-            Model = ByteString.CopyFrom(RoundCodec.EncodeModel(model.Values)),
+            Model = EncodedModel(model),
             Epsilon = model.Epsilon,
             TotalEpsilon = model.TotalEpsilon,
         };
     }
 
+    /// <summary>
+    /// Asks <paramref name="ask"/>; while its answer is one to wait on, holds the call until the round service signals a
+    /// change (the signal is taken before asking, so a change between the two is not missed), at most
+    /// <see cref="MaxHold"/> and half the time left before the call's deadline, then asks again.
+    /// </summary>
+    private async Task<T> HoldAsync<T>(Func<T> ask, Func<T, bool> wait, ServerCallContext context)
+    {
+        DateTimeOffset now = time.GetUtcNow();
+        TimeSpan hold = MaxHold;
+        if (context.Deadline != DateTime.MaxValue)
+        {
+            TimeSpan left = new DateTimeOffset(DateTime.SpecifyKind(context.Deadline, DateTimeKind.Utc)) - DateTimeOffset.UtcNow;
+            hold = left / 2 < hold ? left / 2 : hold;
+        }
+
+        DateTimeOffset until = now + hold;
+        while (true)
+        {
+            Task? changed = rounds.Changed;
+            T reply = ask();
+            TimeSpan remaining = until - time.GetUtcNow();
+            if (changed is null || !wait(reply) || remaining <= TimeSpan.Zero)
+            {
+                return reply;
+            }
+
+            try
+            {
+                await changed.WaitAsync(remaining, time, context.CancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return ask();
+            }
+        }
+    }
+
+    /// <summary>The payload bytes of a relayed message, serialized once per message object (it is immutable once published).</summary>
+    private ByteString PayloadOf(ServerToClient message) => _payloads.GetValue(message, static m => m.ToByteString());
+
+    /// <summary>The encoded model of a version, encoded once per version served (the latest is what clients ask for).</summary>
+    private ByteString EncodedModel(ModelRelease model)
+    {
+        (ModelRelease? Model, ByteString Encoded) cached = _model;
+        if (ReferenceEquals(cached.Model, model))
+        {
+            return cached.Encoded;
+        }
+
+        ByteString encoded = UnsafeByteOperations.UnsafeWrap(RoundCodec.EncodeModel(model.Values));
+        _model = (model, encoded);
+        return encoded;
+    }
+
     private async Task<string> EnrolledCallerAsync(object request, ServerCallContext context)
     {
         string caller = SignedMessages.CallerOf(request, context);
-        return await store.GetEnrolmentAsync(caller, context.CancellationToken).ConfigureAwait(false) is null
-            ? throw new RpcException(new Status(StatusCode.FailedPrecondition, "Enrol before joining rounds."))
-            : caller;
+        if (_enrolled.ContainsKey(caller))
+        {
+            return caller;
+        }
+
+        if (await store.GetEnrolmentAsync(caller, context.CancellationToken).ConfigureAwait(false) is null)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, "Enrol before joining rounds."));
+        }
+
+        _enrolled.TryAdd(caller, 0);
+        return caller;
     }
 
     private static long UnixMs(DateTimeOffset at) => at == DateTimeOffset.MinValue ? 0 : at.ToUnixTimeMilliseconds();

@@ -110,7 +110,7 @@ public sealed class RoundEngine
 
     /// <summary>
     /// The round host's options the coordinator's options ask for: settings (<see cref="SettingsOf"/>), cohort, recruiting
-    /// and the phase-deadline rule (a per-phase setting when set, else PhaseSeconds + n × PhaseSecondsPerClient).
+    /// the phase-deadline rule (a per-phase setting when set, else PhaseSeconds + n × PhaseSecondsPerClient) and the early close.
     /// </summary>
     public static RoundHostOptions HostOptionsOf(RoundOptions o, TimeProvider time, ulong firstRoundId = 1, Func<string, CancellationToken, Task<CohortIdentity?>>? identityOf = null,
         RoundJournal? journal = null)
@@ -126,6 +126,7 @@ public sealed class RoundEngine
             PhaseTimeoutPerClient = TimeSpan.FromSeconds(o.PhaseSecondsPerClient),
             PhaseTimeouts = o.PhaseOverrides().ToDictionary(kv => Enum.Parse<ProtocolPhase>(kv.Key), kv => TimeSpan.FromSeconds(kv.Value)),
             WaitingExpiry = TimeSpan.FromSeconds(o.WaitingExpirySeconds),
+            EarlyCloseIdle = TimeSpan.FromSeconds(o.EarlyCloseIdleSeconds),
             MaxRounds = o.MaxRounds,
             FirstRoundId = firstRoundId,
             Threads = 1,
@@ -399,7 +400,7 @@ public sealed class RoundEngine
             engine._metrics.Current((long)c.RoundId, (int)ProtocolPhase.AdvertiseKeys);
             engine._tracing.Opened(opened);
             engine.PhaseHistory.Opened(opened);
-            CoordinatorLog.RoundOpened(engine._logger, (long)c.RoundId, opened.Cohort.Count, opened.Plan.Threshold, (long)c.ModelVersion, c.ClaimedEpsilon);
+            CoordinatorLog.RoundOpened(engine._logger, (long)c.RoundId, opened.Cohort.Count, opened.Plan.Threshold, opened.Plan.Graph, opened.Plan.Degree, (long)c.ModelVersion, c.ClaimedEpsilon);
             return Task.CompletedTask;
         }
 

@@ -147,6 +147,8 @@ public sealed class ConfigurationTests
         { "Coordinator:Rounds:ThreatMode", "\"Paranoid\"", "Coordinator:Rounds:ThreatMode: 'Paranoid' is not allowed: use one of HonestButCurious, Malicious." },
         { "Coordinator:Rounds:PhaseSeconds", "0", "Coordinator:Rounds:PhaseSeconds: '0' is out of range: must be in (0, 86400]." },
         { "Coordinator:Rounds:PhaseSecondsPerClient", "-1", "Coordinator:Rounds:PhaseSecondsPerClient: '-1' is out of range: must be in [0, 3600]." },
+        { "Coordinator:Rounds:EarlyCloseIdleSeconds", "-1", "Coordinator:Rounds:EarlyCloseIdleSeconds: '-1' is out of range: must be in [0, 3600]." },
+        { "Coordinator:Rounds:EarlyCloseIdleSeconds", "\"quick\"", "Coordinator:Rounds:EarlyCloseIdleSeconds: 'quick' is not a number (in coordinator.json)." },
         { "Coordinator:Rounds:ShareKeysSeconds", "0", "Coordinator:Rounds:ShareKeysSeconds: '0' is out of range: must be in (0, 86400]." },
         { "Coordinator:Rounds:UnmaskingSeconds", "\"soon\"", "Coordinator:Rounds:UnmaskingSeconds: 'soon' is not a number (in coordinator.json)." },
         { "Coordinator:Rounds:Graph", "\"Sparse\"", "Coordinator:Rounds:Graph: 'Sparse' is not allowed: use one of Auto, Full, Harary." },

@@ -9,19 +9,23 @@ namespace SecureFedRec.Integration.Tests;
 /// </summary>
 public sealed class NetworkBenchSmokeTests
 {
-    [Fact]
-    public async Task Bench_network_completes_a_tiny_round_and_prints_every_figure()
+    [Theory]
+    [InlineData(false, "Malicious", new[] { "AdvertiseKeys", "ShareKeys", "MaskedInput", "ConsistencyCheck", "Unmasking" })]
+    [InlineData(true, "HonestButCurious", new[] { "AdvertiseKeys", "ShareKeys", "MaskedInput", "Unmasking" })]
+    public async Task Bench_network_completes_a_tiny_round_and_prints_every_figure(bool honestButCurious, string mode, string[] phases)
     {
         string json = Path.Combine(Path.GetTempPath(), "sfr-netbench-smoke-" + Guid.NewGuid().ToString("N") + ".json");
         try
         {
-            using CliProcess bench = CliProcess.Start("bench", "network", "--clients", "3", "--dim", "16", "--phase-seconds", "20", "--json", json);
+            string[] args = ["bench", "network", "--clients", "3", "--dim", "16", "--phase-seconds", "20", "--json", json];
+            using CliProcess bench = CliProcess.Start(honestButCurious ? [.. args, "--honest-but-curious"] : args);
             int code = await bench.WaitAsync(TimeSpan.FromMinutes(2));
             string output = bench.Output;
             Assert.True(code == 0, output);
             Assert.Contains("in-process round: ", output, StringComparison.Ordinal);
             Assert.Contains("networked round: 3 of 3 clients completed", output, StringComparison.Ordinal);
-            foreach (string phase in new[] { "AdvertiseKeys", "ShareKeys", "MaskedInput", "Unmasking" })
+            Assert.Contains("mode=" + mode, output, StringComparison.Ordinal);
+            foreach (string phase in phases)
             {
                 Assert.Matches($@"phase {phase} +[0-9.]+ s +\(3 of 3 answered\)", output);
             }
@@ -35,7 +39,11 @@ public sealed class NetworkBenchSmokeTests
             Assert.True(report["completed"]!.GetValue<bool>());
             JsonObject network = report["network"]!.AsObject();
             Assert.Equal(2UL, network["modelVersion"]!.GetValue<ulong>());
-            Assert.Equal(4, network["phases"]!.AsArray().Count);
+            Assert.Equal(phases, network["phases"]!.AsArray().Select(p => p!["phase"]!.GetValue<string>()));
+            Assert.Equal(mode, report["mode"]!.GetValue<string>());
+            Assert.Equal("Full", network["graph"]!.GetValue<string>());
+            Assert.Equal(2, network["degree"]!.GetValue<int>());
+            Assert.True(network["clientsCpuSeconds"]!.GetValue<double>() > 0);
             Assert.True(network["meanBytesSentPerClient"]!.GetValue<double>() > 16 * 4, "a masked input of 16 words crossed the wire");
             Assert.True(network["coordinatorPeakRssMiB"]!.GetValue<double>() > 1);
             Assert.True(report["ratioNetworkToInProcess"]!.GetValue<double>() > 0);

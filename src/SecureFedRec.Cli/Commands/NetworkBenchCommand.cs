@@ -14,13 +14,14 @@ internal static class NetworkBenchCommand
         var clients = new Option<int>("--clients") { Description = "Number of clients n (the cohort).", DefaultValueFactory = _ => 10 };
         var dim = new Option<int>("--dim") { Description = "Model dimension d.", DefaultValueFactory = _ => 100_000 };
         var dropout = new Option<double>("--dropout") { Description = "Fraction of clients that go silent after ShareKeys (MaskedInput then waits for its deadline).", DefaultValueFactory = _ => 0.0 };
-        var phaseSeconds = new Option<double>("--phase-seconds") { Description = "The coordinator's phase deadline in seconds.", DefaultValueFactory = _ => 60 };
+        var phaseSeconds = new Option<double?>("--phase-seconds") { Description = "One phase deadline in seconds for every phase (default: the coordinator's own rule, Rounds:PhaseSeconds + n × Rounds:PhaseSecondsPerClient)." };
         var maxMessage = new Option<int>("--max-message-bytes") { Description = "gRPC message cap of the coordinator and the clients (default 4 MiB; d = 10^6 needs more).", DefaultValueFactory = _ => 4 * 1024 * 1024 };
         var threads = new Option<int>("--threads") { Description = "In-process round: clients computing at once (0: all cores).", DefaultValueFactory = _ => 0 };
+        var honest = new Option<bool>("--honest-but-curious") { Description = "Run the honest-but-curious round over an allow-list (default: malicious mode with a signed roster, as every deployment)." };
         var json = new Option<string?>("--json") { Description = "Also write the report as JSON to this path." };
 
         var command = new Command("network", "Run one secure-aggregation round over TLS on loopback (coordinator process + SDK clients): per-phase wall time, wire bytes per client, coordinator CPU and peak RSS, and the ratio to the in-process round.");
-        foreach (Option option in new Option[] { clients, dim, dropout, phaseSeconds, maxMessage, threads, json })
+        foreach (Option option in new Option[] { clients, dim, dropout, phaseSeconds, maxMessage, threads, honest, json })
         {
             command.Options.Add(option);
         }
@@ -28,7 +29,7 @@ internal static class NetworkBenchCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var settings = new NetworkBenchSettings(parseResult.GetValue(clients), parseResult.GetValue(dim), parseResult.GetValue(dropout),
-                parseResult.GetValue(phaseSeconds), parseResult.GetValue(maxMessage), parseResult.GetValue(threads));
+                parseResult.GetValue(phaseSeconds), parseResult.GetValue(maxMessage), parseResult.GetValue(threads), Malicious: !parseResult.GetValue(honest));
             try
             {
                 var report = await NetworkBenchmark.RunAsync(settings, Console.WriteLine, cancellationToken);

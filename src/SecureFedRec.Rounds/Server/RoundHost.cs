@@ -44,6 +44,23 @@ public sealed class RoundHostOptions
             ? fixedTimeout
             : PhaseTimeout + (PhaseTimeoutPerClient * Math.Max(0, cohort));
 
+    /// <summary>
+    /// Early close after quiet (zero, the default: never): the open phase — from ShareKeys on; AdvertiseKeys and
+    /// RelabelReveal always wait for every member or their deadline, since a member missing there aborts a Harary round's
+    /// relabelling — closes before its deadline once no client message has been taken for this long and the cohort members that would then be out of the round — those that have
+    /// not answered the phase, those dropped in it and those dropped before it — are at most ⌊<see cref="RoundSettings.DropoutFraction"/>
+    /// × n⌋, the dropout the round's graph and threshold are planned for (<see cref="EarlyCloseDue"/>).
+    /// </summary>
+    public TimeSpan EarlyCloseIdle { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Whether a phase of a round of <paramref name="cohort"/> clients may close early (<see cref="EarlyCloseIdle"/>):
+    /// <paramref name="out"/> members would be out of the round after it and the last message was taken
+    /// <paramref name="quiet"/> ago.
+    /// </summary>
+    public bool EarlyCloseDue(int cohort, int @out, TimeSpan quiet) =>
+        EarlyCloseIdle > TimeSpan.Zero && quiet >= EarlyCloseIdle && @out <= (int)Math.Floor(Settings.DropoutFraction * cohort);
+
     /// <summary>A waiting client that has not asked again for this long is forgotten.</summary>
     public TimeSpan WaitingExpiry { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -330,6 +347,7 @@ public sealed partial class RoundHost : IRoundService
         {
             case ServerSessionOutcome.Accepted:
             case ServerSessionOutcome.AlreadyAccepted:
+                round.LastTaken = _time.GetUtcNow();
                 if (message.MessageCase == ClientToServer.MessageOneofCase.Abort)
                 {
                     NotifyDropped(round, number, DropReason.ClientAborted);
@@ -429,7 +447,7 @@ public sealed partial class RoundHost : IRoundService
             {
                 cohort = Finished ? null : SelectCohort(now);
             }
-            else if (_round.Committing || closeNow || now >= _round.Deadline || _round.Session.IsReadyToClose)
+            else if (_round.Committing || closeNow || now >= _round.Deadline || _round.Session.IsReadyToClose || QuietEnough(_round, now))
             {
                 closing = _round;
             }
@@ -600,6 +618,26 @@ public sealed partial class RoundHost : IRoundService
         SecAggParameters parameters = SecAggParameters.Create(contract.RoundId, Enumerable.Range(1, n).ToArray(), plan.Threshold,
             contract.SecAggDimension, contract.Dp.Bits, contract.Mode, Crypto.KeyAgreementSuite.X25519, plan.Graph, plan.Degree, contract.Binding());
         return SecAggServerSession.Start(parameters, new ServerOptions { EnrolledIdentities = identities, Threads = _options.Threads });
+    }
+
+    /// <summary>
+    /// The early close (<see cref="RoundHostOptions.EarlyCloseIdle"/>): out of the round after this phase would be every
+    /// member that has not answered it plus every member dropped (before it, or in it, e.g. by a ClientAbort — counted
+    /// even if the session also counts it as an answer, so the count errs towards waiting).
+    /// </summary>
+    private bool QuietEnough(ActiveRound round, DateTimeOffset now)
+    {
+        // Never before the neighbourhoods are fixed: a member missing from AdvertiseKeys (or RelabelReveal) aborts a
+        // Harary round's relabelling, so those phases wait for every member or their deadline.
+        if (_options.EarlyCloseIdle <= TimeSpan.Zero || round.Session.IsTerminal || round.Session.Phase is Phase.AdvertiseKeys or Phase.RelabelReveal)
+        {
+            return false;
+        }
+
+        int n = round.Cohort.Count;
+        int @out = n - round.Session.AnsweredCount + round.Session.Dropped.Count - (n - round.Session.Expected.Count);
+        DateTimeOffset since = round.LastTaken > round.PhaseStartedAt ? round.LastTaken : round.PhaseStartedAt;
+        return round.Session.AnsweredCount > 0 && _options.EarlyCloseDue(n, @out, now - since);
     }
 
     private void Requeue(List<string> cohort, DateTimeOffset now)
@@ -864,6 +902,7 @@ public sealed partial class RoundHost : IRoundService
     private sealed class ActiveRound
     {
         private long _deadlineTicks;
+        private long _lastTakenTicks;
         private bool _committing;
 
         public ActiveRound(RoundPlan plan, List<string> cohort, SecAggServerSession session, DateTimeOffset now, DateTimeOffset deadline)
@@ -899,6 +938,13 @@ public sealed partial class RoundHost : IRoundService
         }
 
         public DateTimeOffset AdvertiseDeadline { get; }
+
+        /// <summary>When the session last took a client message (the early close's quiet period runs from it).</summary>
+        public DateTimeOffset LastTaken
+        {
+            get => new(Interlocked.Read(ref _lastTakenTicks), TimeSpan.Zero);
+            set => Interlocked.Exchange(ref _lastTakenTicks, value.UtcTicks);
+        }
 
         public bool Finished { get; set; }
 

@@ -49,6 +49,13 @@ public interface IRoundService
 
     /// <summary>A released model version (0: the latest), or null when there is no such version.</summary>
     Task<ModelRelease?> GetModelAsync(ulong version, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Completes at the next change of round or phase (a round opened, a phase closed or became ready to close, a round
+    /// finished), so that a networked transport can hold a JoinRound or FetchPhase that would answer "wait" until there is
+    /// something new instead of having every client poll; null (the default): no such signal, clients poll.
+    /// </summary>
+    Task? Changed => null;
 }
 
 /// <summary>How a JoinRound ended.</summary>

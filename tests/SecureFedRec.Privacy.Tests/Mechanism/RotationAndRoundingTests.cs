@@ -113,4 +113,43 @@ public sealed class RotationAndRoundingTests
         var ex = Assert.Throws<PrivacyMechanismException>(() => ConditionalRounding.Round(x, 0.0, new long[64], rng, 50));
         Assert.Equal(EncodeFailure.RoundingDidNotConverge, ex.Reason);
     }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1023, 1)]
+    [InlineData(1024, 1)]
+    [InlineData(1025, 1)]
+    [InlineData(5000, 3)]
+    public void Chunked_rounding_reads_the_stream_as_one_draw_per_coordinate(int d, int attempts)
+    {
+        // The reference: one NextUInt64 per coordinate per attempt, as before the draws were chunked; the stream after
+        // rounding (what the noise sampler reads next) must be where the reference leaves it.
+        var x = TestData.Vector(d, 40.0, d);
+        var bound = attempts == 1 ? double.MaxValue : -1.0;
+        using var chunked = TestData.Rng(21);
+        using var reference = TestData.Rng(21);
+        var r = new long[d];
+        if (attempts == 1)
+        {
+            ConditionalRounding.Round(x, bound, r, chunked, 1);
+        }
+        else
+        {
+            Assert.Throws<PrivacyMechanismException>(() => ConditionalRounding.Round(x, bound, r, chunked, attempts));
+        }
+
+        var expected = new long[d];
+        for (var attempt = 0; attempt < attempts; attempt++)
+        {
+            for (var i = 0; i < d; i++)
+            {
+                var floor = Math.Floor(x[i]);
+                var threshold = (ulong)((x[i] - floor) * 9007199254740992.0);
+                expected[i] = (long)floor + ((reference.NextUInt64() >> 11) < threshold ? 1L : 0L);
+            }
+        }
+
+        Assert.Equal(expected, r);
+        Assert.Equal(reference.NextUInt64(), chunked.NextUInt64());
+    }
 }
