@@ -333,6 +333,9 @@ internal sealed class ModelCachingTransport(IRoundTransport inner) : IRoundTrans
 {
     private ModelRelease? _last;
 
+    /// <summary>The transport this cache wraps (tests read its counters).</summary>
+    internal IRoundTransport Inner => inner;
+
     public Task<JoinReply> JoinAsync(CancellationToken cancellationToken) => inner.JoinAsync(cancellationToken);
 
     public Task<SubmitReply> SubmitAsync(ulong roundId, Protocol.Wire.Phase phase, Protocol.Wire.ClientToServer message, CancellationToken cancellationToken) =>

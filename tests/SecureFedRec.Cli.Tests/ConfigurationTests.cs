@@ -97,7 +97,7 @@ public sealed class ConfigurationTests
         { "Coordinator:CohortSize", "5", "Coordinator:CohortSize is not a setting (in coordinator.json); did you mean Coordinator:Rounds:CohortSize?" },
         { "Coordinator:Rounds:Cohort", "5", "Coordinator:Rounds:Cohort is not a setting (in coordinator.json); did you mean Coordinator:Rounds:CohortSize?" },
         { "Coordinator:Prot", "7443", "Coordinator:Prot is not a setting (in coordinator.json); did you mean Coordinator:Port?" },
-        { "Coordinator:Colour", "\"blue\"", "Coordinator:Colour is not a setting (in coordinator.json); the settings of Coordinator are AllowList, AllowListPath, AuthWindowSeconds, CertificateKeyPath, CertificatePath, InsecureDev, Limits, ListenAddress, MaxMessageBytes, Operators, Port, Roster, Rounds, Store, StoreProvider, Telemetry." },
+        { "Coordinator:Colour", "\"blue\"", "Coordinator:Colour is not a setting (in coordinator.json); the settings of Coordinator are AllowList, AllowListPath, AuthWindowSeconds, CertificateKeyPath, CertificatePath, InsecureDev, Limits, ListenAddress, MaxMessageBytes, Operators, Port, Roster, Rounds, Store, StoreProvider, Telemetry, Transfer." },
         { "Coordinater:Port", "1", "Coordinater is not a setting (in coordinator.json); did you mean Coordinator?" },
         { "Kestrel:Endpoints", "1", "Kestrel is not a section of this program (in coordinator.json); the sections are Coordinator, Logging." },
     };

@@ -57,7 +57,7 @@ public sealed class ChunkedRoundTests
                 SecureFedRec.Client.ClientRoundResult[] results = await Task.WhenAll(clients.Select((c, i) => c.RunRoundAsync(_ => Update(i, d))));
                 Assert.All(results, r => Assert.Equal(RoundOutcomeKind.Completed, r.Kind));
                 // Every masked input went as chunks (3 each: 2^19 words), the model as 1 MiB ranges (3 for 2.4 MB).
-                var transports = clients.Select(c => (SecureFedRec.Wire.GrpcRoundTransport)c.RoundTransport).ToList();
+                var transports = clients.Select(c => (SecureFedRec.Wire.GrpcRoundTransport)(c.RoundTransport is SecureFedRec.Client.ModelCachingTransport cache ? cache.Inner : c.RoundTransport)).ToList();
                 Assert.All(transports, t => Assert.Equal(3, t.ChunkRequests));
                 int ranges = transports[0].RangeRequests;
                 networked = await clients[0].GetModelAsync();
