@@ -33,6 +33,10 @@ public sealed class KeyAndViewAttackTests
 
         private List<uint> _survivors = [];
 
+        // The first unmasking request the real host made for a member of A: kept, because under load the honest round can
+        // finish (A answered, the phase closed) before a member of B fetches, and B must still be shown the lie.
+        private FetchReply? _aRequest;
+
         public override RoundInvitation Invite(string caller, RoundInvitation honest)
         {
             Threshold = (int)honest.Opening.BeginRound.Parameters.Threshold;
@@ -80,12 +84,18 @@ public sealed class KeyAndViewAttackTests
 
         public override FetchReply FetchedReply(string caller, int clientNumber, ulong roundId, Phase phase, FetchReply honest)
         {
+            if (phase == Phase.Unmasking && !InGroupB(clientNumber) && clientNumber != Victim
+                && honest is { Outcome: FetchOutcome.Ready, Message.MessageCase: ServerToClient.MessageOneofCase.UnmaskingRequest })
+            {
+                Interlocked.CompareExchange(ref _aRequest, honest, null);
+            }
+
             if (phase != Phase.Unmasking || !InGroupB(clientNumber) || honest.Outcome == FetchOutcome.Aborted)
             {
                 return base.FetchedReply(caller, clientNumber, roundId, phase, honest);
             }
 
-            // Build B's request from the one the real host made for a member of A.
+            // Build B's request from the one the real host made for a member of A (kept from A's own fetch, else asked now).
             foreach ((string other, int number) in Callers)
             {
                 if (InGroupB(number) || number == Victim)
@@ -93,11 +103,13 @@ public sealed class KeyAndViewAttackTests
                     continue;
                 }
 
-                FetchReply a = Inner.Fetch(other, roundId, phase);
+                FetchReply a = Volatile.Read(ref _aRequest) ?? Inner.Fetch(other, roundId, phase);
                 if (a is not { Outcome: FetchOutcome.Ready, Message.MessageCase: ServerToClient.MessageOneofCase.UnmaskingRequest })
                 {
                     continue;
                 }
+
+                Interlocked.CompareExchange(ref _aRequest, a, null);
 
                 ServerToClient lie = a.Message!.Clone();
                 UnmaskingRequest request = lie.UnmaskingRequest;
