@@ -81,6 +81,7 @@ public sealed class SecAggServerSession
     private readonly Dictionary<(int Client, Phase Phase), ServerToClient> _outbox = [];
     private readonly Dictionary<int, DropReason> _timedOut = [];
     private Dictionary<int, byte[]> _answered = [];
+    private readonly Dictionary<(int Client, Phase Phase), byte[]> _taken = [];
     private HashSet<int> _expected = [];
     private IReadOnlyList<OutgoingMessage> _phaseMessages = [];
     private ServerState _state;
@@ -233,6 +234,23 @@ public sealed class SecAggServerSession
     /// <summary>Estimated peak bytes held for this round.</summary>
     public long PeakMemoryBytes => State.PeakMemoryBytes;
 
+    /// <summary>
+    /// Whether this session took exactly <paramref name="message"/> from <paramref name="sender"/> in
+    /// <paramref name="phase"/>, open or closed (a retry whose acknowledgement was lost, arriving after the phase moved on).
+    /// </summary>
+    /// <param name="sender">The sender's protocol id.</param>
+    /// <param name="phase">The phase the message was sent for.</param>
+    /// <param name="message">The parsed message.</param>
+    public bool Took(int sender, Phase phase, ClientToServer message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        byte[] digest = MessageDigest.Of(message);
+        lock (_gate)
+        {
+            return _taken.TryGetValue((sender, phase), out byte[]? taken) && CryptographicOperations.FixedTimeEquals(taken, digest);
+        }
+    }
+
     /// <summary>Feeds one message from <paramref name="sender"/> (the transport-authenticated protocol id).</summary>
     /// <param name="sender">The sender's protocol id.</param>
     /// <param name="message">The parsed message.</param>
@@ -281,6 +299,7 @@ public sealed class SecAggServerSession
             }
 
             _answered[sender] = digest;
+            _taken[(sender, phase)] = digest;
             return new ServerSessionStep(ServerSessionOutcome.Accepted, phase, ProtocolRejection.None, DropReason.Unspecified, null);
         }
     }

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
-using Google.Protobuf;
 using SecureFedRec.Crypto;
 using SecureFedRec.Protocol.Session;
 using SecureFedRec.Protocol.Wire;
@@ -164,11 +162,6 @@ public sealed partial class RoundHost
                     throw Diverged(contract, entry.Sequence, $"client {client}'s message is now {step.Outcome} ({step.Detail})");
                 }
 
-                if (step.Outcome == ServerSessionOutcome.Accepted)
-                {
-                    state.Taken[(client, phase)] = SHA256.HashData(entry.Body.Span[8..]);
-                }
-
                 break;
             case RoundJournalEntryKind.PhaseClosed when entry.TryReadClose(out Phase closed, out Phase next, out IReadOnlyDictionary<int, DropReason>? dropped):
                 if (session.Phase != closed)
@@ -286,10 +279,6 @@ public sealed partial class RoundHost
             {
                 RoundJournalEntry entry = RoundJournalEntry.ForMessage(state.Next++, number, step.Phase, message);
                 state.Pending.Add(entry);
-                if (step.Outcome == ServerSessionOutcome.Accepted)
-                {
-                    state.Taken[(number, step.Phase)] = SHA256.HashData(entry.Body.Span[8..]);
-                }
             }
         }
     }
@@ -299,21 +288,8 @@ public sealed partial class RoundHost
     /// rounds only): a client whose acknowledgement was lost — the journal write failed, or the coordinator restarted —
     /// retries it, possibly after the phase closed, and is told it was accepted rather than that the phase is closed.
     /// </summary>
-    private bool WasTaken(ActiveRound round, int number, Phase phase, ClientToServer message)
-    {
-        if (!_journals.TryGetValue(round, out JournalState? state))
-        {
-            return false;
-        }
-
-        byte[]? taken;
-        lock (state.Gate)
-        {
-            state.Taken.TryGetValue((number, phase), out taken);
-        }
-
-        return taken is not null && CryptographicOperations.FixedTimeEquals(taken, SHA256.HashData(message.ToByteArray()));
-    }
+    private bool WasTaken(ActiveRound round, int number, Phase phase, ClientToServer message) =>
+        _journals.TryGetValue(round, out _) && round.Session.Took(number, phase, message);
 
     /// <summary>Queues a phase close (under the round's lock, right after the session closed it).</summary>
     private void JournalClosed(ActiveRound round, Phase closed, Phase next)
@@ -394,9 +370,6 @@ public sealed partial class RoundHost
         public List<RoundJournalEntry> Pending { get; } = [];
 
         public HashSet<int> DropJournaled { get; } = [];
-
-        /// <summary>SHA-256 of each message taken, by (client, phase): a lost acknowledgement's retry is recognised.</summary>
-        public Dictionary<(int Client, Phase Phase), byte[]> Taken { get; } = [];
 
         public long Next { get; set; } = 1;
 
