@@ -249,7 +249,9 @@ public sealed class ItemGramTests
     public void Simulate_knn_on_the_synthetic_data_prints_every_row()
     {
         var report = RankingSimulation.Run(new RankingOptions { Model = RankingModelKind.Knn, GramItems = 200, EpsilonSweep = [8], Plot = Path.Combine(Path.GetTempPath(), $"knn-{Guid.NewGuid():N}.svg") });
-        Assert.Equal(7, report.Rows.Count);
+        Assert.Equal(9, report.Rows.Count); // the DP user row's two parts alone beside it (--local-weight > 0 by default)
+        Assert.Single(report.Rows, r => r.Setting.Contains("global part alone", StringComparison.Ordinal));
+        Assert.Single(report.Rows, r => r.Setting.Contains("own users alone", StringComparison.Ordinal));
         Assert.Equal(2, report.Sweep.Count);
         Assert.Contains(report.Rows, r => r.PrivacyUnit == "user" && r.Epsilon is > 0 and <= 8);
         Assert.Contains(report.Rows, r => r.PrivacyUnit == "institution");

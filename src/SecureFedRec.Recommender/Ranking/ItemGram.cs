@@ -23,6 +23,16 @@ internal sealed record ItemGramSettings
     /// <summary>R: 0 scores with the noised Gram itself; R &gt; 0 with its rank-R positive part (top eigenpairs).</summary>
     public int Rank { get; init; }
 
+    /// <summary>
+    /// w: weight of each institution's own exact neighbourhood signal beside the DP global score when it scores its users
+    /// (<see cref="InstitutionBlendScorer"/>; 0 = the global model alone). Used only in scoring, inside the institution:
+    /// it changes nothing that is sent. Chosen on the nested validation split of ml-latest-small (session 5).
+    /// </summary>
+    public double LocalWeight { get; init; } = 2;
+
+    /// <summary>γ: power of the user–user cosine in the institution's signal (<see cref="InstitutionNeighbourhood"/>; 0 = its exact popularity).</summary>
+    public double LocalExponent { get; init; } = 3;
+
     /// <summary>Whose contribution is bounded (None: exact sums, not private).</summary>
     public PrivacyUnit Unit { get; init; } = PrivacyUnit.User;
 
@@ -50,6 +60,8 @@ internal sealed record ItemGramSettings
         Check(PriorShare is > 0 and < 1, "--prior-share", PriorShare, "the prior share must be in (0, 1)");
         Check(PriorWeight >= 0 && double.IsFinite(PriorWeight), "--prior-weight", PriorWeight, "the prior weight must be non-negative and finite");
         Check(Rank >= 0 && Rank <= Candidates, "--gram-rank", Rank, "the Gram's rank must be 0 (full) or in 1..M");
+        Check(LocalWeight >= 0 && double.IsFinite(LocalWeight), "--local-weight", LocalWeight, "the local weight must be non-negative and finite");
+        Check(LocalExponent >= 0 && double.IsFinite(LocalExponent), "--local-exponent", LocalExponent, "the local similarity exponent must be non-negative and finite");
         Check(DropoutRate is >= 0 and <= 0.5, "--dropout", DropoutRate, "dropout rate must be in [0, 0.5]");
     }
 }
@@ -208,6 +220,23 @@ internal static class ItemGramFederation
         }
 
         return new ItemGramResult(new ItemGramScorer(popularity, candidates, gram, split.Train, settings.PriorWeight), reports);
+    }
+
+    /// <summary>
+    /// The model as each institution serves its own users: <paramref name="result"/>'s DP global score plus
+    /// <see cref="ItemGramSettings.LocalWeight"/> × the user's institution's own exact neighbourhood signal
+    /// (<see cref="InstitutionBlendScorer"/>; the global scorer itself when the weight is 0). Post-processing inside each
+    /// institution: nothing sent changes.
+    /// </summary>
+    internal static IUserScorer Serve(ItemGramResult result, RankingSplit split, UserPartition partition, ItemGramSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(split);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate(split.ItemCount);
+        return settings.LocalWeight == 0
+            ? result.Scorer
+            : new InstitutionBlendScorer(result.Scorer, split.Train, partition, split.ItemCount, settings.LocalWeight, settings.LocalExponent);
     }
 
     /// <summary>A user's round-1 vector: its items' indicator divided by √(its item count) (L2 norm 1; zero for no items).</summary>

@@ -29,7 +29,8 @@ public enum RankingModelKind
 /// <summary>
 /// Options of <see cref="RankingSimulation.Run"/>; property names follow the <c>simulate</c> flags
 /// (<c>--dataset --model --clients --rounds --local-epochs --epsilon --delta --dropout --seed --epsilon-sweep --plot
-/// --factors --threshold --protocol --negatives --optimizer --server-lr --clip --personalize --benchmark</c>), defaults are the
+/// --factors --threshold --protocol --negatives --optimizer --server-lr --clip --gram-items --gram-rank --local-weight
+/// --local-exponent --personalize --benchmark</c>), defaults are the
 /// command's defaults. Immutable; <see cref="Validate"/> throws <see cref="ArgumentOutOfRangeException"/> naming the option.
 /// </summary>
 public sealed record RankingOptions
@@ -121,6 +122,16 @@ public sealed record RankingOptions
     /// <summary><c>--prior-weight</c> with <c>--model knn</c>: weight β of the normalised popularity beside the neighbourhood score among the candidates.</summary>
     public double GramPriorWeight { get; init; } = 0.5;
 
+    /// <summary>
+    /// <c>--local-weight</c> with <c>--model knn</c>: weight w of each institution's own exact neighbourhood signal
+    /// (user–user cosine over its users, computed locally and never sent) beside the DP global score; 0 = the global
+    /// model alone.
+    /// </summary>
+    public double GramLocalWeight { get; init; } = 2;
+
+    /// <summary><c>--local-exponent</c> with <c>--model knn</c>: power γ of the user–user cosine in that signal (0 = the institution's exact popularity).</summary>
+    public double GramLocalExponent { get; init; } = 3;
+
     /// <summary><c>--personalize</c>: each client also learns private item-score offsets (PFedRec-style local head).</summary>
     public bool Personalize { get; init; }
 
@@ -167,6 +178,8 @@ public sealed record RankingOptions
         Check(GramRank >= 0 && GramRank <= GramItems, "--gram-rank", GramRank, "the Gram's rank must be 0 (full) or in 1..--gram-items");
         Check(GramPriorShare is > 0 and < 1, "--prior-share", GramPriorShare, "the prior share must be in (0, 1)");
         Check(GramPriorWeight >= 0 && double.IsFinite(GramPriorWeight), "--prior-weight", GramPriorWeight, "the prior weight must be non-negative and finite");
+        Check(GramLocalWeight >= 0 && double.IsFinite(GramLocalWeight), "--local-weight", GramLocalWeight, "the local weight must be non-negative and finite");
+        Check(GramLocalExponent >= 0 && double.IsFinite(GramLocalExponent), "--local-exponent", GramLocalExponent, "the local similarity exponent must be non-negative and finite");
         Check(CentralEpochs >= 1, nameof(CentralEpochs), CentralEpochs, "at least 1 epoch");
         Check(BenchmarkRounds >= 1, nameof(BenchmarkRounds), BenchmarkRounds, "at least 1 round");
         foreach (var e in EpsilonSweep)
@@ -397,6 +410,8 @@ public static class RankingSimulation
         Rank = options.GramRank,
         PriorShare = options.GramPriorShare,
         PriorWeight = options.GramPriorWeight,
+        LocalWeight = options.GramLocalWeight,
+        LocalExponent = options.GramLocalExponent,
         Unit = unit,
         DropoutRate = options.Dropout,
         Seed = options.Seed,
@@ -405,41 +420,60 @@ public static class RankingSimulation
     /// <summary>
     /// <c>--model knn</c>: item-kNN over the item Gram, exact (centralized: one party; federated: plain sum and secure
     /// aggregation) and under distributed DP at ε over its two rounds (user and institution level), with the sweep.
+    /// Every institution serves its users the DP global score blended with its own exact neighbourhood signal
+    /// (<see cref="ItemGramFederation.Serve"/>, w = <c>--local-weight</c>); at user level the two parts are also
+    /// reported alone.
     /// </summary>
     private static RankingReport RunItemGram(RankingOptions options, string dataName, RankingSplit split, UserPartition partition, List<RankingRow> rows, RankingMetrics popularity, Action<string> log)
     {
         const string Name = "item-kNN (DP item Gram)";
+        var blended = options.GramLocalWeight > 0;
+        var localName = string.Create(CultureInfo.InvariantCulture, $" + own institution's users (w = {options.GramLocalWeight}, γ = {options.GramLocalExponent})");
+        var name = blended ? Name + localName : Name;
         var exact = GramSettings(options, PrivacyUnit.None);
         exact.Validate(split.ItemCount);
         var everyone = UserPartition.ByKey(split.UserCount, _ => "all");
         var central = ItemGramFederation.Train(split, everyone, exact with { DropoutRate = 0 }, new PlainAggregator());
-        var centralMetrics = RankingEvaluator.Evaluate(central.Scorer, split);
-        rows.Add(new RankingRow($"{Name}, centralized (exact Gram)", centralMetrics, null, null, null, null));
+        var centralMetrics = RankingEvaluator.Evaluate(ItemGramFederation.Serve(central, split, everyone, exact), split);
+        rows.Add(new RankingRow($"{name}, centralized (exact Gram{(blended ? "; one party holds every user" : string.Empty)})", centralMetrics, null, null, null, null));
         log(Line($"{Name} centralized", centralMetrics));
 
-        (RankingMetrics, IReadOnlyList<RankingRoundReport>) Fit(ItemGramSettings s, IUpdateAggregator aggregator)
+        (RankingMetrics, IReadOnlyList<RankingRoundReport>) Fit(ItemGramSettings s, IUpdateAggregator aggregator) =>
+            FitParts(s, aggregator).Served;
+
+        ((RankingMetrics, IReadOnlyList<RankingRoundReport>) Served, RankingMetrics GlobalOnly) FitParts(ItemGramSettings s, IUpdateAggregator aggregator)
         {
             var result = ItemGramFederation.Train(split, partition, s, aggregator);
-            return (RankingEvaluator.Evaluate(result.Scorer, split), result.Rounds);
+            var served = RankingEvaluator.Evaluate(ItemGramFederation.Serve(result, split, partition, s), split);
+            var globalOnly = blended ? RankingEvaluator.Evaluate(result.Scorer, split) : served;
+            return ((served, result.Rounds), globalOnly);
         }
 
         var (plain, plainRounds) = Fit(exact, new PlainAggregator());
-        rows.Add(Row($"{Name}, federated ({options.Clients} silos, {options.Dropout:P0} dropout)", plain, plainRounds, null));
+        rows.Add(Row($"{name}, federated ({options.Clients} silos, {options.Dropout:P0} dropout)", plain, plainRounds, null));
         log(Line($"{Name} federated", plain));
 
         var (secagg, secaggRounds) = Fit(exact, new SecureRoundAggregator(null, options.Seed, threads: 1));
-        rows.Add(Row($"{Name}, federated + secure aggregation", secagg, secaggRounds, null));
+        rows.Add(Row($"{name}, federated + secure aggregation", secagg, secaggRounds, null));
         log(Line($"{Name} federated + secagg", secagg));
 
         // Both rounds are planned together: the accountant composes them (RDP) to ε at δ.
         DpTarget Target(double e) => new(e, options.Delta, 2);
         var dpName = string.Create(CultureInfo.InvariantCulture, $"{Name} (M = {options.GramItems}{(options.GramRank > 0 ? $", rank {options.GramRank}" : string.Empty)}, φ = {options.GramPriorShare}, β = {options.GramPriorWeight}, 2 rounds)");
-        var (dpUser, dpUserRounds) = Fit(GramSettings(options, PrivacyUnit.User), new SecureRoundAggregator(Target(options.Epsilon), options.Seed, threads: 1));
-        rows.Add(Row($"{dpName}, federated + secagg + DP, ε = {options.Epsilon}", dpUser, dpUserRounds, "user"));
+        var ((dpUser, dpUserRounds), dpGlobal) = FitParts(GramSettings(options, PrivacyUnit.User), new SecureRoundAggregator(Target(options.Epsilon), options.Seed, threads: 1));
+        rows.Add(Row($"{dpName}{(blended ? localName : string.Empty)}, federated + secagg + DP, ε = {options.Epsilon}", dpUser, dpUserRounds, "user"));
         log(Line($"{Name} + DP (user)", dpUser));
+        if (blended)
+        {
+            rows.Add(Row($"{dpName}, global part alone (w = 0), ε = {options.Epsilon}", dpGlobal, dpUserRounds, "user"));
+            log(Line($"{Name} + DP (user), global part alone", dpGlobal));
+            var own = RankingEvaluator.Evaluate(InstitutionBlendScorer.LocalOnly(split.Train, partition, split.ItemCount, options.GramLocalExponent), split);
+            rows.Add(new RankingRow(string.Create(CultureInfo.InvariantCulture, $"each institution's own users alone (user-kNN, γ = {options.GramLocalExponent}; nothing sent)"), own, null, null, null, null));
+            log(Line("own institution alone", own));
+        }
 
         var (dpInst, dpInstRounds) = Fit(GramSettings(options, PrivacyUnit.Institution), new SecureRoundAggregator(Target(options.Epsilon), options.Seed, threads: 1));
-        rows.Add(Row($"{dpName}, federated + secagg + DP, ε = {options.Epsilon}", dpInst, dpInstRounds, "institution"));
+        rows.Add(Row($"{dpName}{(blended ? localName : string.Empty)}, federated + secagg + DP, ε = {options.Epsilon}", dpInst, dpInstRounds, "institution"));
         log(Line($"{Name} + DP (institution)", dpInst));
 
         var sweep = new List<SweepPoint>();
@@ -458,12 +492,12 @@ public static class RankingSimulation
             }
 
             plot = options.Plot ?? "epsilon-sweep.svg";
-            File.WriteAllText(plot, SweepPlot.Svg(sweep, "item-kNN"));
+            File.WriteAllText(plot, SweepPlot.Svg(sweep, blended ? "item-kNN + own institution" : "item-kNN"));
             log($"privacy–utility curve written to {plot}");
         }
 
         var bench = options.Benchmark ? Bench(split, partition, options) : null;
-        return new RankingReport(dataName, split.Description, options.Seed, string.Create(CultureInfo.InvariantCulture, $"{Name} (M = {options.GramItems})"), rows, sweep, plot, bench, secaggRounds);
+        return new RankingReport(dataName, split.Description, options.Seed, string.Create(CultureInfo.InvariantCulture, $"{Name} (M = {options.GramItems}{(blended ? $", local w = {options.GramLocalWeight}, γ = {options.GramLocalExponent}" : string.Empty)})"), rows, sweep, plot, bench, secaggRounds);
     }
 
     /// <summary>The model trained on all training data at once, evaluated on <paramref name="split"/>.</summary>

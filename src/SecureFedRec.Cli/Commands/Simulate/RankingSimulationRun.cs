@@ -88,6 +88,8 @@ internal static class RankingSimulationRun
             GramRank = r.GetValue(f.GramRank) ?? defaults.GramRank,
             GramPriorShare = (model == "knn" ? r.GetValue(f.PriorShare) : null) ?? defaults.GramPriorShare,
             GramPriorWeight = (model == "knn" ? r.GetValue(f.PriorWeight) : null) ?? defaults.GramPriorWeight,
+            GramLocalWeight = r.GetValue(f.LocalWeight) ?? defaults.GramLocalWeight,
+            GramLocalExponent = r.GetValue(f.LocalExponent) ?? defaults.GramLocalExponent,
             Personalize = r.GetValue(f.Personalize),
             Benchmark = r.GetValue(f.Benchmark),
         };
@@ -103,7 +105,7 @@ internal static class RankingSimulationRun
         }
 
         Console.WriteLine(options.Model == RankingModelKind.Knn
-                ? SimulateOutput.Invariant($"model knn, clients {options.Clients}, 2 secure-sum rounds, dropout {options.Dropout}, seed {options.Seed}; M {options.GramItems}, rank {options.GramRank}, prior share φ {options.GramPriorShare}, prior weight β {options.GramPriorWeight}; DP: ε {options.Epsilon} over both rounds, δ {options.Delta}, user sensitivity 1{(synthetic ? "; embedded synthetic data" : string.Empty)}")
+                ? SimulateOutput.Invariant($"model knn, clients {options.Clients}, 2 secure-sum rounds, dropout {options.Dropout}, seed {options.Seed}; M {options.GramItems}, rank {options.GramRank}, prior share φ {options.GramPriorShare}, prior weight β {options.GramPriorWeight}, local weight w {options.GramLocalWeight}, local exponent γ {options.GramLocalExponent}; DP: ε {options.Epsilon} over both rounds, δ {options.Delta}, user sensitivity 1{(synthetic ? "; embedded synthetic data" : string.Empty)}")
                 : SimulateOutput.Invariant($"model {model}, clients {options.Clients}, rounds {options.Rounds} (DP rows {options.DpRounds}), centralized epochs {options.CentralEpochs}, local epochs {options.LocalEpochs}, k {options.Factors}, dropout {options.Dropout}, seed {options.Seed}; DP: ε {options.Epsilon}, δ {options.Delta}, clip {options.Clip}, k {options.DpFactors ?? options.Factors}{(options.Model == RankingModelKind.Ials ? $", popularity prior β {options.PriorWeight}, share {options.PriorShare}, window {options.PriorWindow}" : string.Empty)}{(synthetic ? "; embedded synthetic data (fewer rounds than on --dataset)" : string.Empty)}"));
 
         var clock = Stopwatch.StartNew();

@@ -153,10 +153,14 @@ internal sealed class SimulateFlags
 
     public Option<bool> Benchmark { get; } = new("--benchmark") { Description = "Ranking models: also time a ≥ 1 M-parameter two-tower model through secure aggregation." };
 
-    public IEnumerable<Option> All => [Model, Dataset, Clients, Rounds, Epsilon, Delta, Dropout, Seed, Json, Shape, Factors, LocalEpochs, Clip, Groups, Sweep, Plot, DpRounds, DpFactors, PriorWeight, PriorShare, PriorWindow, GramItems, GramRank, Threshold, Negatives, Protocol, Optimizer, Personalize, Benchmark];
+    public Option<double?> LocalWeight { get; } = new("--local-weight") { Description = "knn: weight w of each institution's own exact neighbourhood signal (user–user cosine over its own users, computed locally, never sent) beside the DP global score; 0 = the global model alone. Default 2." };
+
+    public Option<double?> LocalExponent { get; } = new("--local-exponent") { Description = "knn: power γ of the user–user cosine in the institution's own signal (0 = its exact popularity). Default 3." };
+
+    public IEnumerable<Option> All => [Model, Dataset, Clients, Rounds, Epsilon, Delta, Dropout, Seed, Json, Shape, Factors, LocalEpochs, Clip, Groups, Sweep, Plot, DpRounds, DpFactors, PriorWeight, PriorShare, PriorWindow, GramItems, GramRank, LocalWeight, LocalExponent, Threshold, Negatives, Protocol, Optimizer, Personalize, Benchmark];
 
     /// <summary>Flags that only the ranking models read.</summary>
-    public IEnumerable<Option> RankingOnly => [Plot, DpRounds, DpFactors, PriorWeight, PriorShare, PriorWindow, GramItems, GramRank, Threshold, Negatives, Protocol, Optimizer, Personalize, Benchmark];
+    public IEnumerable<Option> RankingOnly => [Plot, DpRounds, DpFactors, PriorWeight, PriorShare, PriorWindow, GramItems, GramRank, LocalWeight, LocalExponent, Threshold, Negatives, Protocol, Optimizer, Personalize, Benchmark];
 
     /// <summary>Flags that only <c>--model mf</c> reads.</summary>
     public IEnumerable<Option> MfOnly => [Shape, Groups];
