@@ -82,13 +82,16 @@ public sealed class InstitutionBlendTests
         // Institution 0 alone, holding only its own users (as a networked client does).
         var mine = partition.UsersOf(0);
         var alone = new InstitutionNeighbourhood(mine.Select(u => Split.Train[u]).ToArray(), Split.ItemCount, 3);
-        var (a, b, c) = (new double[Split.ItemCount], new double[Split.ItemCount], new double[Split.ItemCount]);
+        var client = InstitutionBlendScorer.ForOneInstitution(new IndexScorer(), mine.Select(u => Split.Train[u]).ToArray(), Split.ItemCount, 2, 3);
+        var (a, b, c, d) = (new double[Split.ItemCount], new double[Split.ItemCount], new double[Split.ItemCount], new double[Split.ItemCount]);
         for (var k = 0; k < mine.Count; k++)
         {
             blend.Score(mine[k], a);
             other.Score(mine[k], b);
             alone.Score(k, c);
+            client.Score(k, d);
             Assert.Equal(a, b);
+            Assert.Equal(a, d);
             for (var i = 0; i < a.Length; i++)
             {
                 Assert.Equal((i / 100.0) + (2 * c[i]), a[i], 12);

@@ -170,6 +170,16 @@ internal sealed class InstitutionBlendScorer : IUserScorer
         }
     }
 
+    /// <summary>
+    /// The blend as one institution (a networked client) computes it from its own users only: <paramref name="train"/>
+    /// holds just those users, all in one institution.
+    /// </summary>
+    public static InstitutionBlendScorer ForOneInstitution(IUserScorer global, Interaction[][] train, int items, double localWeight, double exponent)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        return new(global, train, UserPartition.ByKey(train.Length, _ => "this institution"), items, localWeight, exponent);
+    }
+
     /// <summary>The institutions' own signals alone (no global part; weight 1): what an institution could do without federating.</summary>
     public static InstitutionBlendScorer LocalOnly(Interaction[][] train, UserPartition partition, int items, double exponent) =>
         new(new NoGlobal(), train, partition, items, 1, exponent);
