@@ -62,7 +62,7 @@ internal sealed class SimulateFlags
 {
     public Option<string?> Model { get; } = new("--model")
     {
-        Description = "mf (biased MF on explicit ratings), bpr (BPR-MF), ials (implicit ALS, user factors solved locally), neural (two-tower MLP) or knn (item-kNN over a DP item Gram matrix, two secure-sum rounds: the model that beats DP popularity under DP). Default: ials, the best ranking model without DP.",
+        Description = "mf (biased MF on explicit ratings), bpr (BPR-MF), ials (implicit ALS, user factors solved locally), neural (two-tower MLP) or knn (item-kNN over a DP item Gram matrix, two secure-sum rounds, served by each institution with its own users' exact signal (--local-weight): the model above popularity under DP). Default: ials, the best ranking model without DP.",
         DefaultValueFactory = _ => "ials",
         Validators =
         {
