@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.asymmetric import ec, x25519, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, InvalidTag as InvalidTag_
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAILURES = []
@@ -1184,6 +1184,364 @@ def fam_network_transfer(doc):
     eq("model/range", encoding[m["range_offset"]:m["range_offset"] + 9], m["range"])
 
 
+
+# --- A full round (secagg.md §4-§6, §12): every message re-derived ---------------------------------------------
+
+SUITE_NAME = {1: "x25519", 2: "p256"}
+
+
+def ident_private(suite, stream):
+    if suite == "ed25519":
+        return stream.fill(32)
+    while True:
+        k = int.from_bytes(stream.fill(32), "big")
+        if 0 < k < P256_N:
+            return k.to_bytes(32, "big")
+
+
+class RefClient:
+    """The client side of secagg.md §6 (full graph), written from the spec."""
+
+    def __init__(self, pb, uid, x, stream, ident_suite, ident_priv, identities):
+        self.pb, self.u, self.x, self.rng = pb, uid, x, stream
+        self.isuite, self.ipriv, self.identities = ident_suite, ident_priv, identities
+
+    def begin(self, bp):
+        p = bp.parameters
+        self.r, self.ids, self.t, self.d, self.b = p.round_number, list(p.client_ids), p.threshold, p.dimension, p.bits
+        self.mode, self.suite, self.kind, self.k = p.threat_mode, p.suite, p.graph_kind, p.graph_degree
+        assert self.kind == 1, "this replay implements the full graph"
+        self.P = parameter_digest(self.r, self.ids, self.t, self.d, self.b, self.mode, self.suite, self.kind, self.k,
+                                  p.binding)
+        self.c = ka_private(self.suite, self.rng)
+        self.s = ka_private(self.suite, self.rng)
+        self.bu = self.rng.fill(32)
+        self.c_pk, self.s_pk = ka_public(self.suite, self.c), ka_public(self.suite, self.s)
+        sig = b""
+        if self.mode == 2:
+            sig = ident_sign(self.isuite, self.ipriv, enc("secagg/advertise-keys", self.P, u32(self.u), self.c_pk, self.s_pk))
+        m = self.pb.ClientToServer()
+        m.advertise_keys.round_number = self.r
+        k = m.advertise_keys.keys
+        k.client_id, k.cipher_public_key, k.mask_public_key, k.signature = self.u, self.c_pk, self.s_pk, sig
+        return m
+
+    def share_keys(self, req):
+        keys = list(req.keys)
+        got = [k.client_id for k in keys]
+        assert got == sorted(set(got)) and set(got) <= set(self.ids), "UNKNOWN_OR_DUPLICATE_CLIENT"
+        own = next(k for k in keys if k.client_id == self.u)
+        assert (own.cipher_public_key, own.mask_public_key) == (self.c_pk, self.s_pk), "OWN_KEY_SUBSTITUTED"
+        self.keys = {k.client_id: k for k in keys}
+        self.S = session_id(self.P, [(k.client_id, k.cipher_public_key, k.mask_public_key, b"") for k in keys], False)
+        self.nbrs = [v for v in got if v != self.u]  # full graph: N(u) ∩ U1
+        assert len(self.nbrs) + 1 >= self.t, "TOO_FEW_SURVIVORS"
+        if self.mode == 2:
+            for v in self.nbrs:
+                k = self.keys[v]
+                msg = enc("secagg/advertise-keys", self.P, u32(v), k.cipher_public_key, k.mask_public_key)
+                assert ident_verify(self.identities[v][0], self.identities[v][1], msg, k.signature), "BAD_SIGNATURE"
+        self.kuv = {v: pair_key(self.suite, self.c, self.keys[v].cipher_public_key, self.S,
+                                "secagg/share-encryption-key", self.u, v)[1] for v in self.nbrs}
+        holders = sorted(self.nbrs + [self.u])
+        bsh = shamir_split(self.bu, self.t, holders, self.rng)
+        ssh = shamir_split(self.s, self.t, holders, self.rng)
+        self.held = {self.u: (bsh[self.u], ssh[self.u])}
+        m = self.pb.ClientToServer()
+        m.share_keys.round_number, m.share_keys.client_id = self.r, self.u
+        for v in self.nbrs:
+            nonce = self.rng.fill(12)
+            pt = u32(self.u) + u32(v) + bsh[v] + ssh[v]
+            ct = nonce + AESGCM(self.kuv[v]).encrypt(nonce, pt, self.S + u32(self.u) + u32(v))
+            m.share_keys.shares.add(peer_id=v, ciphertext=ct)
+        return m
+
+    def masked_input(self, req):
+        senders = [e.peer_id for e in req.shares]
+        assert senders == sorted(set(senders)) and set(senders) <= set(self.nbrs), "UNKNOWN_OR_DUPLICATE_CLIENT"
+        assert len(senders) + 1 >= self.t, "TOO_FEW_SURVIVORS"
+        for e in req.shares:
+            v, ct = e.peer_id, e.ciphertext
+            assert len(ct) == 102, "BAD_CIPHERTEXT"
+            pt = AESGCM(self.kuv[v]).decrypt(ct[:12], ct[12:], self.S + u32(v) + u32(self.u))
+            assert pt[:8] == u32(v) + u32(self.u), "BAD_CIPHERTEXT"
+            self.held[v] = (pt[8:41], pt[41:74])
+        mod = 1 << self.b
+        y = [xi % mod for xi in self.x]
+        for i, w in enumerate(mask_prg(self.bu, enc("secagg/self-mask", self.S, u32(self.u)), self.b, self.d)):
+            y[i] = (y[i] + w) % mod
+        for v in senders:
+            _, suv = pair_key(self.suite, self.s, self.keys[v].mask_public_key, self.S, "secagg/pairwise-mask-seed", self.u, v)
+            ctx = enc("secagg/pairwise-mask", self.S, u32(min(self.u, v)), u32(max(self.u, v)))
+            sign = 1 if v > self.u else -1
+            for i, w in enumerate(mask_prg(suv, ctx, self.b, self.d)):
+                y[i] = (y[i] + sign * w) % mod
+        m = self.pb.ClientToServer()
+        m.masked_input.round_number, m.masked_input.client_id = self.r, self.u
+        m.masked_input.masked_vector = struct.pack(f"<{self.d}I", *y)
+        return m
+
+    def consistency(self, req):
+        self.U3 = list(req.survivors)
+        assert self.u in self.U3, "INCONSISTENT_SURVIVORS"
+        m = self.pb.ClientToServer()
+        m.consistency_signature.round_number, m.consistency_signature.client_id = self.r, self.u
+        m.consistency_signature.signature = ident_sign(
+            self.isuite, self.ipriv, enc("secagg/consistency-check", self.S, u64(self.r), ids(self.U3)))
+        return m
+
+    def unmasking(self, req):
+        surv, dropped = list(req.survivors), list(req.dropped)
+        assert not set(surv) & set(dropped), "CONFLICTING_SHARE_REQUEST"
+        if self.mode == 2:
+            assert surv == self.U3, "INCONSISTENT_SURVIVORS"
+            msg = enc("secagg/consistency-check", self.S, u64(self.r), ids(surv))
+            valid = 0
+            for sg in req.signatures:
+                assert sg.client_id in surv and sg.client_id in self.nbrs, "UNKNOWN_OR_DUPLICATE_CLIENT"
+                assert ident_verify(*self.identities[sg.client_id], msg, sg.signature), "BAD_SIGNATURE"
+                valid += 1
+            assert 1 + valid >= self.t, "TOO_FEW_SURVIVORS"
+        m = self.pb.ClientToServer()
+        m.unmasking.round_number, m.unmasking.client_id = self.r, self.u
+        for o in sorted(self.held):
+            assert (o in surv) != (o in dropped), "INCONSISTENT_SURVIVORS"
+            kind = 1 if o in surv else 2
+            m.unmasking.shares.add(owner_id=o, kind=kind, value=self.held[o][0 if kind == 1 else 1])
+        return m
+
+
+class RefCoordinator:
+    """The coordinator side of secagg.md §5-§6 (full graph)."""
+
+    def __init__(self, pb, r, cohort, t, d, b, mode, suite, binding=b""):
+        self.pb, self.r, self.ids, self.t, self.d, self.b = pb, r, cohort, t, d, b
+        self.mode, self.suite, self.k, self.binding = mode, suite, len(cohort) - 1, binding
+        self.adv, self.share, self.masked, self.sigs, self.unmask = {}, {}, {}, {}, {}
+
+    def begin(self):
+        m = self.pb.ServerToClient()
+        p = m.begin_round.parameters
+        p.round_number, p.threshold, p.dimension, p.bits = self.r, self.t, self.d, self.b
+        p.client_ids.extend(self.ids)
+        p.threat_mode, p.suite, p.graph_kind, p.graph_degree, p.binding = self.mode, self.suite, 1, self.k, self.binding
+        return m
+
+    def take(self, u, m):
+        which = m.WhichOneof("message")
+        {"advertise_keys": self.adv, "share_keys": self.share, "masked_input": self.masked,
+         "consistency_signature": self.sigs, "unmasking": self.unmask}[which][u] = getattr(m, which)
+
+    def share_keys_request(self, u):
+        m = self.pb.ServerToClient()
+        m.share_keys_request.round_number = self.r
+        for v in sorted(self.adv):
+            m.share_keys_request.keys.add().CopyFrom(self.adv[v].keys)
+        return m
+
+    def masked_input_request(self, u):
+        m = self.pb.ServerToClient()
+        m.masked_input_request.round_number = self.r
+        for v in sorted(self.share):
+            if v != u:
+                ct = next(e.ciphertext for e in self.share[v].shares if e.peer_id == u)
+                m.masked_input_request.shares.add(peer_id=v, ciphertext=ct)
+        return m
+
+    def consistency_check_request(self, u):
+        m = self.pb.ServerToClient()
+        m.consistency_check_request.round_number = self.r
+        m.consistency_check_request.survivors.extend(sorted(self.masked))
+        return m
+
+    def unmasking_request(self, u):
+        m = self.pb.ServerToClient()
+        q = m.unmasking_request
+        q.round_number = self.r
+        q.survivors.extend(sorted(self.masked))
+        for v in sorted(self.sigs):
+            if v != u:
+                q.signatures.add(client_id=v, signature=self.sigs[v].signature)
+        q.dropped.extend(sorted(set(self.share) - set(self.masked)))
+        return m
+
+    def result(self, u):
+        m = self.pb.ServerToClient()
+        m.result.round_number, m.result.outcome = self.r, 1
+        m.result.contributors.extend(sorted(self.masked))
+        return m
+
+    def unmask_sum(self):
+        """Sum of U3's masked inputs minus the masks, from the revealed shares (t smallest holder ids)."""
+        mod = 1 << self.b
+        U2, U3 = sorted(self.share), sorted(self.masked)
+        keys = {v: self.adv[v].keys for v in self.adv}
+        S = session_id(parameter_digest(self.r, self.ids, self.t, self.d, self.b, self.mode, self.suite, 1, self.k,
+                                        self.binding),
+                       [(v, keys[v].cipher_public_key, keys[v].mask_public_key, b"") for v in sorted(keys)], False)
+        total = [0] * self.d
+        for v in U3:
+            for i, w in enumerate(struct.unpack(f"<{self.d}I", self.masked[v].masked_vector)):
+                total[i] = (total[i] + w) % mod
+        revealed = {}
+        for h in sorted(self.unmask):
+            for s in self.unmask[h].shares:
+                revealed.setdefault((s.owner_id, s.kind), {})[h] = s.value
+        for o in U3:
+            hs = revealed[(o, 1)]
+            bo = shamir_combine({h: hs[h] for h in sorted(hs)[:self.t]}).to_bytes(32, "big")
+            for i, w in enumerate(mask_prg(bo, enc("secagg/self-mask", S, u32(o)), self.b, self.d)):
+                total[i] = (total[i] - w) % mod
+        for dd in sorted(set(U2) - set(U3)):
+            hs = revealed[(dd, 2)]
+            sd = shamir_combine({h: hs[h] for h in sorted(hs)[:self.t]}).to_bytes(32, "big")
+            for v in U3:
+                _, svd = pair_key(self.suite, sd, keys[v].mask_public_key, S, "secagg/pairwise-mask-seed", dd, v)
+                ctx = enc("secagg/pairwise-mask", S, u32(min(v, dd)), u32(max(v, dd)))
+                sign = -1 if dd > v else 1
+                for i, w in enumerate(mask_prg(svd, ctx, self.b, self.d)):
+                    total[i] = (total[i] + sign * w) % mod
+        return total
+
+
+S2C_KIND = {"BeginRound": "begin", "ShareKeysRequest": "share_keys_request", "MaskedInputRequest": "masked_input_request",
+            "ConsistencyCheckRequest": "consistency_check_request", "UnmaskingRequest": "unmasking_request",
+            "Result": "result"}
+
+
+def fam_round(doc):
+    pb = protos()["secagg"]
+    for v in doc["vectors"]:
+        i, o, name = v["input"], v["output"], v["name"]
+        n = i["clients"]
+        cohort = list(range(1, n + 1))
+        st = Stream(test_seed(i["randomTestSeed"]))
+        isuite = i["identitySuite"]
+        ipriv = {u: ident_private(isuite, st) for u in cohort}
+        identities = {u: (isuite, ident_public(isuite, ipriv[u])) for u in cohort}
+        eq(name + "/identity-keys", {str(u): identities[u][1].hex() for u in cohort}, i["identityPublicKeys"])
+        seeds = {u: st.fill(32) for u in cohort}
+        clients = {u: RefClient(pb, u, i["inputs"][u - 1], Stream(seeds[u]), isuite, ipriv[u], identities) for u in cohort}
+        coord = RefCoordinator(pb, i["round"], cohort, i["threshold"], i["dimension"], i["bits"], i["threatMode"], i["suite"])
+        last = {}
+        for idx, m in enumerate(o["messages"]):
+            u, kind, raw = m["clientId"], m["kind"], bytes.fromhex(m["hex"])
+            label = f"{name}/{idx}/{m['direction']}/{u}/{kind}"
+            try:
+                if m["direction"] == "server-to-client":
+                    want = getattr(coord, S2C_KIND[kind])(*([] if kind == "BeginRound" else [u]))
+                    eq(label, want.SerializeToString(), m["hex"])
+                    last[u] = pb.ServerToClient.FromString(raw)  # the client answers what it was sent
+                else:
+                    s2c = last[u]
+                    which = s2c.WhichOneof("message")
+                    c = clients[u]
+                    got = {"begin_round": lambda: c.begin(s2c.begin_round),
+                           "share_keys_request": lambda: c.share_keys(s2c.share_keys_request),
+                           "masked_input_request": lambda: c.masked_input(s2c.masked_input_request),
+                           "consistency_check_request": lambda: c.consistency(s2c.consistency_check_request),
+                           "unmasking_request": lambda: c.unmasking(s2c.unmasking_request)}[which]()
+                    eq(label, got.SerializeToString(), m["hex"])
+                    coord.take(u, pb.ClientToServer.FromString(raw))
+            except (AssertionError, KeyError, StopIteration, InvalidTag_, ValueError) as e:
+                check(label, False, f"{type(e).__name__}: {e}")
+        eq(name + "/contributors", sorted(coord.masked), o["contributors"])
+        total = coord.unmask_sum()
+        eq(name + "/unmasked-sum", total, o["sum"])
+        mod = 1 << i["bits"]
+        eq(name + "/sum-of-contributors-inputs",
+           [sum(i["inputs"][u - 1][j] for u in o["contributors"]) % mod for j in range(i["dimension"])], o["sum"])
+
+
+
+def contract_encoding(info, ids_):
+    """secagg.md §2.1 from a coordinator.v1 RoundInfo (fields in the order of the table)."""
+    dp = info.dp
+    e = PREFIX + b"round-contract\x00" + u64(info.round_id) + u64(info.model_version) + u32(info.threat_mode)
+    e += u32(info.privacy_unit) + u32(info.encoding) + u32(dp.dimension) + u32(dp.bits)
+    e += f64(dp.clip) + f64(dp.gamma) + f64(dp.beta) + u64(dp.sigma_squared_numerator) + u64(dp.sigma_squared_denominator)
+    e += u32(dp.planned_clients) + u32(dp.min_clients)
+    e += f64(dp.delta) + f64(dp.sampling_rate) + f64(dp.k) + f64(dp.claimed_epsilon) + f64(info.user_clip)
+    e += u32(info.max_users_per_client) + u32(len(info.fixed_point_bounds))
+    e += b"".join(f64(x) for x in info.fixed_point_bounds)
+    e += u32(len(info.cohort))
+    for c in info.cohort:
+        o, cid = c.organisation.encode("utf-8"), c.client_id.encode("utf-8")
+        e += u32(c.client_number) + u32(len(o)) + o + u32(len(cid)) + cid
+    return e
+
+
+HBC_FLOW = [("JoinRound", "ADVERTISE_KEYS", "BeginRound"), ("SubmitPhase", "ADVERTISE_KEYS", "AdvertiseKeys"),
+            ("FetchPhase", "SHARE_KEYS", "ShareKeysRequest"), ("SubmitPhase", "SHARE_KEYS", "ShareKeys"),
+            ("FetchPhase", "MASKED_INPUT", "MaskedInputRequest"), ("SubmitPhase", "MASKED_INPUT", "MaskedInput"),
+            ("FetchPhase", "UNMASKING", "UnmaskingRequest"), ("SubmitPhase", "UNMASKING", "Unmasking"),
+            ("FetchPhase", "COMPLETED", "Result")]
+ONEOF_NAME = {"begin_round": "BeginRound", "share_keys_request": "ShareKeysRequest",
+              "masked_input_request": "MaskedInputRequest", "unmasking_request": "UnmaskingRequest", "result": "Result",
+              "advertise_keys": "AdvertiseKeys", "share_keys": "ShareKeys", "masked_input": "MaskedInput",
+              "unmasking": "Unmasking", "consistency_check_request": "ConsistencyCheckRequest",
+              "consistency_signature": "ConsistencySignature"}
+
+
+def fam_network_transcript(doc):
+    pb, cpb = protos()["secagg"], protos()["coordinator"]
+    r = doc["round"]
+    infos = {c["clientNumber"]: cpb.RoundInfo.FromString(bytes.fromhex(c["roundInfo"])) for c in doc["clients"]}
+    flows, parsed = {}, []
+    for m in doc["messages"]:
+        cls = pb.ClientToServer if m["rpc"] == "SubmitPhase" else pb.ServerToClient
+        msg = cls.FromString(bytes.fromhex(m["payload"]))
+        check(f"message/{len(parsed)}/oneof", ONEOF_NAME.get(msg.WhichOneof("message")) == m["message"],
+              f"{msg.WhichOneof('message')} vs {m['message']}")
+        flows.setdefault(m["client"], []).append((m["rpc"], m["phase"], m["message"]))
+        parsed.append((m["client"], msg))
+    for u, f in sorted(flows.items()):
+        eq(f"client {u}/flow", f, HBC_FLOW)
+    begins = {u: msg.begin_round.parameters for u, msg in parsed if msg.WhichOneof("message") == "begin_round"}
+    encs = set()
+    for u, info in sorted(infos.items()):
+        ce = contract_encoding(info, None)
+        encs.add(ce)
+        bp = begins[u]
+        eq(f"client {u}/round-info-client-number", info.client_number, u)
+        eq(f"client {u}/binding", sha256(ce), bp.binding.hex())
+        check(f"client {u}/in-cohort", u in bp.client_ids, str(list(bp.client_ids)))
+        check(f"client {u}/contract-matches-begin-round",
+              (bp.round_number, bp.dimension, bp.bits, bp.threat_mode) ==
+              (info.round_id, padded(info.dp.dimension), info.dp.bits, info.threat_mode), str(bp))
+    check("one-contract", len(encs) == 1, f"{len(encs)} different contracts")
+    adv = {u: msg.advertise_keys.keys for u, msg in parsed if msg.WhichOneof("message") == "advertise_keys"}
+    for u, msg in parsed:
+        if msg.WhichOneof("message") == "share_keys_request":
+            eq(f"client {u}/share-keys-request-keys", [k.SerializeToString().hex() for k in msg.share_keys_request.keys],
+               [adv[v].SerializeToString().hex() for v in sorted(adv)])
+    # the coordinator's side (vectors.md §5 step 4), with the reference coordinator of the round family
+    bp = next(iter(begins.values()))
+    coord = RefCoordinator(pb, bp.round_number, list(bp.client_ids), bp.threshold, bp.dimension, bp.bits,
+                           bp.threat_mode, bp.suite, bp.binding)
+    for u, msg in parsed:
+        if msg.WhichOneof("message") in ("advertise_keys", "share_keys", "masked_input", "unmasking"):
+            coord.take(u, msg)
+    for u, msg in parsed:
+        if msg.WhichOneof("message") == "unmasking_request":
+            eq(f"client {u}/unmasking-request", coord.unmasking_request(u).SerializeToString(), msg.SerializeToString().hex())
+        if msg.WhichOneof("message") == "result":
+            eq(f"client {u}/result", coord.result(u).SerializeToString(), msg.SerializeToString().hex())
+    total = coord.unmask_sum()
+    info = infos[min(infos)]
+    p = {"dimension": info.dp.dimension, "bits": info.dp.bits, "clip": info.dp.clip, "gamma": info.dp.gamma,
+         "beta": info.dp.beta, "sigma2Num": info.dp.sigma_squared_numerator, "sigma2Den": info.dp.sigma_squared_denominator}
+    D = padded(p["dimension"])
+    signs = rotation_signs(info.round_id, D)[3]
+    m = len(coord.masked)
+    dec = dp_decode(total, m, p, D, signs)
+    if not check("decode", dec["failure"] == "None", str(dec)):
+        return
+    model = doc["model"]
+    check("model/rule", model["rule"] == "fedavg, learning rate 1", model["rule"])
+    eq("model/after", [b_ + 1.0 * (s / m) for b_, s in zip(model["before"], dec["sum"])], model["after"])
+
+
 # ---------------------------------------------------------------------------------------------------------------
 
 FAMILIES = {
@@ -1197,6 +1555,8 @@ FAMILIES = {
     "ledger": ("ledger/ledger-chain.json", fam_ledger),
     "client-ledger": ("client-ledger-v2.jsonl", None),
     "network-transfer": ("network/chunked-transfer.json", fam_network_transfer),
+    "round": ("round-n5-t3-d16-b16-malicious.json", fam_round),
+    "network-transcript": ("network/round-transcript.json", fam_network_transcript),
 }
 
 
