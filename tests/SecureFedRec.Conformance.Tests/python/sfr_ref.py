@@ -378,18 +378,24 @@ def shamir_split(secret, t, xs, stream):
     return out
 
 
-def shamir_combine(shares):
-    """shares: {x: 33-byte y}; Lagrange at 0."""
+def shamir_combine(shares, at=0):
+    """shares: {x: 33-byte y}; the Lagrange interpolation at x = at (0: the secret)."""
     s = 0
     xs = list(shares)
     for xi in xs:
         num, den = 1, 1
         for xj in xs:
             if xj != xi:
-                num = num * (-xj) % SHAMIR_P
+                num = num * (at - xj) % SHAMIR_P
                 den = den * (xi - xj) % SHAMIR_P
         s = (s + int.from_bytes(shares[xi], "big") * num * pow(den, -1, SHAMIR_P)) % SHAMIR_P
     return s
+
+
+def shares_consistent(shares, t):
+    """Every share beyond the t smallest holders lies on the polynomial those t define (no corrupted share)."""
+    base = {h: shares[h] for h in sorted(shares)[:t]}
+    return [h for h in sorted(shares)[t:] if shamir_combine(base, h) != int.from_bytes(shares[h], "big")]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1387,6 +1393,10 @@ class RefCoordinator:
         for h in sorted(self.unmask):
             for s in self.unmask[h].shares:
                 revealed.setdefault((s.owner_id, s.kind), {})[h] = s.value
+        for (o, kind), hs in sorted(revealed.items()):
+            bad = shares_consistent(hs, self.t)
+            check(f"unmasking/shares-of-{o}-kind-{kind}-consistent", not bad,
+                  f"the shares revealed by holders {bad} are not on the polynomial of the {self.t} smallest holders")
         for o in U3:
             hs = revealed[(o, 1)]
             bo = shamir_combine({h: hs[h] for h in sorted(hs)[:self.t]}).to_bytes(32, "big")
