@@ -1552,6 +1552,112 @@ def fam_network_transcript(doc):
     eq("model/after", [b_ + 1.0 * (s / m) for b_, s in zip(model["before"], dec["sum"])], model["after"])
 
 
+
+# --- Verifying real files (roster.md §5, ledger.md §2, dp.md §7.2) -----------------------------------------------
+
+def cmd_roster_verify(a):
+    with open(a.file, "rb") as f:
+        data = f.read()
+    now = parse_time(a.now, "--now") if a.now else int(datetime.now(timezone.utc).timestamp())
+    allowed = ("ecdsa-p256-sha256",) if a.fips else ("ed25519", "ecdsa-p256-sha256")
+    try:
+        r, E, cp = roster_verify(data, parse_authority(a.authority), now, parse_last_seen(a.last_seen), allowed)
+        if a.member:
+            res = roster_member(r, a.member, now)
+            if res != "None":
+                raise Refused(res, a.member)
+    except Refused as e:
+        print(f"refused: {e.refusal}: {e.detail}")
+        return 8
+    orgs = {m["organisation"] for m in r["members"]}
+    print(f"accepted: {r['consortium']} version {r['version']}, {len(r['members'])} members in {len(orgs)} organisations")
+    print(f"checkpoint {cp[0]}:{cp[1]}")
+    return 0
+
+
+def ledger_store_verify(path, expect_head=None, all_models=False):
+    """ledger.md §2 over a schema-2 SQLite store (tables `ledger` and `models`, ledger.md §1.1). Returns (problem or
+    None, summary)."""
+    if not os.path.exists(path):
+        return "store", f"cannot read {path}"
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        schema = db.execute("SELECT MAX(version) FROM sfr_schema").fetchone()[0]
+        if schema not in (2, 3):  # 3 only adds the round journal (ledger.md §1.1); 1 has no chain
+            return f"schema {schema}", "no hash chain to verify (schema 2 or 3 is required)"
+        rows = db.execute("SELECT sequence, round_id, recorded_at, parameters, contributing_clients, round_epsilon, "
+                          "total_epsilon, prev_hash, row_hash FROM ledger ORDER BY sequence").fetchall()
+        prev, hashes = bytes(32), [bytes(32)]
+        for pos, (seq, rid, at, params, clients, eps, total, ph, rh) in enumerate(rows, start=1):
+            if seq != pos:
+                return f"ledger row {pos}", f"sequence {seq} at position {pos} (a row was deleted or reordered)"
+            if ph != prev.hex():
+                return f"ledger row {pos}", "prev_hash is not the previous row's hash"
+            h = ledger_row_hash(prev, seq, rid, at, params, clients, bits_of(eps), bits_of(total))
+            if rh != h.hex():
+                return f"ledger row {pos}", "row_hash does not match the row"
+            prev = h
+            hashes.append(h)
+        models = db.execute("SELECT version, round_id, model, epsilon, released_at, model_digest, ledger_count, "
+                            "ledger_head, prev_hash, row_hash FROM models ORDER BY version").fetchall()
+        prev = bytes(32)
+        for pos, (ver, rid, model, eps, at, dg, cnt, head, ph, rh) in enumerate(models, start=1):
+            if ver != pos:
+                return f"models row {pos}", f"version {ver} at position {pos}"
+            if ph != prev.hex():
+                return f"models row {pos}", "prev_hash is not the previous row's hash"
+            h = model_row_hash(prev, ver, rid, bytes.fromhex(dg), eps, at, cnt, bytes.fromhex(head))
+            if rh != h.hex():
+                return f"models row {pos}", "row_hash does not match the row"
+            prev = h
+        last = 0
+        for ver, _, _, _, _, _, cnt, head, _, _ in models:
+            if cnt < last:
+                return f"models row {ver}", f"ledger_count {cnt} below the previous model's {last}"
+            if cnt > len(rows):
+                return f"ledger row {len(rows) + 1}", f"missing: model {ver} was released under {cnt} ledger rows"
+            if head != hashes[cnt].hex():
+                return f"models row {ver}", "ledger_head is not the hash of ledger row ledger_count"
+            last = cnt
+        for ver, _, model, _, _, dg, _, _, _, _ in (models if all_models else models[-1:]):
+            if sha256(model).hex() != dg:
+                return f"models row {ver}", "the model bytes do not hash to model_digest"
+        if expect_head:
+            cnt, hh = expect_head.split(":", 1)
+            cnt = int(cnt)
+            if cnt > len(rows) or hashes[cnt].hex() != hh:
+                return f"ledger row {min(cnt, len(rows) + 1)}", f"the expected head {expect_head} is not in the ledger"
+        return None, f"intact: {len(rows)} ledger rows, {len(models)} model versions"
+    finally:
+        db.close()
+
+
+def cmd_ledger_verify(a):
+    if not a.store.startswith("sqlite:"):
+        print("only --store sqlite:PATH is implemented here")
+        return 2
+    where, detail = ledger_store_verify(a.store[len("sqlite:"):], a.expect_head, a.all_models)
+    if where is None:
+        print(detail)
+        return 0
+    if where == "store":
+        print(detail)
+        return 7
+    print(f"ledger BROKEN at {where}: {detail}")
+    return 8
+
+
+def cmd_privacy_ledger_verify(a):
+    with open(a.file, "rb") as f:
+        data = f.read()
+    res = privacy_ledger_verify(data, a.delta, os.path.basename(a.file))
+    if FAILURES or not res:
+        return 8
+    states, total = res
+    print(f"intact: {len(states)} rounds, total epsilon {total!r} at delta {a.delta!r}")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------------------------
 
 FAMILIES = {
@@ -1588,7 +1694,27 @@ def main(argv=None):
     v.add_argument("--vectors", default=None)
     v.add_argument("--file", default=None)
     v.add_argument("--proto-dir", default=None)
+    rv = sub.add_parser("roster-verify")
+    rv.add_argument("file")
+    rv.add_argument("--authority", required=True)
+    rv.add_argument("--now", default=None)
+    rv.add_argument("--last-seen", default=None)
+    rv.add_argument("--member", default=None)
+    rv.add_argument("--fips", action="store_true")
+    lv = sub.add_parser("ledger-verify")
+    lv.add_argument("--store", required=True)
+    lv.add_argument("--expect-head", default=None)
+    lv.add_argument("--all-models", action="store_true")
+    pv = sub.add_parser("privacy-ledger-verify")
+    pv.add_argument("file")
+    pv.add_argument("--delta", type=float, required=True)
     a = ap.parse_args(argv)
+    if a.cmd == "roster-verify":
+        return cmd_roster_verify(a)
+    if a.cmd == "ledger-verify":
+        return cmd_ledger_verify(a)
+    if a.cmd == "privacy-ledger-verify":
+        return cmd_privacy_ledger_verify(a)
     if a.cmd == "vectors":
         vdir = a.vectors or default_vectors_dir()
         fams = list(FAMILIES) if a.families == ["all"] else a.families
