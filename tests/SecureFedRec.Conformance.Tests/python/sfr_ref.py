@@ -731,6 +731,27 @@ def ddg_rdp(p, m, orders):
     return d2, tau, out
 
 
+def ddg_rdp_at(p, m, alpha):
+    return ddg_rdp(p, m, [alpha])[2][0]
+
+
+def log_comb(n, k):
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def subsampled_rdp(alpha, q, eps):
+    """Poisson subsampling at integer alpha >= 2 (dp.md §5.1: Zhu-Wang Thm. 5 as accounting_utils computes it)."""
+    if q == 1:
+        return eps(alpha)
+    terms = [(alpha - 1) * math.log1p(-q) + math.log(alpha * q - q + 1),
+             eps(2) + log_comb(alpha, 2) + 2 * math.log(q) + (alpha - 2) * math.log1p(-q)]
+    terms += [math.log(3) + (l - 1) * eps(l) + log_comb(alpha, l) + (alpha - l) * math.log1p(-q) + l * math.log(q)
+              for l in range(3, alpha + 1)]
+    top = max(terms)
+    lse = top + math.log(sum(math.exp(t - top) for t in terms))
+    return min(eps(alpha), lse / (alpha - 1))
+
+
 def rdp_to_dp(orders, rdp, delta):
     best, best_order = math.inf, None
     for a, r in zip(orders, rdp):
@@ -764,6 +785,14 @@ def fam_dp_accountant(doc):
         eq(n + "/composed-order", o, c["composedOrder"])
         check(n + "/amplified-at-most-charged", c["amplifiedRoundEpsilon"] <= c["roundEpsilon"],
               f"{c['amplifiedRoundEpsilon']} > {c['roundEpsilon']}")
+        cache = {}
+
+        def eps(a):
+            if a not in cache:
+                cache[a] = ddg_rdp_at(p, m, a)
+            return cache[a]
+        amp = [subsampled_rdp(a, p["samplingRate"], eps) for a in orders]
+        close(n + "/amplified-round-epsilon", rdp_to_dp(orders, amp, c["ledgerDelta"])[0], c["amplifiedRoundEpsilon"], 1e-12)
 
 
 
@@ -1110,6 +1139,10 @@ def privacy_ledger_verify(data, delta=None, name="ledger"):
             _, _, rdp = ddg_rdp(p, rec["contributingClients"], orders)
             e, _ = rdp_to_dp(orders, rdp, delta)
             close(w + "/round-epsilon", e, rec["roundEpsilon"], 1e-12)
+            if kind == "pending":
+                q = rec["announcedSamplingRate"]
+                amp = [subsampled_rdp(a, q, lambda l: ddg_rdp_at(p, rec["contributingClients"], l)) for a in orders]
+                close(w + "/amplified-round-epsilon", rdp_to_dp(orders, amp, delta)[0], rec["amplifiedRoundEpsilon"], 1e-12)
             curves[rec["round"]] = rdp
             states[rec["round"]] = "charged" if kind == "charge" else "pending"
             records.append(rec)
