@@ -1118,7 +1118,7 @@ def privacy_ledger_verify(data, delta=None, name="ledger"):
             return check(w, False, "no trailing sha256 field")
         body = line[:idx] + b"}"
         rec = json.loads(line.decode("utf-8"))
-        h = sha256(prev + body).hexdigest() if False else hashlib.sha256(prev + body).hexdigest()
+        h = hashlib.sha256(prev + body).hexdigest()
         if not check(w + "/chain", h == rec["sha256"], f"sha256 {rec['sha256']} != recomputed {h}"):
             return None
         prev = bytes.fromhex(rec["sha256"])
@@ -1173,6 +1173,7 @@ def fam_client_ledger(path):
 # --- Network vectors (vectors.md §5-§6) ------------------------------------------------------------------------
 
 PB = {}
+PROTO_DIR = [None]
 
 
 def protos(proto_dir=None):
@@ -1180,7 +1181,7 @@ def protos(proto_dir=None):
     if PB:
         return PB
     from grpc_tools import protoc
-    proto_dir = proto_dir or os.path.join(os.path.dirname(default_vectors_dir()), "proto")
+    proto_dir = proto_dir or PROTO_DIR[0] or os.path.join(os.path.dirname(default_vectors_dir()), "proto")
     out = tempfile.mkdtemp(prefix="sfr-ref-")
     include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
     for name in ("secagg.proto", "coordinator.proto"):
@@ -1750,6 +1751,9 @@ def main(argv=None):
         return cmd_privacy_ledger_verify(a)
     if a.cmd == "vectors":
         vdir = a.vectors or default_vectors_dir()
+        if a.proto_dir is None and vdir:
+            a.proto_dir = os.path.join(os.path.dirname(os.path.abspath(vdir)), "proto")
+        PROTO_DIR[0] = a.proto_dir
         fams = list(FAMILIES) if a.families == ["all"] else a.families
         for f in fams:
             if f not in FAMILIES:
