@@ -23,6 +23,7 @@ import grpc
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+sys.dont_write_bytecode = True  # run from the source tree by the tests: leave no __pycache__ behind
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sfr_ref as ref  # noqa: E402
 
