@@ -6,6 +6,9 @@
 #     (tests/SecureFedRec.Integration.Tests/interop/) runs Debian's /usr/bin/python3 against a CLI coordinator; it
 #     generates its messages (coordinator, secagg, and the standard health/reflection ones: Debian ships no
 #     grpc_health / grpc_reflection modules) with grpc_tools.protoc at run time.
+#   - python3-cryptography (with python3-protobuf, python3-grpc-tools): the independent Python implementation of the
+#     protocol (tests/SecureFedRec.Conformance.Tests/python/sfr_ref.py, protocol-spec/vectors.md "An independent
+#     implementation") re-derives the published vectors with X25519, P-256, Ed25519 and AES from Debian's package.
 #   - postgresql: the store tests run the same suite against SQLite and PostgreSQL.
 #   - chromium, chromium-driver: the dashboard tests (tests/SecureFedRec.Dashboard.Tests) drive Debian's
 #     /usr/bin/chromium through Microsoft.Playwright (ExecutablePath; Playwright's own browser download is never used).
@@ -35,6 +38,7 @@ need=()
 if ! [ -x "$PY" ] || ! "$PY" -c 'import grpc' >/dev/null 2>&1; then need+=(python3-grpcio); fi
 if ! [ -x "$PY" ] || ! "$PY" -c 'import google.protobuf' >/dev/null 2>&1; then need+=(python3-protobuf); fi
 if ! [ -x "$PY" ] || ! "$PY" -c 'import grpc_tools' >/dev/null 2>&1; then need+=(python3-grpc-tools); fi
+if ! [ -x "$PY" ] || ! "$PY" -c 'import cryptography.hazmat.primitives.ciphers.aead' >/dev/null 2>&1; then need+=(python3-cryptography); fi
 if ! [ -x /usr/bin/chromium ]; then need+=(chromium); fi
 if ! [ -x /usr/bin/chromedriver ]; then need+=(chromium-driver); fi
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then need+=(postgresql); fi

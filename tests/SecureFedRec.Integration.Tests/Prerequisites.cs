@@ -52,14 +52,14 @@ internal static class Prerequisites
         return false;
     }
 
-    /// <summary>Debian's python with grpcio, grpc_tools and protobuf, or null.</summary>
+    /// <summary>Debian's python with grpcio, grpc_tools, protobuf and cryptography, or null.</summary>
     public static string? FindPython()
     {
         foreach (string candidate in new[] { "/usr/bin/python3", "python3" })
         {
             try
             {
-                using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(candidate, "-c \"import grpc, grpc_tools, google.protobuf\"")
+                using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(candidate, "-c \"import grpc, grpc_tools, google.protobuf, cryptography.hazmat.primitives.ciphers.aead\"")
                 {
                     RedirectStandardError = true,
                     RedirectStandardOutput = true,
@@ -86,7 +86,7 @@ internal static class Prerequisites
             return python;
         }
 
-        const string message = "python3 with grpcio, grpc_tools and protobuf is missing (Debian: python3-grpcio python3-grpc-tools python3-protobuf). Run scripts/install-prereqs.sh.";
+        const string message = "python3 with grpcio, grpc_tools, protobuf and cryptography is missing (Debian: python3-grpcio python3-grpc-tools python3-protobuf python3-cryptography). Run scripts/install-prereqs.sh.";
         if (InCi)
         {
             Assert.Fail(message);
