@@ -104,7 +104,7 @@ def secagg_section(runs):
         ("allocations during the round, per run", lambda d: None, lambda ds, names: "; ".join(
             f"{n.replace('.json', '').split('-')[-1]}: {fmt(d.get('allocatedMiB'), ' MiB')}" for n, d in zip(names, ds))),
         ("… in d-word vectors per thread (masked-input buffers pooled)", "allocatedVectorsPerThread", ""),
-        ("… in d-word vectors beyond the n masked-input messages, per thread (runs before pooling)", "allocatedVectorsBeyondMessagesPerThread", ""),
+        ("… in d-word vectors beyond the masked-input message buffers, per thread (runs before session 5 subtracted n vectors, though the buffers were already pooled)", "allocatedVectorsBeyondMessagesPerThread", ""),
         ("… per client (all allocations / n)", "allocatedBytesPerClient", " KiB", 1 / 1024),
         ("… by the clients' state machines", "clientAllocatedBytesPerPhase", " MiB", 1 / 1048576),
         ("… by the coordinator (handling + closing phases)", "coordinatorAllocatedBytesPerPhase", " MiB", 1 / 1048576),
