@@ -155,7 +155,8 @@ public sealed class ServerUnmaskingState : ServerState
         {
             if (!Context.Revealed.TryGetValue(expected[i], out List<(int X, byte[] Value)>? list))
             {
-                list = [];
+                // At most k + 1 holders reveal a share of one owner (its neighbours and itself): sized once.
+                list = new List<(int X, byte[] Value)>(Context.Parameters.Degree + 1);
                 Context.Revealed[expected[i]] = list;
             }
 
