@@ -101,8 +101,15 @@ def secagg_section(runs):
         ("process CPU / summed floor", None, None),
         ("process CPU per round", "processCpuSeconds", " s"),
         ("allocations during the round", "allocatedMiB", " MiB"),
+        ("allocations during the round, per run", lambda d: None, lambda ds, names: "; ".join(
+            f"{n.replace('.json', '').split('-')[-1]}: {fmt(d.get('allocatedMiB'), ' MiB')}" for n, d in zip(names, ds))),
         ("… in d-word vectors per thread (masked-input buffers pooled)", "allocatedVectorsPerThread", ""),
-        ("… in d-word vectors beyond the n masked-input messages, per thread (runs before pooling)", "allocatedVectorsBeyondMessagesPerThread", ""),
+        ("… in d-word vectors beyond the masked-input message buffers, per thread (runs before session 5 subtracted n vectors, though the buffers were already pooled)", "allocatedVectorsBeyondMessagesPerThread", ""),
+        ("… per client (all allocations / n)", "allocatedBytesPerClient", " KiB", 1 / 1024),
+        ("… by the clients' state machines", "clientAllocatedBytesPerPhase", " MiB", 1 / 1048576),
+        ("… by the coordinator (handling + closing phases)", "coordinatorAllocatedBytesPerPhase", " MiB", 1 / 1048576),
+        ("… by the in-process driver and the rest", "driverAllocatedBytes", " MiB", 1 / 1048576),
+        ("masked-input message buffers allocated (pooled, per round)", "maskedInputBuffersAllocated", ""),
         ("bytes sent per client (mean)", "bytesSentMean", " B"),
         ("bytes received per client (mean)", "bytesReceivedMean", " B"),
         ("coordinator peak memory (estimate)", "coordinatorPeakMemoryBytes", " MiB", 1 / 1048576),
@@ -115,6 +122,10 @@ def secagg_section(runs):
         if label == "completed / sum verified":
             out.append(f"| {label} | {row[2](datas)} |")
             continue
+        if label == "allocations during the round, per run":
+            if len(datas) > 1 and len({round(d.get('allocatedMiB') or 0) for d in datas}) > 1:
+                out.append(f"| {label} | {row[2](datas, [n for n, _ in runs])} |")
+            continue
         if label == "process CPU / summed floor":
             ratios = [d["processCpuSeconds"] / d["summedFloorSeconds"] if d.get("summedFloorSeconds") else None for d in datas]
             out.append(f"| {label} | {rng(ratios, '×')} |")
@@ -123,7 +134,9 @@ def secagg_section(runs):
         scale = row[3] if len(row) > 3 else 1.0
         if not any(key in d for d in datas):
             continue
-        out.append(f"| {label} | {rng([d.get(key) for d in datas], unit, scale)} |")
+        # Per-phase dictionaries are summed over the phases.
+        values = [sum(v.values()) if isinstance(v, dict) else v for v in (d.get(key) for d in datas)]
+        out.append(f"| {label} | {rng(values, unit, scale)} |")
     cmp = [d.get("maliciousVsHonest") for d in datas]
     if all(cmp):
         out.append(f"| honest-but-curious round, same parameters and run: completed / sum verified | "

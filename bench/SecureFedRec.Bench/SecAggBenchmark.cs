@@ -149,7 +149,11 @@ public static class SecAggBenchmark
         double clientCpu = Math.Max(0, cpuSeconds - coordinatorSeconds) / n;
         double vectorBytes = 4.0 * settings.Dimension;
         double allocatedVectors = allocated / vectorBytes;
-        double beyondMessages = Math.Max(0, allocated - (outcome.Contributors.Count + dropped) * vectorBytes) / vectorBytes;
+        // The masked-input messages: the buffers the round's pool allocated (about one per thread), or one per sender when
+        // the round did not recycle them. (Up to session 5 this subtracted n vectors although the buffers were already
+        // pooled, so "beyond messages" understated the rest by n vectors.)
+        double messageBytes = m.MaskedInputBuffersAllocated is { } buffers ? buffers * vectorBytes : outcome.Contributors.Count * vectorBytes;
+        double beyondMessages = Math.Max(0, allocated - messageBytes) / vectorBytes;
         double serverUnmask = m.CoordinatorTime.GetValueOrDefault(Phase.Unmasking).TotalSeconds;
         double serverUnmaskCpu = m.CoordinatorCloseCpuTime.GetValueOrDefault(Phase.Unmasking).TotalSeconds;
 
@@ -170,7 +174,15 @@ public static class SecAggBenchmark
 
         sb.AppendLine(CultureInfo.InvariantCulture, $"bytes per client: sent mean {m.MeanBytesSent:N0} (max {m.MaxBytesSent:N0}), received mean {m.MeanBytesReceived:N0} (max {m.MaxBytesReceived:N0})");
         sb.AppendLine(CultureInfo.InvariantCulture, $"coordinator peak memory (estimate): {m.CoordinatorPeakMemoryBytes / 1048576.0:0.0} MiB");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"allocations during the round (GC.GetTotalAllocatedBytes): {allocated / 1048576.0:0.0} MiB = {allocatedVectors:0.0} d-word vectors; {allocatedVectors / cores:0.0} per thread (the masked-input message buffers are pooled in process, so the messages themselves are not in this figure: earlier sessions subtracted n vectors for them)");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"allocations during the round (GC.GetTotalAllocatedBytes, all threads): {allocated / 1048576.0:0.0} MiB = {allocatedVectors:0.0} d-word vectors; {allocatedVectors / cores:0.0} per thread; {allocated / 1024.0 / n:0.0} KiB per client; masked-input message buffers allocated {(m.MaskedInputBuffersAllocated is { } mb ? mb.ToString(CultureInfo.InvariantCulture) : "one per sender")} (at most {m.MaskedInputBuffersPeak?.ToString(CultureInfo.InvariantCulture) ?? "n/a"} in use at once), {beyondMessages:0.0} vectors beyond them");
+        long clientAllocated = m.ClientAllocatedBytes.Values.Sum();
+        long coordinatorAllocated = m.CoordinatorAllocatedBytes.Values.Sum();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  of which clients {clientAllocated / 1048576.0:0.0} MiB, coordinator {coordinatorAllocated / 1048576.0:0.0} MiB, driver and other {(allocated - clientAllocated - coordinatorAllocated) / 1048576.0:0.0} MiB; per phase (clients | coordinator, MiB):");
+        foreach (Phase phase in m.ClientAllocatedBytes.Keys.Union(m.CoordinatorAllocatedBytes.Keys).Order())
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  {phase,-18} {m.ClientAllocatedBytes.GetValueOrDefault(phase) / 1048576.0,8:0.00} | {m.CoordinatorAllocatedBytes.GetValueOrDefault(phase) / 1048576.0,8:0.00}");
+        }
+
         sb.AppendLine(CultureInfo.InvariantCulture, $"floor ({floor.Version}): AES-256-CTR {(aes ?? 0) / 1e9:0.00} GB/s, X25519 {(x25519 is null ? "n/a" : (1e6 / x25519.Value).ToString("0.0", CultureInfo.InvariantCulture))} µs/op");
         sb.AppendLine(CultureInfo.InvariantCulture, $"client: mean {clientMean * 1000:0.0} ms vs floor {(clientFloor ?? 0) * 1000:0.0} ms (2k agreements + (k+1)·d·4 B keystream) → ratio {Ratio(clientMean, clientFloor)}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"client CPU per client (process CPU − coordinator): {clientCpu * 1000:0.0} ms vs floor {(clientFloor ?? 0) * 1000:0.0} ms → ratio {Ratio(clientCpu, clientFloor)} (CPU time, like openssl speed: robust to machine load)");
@@ -212,6 +224,12 @@ public static class SecAggBenchmark
             ["allocatedBytes"] = allocated,
             ["allocatedMiB"] = allocated / 1048576.0,
             ["allocatedVectors"] = allocatedVectors,
+            ["clientAllocatedBytesPerPhase"] = new JsonObject(m.ClientAllocatedBytes.OrderBy(kv => kv.Key).Select(kv => KeyValuePair.Create(kv.Key.ToString(), (JsonNode?)kv.Value))),
+            ["coordinatorAllocatedBytesPerPhase"] = new JsonObject(m.CoordinatorAllocatedBytes.OrderBy(kv => kv.Key).Select(kv => KeyValuePair.Create(kv.Key.ToString(), (JsonNode?)kv.Value))),
+            ["driverAllocatedBytes"] = allocated - clientAllocated - coordinatorAllocated,
+            ["allocatedBytesPerClient"] = (double)allocated / n,
+            ["maskedInputBuffersAllocated"] = m.MaskedInputBuffersAllocated,
+            ["maskedInputBuffersPeak"] = m.MaskedInputBuffersPeak,
             ["allocatedVectorsBeyondMessages"] = beyondMessages,
             ["allocatedVectorsBeyondMessagesPerThread"] = beyondMessages / cores,
             ["allocatedVectorsPerThread"] = allocatedVectors / cores,

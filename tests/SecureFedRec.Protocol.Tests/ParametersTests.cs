@@ -126,4 +126,57 @@ public class ParametersTests
         Assert.False(SecAggParameters.TryFromWire(wire, out _, out string? error));
         Assert.NotNull(error);
     }
+
+    [Theory]
+    [InlineData(2, 0)]
+    [InlineData(63, 3)]
+    [InlineData(64, 1024)]
+    [InlineData(65, 17)]
+    [InlineData(1000, 0)]
+    public void The_streamed_digest_is_the_encoding_of_the_specification(int n, int bindingLength)
+    {
+        // The ids stream into the hash in 64-id chunks: n around the chunk size, and a long cohort.
+        int[] ids = [.. Enumerable.Range(0, n).Select(i => (3 * i) + 1)];
+        byte[] binding = [.. Enumerable.Range(0, bindingLength).Select(i => (byte)i)];
+        SecAggParameters p = SecAggParameters.Create(77, ids, 2, 100, 24, ThreatMode.HonestButCurious, Suite.X25519,
+            GraphKind.Full, n - 1, binding);
+        byte[] expected = Internal.Encoder.For(Internal.Derivations.ParametersPurpose)
+            .AddU64(77).AddIds(ids).AddU32(2).AddU32(100).AddU32(24).AddU32((uint)ThreatMode.HonestButCurious)
+            .AddU32((uint)Suite.X25519).AddU32((uint)GraphKind.Full).AddU32((uint)(n - 1)).Add(binding).Sha256();
+        Assert.Equal(expected, p.Digest.ToArray());
+        Assert.True(SecAggParameters.TryFromWire(p.ToWire(), out SecAggParameters? back, out _));
+        Assert.Equal(expected, back.Digest.ToArray());
+    }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(4, 1)]
+    [InlineData(40, 13)]
+    [InlineData(2, -1)]
+    [InlineData(0, -1)]
+    [InlineData(-4, -1)]
+    [InlineData(41, -1)]
+    [InlineData(int.MaxValue, -1)]
+    public void IndexOf_finds_cohort_members_and_only_them(int id, int index)
+    {
+        SecAggParameters p = SecAggParameters.Create(1, [.. Enumerable.Range(0, 14).Select(i => (3 * i) + 1)], 2, 4, 8);
+        Assert.Equal(index, p.IndexOf(id));
+        Assert.Equal(index >= 0, p.Contains(id));
+        if (index >= 0)
+        {
+            Assert.Equal(id, p.IdAt(index));
+        }
+    }
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(0x8000_0000u)]
+    [InlineData(uint.MaxValue)]
+    public void Wire_ids_out_of_range_are_refused(uint bad)
+    {
+        RoundParameters wire = SecAggParameters.Create(1, [1, 2, 3], 2, 4, 8).ToWire();
+        wire.ClientIds[1] = bad;
+        Assert.False(SecAggParameters.TryFromWire(wire, out _, out string? error));
+        Assert.Equal("A numeric field is out of range.", error);
+    }
 }

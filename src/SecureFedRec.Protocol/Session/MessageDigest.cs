@@ -26,10 +26,20 @@ internal static class MessageDigest
     /// <summary>The fingerprint of an encoding as received.</summary>
     internal static byte[] Of(ReadOnlySpan<byte> encoded) => XxHash128.Hash(encoded);
 
-    /// <summary>The fingerprint of <paramref name="message"/>'s encoding, without materialising the encoding.</summary>
+    /// <summary>
+    /// The fingerprint of <paramref name="message"/>'s encoding, without materialising the encoding. Each thread reuses one
+    /// hashing writer (its own 16 KiB chunk and XxHash128 state, never a shared pool's buffer): the chunk may have held
+    /// revealed shares, so the part written is zeroed after every message.
+    /// </summary>
     internal static byte[] Of(IMessage message)
     {
-        var writer = new HashingWriter();
+        HashingWriter writer = t_writer ??= new HashingWriter();
+        if (writer.InUse)
+        {
+            writer = new HashingWriter(); // re-entered on this thread (a message whose serialization hashes another)
+        }
+
+        writer.InUse = true;
         try
         {
             message.WriteTo(writer);
@@ -38,17 +48,31 @@ internal static class MessageDigest
         }
         finally
         {
-            writer.Dispose();
+            writer.Wipe();
+            writer.Hash.Reset();
+            writer.InUse = false;
+            if (writer.Grown && ReferenceEquals(writer, t_writer))
+            {
+                t_writer = null; // do not keep an oversized chunk per thread
+            }
         }
     }
 
-    /// <summary>An <see cref="IBufferWriter{T}"/> that hashes what is written into its pooled chunk, chunk by chunk.</summary>
-    private sealed class HashingWriter : IBufferWriter<byte>, IDisposable
+    [ThreadStatic]
+    private static HashingWriter? t_writer;
+
+    /// <summary>An <see cref="IBufferWriter{T}"/> that hashes what is written into its own chunk, chunk by chunk.</summary>
+    private sealed class HashingWriter : IBufferWriter<byte>
     {
-        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        private byte[] _buffer = new byte[ChunkBytes];
         private int _written;
+        private int _dirty;
 
         internal XxHash128 Hash { get; } = new();
+
+        internal bool InUse { get; set; }
+
+        internal bool Grown => _buffer.Length > ChunkBytes;
 
         public void Advance(int count)
         {
@@ -59,6 +83,7 @@ internal static class MessageDigest
             }
 
             _written += count;
+            _dirty = Math.Max(_dirty, _written);
         }
 
         public Memory<byte> GetMemory(int sizeHint = 0)
@@ -80,10 +105,12 @@ internal static class MessageDigest
             _written = 0;
         }
 
-        public void Dispose()
+        /// <summary>Zeroes what any message wrote into the chunk and forgets unhashed bytes.</summary>
+        internal void Wipe()
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = [];
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(_buffer.AsSpan(0, _dirty));
+            _written = 0;
+            _dirty = 0;
         }
 
         private void Reserve(int sizeHint)
@@ -97,8 +124,9 @@ internal static class MessageDigest
             Flush();
             if (_buffer.Length < wanted)
             {
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = ArrayPool<byte>.Shared.Rent(wanted);
+                // A single field larger than the chunk (rare: protobuf writes large fields through GetSpan in pieces).
+                Wipe();
+                _buffer = new byte[Math.Max(wanted, ChunkBytes)];
             }
         }
     }

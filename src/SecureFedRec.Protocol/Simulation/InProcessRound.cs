@@ -61,10 +61,12 @@ public static class InProcessRound
         private readonly Dictionary<Phase, int> _clientCount = [];
         private readonly Dictionary<Phase, TimeSpan> _serverTime = [];
         private readonly Dictionary<Phase, TimeSpan> _closeCpu = [];
+        private readonly Dictionary<Phase, long> _clientAllocated = [];
+        private readonly Dictionary<Phase, long> _serverAllocated = [];
         private readonly List<TranscriptEntry> _transcript = [];
         private readonly List<RevealedShareRecord> _revealed = [];
         private readonly List<IDisposable> _owned = [];
-        private readonly System.Buffers.ArrayPool<byte>? _vectorPool;
+        private readonly MaskedVectorBuffers? _vectorPool;
         private SecAggServerSession _server = null!;
 
         public Runner(SecAggConfig config, SecAggParameters parameters, IReadOnlyList<uint[]> inputs, RoundOptions options)
@@ -80,8 +82,10 @@ public static class InProcessRound
 
             // The masked-input buffers are recycled (rented by the client, returned once the coordinator added the vector
             // to its sum) unless something may keep a reference to a message: a coordinator script, a tamper hook, a transcript.
-            _vectorPool = options.Script is null && options.TamperClientMessage is null && !options.RecordTranscript
-                ? System.Buffers.ArrayPool<byte>.Shared
+            // The pool is this round's own (never ArrayPool.Shared): no other reader in the process gets a buffer that held a
+            // client's masked vector, and a returned buffer is zeroed before it is rented again.
+            _vectorPool = options.PoolMaskedInputs && options.Script is null && options.TamperClientMessage is null && !options.RecordTranscript
+                ? new MaskedVectorBuffers(checked(4 * parameters.Dimension))
                 : null;
         }
 
@@ -98,6 +102,8 @@ public static class InProcessRound
                 {
                     owned.Dispose();
                 }
+
+                _vectorPool?.Dispose();
             }
         }
 
@@ -152,12 +158,14 @@ public static class InProcessRound
             }
 
             long t0 = Stopwatch.GetTimestamp();
+            long a0 = GC.GetAllocatedBytesForCurrentThread();
             _server = SecAggServerSession.Start(_parameters, new ServerOptions
             {
                 EnrolledIdentities = roster,
                 Threads = _config.Threads,
             });
             AddServerTime(Phase.AdvertiseKeys, Stopwatch.GetElapsedTime(t0));
+            Add(_serverAllocated, Phase.AdvertiseKeys, GC.GetAllocatedBytesForCurrentThread() - a0);
             while (true)
             {
                 Deliver(_server.PhaseMessages, _server.Phase);
@@ -169,7 +177,9 @@ public static class InProcessRound
                 Phase phase = _server.Phase;
                 TimeSpan cpu0 = ProcessCpu();
                 t0 = Stopwatch.GetTimestamp();
+                a0 = GC.GetTotalAllocatedBytes();
                 _server.Close();
+                Add(_serverAllocated, phase, GC.GetTotalAllocatedBytes() - a0);
                 AddServerTime(phase, Stopwatch.GetElapsedTime(t0));
                 _closeCpu[phase] = ProcessCpu() - cpu0;
             }
@@ -178,7 +188,13 @@ public static class InProcessRound
                 .ToDictionary(kv => kv.Key, kv => ((ClientAbortedState)kv.Value.State).Reason);
             var metrics = new SecAggMetrics(_clientTime, _clientCount, _serverTime, _sent, _received,
                 _server.PeakMemoryBytes, Stopwatch.GetElapsedTime(start))
-            { CoordinatorCloseCpuTime = _closeCpu };
+            {
+                CoordinatorCloseCpuTime = _closeCpu,
+                ClientAllocatedBytes = _clientAllocated,
+                CoordinatorAllocatedBytes = _serverAllocated,
+                MaskedInputBuffersAllocated = _vectorPool?.Allocated,
+                MaskedInputBuffersPeak = _vectorPool?.PeakOutstanding,
+            };
             var drops = new Dictionary<int, DropReason>(_server.Dropped);
             return _server.State switch
             {
@@ -240,10 +256,33 @@ public static class InProcessRound
 
             Phase clientPhase = state.Phase;
             long t0 = Stopwatch.GetTimestamp();
+            long a0 = GC.GetAllocatedBytesForCurrentThread();
             ClientSessionStep step = state.Handle(message);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - a0;
             TimeSpan elapsed = Stopwatch.GetElapsedTime(t0);
+            try
+            {
+                TakeReply(id, clientPhase, step, elapsed, allocated);
+            }
+            finally
+            {
+                // Whatever became of the reply (summed by the coordinator, refused, or lost with an offline client), nothing
+                // refers to its masked-input buffer any more: the coordinator keeps only a fingerprint of a message.
+                if (_vectorPool is not null && step.Reply is { MessageCase: ClientToServer.MessageOneofCase.MaskedInput } sent
+                    && System.Runtime.InteropServices.MemoryMarshal.TryGetArray(sent.MaskedInput.MaskedVector.Memory, out ArraySegment<byte> buffer)
+                    && buffer.Array is { } array)
+                {
+                    _vectorPool.Return(array);
+                }
+            }
+        }
+
+        /// <summary>Accounts for one client step and hands its reply (if any, and if the client is still online) to the coordinator.</summary>
+        private void TakeReply(int id, Phase clientPhase, ClientSessionStep step, TimeSpan elapsed, long allocated)
+        {
             lock (_gate)
             {
+                Add(_clientAllocated, clientPhase, allocated);
                 if (step.Status == ClientSessionStatus.Refused)
                 {
                     return;
@@ -295,15 +334,10 @@ public static class InProcessRound
                 _options.Script?.Observe(id, reply);
                 Phase serverPhase = _server.Phase;
                 long s0 = Stopwatch.GetTimestamp();
+                long sa0 = GC.GetAllocatedBytesForCurrentThread();
                 _server.Handle(id, reply);
+                Add(_serverAllocated, serverPhase, GC.GetAllocatedBytesForCurrentThread() - sa0);
                 AddServerTime(serverPhase, Stopwatch.GetElapsedTime(s0));
-                if (_vectorPool is not null && reply.MessageCase == ClientToServer.MessageOneofCase.MaskedInput
-                    && System.Runtime.InteropServices.MemoryMarshal.TryGetArray(reply.MaskedInput.MaskedVector.Memory, out ArraySegment<byte> buffer)
-                    && buffer.Array is { } array)
-                {
-                    // The coordinator has added the vector into its sum and keeps only a fingerprint: the buffer is free again.
-                    _vectorPool.Return(array);
-                }
             }
         }
 
@@ -332,6 +366,9 @@ public static class InProcessRound
             using Process process = Process.GetCurrentProcess();
             return process.TotalProcessorTime;
         }
+
+        private static void Add(Dictionary<Phase, long> bytes, Phase phase, long value) =>
+            bytes[phase] = bytes.GetValueOrDefault(phase) + value;
 
         private void AddServerTime(Phase phase, TimeSpan elapsed) =>
             _serverTime[phase] = _serverTime.GetValueOrDefault(phase) + elapsed;

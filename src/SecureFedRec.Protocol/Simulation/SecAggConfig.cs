@@ -156,6 +156,13 @@ public sealed class RoundOptions
     /// <summary>Record every message (serialized) in <see cref="SecAggOutcome.Transcript"/>.</summary>
     public bool RecordTranscript { get; init; }
 
+    /// <summary>
+    /// Build the masked inputs in the round's own recycled buffers (about one per thread) instead of one fresh 4·d-byte
+    /// array per client; off by itself with a script, a tamper hook or a transcript, which may keep a message. Tests turn
+    /// it off to compare with the unpooled path.
+    /// </summary>
+    internal bool PoolMaskedInputs { get; init; } = true;
+
     /// <summary>Malicious mode: enrolled identities by client id (null: generated from <see cref="Random"/> in
     /// <see cref="IdentitySuite"/>, one 32-byte private key per client in increasing id order, before anything else).</summary>
     public IReadOnlyDictionary<int, IdentitySigningKey>? Identities { get; init; }
@@ -193,6 +200,28 @@ public sealed class SecAggMetrics
 
     /// <summary>Process CPU time spent closing each coordinator phase (all worker threads; no client runs meanwhile).</summary>
     public IReadOnlyDictionary<Phase, TimeSpan> CoordinatorCloseCpuTime { get; internal init; } = new Dictionary<Phase, TimeSpan>();
+
+    /// <summary>
+    /// Managed bytes the clients allocated per phase, summed over clients (<see cref="GC.GetAllocatedBytesForCurrentThread"/>
+    /// around each client's handling of one message: the client state machine and its session, not the driver).
+    /// </summary>
+    public IReadOnlyDictionary<Phase, long> ClientAllocatedBytes { get; internal init; } = new Dictionary<Phase, long>();
+
+    /// <summary>
+    /// Managed bytes the coordinator allocated per phase: handling messages (on the calling thread) plus closing the phase
+    /// (<see cref="GC.GetTotalAllocatedBytes"/> around the close, all worker threads; no client runs meanwhile).
+    /// </summary>
+    public IReadOnlyDictionary<Phase, long> CoordinatorAllocatedBytes { get; internal init; } = new Dictionary<Phase, long>();
+
+    /// <summary>
+    /// Masked-input message buffers (4·d bytes each) the round allocated: about one per thread when they are recycled
+    /// (<see cref="ClientAllocatedBytes"/> of <see cref="Phase.MaskedInput"/> includes them); null when each message had its own
+    /// array (a script, a tamper hook or a transcript may keep messages).
+    /// </summary>
+    public int? MaskedInputBuffersAllocated { get; internal init; }
+
+    /// <summary>The most masked-input buffers in use at once (rented by a client, not yet summed by the coordinator); null when not recycled.</summary>
+    public int? MaskedInputBuffersPeak { get; internal init; }
 
     /// <summary>Mean serialized bytes a client sent.</summary>
     public double MeanBytesSent { get; }
