@@ -11,6 +11,8 @@ public sealed class StreamedHashTests
     [InlineData(3, true)]
     [InlineData(40, true)]
     [InlineData(40, false)]
+    [InlineData(200, true)]
+    [InlineData(1000, true)]
     public void Session_id_and_relabel_seed_match_the_encoder(int count, bool commitments)
     {
         using var rng = DeterministicRandomSource.FromTestSeed((ulong)(count * 2) + (commitments ? 1UL : 0UL));
@@ -53,6 +55,32 @@ public sealed class StreamedHashTests
             hash.Commitment(digest, id, seed, commitment);
             Assert.Equal(Derivations.RelabelCommitment(digest, id, seed), commitment.ToArray());
         }
+    }
+
+    [Theory]
+    [InlineData(Derivations.StreamedHash.FlushBytes - 8)]
+    [InlineData(Derivations.StreamedHash.FlushBytes - 4)]
+    [InlineData(Derivations.StreamedHash.FlushBytes)]
+    [InlineData(Derivations.StreamedHash.FlushBytes + 1)]
+    [InlineData(3 * Derivations.StreamedHash.FlushBytes)]
+    public void Parts_across_and_beyond_the_buffer_match_the_encoder(int longPart)
+    {
+        using var rng = DeterministicRandomSource.FromTestSeed((ulong)longPart);
+        byte[] first = Bytes(rng, 32);
+        var parts = new List<byte[]> { Bytes(rng, 5), Bytes(rng, longPart), Bytes(rng, 0), Bytes(rng, 33), Bytes(rng, longPart / 2) };
+        using var hash = new Derivations.StreamedHash(Derivations.RelabelSeedPurpose, first);
+        foreach (byte[] part in parts)
+        {
+            hash.AddPart(part);
+        }
+
+        Assert.Equal(Derivations.RelabelSeed(first, parts), hash.Finish());
+
+        // Finish resets: the same object hashes a second encoding from scratch (no header: the parts alone).
+        hash.AddPart(parts[1]);
+        Encoder expected = Encoder.For("x");
+        byte[] bare = expected.Add(parts[1]).ToArray()[Encoder.HeaderOf("x").Length..];
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(bare), hash.Finish());
     }
 
     private static byte[] Bytes(RandomSource rng, int length)

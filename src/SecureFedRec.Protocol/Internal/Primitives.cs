@@ -130,7 +130,7 @@ internal static class Primitives
         }
     }
 
-    public static byte[] Sha256(ReadOnlySpan<byte> data) => SHA256.HashData(data);
+    public static byte[] Sha256(ReadOnlySpan<byte> data) => Crypto.Sha256.HashData(data);
 
     public static void WriteU32(Span<byte> destination, uint value) => BinaryPrimitives.WriteUInt32BigEndian(destination, value);
 
