@@ -242,7 +242,7 @@ internal static class ClientCommand
 
         if (ranker is not null)
         {
-            return ranker.Spec.Equals(found) ? null
+            return ranker.Spec.IsSameModel(found) ? null
                 : $"the coordinator trains {theirs}; Client:Recommender describes {ranker.Spec} (Model, Items, Factors, Hidden, Candidates).";
         }
 

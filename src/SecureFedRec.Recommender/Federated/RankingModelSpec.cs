@@ -7,13 +7,13 @@ namespace SecureFedRec.Recommender.Federated;
 
 /// <summary>
 /// A ranking model as a coordinator and its networked clients agree on it (docs/operators.md, "Recommender models"):
-/// <c>bpr:ITEMS:K</c>, <c>ials:ITEMS:K</c>, <c>neural:ITEMS:K[:HIDDEN]</c> or <c>knn:ITEMS:M</c> — the coordinator's
+/// <c>bpr:ITEMS:K</c>, <c>ials:ITEMS:K[:LAMBDA]</c>, <c>neural:ITEMS:K[:HIDDEN]</c> or <c>knn:ITEMS:M</c> — the coordinator's
 /// <c>Rounds:InitialModel</c> and the client's <c>Recommender</c> settings describe the same model, and the model itself
 /// says which one it is.
 /// <para>
 /// Model layout (what <c>GetModel</c> returns, <see cref="ModelLength"/> values): a header of
 /// <see cref="HeaderLength"/> values — the tag 1397051953 ("SFR1"), the kind (<see cref="RankingModelKind"/> as a
-/// number), ITEMS, K (or M), HIDDEN (0 unless neural) and the stage (knn: 0 before its popularity round, 1 before its
+/// number), ITEMS, K (or M), HIDDEN for neural or the server's λ for iALS (else 0) and the stage (knn: 0 before its popularity round, 1 before its
 /// Gram round, 2 trained; the other kinds: 0) — then the body: for BPR, iALS and the two-tower model the shared side of
 /// <see cref="LocalRankingRecommender"/>; for knn the DP popularity (ITEMS values), the M candidate item indices (by
 /// decreasing popularity) and the upper triangle, row-major, of the M × M candidate Gram matrix.
@@ -40,9 +40,9 @@ public sealed class RankingModelSpec : IEquatable<RankingModelSpec>
 
     private const int StageIndex = 5;
 
-    private RankingModelSpec(RankingModelKind kind, int items, int factors, int hidden)
+    private RankingModelSpec(RankingModelKind kind, int items, int factors, int hidden, double lambda)
     {
-        (Kind, Items, Factors, Hidden) = (kind, items, factors, hidden);
+        (Kind, Items, Factors, Hidden, Lambda) = (kind, items, factors, hidden, lambda);
         if (kind == RankingModelKind.Knn)
         {
             Triangle = checked((factors * (factors + 1)) / 2);
@@ -69,6 +69,12 @@ public sealed class RankingModelSpec : IEquatable<RankingModelSpec>
     /// <summary>Hidden width of the two-tower model's MLP towers (0 for the other kinds).</summary>
     public int Hidden { get; }
 
+    /// <summary>
+    /// iALS: the coordinator's ridge λ of the item-factor solve (default 50, tuned on ml-latest-small; smaller for small
+    /// federations), 0 for the other kinds. Not part of what a client must match: each client solves its users with its own λ.
+    /// </summary>
+    public double Lambda { get; }
+
     /// <summary>Length of an update, the round's <c>Dimension</c>.</summary>
     public int UpdateDimension { get; }
 
@@ -76,7 +82,12 @@ public sealed class RankingModelSpec : IEquatable<RankingModelSpec>
     public int ModelLength { get; }
 
     /// <summary>The model's hyperparameters that both sides must share (k and the hidden width; the rest at their defaults).</summary>
-    public RankingHyperparameters Hyperparameters => new() { Factors = Kind == RankingModelKind.Knn ? 1 : Factors, Hidden = Hidden > 0 ? Hidden : new RankingHyperparameters().Hidden };
+    public RankingHyperparameters Hyperparameters => new()
+    {
+        Factors = Kind == RankingModelKind.Knn ? 1 : Factors,
+        Hidden = Hidden > 0 ? Hidden : new RankingHyperparameters().Hidden,
+        Lambda = Lambda > 0 ? Lambda : new RankingHyperparameters().Lambda,
+    };
 
     /// <summary>Whether the model's update is a delta averaged by FedAvg or FedAdam (BPR, two-tower); false for iALS and knn, whose updates are summed.</summary>
     public bool IsDeltaModel => Kind is RankingModelKind.Bpr or RankingModelKind.Neural;
@@ -85,7 +96,7 @@ public sealed class RankingModelSpec : IEquatable<RankingModelSpec>
     internal int Triangle { get; }
 
     /// <summary>The accepted forms, for error messages.</summary>
-    public const string Forms = "bpr:ITEMS:K, ials:ITEMS:K, neural:ITEMS:K[:HIDDEN] or knn:ITEMS:M (ITEMS ≥ 2, K in 1..1024, HIDDEN in 1..4096, M in 2..min(ITEMS, 2000))";
+    public const string Forms = "bpr:ITEMS:K, ials:ITEMS:K[:LAMBDA], neural:ITEMS:K[:HIDDEN] or knn:ITEMS:M (ITEMS ≥ 2, K in 1..1024, LAMBDA > 0 (default 50), HIDDEN in 1..4096, M in 2..min(ITEMS, 2000))";
 
     /// <summary>Whether <paramref name="text"/> names a ranking model at all (starts with bpr:, ials:, neural: or knn:).</summary>
     public static bool IsRankingForm(string? text) =>
@@ -106,7 +117,7 @@ public sealed class RankingModelSpec : IEquatable<RankingModelSpec>
             "knn" => RankingModelKind.Knn,
             _ => null,
         };
-        int most = kind == RankingModelKind.Neural ? 4 : 3;
+        int most = kind is RankingModelKind.Neural or RankingModelKind.Ials ? 4 : 3;
         if (kind is null || parts.Length < 3 || parts.Length > most
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int items)
             || !int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int factors))
@@ -124,14 +135,24 @@ public sealed class RankingModelSpec : IEquatable<RankingModelSpec>
             }
         }
 
-        return Create(kind.Value, items, factors, hidden, text);
+        double lambda = 0;
+        if (kind == RankingModelKind.Ials)
+        {
+            lambda = new RankingHyperparameters().Lambda;
+            if (parts.Length == 4 && (!double.TryParse(parts[3], NumberStyles.Float, CultureInfo.InvariantCulture, out lambda) || !(lambda > 0) || lambda > 1e6))
+            {
+                throw new FormatException($"'{text}': LAMBDA must be a number in (0, 1000000].");
+            }
+        }
+
+        return Create(kind.Value, items, factors, kind == RankingModelKind.Ials ? 0 : hidden, lambda, text);
     }
 
     /// <summary>The spec of <paramref name="kind"/> with these sizes (<paramref name="hidden"/>: the two-tower model only; 0 takes its default).</summary>
     /// <exception cref="FormatException">A size out of its range.</exception>
-    public static RankingModelSpec Create(RankingModelKind kind, int items, int factors, int hidden = 0) => Create(kind, items, factors, hidden, null);
+    public static RankingModelSpec Create(RankingModelKind kind, int items, int factors, int hidden = 0) => Create(kind, items, factors, hidden, 0, null);
 
-    private static RankingModelSpec Create(RankingModelKind kind, int items, int factors, int hidden, string? text)
+    private static RankingModelSpec Create(RankingModelKind kind, int items, int factors, int hidden, double lambda, string? text)
     {
         string what = text is null ? string.Empty : $"'{text}': ";
         if (items < 2 || items > 10_000_000)
@@ -147,7 +168,7 @@ public sealed class RankingModelSpec : IEquatable<RankingModelSpec>
                 throw new FormatException(what + $"M (the Gram's candidate items) must be in 2..{most} (found {factors}).");
             }
 
-            return new RankingModelSpec(kind, items, factors, 0);
+            return new RankingModelSpec(kind, items, factors, 0, 0);
         }
 
         if (factors is < 1 or > 1024)
@@ -168,7 +189,8 @@ public sealed class RankingModelSpec : IEquatable<RankingModelSpec>
             hidden = 0;
         }
 
-        var spec = new RankingModelSpec(kind, items, factors, hidden);
+        lambda = kind == RankingModelKind.Ials ? (lambda > 0 ? lambda : new RankingHyperparameters().Lambda) : 0;
+        var spec = new RankingModelSpec(kind, items, factors, hidden, lambda);
         if (spec.ModelLength > 100_000_000 || spec.UpdateDimension > 100_000_000)
         {
             throw new FormatException(what + $"the model needs {spec.ModelLength} values and updates of {spec.UpdateDimension}: at most 100000000.");
@@ -193,7 +215,13 @@ public sealed class RankingModelSpec : IEquatable<RankingModelSpec>
             throw new FormatException($"the model header names kind {model[1]}, not one of bpr (0), ials (1), neural (2), knn (3).");
         }
 
-        var spec = Create((RankingModelKind)kind, Whole(model[2]), Whole(model[3]), Math.Max(0, Whole(model[4])));
+        bool ials = kind == (int)RankingModelKind.Ials;
+        if (ials && !(model[4] > 0 && model[4] <= 1e6))
+        {
+            throw new FormatException($"the model header's iALS λ {model[4]} is not in (0, 1000000].");
+        }
+
+        var spec = Create((RankingModelKind)kind, Whole(model[2]), Whole(model[3]), ials ? 0 : Math.Max(0, Whole(model[4])), ials ? model[4] : 0, null);
         if (model.Length != spec.ModelLength)
         {
             throw new FormatException($"the model has {model.Length} values; its header names {spec}, which has {spec.ModelLength}.");
@@ -239,11 +267,17 @@ public sealed class RankingModelSpec : IEquatable<RankingModelSpec>
         return new RankingModelRule(this, deltaRule ?? new FedAvgRule());
     }
 
-    /// <summary>Throws <see cref="FormatException"/> unless <paramref name="model"/> is a model of this spec.</summary>
+    /// <summary>
+    /// Whether <paramref name="other"/> is the same model for a client: kind, items, K (or M) and hidden width equal
+    /// (the server-side iALS λ may differ from the one a client was configured without).
+    /// </summary>
+    public bool IsSameModel(RankingModelSpec? other) => other is not null && other.Kind == Kind && other.Items == Items && other.Factors == Factors && other.Hidden == Hidden;
+
+    /// <summary>Throws <see cref="FormatException"/> unless <paramref name="model"/> is a model of this spec (<see cref="IsSameModel"/>).</summary>
     internal void CheckModel(ReadOnlySpan<double> model)
     {
         var found = FromModel(model);
-        if (!Equals(found))
+        if (!IsSameModel(found))
         {
             throw new FormatException($"the model is {(found is null ? $"not a ranking model ({model.Length} values, no header)" : found.ToString())}; expected {this}.");
         }
@@ -255,7 +289,7 @@ public sealed class RankingModelSpec : IEquatable<RankingModelSpec>
         model[1] = (int)Kind;
         model[2] = Items;
         model[3] = Factors;
-        model[4] = Hidden;
+        model[4] = Kind == RankingModelKind.Ials ? Lambda : Hidden;
         model[StageIndex] = stage;
     }
 
@@ -263,17 +297,18 @@ public sealed class RankingModelSpec : IEquatable<RankingModelSpec>
     public override string ToString() => Kind switch
     {
         RankingModelKind.Neural => string.Create(CultureInfo.InvariantCulture, $"neural:{Items}:{Factors}:{Hidden}"),
+        RankingModelKind.Ials when Lambda != new RankingHyperparameters().Lambda => string.Create(CultureInfo.InvariantCulture, $"ials:{Items}:{Factors}:{Lambda}"),
         _ => string.Create(CultureInfo.InvariantCulture, $"{Kind.ToString().ToLowerInvariant()}:{Items}:{Factors}"),
     };
 
     /// <inheritdoc />
-    public bool Equals(RankingModelSpec? other) => other is not null && other.Kind == Kind && other.Items == Items && other.Factors == Factors && other.Hidden == Hidden;
+    public bool Equals(RankingModelSpec? other) => IsSameModel(other) && other!.Lambda == Lambda;
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => Equals(obj as RankingModelSpec);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Kind, Items, Factors, Hidden);
+    public override int GetHashCode() => HashCode.Combine(Kind, Items, Factors, Hidden, Lambda);
 }
 
 /// <summary>The coordinator's update rule of a <see cref="RankingModelSpec"/> (see <see cref="RankingModelSpec.CreateRule"/>). Not thread-safe (FedAdam keeps state); the host calls it from one thread.</summary>

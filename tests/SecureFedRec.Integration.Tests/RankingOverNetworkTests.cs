@@ -1,0 +1,192 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using SecureFedRec.Privacy.Ledger;
+using Xunit.Abstractions;
+
+namespace SecureFedRec.Integration.Tests;
+
+/// <summary>
+/// The ranking models trained over the network: a coordinator process (Rounds:InitialModel = ials:…, knn:…) and three
+/// client processes, each holding a disjoint third of a planted implicit-feedback dataset's users, train over TLS
+/// through the one round pipeline; a fourth client configured for another model refuses before any round, and loses
+/// nothing.
+/// </summary>
+public sealed partial class RankingOverNetworkTests(ITestOutputHelper log)
+{
+    private const int Clients = 3;
+    private const int Items = 60;
+    private const int Clusters = 6;
+    private const int Users = 120;
+
+    [GeneratedRegex(@"held-out HR@10 initial (?<initial>[0-9.]+) final (?<final>[0-9.]+) \(local popularity (?<popularity>[0-9.]+), random (?<random>[0-9.]+)")]
+    private static partial Regex HitRateLine();
+
+    [GeneratedRegex(@"top-(?<n>[0-9]+) for user (?<user>[0-9]+): (?<items>.*)$", RegexOptions.Multiline)]
+    private static partial Regex TopLine();
+
+    /// <summary>
+    /// Planted taste clusters: item i belongs to cluster i mod 6; user u to cluster u mod 6 and interacts with 8 of its
+    /// cluster's 10 items and 2 random others (views, clicks or purchases with increasing timestamps). A model that
+    /// learns the clusters ranks the user's unseen cluster items first; popularity and random do not.
+    /// </summary>
+    private static List<(int User, int Item, string Kind, long Time)> Planted(int seed)
+    {
+        var rng = new Random(seed);
+        var events = new List<(int, int, string, long)>();
+        string[] kinds = ["view", "click", "purchase"];
+        for (int u = 0; u < Users; u++)
+        {
+            int cluster = u % Clusters;
+            var mine = Enumerable.Range(0, Items).Where(i => i % Clusters == cluster).OrderBy(_ => rng.Next()).Take(8);
+            var others = Enumerable.Range(0, Items).Where(i => i % Clusters != cluster).OrderBy(_ => rng.Next()).Take(2);
+            long t = 1_000;
+            foreach (int item in mine.Concat(others).OrderBy(_ => rng.Next()))
+            {
+                events.Add((u, item, kinds[rng.Next(kinds.Length)], t++));
+            }
+        }
+
+        return events;
+    }
+
+    private static string WriteCoordinatorConfig(Federation federation, string model, int dimension, int rounds, double clip)
+    {
+        string path = Path.Combine(federation.Directory, "coordinator.json");
+        Dictionary<string, object> coordinator = federation.AdmissionSettings();
+        coordinator["Port"] = 0;
+        coordinator["CertificatePath"] = "coordinator.crt";
+        coordinator["CertificateKeyPath"] = "coordinator.key";
+        coordinator["Store"] = "coordinator.db";
+        coordinator["Rounds"] = new
+        {
+            CohortSize = Clients,
+            MinClients = Clients,
+            Dimension = dimension,
+            InitialModel = model,
+            MaxRounds = rounds,
+            Clip = clip,
+            Bits = 32,
+            TargetEpsilon = 1e6,
+            PlannedRounds = rounds,
+            PhaseSeconds = 30,
+            RecruitSeconds = 1,
+        };
+        File.WriteAllText(path, JsonSerializer.Serialize(new { Coordinator = coordinator }));
+        return path;
+    }
+
+    private static string WriteClientConfig(Federation federation, int index, Uri coordinator, IEnumerable<(int User, int Item, string Kind, long Time)> events, object recommender, bool asRatings)
+    {
+        var csv = new StringBuilder(asRatings ? "userId,movieId,rating,timestamp\n" : "user,item,kind,weight,timestamp\n");
+        foreach (var e in events)
+        {
+            string line = asRatings ? $"{e.User},{e.Item},{(e.Kind == "view" ? "4.0" : "5.0")},{e.Time}\n" : $"{e.User},{e.Item},{e.Kind},,{e.Time}\n";
+            csv.Append(line);
+        }
+
+        string file = $"events-{index}.csv";
+        File.WriteAllText(Path.Combine(federation.Directory, file), csv.ToString());
+        string path = Path.Combine(federation.Directory, $"client-{index}.json");
+        Dictionary<string, object> client = federation.IdentitySettings(index);
+        client["Coordinator"] = coordinator.ToString();
+        client["TrustedCertificatePath"] = "coordinator.crt";
+        client["LedgerPath"] = $"client-{index}.rec-ledger";
+        client["DisplayName"] = $"institution {index}";
+        client["Policy"] = new { MaxTotalEpsilon = 1e8, MinNoiseMultiplier = 0.0, MaxClip = 1e6, MinCohortSize = 2, MinThreshold = 2, MinDistinctOrganisations = 2 };
+        var settings = JsonSerializer.SerializeToNode(recommender)!.AsObject();
+        settings[asRatings ? "Ratings" : "Events"] = file;
+        client["Recommender"] = settings;
+        File.WriteAllText(path, JsonSerializer.Serialize(new { Client = client }));
+        return path;
+    }
+
+    /// <summary>
+    /// Runs a coordinator and three clients of <paramref name="recommender"/> plus client 3 configured with
+    /// <paramref name="mismatched"/>; asserts the three learn (final HR@10 well above the initial model, random and
+    /// local popularity) and list only unseen items, and the fourth refuses with ModelMismatch, its ledger untouched.
+    /// </summary>
+    private async Task TrainAsync(string model, int dimension, int rounds, double clip, object recommender, object mismatched, bool asRatings)
+    {
+        var events = Planted(seed: 5);
+        await using var federation = new Federation(clients: Clients + 1);
+        using CliProcess coordinator = CliProcess.Start("coordinator", "--config", WriteCoordinatorConfig(federation, model, dimension, rounds, clip));
+        Uri address = await coordinator.ListeningAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal("https", address.Scheme);
+
+        using CliProcess refusing = CliProcess.Start("client", "--rounds", "1", "--config",
+            WriteClientConfig(federation, Clients, address, events.Where(e => (e.User / Clusters) % Clients == 0), mismatched, asRatings));
+        var clients = Enumerable.Range(0, Clients)
+            .Select(i => CliProcess.Start("client", "--rounds", rounds.ToString(CultureInfo.InvariantCulture), "--recommend", "5", "--config",
+                WriteClientConfig(federation, i, address, events.Where(e => (e.User / Clusters) % Clients == i), recommender, asRatings)))
+            .ToList();
+        try
+        {
+            int refused = await refusing.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(refused == 9, $"mismatched client exited {refused}:\n{refusing.Output}");
+            Assert.Contains("model mismatch: the coordinator trains " + model, refusing.Output, StringComparison.Ordinal);
+            Assert.Contains("Nothing was contributed.", refusing.Output, StringComparison.Ordinal);
+
+            int[] codes = await Task.WhenAll(clients.Select(c => c.WaitAsync(TimeSpan.FromSeconds(120))));
+            double finalSum = 0, floorSum = 0;
+            for (int i = 0; i < Clients; i++)
+            {
+                string output = clients[i].Output;
+                Assert.True(codes[i] == 0, $"client {i} exited {codes[i]}:\n{output}\ncoordinator:\n{coordinator.Output}");
+                Assert.Contains($"model version {rounds + 1} (round {rounds}", output, StringComparison.Ordinal);
+                Match m = HitRateLine().Match(output);
+                Assert.True(m.Success, output);
+                double initial = Parse(m, "initial"), final = Parse(m, "final"), popularity = Parse(m, "popularity"), random = Parse(m, "random");
+                log.WriteLine($"client {i}: HR@10 {initial} -> {final} (local popularity {popularity}, random {random})");
+                Assert.True(final > initial + 0.2, $"client {i}: HR@10 {initial} -> {final}\n{output}");
+                Assert.True(final > Math.Max(popularity, random) + 0.2, $"client {i}: HR@10 {final} vs popularity {popularity}, random {random}\n{output}");
+                finalSum += final;
+                floorSum += Math.Max(popularity, random);
+
+                // A top-5 list for every local user, of unseen items only (its training events; the held-out item may appear).
+                var lines = TopLine().Matches(output);
+                var mine = events.Where(e => (e.User / Clusters) % Clients == i).ToList();
+                Assert.Equal(mine.Select(e => e.User).Distinct().Count(), lines.Count);
+                foreach (Match line in lines)
+                {
+                    int user = int.Parse(line.Groups["user"].Value, CultureInfo.InvariantCulture);
+                    int[] listed = [.. line.Groups["items"].Value.Split(", ").Select(x => int.Parse(x.Split(' ')[0], CultureInfo.InvariantCulture))];
+                    Assert.Equal(5, listed.Length);
+                    // What the client trained on: its kept events (ratings binarised: views were rated 4, below the threshold) but the held-out latest.
+                    var kept = mine.Where(e => e.User == user && (!asRatings || e.Kind != "view")).OrderBy(e => e.Time).Select(e => e.Item).ToList();
+                    var train = kept.Count >= 3 ? kept.Take(kept.Count - 1) : kept;
+                    Assert.Empty(listed.Intersect(train));
+                }
+            }
+
+            Assert.True(finalSum > floorSum + 0.6, $"mean HR@10 {finalSum / Clients} vs floor {floorSum / Clients}");
+
+            // The refusing client made no key and joined no round: its ledger records no ε.
+            string ledger = Path.Combine(federation.Directory, $"client-{Clients}.rec-ledger");
+            if (File.Exists(ledger))
+            {
+                using var opened = FilePrivacyLedger.Open(ledger, new PrivacyBudget(1e8, 1e-5));
+                Assert.Equal(0, opened.TotalEpsilon);
+            }
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
+
+    private static double Parse(Match m, string group) => double.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture);
+
+    [Fact]
+    public Task A_coordinator_and_three_client_processes_train_ials_from_events_over_tls() =>
+        TrainAsync("ials:60:8:2", (Items + 4) * 16, rounds: 5, clip: 1000,
+            new { Model = "ials", Items, Factors = 8, Lambda = 1.0, Seed = 3 },
+            mismatched: new { Model = "bpr", Items, Factors = 8 }, asRatings: false);
+
+    [Fact]
+    public Task A_coordinator_and_three_client_processes_train_knn_from_binarised_ratings_over_tls() =>
+        TrainAsync("knn:60:60", Items + (60 * 61 / 2), rounds: 2, clip: 100,
+            new { Model = "knn", Items, Candidates = 60, Threshold = 4.5 },
+            mismatched: new { Model = "knn", Items, Candidates = 30, Threshold = 4.5 }, asRatings: true);
+}
