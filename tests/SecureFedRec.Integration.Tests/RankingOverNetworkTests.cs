@@ -181,6 +181,39 @@ public sealed partial class RankingOverNetworkTests(ITestOutputHelper log)
         }
     }
 
+    /// <summary>The client's events and ratings files: integer ids in the shared item space, bad lines named.</summary>
+    [Theory]
+    [InlineData("user,item,kind,weight,timestamp\n0,1,view,,5\n0,60,click,,6\n", false, ".csv:3: item id '60' is not an integer in [0, 60)")]
+    [InlineData("user,item,kind\n0,1,view\nalice,2,click\n", false, ".csv:3: user id 'alice' is not a non-negative integer")]
+    [InlineData("user,item,kind\n0,1,like\n", false, ".csv:2: kind \"like\" is not one of view, click, purchase, rating")]
+    [InlineData("user,item,kind,weight\n0,1,view,-2\n", false, ".csv:2: weight \"-2\" is not a positive finite number")]
+    [InlineData("userId,movieId,rating,timestamp\n0,1,5,1\n0,99,5,2\n", true, ".csv:3: item id '99' is not an integer in [0, 60)")]
+    [InlineData("userId,movieId,rating,timestamp\n0,1,2,1\n", true, "no interactions (no rating reaches the threshold 4)")]
+    public void A_bad_events_or_ratings_file_is_refused_with_its_line(string text, bool ratings, string expected)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"sfr-events-{Guid.NewGuid():N}.csv");
+        File.WriteAllText(path, text);
+        try
+        {
+            var ex = Assert.Throws<Recommender.Data.DatasetFormatException>(() => Recommender.Federated.NetworkRankingRecommender.LoadEvents(path, Items, threshold: 4, genericEvents: !ratings));
+            Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Leave_latest_out_holds_out_each_users_latest_item_of_three_or_more()
+    {
+        Recommender.Ranking.InteractionEvent E(int user, int item, long time) => new(user, item, Recommender.Ranking.EventKind.View, 1, time);
+        var (train, held) = Recommender.Federated.NetworkRankingRecommender.HoldOutLatest([E(0, 1, 1), E(0, 2, 2), E(0, 3, 5), E(0, 3, 3), E(0, 4, 4), E(1, 7, 1), E(1, 8, 2)]);
+        Assert.Equal([(0, 3)], held);
+        Assert.Equal(5, train.Count);
+        Assert.DoesNotContain(train, e => e.User == 0 && e.Item == 3);
+    }
+
     private static double Parse(Match m, string group) => double.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture);
 
     [Fact]
