@@ -214,6 +214,53 @@ public sealed partial class RankingOverNetworkTests(ITestOutputHelper log)
         Assert.DoesNotContain(train, e => e.User == 0 && e.Item == 3);
     }
 
+    [Fact]
+    public void The_coordinator_rules_carry_the_header_and_apply_each_models_step()
+    {
+        using var rng = new Crypto.DeterministicRandomSource(new byte[32]);
+        int h = Recommender.Federated.RankingModelSpec.HeaderLength;
+
+        // iALS: exactly LocalRankingRecommender.ApplyAggregate on the body.
+        var ials = Recommender.Federated.RankingModelSpec.Parse("ials:6:2:3");
+        double[] model = ials.CreateInitialModel(rng);
+        double[] sum = [.. Enumerable.Range(0, ials.UpdateDimension).Select(x => ((x % 5) - 2) * 0.1)];
+        double[] next = ials.CreateRule().Apply(model, sum, 3);
+        double[] expected = model[h..];
+        Recommender.Federated.LocalRankingRecommender.ApplyAggregate(Recommender.Ranking.RankingModelKind.Ials, 6, ials.Hyperparameters, expected, sum, 3);
+        Assert.Equal(model[..h], next[..h]);
+        Assert.Equal(expected, next[h..]);
+        Assert.Equal(3.0, next[4]);
+
+        // BPR with FedAdam: the delta rule on the body only.
+        var bpr = Recommender.Federated.RankingModelSpec.Parse("bpr:6:2");
+        model = bpr.CreateInitialModel(rng);
+        sum = [.. Enumerable.Repeat(0.3, bpr.UpdateDimension)];
+        next = bpr.CreateRule(new Rounds.Server.FedAdamRule(0.1)).Apply(model, sum, 3);
+        Assert.Equal(model[..h], next[..h]);
+        Assert.Equal(new Rounds.Server.FedAdamRule(0.1).Apply(model[h..], sum, 3), next[h..]);
+        Assert.Throws<ArgumentException>(() => ials.CreateRule(new Rounds.Server.FedAvgRule()));
+
+        // knn: round 1 publishes the top-M items of the popularity sums; round 2 un-scales the Gram; then nothing moves.
+        var knn = Recommender.Federated.RankingModelSpec.Parse("knn:4:2");
+        var rule = knn.CreateRule();
+        model = knn.CreateInitialModel(rng);
+        Assert.All(model[h..], v => Assert.Equal(0.0, v));
+        double[] first = [0.1, 0.9, 0.5, 0.2, 0, 0, 0];
+        double[] afterFirst = rule.Apply(model, first, 3);
+        Assert.Equal(1, Recommender.Federated.RankingModelSpec.StageOf(afterFirst));
+        Assert.Equal([0.1, 0.9, 0.5, 0.2, 1, 2], afterFirst[h..(h + 6)]);
+        double[] second = [0.2, 0, 0, 0.4, 0.39, 0.55, 0.39];
+        double[] trained = rule.Apply(afterFirst, second, 3);
+        Assert.Equal(Recommender.Federated.RankingModelSpec.KnnTrained, Recommender.Federated.RankingModelSpec.StageOf(trained));
+        double gramScale = Math.Sqrt(0.15);
+        Assert.Equal(0.39 / gramScale, trained[h + 6], 12);
+        Assert.Equal(0.55 / gramScale / Math.Sqrt(2), trained[h + 7], 12);
+        Assert.Equal(0.9, trained[h + 1]); // a candidate's popularity is the first measurement's
+        Assert.Equal(0.1 + (0.6 / 0.3 * 0.2), trained[h], 12); // the others' get the second, signal-to-noise weighted
+        Assert.Equal(trained, rule.Apply(trained, second, 3));
+        Assert.Throws<FormatException>(() => rule.Apply(ials.CreateInitialModel(rng), second, 3));
+    }
+
     private static double Parse(Match m, string group) => double.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture);
 
     [Fact]
