@@ -37,6 +37,9 @@ internal static class ExitCodes
     [Description("Verification failed: a test vector disagrees with this implementation, a privacy ledger is corrupt or disagrees with itself, or a signed roster is refused (coordinator start-up, client before enrolling or a round, roster verify: bad signature, unknown authority, expired, rolled back, this member revoked…; the rule is named).")]
     public const int VerificationFailed = 8;
 
+    [Description("The coordinator trains another model than this client's Client:Recommender settings describe (kind, item count, factors or dimension differ; the coordinator's and the client's models are named): the client refused before any round, nothing contributed or charged.")]
+    public const int ModelMismatch = 9;
+
     [Description("Interrupted (Ctrl+C) before the command finished; the coordinator stops gracefully on SIGTERM/Ctrl+C and exits 0.")]
     public const int Interrupted = 130;
 

@@ -75,7 +75,7 @@ public sealed class ClientSettings : ISettingsRules
     /// <summary>How long the client waits for its coordinator (retries, backoff, progress in the log, join timeout).</summary>
     public PatienceSettings Patience { get; set; } = new();
 
-    /// <summary>Recommender mode: when its <c>Ratings</c> is set the client trains matrix factorization instead of sending <see cref="DataPath"/>.</summary>
+    /// <summary>Recommender mode: when its <c>Ratings</c> or <c>Events</c> is set the client trains its <c>Model</c> (matrix factorization or a ranking model) instead of sending <see cref="DataPath"/>.</summary>
     public RecommenderSettings? Recommender { get; set; }
 
     /// <summary>The top-level sections a client's configuration may have besides <c>Client</c>.</summary>
@@ -108,6 +108,7 @@ public sealed class ClientSettings : ISettingsRules
             if (settings.Recommender is { } rec)
             {
                 rec.Ratings = Rebase(baseDirectory, rec.Ratings);
+                rec.Events = Rebase(baseDirectory, rec.Events);
             }
         }, OtherSections);
 
@@ -144,9 +145,9 @@ public sealed class ClientSettings : ISettingsRules
             problems.Require(string.IsNullOrEmpty(ClientId), path + ":ClientId", "needs RosterAuthority (the pinned authority key): a roster name means nothing without a verified roster.");
         }
         problems.Require(System.Text.Encoding.UTF8.GetByteCount(DisplayName) <= 128, path + ":DisplayName", "is longer than 128 UTF-8 bytes.");
-        if (Recommender is not { Ratings.Length: > 0 })
+        if (Recommender is not { IsConfigured: true })
         {
-            problems.Require(!string.IsNullOrEmpty(DataPath), path + ":DataPath", "is required unless Client:Recommender:Ratings is set.");
+            problems.Require(!string.IsNullOrEmpty(DataPath), path + ":DataPath", "is required unless Client:Recommender:Ratings or Client:Recommender:Events is set.");
             problems.RequireFile(path + ":DataPath", DataPath);
         }
     }

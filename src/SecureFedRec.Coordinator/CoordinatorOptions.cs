@@ -216,22 +216,88 @@ public sealed class RoundOptions : ISettingsRules
     public int Dimension { get; set; } = 16;
 
     /// <summary>
-    /// The model stored as version 1 on a fresh store: <c>zeros</c> (default: d zeros) or <c>mf:ITEMS:FACTORS[:MEAN]</c>,
-    /// a matrix-factorization item model (LocalRecommender layout) with item factors drawn N(0, 0.1²) from the system
-    /// CSPRNG, item biases 0 and μ = MEAN (default 0); then <see cref="Dimension"/> must equal ITEMS·(FACTORS + 1) + 1.
+    /// The model stored as version 1 on a fresh store, which fixes the model the rounds train (docs/operators.md,
+    /// "Recommender models"): <c>zeros</c> (default: d zeros); <c>mf:ITEMS:FACTORS[:MEAN]</c>, a matrix-factorization
+    /// item model (LocalRecommender layout) with item factors drawn N(0, 0.1²) from the system CSPRNG, item biases 0 and
+    /// μ = MEAN (default 0), with <see cref="Dimension"/> = ITEMS·(FACTORS + 1) + 1; or a ranking model —
+    /// <c>bpr:ITEMS:K</c>, <c>ials:ITEMS:K</c>, <c>neural:ITEMS:K[:HIDDEN]</c>, <c>knn:ITEMS:M</c> (the
+    /// <c>simulate --model</c> family; a model header names it to the clients) — with <see cref="Dimension"/> = the
+    /// model's update length, which a start-up error states.
     /// </summary>
     [Required]
     public string InitialModel { get; set; } = "zeros";
 
+    /// <summary>
+    /// Server rule of the delta models (mf, bpr, neural): <c>FedAvg</c> (default: model + η·mean update) or <c>FedAdam</c>
+    /// (Reddi et al. 2021). iALS and knn have their own rule (item factors solved from the summed statistics; the two
+    /// item-Gram rounds) and accept only the default.
+    /// </summary>
+    [AllowedValues("FedAvg", "FedAdam")]
+    public string ModelRule { get; set; } = "FedAvg";
+
+    /// <summary>Server learning rate η of <see cref="ModelRule"/> (unset: 1 for FedAvg, 0.01 for FedAdam).</summary>
+    [Range(0.0, 100.0, MinimumIsExclusive = true)]
+    public double? ServerLearningRate { get; set; }
+
+    /// <summary>The ranking model <see cref="InitialModel"/> names, or null (zeros, mf) (call <see cref="Validate"/> first).</summary>
+    public Recommender.Federated.RankingModelSpec? RankingModel =>
+        Recommender.Federated.RankingModelSpec.IsRankingForm(InitialModel) ? Recommender.Federated.RankingModelSpec.Parse(InitialModel) : null;
+
     /// <summary>Creates the initial model described by <see cref="InitialModel"/> (call <see cref="Validate"/> first).</summary>
     public double[] CreateInitialModel()
     {
+        if (RankingModel is { } ranking)
+        {
+            return ranking.CreateInitialModel(Crypto.RandomSource.System);
+        }
+
         if (TryParseMf(out int items, out int factors, out double mean))
         {
             return Recommender.Federated.LocalRecommender.InitialModel(items, factors, Crypto.RandomSource.System, mean);
         }
 
         return new double[Dimension];
+    }
+
+    /// <summary>The server's model-update rule for <see cref="InitialModel"/> and <see cref="ModelRule"/> (call <see cref="Validate"/> first).</summary>
+    public Rounds.Server.IModelUpdateRule CreateModelRule()
+    {
+        Rounds.Server.IModelUpdateRule delta = ModelRule == "FedAdam"
+            ? new Rounds.Server.FedAdamRule(ServerLearningRate ?? 0.01)
+            : new Rounds.Server.FedAvgRule(ServerLearningRate ?? 1.0);
+        if (RankingModel is { } ranking)
+        {
+            return ranking.CreateRule(ranking.IsDeltaModel ? delta : null);
+        }
+
+        return delta;
+    }
+
+    /// <summary>
+    /// Why <paramref name="model"/> (the store's latest) is not a model of <see cref="InitialModel"/>, or null when it is:
+    /// a coordinator restarted on an existing store with another model setting refuses to start.
+    /// </summary>
+    public string? ModelProblem(IReadOnlyList<double> model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        double[] values = [.. model];
+        Recommender.Federated.RankingModelSpec? found;
+        try
+        {
+            found = Recommender.Federated.RankingModelSpec.FromModel(values);
+        }
+        catch (FormatException ex)
+        {
+            return "the store's model is not readable: " + ex.Message;
+        }
+
+        Recommender.Federated.RankingModelSpec? wanted = RankingModel;
+        if (!Equals(found, wanted))
+        {
+            return $"the store's model is {(found is null ? "not a ranking model" : found.ToString())} ({values.Length} values), but InitialModel is {InitialModel}: use a fresh store for another model.";
+        }
+
+        return null;
     }
 
     private bool TryParseMf(out int items, out int factors, out double mean)
@@ -415,21 +481,49 @@ public sealed class RoundOptions : ISettingsRules
 
         if (InitialModel != "zeros" && !problems.IsMalformed(path + ":InitialModel"))
         {
+            CheckModelRules(path, problems);
+        }
+    }
+
+    private void CheckModelRules(string path, SettingsProblems problems)
+    {
+        bool dimensionKnown = !problems.IsMalformed(path + ":Dimension");
+        if (Recommender.Federated.RankingModelSpec.IsRankingForm(InitialModel))
+        {
+            Recommender.Federated.RankingModelSpec spec;
             try
             {
-                if (!TryParseMf(out int items, out int factors, out _))
-                {
-                    problems.Add(path + ":InitialModel", $"'{InitialModel}' must be zeros or mf:ITEMS:FACTORS[:MEAN].");
-                }
-                else if (((long)items * (factors + 1)) + 1 is long expected && expected != Dimension && !problems.IsMalformed(path + ":Dimension"))
-                {
-                    problems.Add(path + ":Dimension", $"{Dimension} does not fit InitialModel {InitialModel}: it needs Dimension = {expected} (items·(factors + 1) + 1).");
-                }
+                spec = Recommender.Federated.RankingModelSpec.Parse(InitialModel);
             }
-            catch (ArgumentException ex)
+            catch (FormatException ex)
             {
                 problems.Add(path + ":InitialModel", ex.Message);
+                return;
             }
+
+            problems.Require(!dimensionKnown || Dimension == spec.UpdateDimension, path + ":Dimension",
+                $"{Dimension} does not fit InitialModel {InitialModel}: its updates have {spec.UpdateDimension} values, so Dimension = {spec.UpdateDimension} (the model itself has {spec.ModelLength}).");
+            problems.Require(spec.IsDeltaModel || (ModelRule == "FedAvg" && ServerLearningRate is null), path + ":ModelRule",
+                $"{spec.Kind.ToString().ToLowerInvariant()} sums statistics and has its own rule; ModelRule and ServerLearningRate apply to the delta models (mf, bpr, neural): leave them unset.");
+            problems.Require(spec.Kind != Recommender.Ranking.RankingModelKind.Knn || MaxRounds == 2, path + ":MaxRounds",
+                $"{MaxRounds}: knn trains in exactly two rounds (DP popularity, then the candidate Gram): set MaxRounds = 2.");
+            return;
+        }
+
+        try
+        {
+            if (!TryParseMf(out int items, out int factors, out _))
+            {
+                problems.Add(path + ":InitialModel", $"'{InitialModel}' must be zeros, mf:ITEMS:FACTORS[:MEAN] or one of {Recommender.Federated.RankingModelSpec.Forms}.");
+            }
+            else if (((long)items * (factors + 1)) + 1 is long expected && expected != Dimension && dimensionKnown)
+            {
+                problems.Add(path + ":Dimension", $"{Dimension} does not fit InitialModel {InitialModel}: it needs Dimension = {expected} (items·(factors + 1) + 1).");
+            }
+        }
+        catch (ArgumentException ex)
+        {
+            problems.Add(path + ":InitialModel", ex.Message);
         }
     }
 

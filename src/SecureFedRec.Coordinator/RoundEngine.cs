@@ -39,6 +39,7 @@ public sealed class RoundEngine
     private readonly TimeProvider _time;
     private readonly IModelUpdateRule _rule;
     private readonly Func<double[]> _initialModel;
+    private readonly bool _checkModel;
     private readonly RoundTracing _tracing = new();
     private RoundHost? _host;
 
@@ -49,7 +50,7 @@ public sealed class RoundEngine
     /// <param name="metrics">Metrics.</param>
     /// <param name="logger">Logger.</param>
     /// <param name="time">Clock.</param>
-    /// <param name="rule">The model-update rule (null: FedAvg with learning rate 1).</param>
+    /// <param name="rule">The model-update rule (null: the rule of Rounds:InitialModel and Rounds:ModelRule, <see cref="RoundOptions.CreateModelRule"/>).</param>
     /// <param name="initialModel">Creates the initial model when the store has none (null: Rounds:InitialModel).</param>
     public RoundEngine(CoordinatorOptions options, ICoordinatorStore store, IPrivacyLedger ledger, CoordinatorMetrics metrics, ILogger logger,
         TimeProvider time, IModelUpdateRule? rule = null, Func<double[]>? initialModel = null)
@@ -61,8 +62,9 @@ public sealed class RoundEngine
         _metrics = metrics;
         _logger = logger;
         _time = time;
-        _rule = rule ?? new FedAvgRule();
+        _rule = rule ?? options.Rounds.CreateModelRule();
         _initialModel = initialModel ?? options.Rounds.CreateInitialModel;
+        _checkModel = initialModel is null;
     }
 
     /// <summary>The one round service (what the gRPC service and in-process transports call).</summary>
@@ -147,6 +149,12 @@ public sealed class RoundEngine
     {
         ModelVersionRecord? latest = await _store.GetModelAsync(0, cancellationToken).ConfigureAwait(false);
         latest ??= await _store.AppendModelAsync(0, RoundCodec.EncodeModel(_initialModel()), "0", _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (_checkModel && _options.Rounds.ModelProblem(ToRelease(latest).Values) is { } problem)
+        {
+            // A store trained for another model: its rounds' updates would not fit the configured rule.
+            throw new ArgumentException("Coordinator:Rounds:InitialModel: " + problem);
+        }
+
         IReadOnlyList<RoundRecord> rounds = await _store.ListRoundsAsync(cancellationToken).ConfigureAwait(false);
         int released = rounds.Count(r => r.Outcome == "Completed");
         RoundOptions o = _options.Rounds;

@@ -137,6 +137,11 @@ public sealed class ConfigurationTests
         { "Coordinator:Rounds:Dimension", "0", "Coordinator:Rounds:Dimension: '0' is out of range: must be in [1, 100000000]." },
         { "Coordinator:Rounds:InitialModel", "\"mf:x\"", "Coordinator:Rounds:InitialModel: 'mf:x' must be zeros or mf:ITEMS:FACTORS[:MEAN]" },
         { "Coordinator:Rounds:InitialModel", "\"mf:10:2\"", "Coordinator:Rounds:Dimension: 4 does not fit InitialModel mf:10:2: it needs Dimension = 31" },
+        { "Coordinator:Rounds:InitialModel", "\"ials:10:2\"", "Coordinator:Rounds:Dimension: 4 does not fit InitialModel ials:10:2: its updates have 44 values, so Dimension = 44" },
+        { "Coordinator:Rounds:InitialModel", "\"ials:10\"", "Coordinator:Rounds:InitialModel: 'ials:10' must be one of bpr:ITEMS:K, ials:ITEMS:K[:LAMBDA]" },
+        { "Coordinator:Rounds:InitialModel", "\"knn:10:20\"", "Coordinator:Rounds:InitialModel: 'knn:10:20': M (the Gram's candidate items) must be in 2..10 (found 20)." },
+        { "Coordinator:Rounds:ModelRule", "\"Adam\"", "Coordinator:Rounds:ModelRule: 'Adam' is not allowed: use one of FedAvg, FedAdam." },
+        { "Coordinator:Rounds:ServerLearningRate", "0", "Coordinator:Rounds:ServerLearningRate: '0' is out of range: must be in (0, 100]." },
         { "Coordinator:Rounds:Bits", "33", "Coordinator:Rounds:Bits: '33' is out of range: must be in [8, 32]." },
         { "Coordinator:Rounds:Clip", "0", "Coordinator:Rounds:Clip: '0' is out of range: must be > 0." },
         { "Coordinator:Rounds:Clip", "\"NaN\"", "Coordinator:Rounds:Clip: 'NaN' is out of range: must be > 0." },
@@ -285,6 +290,13 @@ public sealed class ConfigurationTests
         { "Client:Recommender:Items", "\"many\"", "Client:Recommender:Items: 'many' is not a whole number (in client.json)." },
         { "Client:Recommender:Ratings", "\"none.csv\"", "Client:Recommender:Ratings: file " },
         { "Client:Recommender:Ratnigs", "\"r.csv\"", "Client:Recommender:Ratnigs is not a setting (in client.json); did you mean Client:Recommender:Ratings?" },
+        { "Client:Recommender:Model", "\"svd\"", "Client:Recommender:Model: 'svd' is not allowed: use one of mf, bpr, ials, neural, knn." },
+        { "Client:Recommender:Hidden", "0", "Client:Recommender:Hidden: '0' is out of range: must be in [1, 4096]." },
+        { "Client:Recommender:Candidates", "1", "Client:Recommender:Candidates: '1' is out of range: must be in [2, 2000]." },
+        { "Client:Recommender:Alpha", "0", "Client:Recommender:Alpha: '0' is out of range: must be in (0, 10000]." },
+        { "Client:Recommender:Lambda", "-1", "Client:Recommender:Lambda: '-1' is out of range: must be in (0, 100000]." },
+        { "Client:Recommender:TopN", "0", "Client:Recommender:TopN: '0' is out of range: must be in [1, 1000]." },
+        { "Client:Recommender:Threshold", "\"high\"", "Client:Recommender:Threshold: 'high' is not a number (in client.json)." },
     };
 
     [Theory]
@@ -328,6 +340,32 @@ public sealed class ConfigurationTests
             Assert.Equal(TimeSpan.FromSeconds(30), options.ProgressInterval);
             Assert.Equal(TimeSpan.FromSeconds(15), options.CallTimeout);
         }
+    }
+
+    /// <summary>The recommender's cross-setting rules (a data file is set, so the section is in use).</summary>
+    [Theory]
+    [InlineData("ials", "e.csv", "r.csv", 10, 500, "Client:Recommender:Events: cannot be combined with Ratings")]
+    [InlineData("mf", "e.csv", null, 10, 500, "Client:Recommender:Events: needs a ranking Model (bpr, ials, neural or knn)")]
+    [InlineData("knn", "e.csv", null, 10, 20, "Client:Recommender:Candidates: 20 exceeds Items 10")]
+    [InlineData("ials", "e.csv", null, 1, 500, "Client:Recommender:Items: 1 is out of range: the shared item space needs Items ≥ 2")]
+    [InlineData("ials", "none.csv", null, 10, 500, "Client:Recommender:Events: file ")]
+    public void A_ranking_recommender_setting_that_breaks_a_rule_is_named(string model, string events, string? ratings, int items, int candidates, string expected)
+    {
+        using var dir = new TempDir();
+        Dictionary<string, string> keys = ConfigFiles.Client(dir);
+        dir.File("e.csv", "user,item,kind\n0,1,view\n");
+        dir.File("r.csv", "userId,movieId,rating,timestamp\n0,1,5,1\n");
+        keys["Client:Recommender:Model"] = "\"" + model + "\"";
+        keys["Client:Recommender:Events"] = "\"" + events + "\"";
+        if (ratings is not null)
+        {
+            keys["Client:Recommender:Ratings"] = "\"" + ratings + "\"";
+        }
+
+        keys["Client:Recommender:Items"] = items.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        keys["Client:Recommender:Candidates"] = candidates.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var ex = Assert.Throws<ConfigurationException>(() => ClientSettings.Load(ConfigFiles.Write(dir, "client.json", keys)));
+        Assert.StartsWith(expected, Assert.Single(ex.Problems), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -184,6 +184,8 @@ public sealed class ExitCodeTests
     public static TheoryData<string, string> RangeRows => new()
     {
         { "client --config x.json --rounds 0", "error: --rounds must be at least 1." },
+        { "client --config x.json --recommend 0", "error: --recommend must be a list length from 1 to 1000." },
+        { "client --config x.json --recommend 1001", "error: --recommend must be a list length from 1 to 1000." },
         { "keygen dev-cert --out /tmp --days 0", "error: --days must be in [1, 825]." },
         { "keygen dev-cert --out /tmp --days 826", "error: --days must be in [1, 825]." },
         { "bench crypto --seconds 0", "--seconds must be in (0, 60]." },

@@ -91,6 +91,52 @@ public sealed partial class RecommenderOverNetworkTests(ITestOutputHelper log)
         }
     }
 
+    /// <summary>The ranking forms: Dimension is the update's length (iALS: (I + ⌈k/2⌉)·2k statistics; knn: I + M(M + 1)/2), each broken rule named by its key.</summary>
+    [Theory]
+    [InlineData("ials:60:8", 1024, 0, "FedAvg", null)]
+    [InlineData("bpr:60:8", 540, 0, "FedAvg", null)]
+    [InlineData("bpr:60:8", 540, 0, "FedAdam", null)]
+    [InlineData("neural:60:8:16", 0, 0, "FedAvg", null)]
+    [InlineData("knn:60:20", 270, 2, "FedAvg", null)]
+    [InlineData("ials:60:8", 480, 0, "FedAvg", "Coordinator:Rounds:Dimension: 480 does not fit InitialModel ials:60:8: its updates have 1024 values, so Dimension = 1024")]
+    [InlineData("bpr:60:8", 541, 0, "FedAvg", "Coordinator:Rounds:Dimension: 541 does not fit InitialModel bpr:60:8: its updates have 540 values")]
+    [InlineData("ials:60:8", 1024, 0, "FedAdam", "Coordinator:Rounds:ModelRule: ials sums statistics and has its own rule")]
+    [InlineData("knn:60:20", 270, 0, "FedAvg", "Coordinator:Rounds:MaxRounds: 0: knn trains in exactly two rounds")]
+    [InlineData("knn:60:61", 270, 2, "FedAvg", "Coordinator:Rounds:InitialModel: 'knn:60:61': M (the Gram's candidate items) must be in 2..60 (found 61).")]
+    [InlineData("ials:1:8", 16, 0, "FedAvg", "Coordinator:Rounds:InitialModel: 'ials:1:8': ITEMS must be in 2..10000000 (found 1).")]
+    [InlineData("ials:60:0", 16, 0, "FedAvg", "Coordinator:Rounds:InitialModel: 'ials:60:0': K must be in 1..1024 (found 0).")]
+    [InlineData("ials:60", 16, 0, "FedAvg", "Coordinator:Rounds:InitialModel: 'ials:60' must be one of bpr:ITEMS:K")]
+    [InlineData("bpr:60:8:3", 16, 0, "FedAvg", "Coordinator:Rounds:InitialModel: 'bpr:60:8:3' must be one of")]
+    [InlineData("ials:60:8:2.5", 1024, 0, "FedAvg", null)]
+    [InlineData("ials:60:8:0", 1024, 0, "FedAvg", "Coordinator:Rounds:InitialModel: 'ials:60:8:0': LAMBDA must be a number in (0, 1000000].")]
+    [InlineData("neural:60:8:0", 16, 0, "FedAvg", "Coordinator:Rounds:InitialModel: 'neural:60:8:0': HIDDEN must be an integer in 1..4096.")]
+    [InlineData("als:60:8", 16, 0, "FedAvg", "Coordinator:Rounds:InitialModel: 'als:60:8' must be zeros, mf:ITEMS:FACTORS[:MEAN] or one of bpr:ITEMS:K")]
+    [InlineData("ials:60:8", 1024, 0, "Adam", "Coordinator:Rounds:ModelRule: 'Adam' is not allowed")]
+    public void A_ranking_initial_model_is_validated_with_the_key_named(string setting, int dimension, int maxRounds, string rule, string? problem)
+    {
+        if (setting.StartsWith("neural", StringComparison.Ordinal) && problem is null)
+        {
+            dimension = Recommender.Federated.RankingModelSpec.Parse(setting).UpdateDimension;
+        }
+
+        var rounds = new RoundOptions { InitialModel = setting, Dimension = dimension, MaxRounds = maxRounds, ModelRule = rule };
+        if (problem is null)
+        {
+            rounds.Validate();
+            double[] model = rounds.CreateInitialModel();
+            Assert.Equal(Recommender.Federated.RankingModelSpec.Parse(setting), Recommender.Federated.RankingModelSpec.FromModel(model));
+            Assert.Null(rounds.ModelProblem(model));
+            Assert.NotNull(new RoundOptions { InitialModel = "mf:60:4", Dimension = 301 }.ModelProblem(model));
+            Assert.NotNull(rounds.ModelProblem(new double[301]));
+            Assert.NotNull(rounds.CreateModelRule());
+        }
+        else
+        {
+            var ex = Assert.Throws<ArgumentException>(rounds.Validate);
+            Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void An_mf_initial_model_has_random_item_factors_zero_biases_and_the_prior_mean()
     {

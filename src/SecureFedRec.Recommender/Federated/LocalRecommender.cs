@@ -419,6 +419,41 @@ public sealed class LocalRankingRecommender
             .ToArray();
     }
 
+    /// <summary>Top-<paramref name="n"/> lists for several local users under one model (iALS solves the user factors once for all of them).</summary>
+    /// <exception cref="ArgumentException">Unknown user or a model of the wrong length.</exception>
+    internal IReadOnlyList<(int Item, double Score)>[] RecommendMany(IReadOnlyList<int> wanted, ReadOnlySpan<double> global, int n)
+    {
+        CheckModel(global);
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        if (model is IalsModel ials)
+        {
+            ials.Prepare(global);
+            ials.RefreshUsers(global, users);
+        }
+
+        var scorer = model.Export(global, [users], users.Count);
+        var scores = new double[model.ItemCount];
+        var result = new IReadOnlyList<(int Item, double Score)>[wanted.Count];
+        for (var j = 0; j < wanted.Count; j++)
+        {
+            if (!localOfUser.TryGetValue(wanted[j], out var local))
+            {
+                throw new ArgumentException($"user {wanted[j]} is not held by this client", nameof(wanted));
+            }
+
+            scorer.Score(local, scores);
+            var seen = users.Seen[local];
+            result[j] = Enumerable.Range(0, model.ItemCount)
+                .Where(i => !seen.Contains(i))
+                .OrderByDescending(i => scores[i]).ThenBy(i => i)
+                .Take(n)
+                .Select(i => (i, scores[i]))
+                .ToArray();
+        }
+
+        return result;
+    }
+
     private void CheckModel(ReadOnlySpan<double> global)
     {
         if (global.Length != model.SharedLength)
