@@ -30,6 +30,23 @@ internal sealed class Encoder
         return header;
     });
 
+    /// <summary>Appends one part (u32be(length) ‖ bytes) to a running hash: the streamed form of <see cref="Add"/>.</summary>
+    public static void AppendPart(System.Security.Cryptography.IncrementalHash hash, ReadOnlySpan<byte> part)
+    {
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(length, (uint)part.Length);
+        hash.AppendData(length);
+        hash.AppendData(part);
+    }
+
+    /// <summary>Appends the part u32be(value) to a running hash.</summary>
+    public static void AppendU32Part(System.Security.Cryptography.IncrementalHash hash, uint value)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(bytes, value);
+        AppendPart(hash, bytes);
+    }
+
     public static Encoder For(string purpose) => new(purpose);
 
     public Encoder Add(ReadOnlySpan<byte> part)

@@ -226,8 +226,21 @@ public sealed class NetworkRankingRecommender
         return (double)hits / heldOut.Count;
     }
 
-    /// <summary>The knn scorer of a model body at <paramref name="stage"/> (before the first round: every score 0; after it: popularity).</summary>
-    private ItemGramScorer KnnScorer(ReadOnlySpan<double> body, int stage)
+    /// <summary>
+    /// The knn scorer of a model body at <paramref name="stage"/> (before the first round: every score 0; after it:
+    /// popularity), served as <c>simulate --model knn</c> serves it: the DP global score plus
+    /// <see cref="ItemGramSettings.LocalWeight"/> × this institution's own exact user-kNN signal, computed here from
+    /// the client's own users and never sent (what the rounds send is unchanged).
+    /// </summary>
+    private IUserScorer KnnScorer(ReadOnlySpan<double> body, int stage)
+    {
+        ItemGramScorer global = GlobalKnnScorer(body, stage);
+        return GramDefaults.LocalWeight == 0
+            ? global
+            : InstitutionBlendScorer.ForOneInstitution(global, train, Spec.Items, GramDefaults.LocalWeight, GramDefaults.LocalExponent);
+    }
+
+    private ItemGramScorer GlobalKnnScorer(ReadOnlySpan<double> body, int stage)
     {
         int items = Spec.Items, m = Spec.Factors;
         var popularity = body[..items].ToArray();
