@@ -41,6 +41,12 @@ public sealed class FederationClient : IDisposable
     private readonly RosterVerifier? _rosterVerifier;
     private readonly SemaphoreSlim _rosterGate = new(1, 1);
 
+    /// <summary>The last roster file that verified, with its digest: named in GetRoster so that an unchanged roster is not sent again.</summary>
+    private HeldRoster? _heldRoster;
+
+    /// <summary>A roster file this client verified, and its digest.</summary>
+    private sealed record HeldRoster(string Digest, ByteString File);
+
     /// <summary>Creates the client and opens (or creates) its local ledger.</summary>
     public FederationClient(FederationClientOptions options, ILogger? logger = null)
     {
@@ -118,15 +124,35 @@ public sealed class FederationClient : IDisposable
     public async Task<RosterVerification> VerifyRosterAsync(CancellationToken cancellationToken = default)
     {
         RosterVerifier verifier = _rosterVerifier ?? throw new InvalidOperationException("No RosterAuthority is configured: this client runs in a roster-less (allow-list) deployment.");
+        // coordinator.md §3.1: name the roster this client holds; an unchanged roster comes back as not_modified, and the
+        // held bytes are verified again below exactly as if they had been sent (a coordinator that ignores the field,
+        // or a roster that changed, sends the file).
+        HeldRoster? held = Volatile.Read(ref _heldRoster);
         GetRosterResponse response = await _channel.InvokeAsync("GetRoster",
-            o => _channel.Membership.GetRosterAsync(new GetRosterRequest(), o), cancellationToken).ConfigureAwait(false);
+            o => _channel.Membership.GetRosterAsync(new GetRosterRequest { KnownDigest = held?.Digest ?? string.Empty }, o), cancellationToken).ConfigureAwait(false);
+        ByteString file = response.Roster;
+        if (response.NotModified)
+        {
+            if (held is null || !string.Equals(response.Digest, held.Digest, StringComparison.Ordinal))
+            {
+                // Not modified against a roster this client does not hold: not what it asked; fetch the file itself.
+                response = await _channel.InvokeAsync("GetRoster",
+                    o => _channel.Membership.GetRosterAsync(new GetRosterRequest(), o), cancellationToken).ConfigureAwait(false);
+                file = response.Roster;
+            }
+            else
+            {
+                file = held.File;
+            }
+        }
+
         await _rosterGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             string checkpointPath = RosterCheckpointPath;
             RosterCheckpoint? lastSeen = RosterCheckpointFile.Read(checkpointPath);
             DateTimeOffset now = _options.TimeProvider.GetUtcNow();
-            RosterVerification result = verifier.Verify(response.Roster.Span, now, lastSeen);
+            RosterVerification result = verifier.Verify(file.Span, now, lastSeen);
             if (!result.Check.Passed)
             {
                 ClientLog.RosterRefused(_logger, result.Check.Refusal.ToString(), result.Check.Detail);
@@ -134,6 +160,7 @@ public sealed class FederationClient : IDisposable
             }
 
             VerifiedRoster roster = result.Roster!;
+            Volatile.Write(ref _heldRoster, new HeldRoster(roster.Digest, file));
             RosterCheck self = roster.CheckMember(_options.Organisation!, _options.ClientId!, now, _options.Identity.PublicKey, out _);
             if (!self.Passed)
             {

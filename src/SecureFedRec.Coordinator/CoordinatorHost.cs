@@ -52,6 +52,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
     /// <summary>The round engine (status, tests).</summary>
     public RoundEngine Engine { get; }
 
+    /// <summary>The upload admission gate (tests).</summary>
+    internal UploadAdmission Uploads => _app.Services.GetRequiredService<UploadAdmission>();
+
     /// <summary>Loads options from an appsettings-style JSON file (section <c>Coordinator</c>), then <c>SECUREFEDREC_</c> environment variables, then <paramref name="overrides"/>.</summary>
     public static CoordinatorOptions LoadOptions(string? configPath, IEnumerable<KeyValuePair<string, string?>>? overrides = null) =>
         CoordinatorConfiguration.Load(configPath, overrides);
@@ -114,6 +117,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
                 kestrel.AddServerHeader = false;
                 kestrel.Limits.MaxRequestBodySize = options.MaxMessageBytes + 5L;
                 kestrel.Limits.Http2.MaxStreamsPerConnection = options.Limits.MaxStreamsPerConnection;
+                // Upload back-pressure (UploadAdmission): a body waiting for admission holds at most one window here.
+                kestrel.Limits.Http2.InitialStreamWindowSize = options.Limits.StreamReceiveWindowBytes;
+                kestrel.Limits.Http2.InitialConnectionWindowSize = 2 * options.Limits.StreamReceiveWindowBytes;
                 kestrel.Limits.MaxConcurrentConnections = options.Limits.MaxConnections;
                 kestrel.Limits.MaxConcurrentUpgradedConnections = options.Limits.MaxConnections;
                 kestrel.Listen(IPAddress.Parse(options.ListenAddress), options.Port, listen =>
@@ -152,6 +158,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             builder.Services.AddSingleton(allowList);
             builder.Services.AddSingleton(admission);
             builder.Services.AddSingleton(metrics);
+            builder.Services.AddSingleton(new UploadAdmission(options.Limits.MaxBufferedUploadBytes));
             builder.Services.AddSingleton(sp => new RoundEngine(options, store, ledger, metrics,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFedRec.Coordinator"), time)
             { Roster = roster });

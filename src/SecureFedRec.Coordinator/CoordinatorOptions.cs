@@ -193,6 +193,24 @@ public sealed class LimitOptions
     /// <summary>Most live replay nonces in all (default 1,000,000; above: UNAVAILABLE).</summary>
     [Range(16, 100_000_000)]
     public int NonceCapacity { get; set; } = 1_000_000;
+
+    /// <summary>
+    /// Upload admission: most declared bytes of large request bodies (masked inputs, chunks; anything above 64 KiB) the
+    /// coordinator reads and processes at once, at most one per client (default 8 MiB). Further uploads wait, in arrival
+    /// order, until earlier ones are answered; they are never refused for it. One message larger than this is admitted
+    /// alone. Bounds the coordinator's memory when a whole cohort uploads at the same moment.
+    /// </summary>
+    [Range(1_048_576, int.MaxValue)]
+    public int MaxBufferedUploadBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// HTTP/2 receive window per stream, bytes (Kestrel InitialStreamWindowSize; default 65,535, the protocol's initial
+    /// value): what the coordinator buffers of a request body that is waiting for upload admission. Raise it for clients
+    /// on high-latency links (upload throughput per stream is about window / round-trip time), at the cost of up to this
+    /// many bytes per waiting upload; the connection window is twice this.
+    /// </summary>
+    [Range(65_535, 16 * 1024 * 1024)]
+    public int StreamReceiveWindowBytes { get; set; } = 65_535;
 }
 
 /// <summary>Round orchestration settings (cohort, threshold, deadlines, vector, DP target).</summary>

@@ -58,7 +58,9 @@ internal sealed class Admission(CoordinatorRoster? roster, AllowList allowList, 
 
 /// <summary><c>Membership</c>: serves the signed roster's exact bytes. Public (no authentication): the roster is public,
 /// and a client verifies it against its pinned authority before its first signed call.</summary>
-/// <remarks>Singleton; thread-safe. The file's bytes are wrapped once per roster loaded, not copied per request.</remarks>
+/// <remarks>Singleton; thread-safe. The file's bytes are wrapped once per roster loaded, not copied per request; a request
+/// naming the served roster's digest (<c>known_digest</c>) is answered <c>not_modified</c> without the file
+/// (coordinator.md §3.1), so n clients checking an unchanged roster before a round cost n small replies.</remarks>
 internal sealed class MembershipService(Admission admission) : MembershipServiceBase
 {
     private (ReadOnlyMemory<byte> File, ByteString Wrapped) _served = (ReadOnlyMemory<byte>.Empty, ByteString.Empty);
@@ -69,6 +71,12 @@ internal sealed class MembershipService(Admission admission) : MembershipService
         CoordinatorRoster roster = admission.Roster
             ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, "This coordinator serves no roster (rule: roster-less deployment, allow-list admission)."));
         Roster.VerifiedRoster verified = roster.Roster;
+        if (request.KnownDigest.Length > 0 && string.Equals(request.KnownDigest, verified.Digest, StringComparison.Ordinal))
+        {
+            // coordinator.md §3.1: the client holds this roster; it verifies its own copy again.
+            return Task.FromResult(new GetRosterResponse { Version = verified.Version, Digest = verified.Digest, NotModified = true });
+        }
+
         return Task.FromResult(new GetRosterResponse
         {
             Roster = Wrapped(roster.FileBytes),

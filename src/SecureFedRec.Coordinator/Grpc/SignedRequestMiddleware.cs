@@ -16,10 +16,12 @@ namespace SecureFedRec.Coordinator.Grpc;
 /// any other spelling is UNIMPLEMENTED, and so is a request naming a <c>grpc-encoding</c> (none is offered). Then, still before any message is buffered, it enforces the per-method size
 /// limit from the 5-byte gRPC prefix (grpc-dotnet has only per-service limits): <c>Rounds.SubmitPhase</c> up to
 /// MaxMessageBytes, every other coordinator.proto request up to 64 KiB; above → RESOURCE_EXHAUSTED. The prefix is only
-/// peeked at (not consumed): grpc-dotnet reads and frames the request itself.
+/// peeked at (not consumed): grpc-dotnet reads and frames the request itself. A signed request declaring more than
+/// 64 KiB (a masked input, a chunk) then waits for a lease of the upload budget (<see cref="UploadAdmission"/>) before
+/// its body is read, and holds it until it has been answered.
 /// </summary>
 /// <remarks>Runs after routing (it reads the gRPC endpoint's method); thread-safe.</remarks>
-internal sealed class SignedRequestMiddleware(RequestDelegate next, SignedRequestAuthenticator authenticator, CoordinatorMetrics metrics, int maxSubmitBytes)
+internal sealed class SignedRequestMiddleware(RequestDelegate next, SignedRequestAuthenticator authenticator, CoordinatorMetrics metrics, UploadAdmission uploads, int maxSubmitBytes)
 {
     private const int PrefixLength = 5;
 
@@ -84,6 +86,28 @@ internal sealed class SignedRequestMiddleware(RequestDelegate next, SignedReques
             {
                 metrics.Rpc(grpc.Method.Name, nameof(StatusCode.ResourceExhausted));
                 TrailersOnly(context, StatusCode.ResourceExhausted, "Received message exceeds the maximum size of this method.");
+                return;
+            }
+
+            if (declared > Wire.CoordinatorProtocol.SmallMessageBytes && context.Items[SignedMessages.ClientIdItem] is string caller)
+            {
+                // A large body (a masked input, a chunk): read it only once the upload budget admits it, so that n
+                // clients uploading at once do not make the coordinator buffer n bodies (UploadAdmission).
+                UploadAdmission.Lease lease;
+                try
+                {
+                    lease = await uploads.AcquireAsync(caller, declared.Value, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    return; // the client went away while waiting: nothing was read, nothing to answer
+                }
+
+                using (lease)
+                {
+                    await next(context).ConfigureAwait(false);
+                }
+
                 return;
             }
         }
