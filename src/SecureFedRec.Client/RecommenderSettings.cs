@@ -47,6 +47,14 @@ public sealed class RecommenderSettings : ISettingsRules
     [Range(2, 2000)]
     public int Candidates { get; set; } = 500;
 
+    /// <summary>
+    /// knn: weight w of this institution's own exact user-kNN signal in the score it serves its users (score = the
+    /// DP global score + w × the signal; 0 serves the global score alone). Computed locally from this client's own
+    /// users and never sent: what the rounds send, and their ε, do not depend on it.
+    /// </summary>
+    [Range(0.0, 1000.0)]
+    public double LocalWeight { get; set; } = 2;
+
     /// <summary>iALS: confidence scale α (c = 1 + α·weight).</summary>
     [Range(0.0, 10_000.0, MinimumIsExclusive = true)]
     public double Alpha { get; set; } = 8;

@@ -293,6 +293,7 @@ public sealed class ConfigurationTests
         { "Client:Recommender:Model", "\"svd\"", "Client:Recommender:Model: 'svd' is not allowed: use one of mf, bpr, ials, neural, knn." },
         { "Client:Recommender:Hidden", "0", "Client:Recommender:Hidden: '0' is out of range: must be in [1, 4096]." },
         { "Client:Recommender:Candidates", "1", "Client:Recommender:Candidates: '1' is out of range: must be in [2, 2000]." },
+        { "Client:Recommender:LocalWeight", "-1", "Client:Recommender:LocalWeight: '-1' is out of range: must be in [0, 1000]." },
         { "Client:Recommender:Alpha", "0", "Client:Recommender:Alpha: '0' is out of range: must be in (0, 10000]." },
         { "Client:Recommender:Lambda", "-1", "Client:Recommender:Lambda: '-1' is out of range: must be in (0, 100000]." },
         { "Client:Recommender:TopN", "0", "Client:Recommender:TopN: '0' is out of range: must be in [1, 1000]." },

@@ -205,6 +205,31 @@ public sealed partial class RankingOverNetworkTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void The_knn_clients_own_signal_changes_its_lists_never_what_it_sends()
+    {
+        // Two interest groups of two users each over 8 items; the global model is the knn spec's initial model.
+        Recommender.Ranking.InteractionEvent E(int user, int item) => new(user, item, Recommender.Ranking.EventKind.Click, 1, item);
+        Recommender.Ranking.InteractionEvent[] events = [E(0, 0), E(0, 1), E(0, 2), E(1, 0), E(1, 1), E(2, 4), E(2, 5), E(3, 4), E(3, 5), E(3, 6)];
+        var spec = Recommender.Federated.RankingModelSpec.Parse("knn:8:4");
+        var hp = new Recommender.Ranking.RankingHyperparameters();
+        var alone = new Recommender.Federated.NetworkRankingRecommender(spec, events, hp, 1, 1, knnLocalWeight: 0);
+        var blended = new Recommender.Federated.NetworkRankingRecommender(spec, events, hp, 1, 1);
+        using var rng = new Crypto.DeterministicRandomSource(new byte[32]);
+        double[] model = spec.CreateInitialModel(rng);
+        Assert.Equal(alone.ComputeUpdate(model), blended.ComputeUpdate(model));
+
+        // User 1 shares items 0 and 1 with user 0, who also has item 2: the blend ranks 2 first, the global part alone
+        // (every score 0 before the first round) does not single it out.
+        Assert.Equal(2, blended.Recommend(1, model, 1)[0].Item);
+        // User 2 (items 4, 5) and user 3 (4, 5, 6): the blend ranks 6 first; the global part alone ties every item at 0
+        // and lists by item id (0 first).
+        Assert.Equal(6, blended.Recommend(2, model, 1)[0].Item);
+        Assert.Equal(0, alone.Recommend(2, model, 1)[0].Item);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Recommender.Federated.NetworkRankingRecommender(spec, events, hp, 1, 1, knnLocalWeight: -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Recommender.Federated.NetworkRankingRecommender(spec, events, hp, 1, 1, knnLocalWeight: double.NaN));
+    }
+
+    [Fact]
     public void Leave_latest_out_holds_out_each_users_latest_item_of_three_or_more()
     {
         Recommender.Ranking.InteractionEvent E(int user, int item, long time) => new(user, item, Recommender.Ranking.EventKind.View, 1, time);
@@ -272,6 +297,8 @@ public sealed partial class RankingOverNetworkTests(ITestOutputHelper log)
     [Fact]
     public Task A_coordinator_and_three_client_processes_train_knn_from_binarised_ratings_over_tls() =>
         TrainAsync("knn:60:60", Items + (60 * 61 / 2), rounds: 2, clip: 100,
-            new { Model = "knn", Items, Candidates = 60, Threshold = 4.5 },
+            // LocalWeight 0: the assertions measure what the federation teaches (the DP global part); with the default
+            // blend a client's initial lists already carry its own users' exact signal (InstitutionBlendTests covers it).
+            new { Model = "knn", Items, Candidates = 60, Threshold = 4.5, LocalWeight = 0.0 },
             mismatched: new { Model = "knn", Items, Candidates = 30, Threshold = 4.5 }, asRatings: true);
 }

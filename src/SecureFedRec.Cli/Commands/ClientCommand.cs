@@ -222,7 +222,7 @@ internal static class ClientCommand
         bool events = !string.IsNullOrEmpty(rs.Events);
         (train, heldOut) = NetworkRankingRecommender.HoldOutLatest(NetworkRankingRecommender.LoadEvents(events ? rs.Events! : rs.Ratings!, rs.Items, rs.Threshold, events));
         var hp = new RankingHyperparameters { LearningRate = rs.LearningRate, Regularization = rs.Regularization, Alpha = rs.Alpha, Lambda = rs.Lambda };
-        return new NetworkRankingRecommender(spec, train, hp, rs.LocalEpochs, rs.Seed);
+        return new NetworkRankingRecommender(spec, train, hp, rs.LocalEpochs, rs.Seed, rs.LocalWeight);
     }
 
     /// <summary>Why the coordinator's model is not the one this client is configured for, or null.</summary>

@@ -18,6 +18,7 @@ public sealed class NetworkRankingRecommender
     private readonly LocalRankingRecommender? factors;
     private readonly Dictionary<int, int> localOfUser = [];
     private readonly Interaction[][] train = [];
+    private readonly double knnLocalWeight;
 
     /// <summary>Creates the local state from this client's training events.</summary>
     /// <param name="spec">The model (must be the coordinator's).</param>
@@ -25,9 +26,16 @@ public sealed class NetworkRankingRecommender
     /// <param name="hyperparameters">Local hyperparameters (learning rates, α, λ); k and the hidden width are the spec's.</param>
     /// <param name="localEpochs">Local passes per round (BPR, two-tower).</param>
     /// <param name="seed">Seed of the user-state initialisation and the local sampling.</param>
-    /// <exception cref="ArgumentException">An event outside the item space or with a non-positive weight.</exception>
-    public NetworkRankingRecommender(RankingModelSpec spec, IEnumerable<InteractionEvent> events, RankingHyperparameters hyperparameters, int localEpochs, ulong seed)
+    /// <param name="knnLocalWeight">knn: weight of the institution's own exact user-kNN signal in the served score (0: the DP global score alone); never sent.</param>
+    /// <exception cref="ArgumentException">An event outside the item space or with a non-positive weight, or a negative or non-finite weight.</exception>
+    public NetworkRankingRecommender(RankingModelSpec spec, IEnumerable<InteractionEvent> events, RankingHyperparameters hyperparameters, int localEpochs, ulong seed, double knnLocalWeight = 2)
     {
+        if (!(knnLocalWeight >= 0) || !double.IsFinite(knnLocalWeight))
+        {
+            throw new ArgumentOutOfRangeException(nameof(knnLocalWeight), knnLocalWeight, "the local weight must be non-negative and finite");
+        }
+
+        this.knnLocalWeight = knnLocalWeight;
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(hyperparameters);
@@ -229,15 +237,15 @@ public sealed class NetworkRankingRecommender
     /// <summary>
     /// The knn scorer of a model body at <paramref name="stage"/> (before the first round: every score 0; after it:
     /// popularity), served as <c>simulate --model knn</c> serves it: the DP global score plus
-    /// <see cref="ItemGramSettings.LocalWeight"/> × this institution's own exact user-kNN signal, computed here from
+    /// the local weight (default <see cref="ItemGramSettings.LocalWeight"/>) × this institution's own exact user-kNN signal, computed here from
     /// the client's own users and never sent (what the rounds send is unchanged).
     /// </summary>
     private IUserScorer KnnScorer(ReadOnlySpan<double> body, int stage)
     {
         ItemGramScorer global = GlobalKnnScorer(body, stage);
-        return GramDefaults.LocalWeight == 0
+        return knnLocalWeight == 0
             ? global
-            : InstitutionBlendScorer.ForOneInstitution(global, train, Spec.Items, GramDefaults.LocalWeight, GramDefaults.LocalExponent);
+            : InstitutionBlendScorer.ForOneInstitution(global, train, Spec.Items, knnLocalWeight, GramDefaults.LocalExponent);
     }
 
     private ItemGramScorer GlobalKnnScorer(ReadOnlySpan<double> body, int stage)
