@@ -90,6 +90,8 @@ def secagg_section(runs):
     rows = [
         ("completed / sum verified", lambda d: None, lambda ds: ", ".join(f"{d['completed']}/{d['sumVerified']}" for d in ds)),
         ("wall time, whole round", "wallSeconds", " s"),
+        ("wall time, median of the run's measured rounds (`--repeat R`, runs from session 5 on)", "wallSecondsMedian", " s"),
+        ("process CPU, median of the run's measured rounds (`--repeat R`)", "processCpuSecondsMedian", " s"),
         ("client mean (wall)", "clientMeanSeconds", " ms", 1000),
         ("client floor (2k agreements + (k+1)·d·4 B keystream)", "clientFloorSeconds", " ms", 1000),
         ("client wall / floor", "clientRatio", "×"),

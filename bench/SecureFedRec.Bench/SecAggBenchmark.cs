@@ -24,8 +24,10 @@ namespace SecureFedRec.Bench;
 /// <param name="Malicious">Malicious-coordinator mode.</param>
 /// <param name="Seed">Seed of the deterministic randomness (dropout draw, client keys, relabelling seeds): the same seed
 /// gives the same graph, dropouts and round; another seed another draw of them.</param>
+/// <param name="Repeat">Measured rounds (≥ 1): the first gives every per-phase figure; all of them give the median, min and
+/// max of the round's wall and process CPU time (a sub-second round on a shared 2-core VM varies by ±50% run to run).</param>
 public sealed record SecAggBenchSettings(int Clients, int Dimension, int Bits, double Dropout, GraphKind Graph, int? Neighbors,
-    int? Threshold, int Threads, bool Malicious = false, ulong Seed = SecAggBenchSettings.DefaultSeed)
+    int? Threshold, int Threads, bool Malicious = false, ulong Seed = SecAggBenchSettings.DefaultSeed, int Repeat = 1)
 {
     /// <summary>The seed used unless one is given (every run of the same command draws the same round).</summary>
     public const ulong DefaultSeed = 4242;
@@ -55,6 +57,11 @@ public static class SecAggBenchmark
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(output);
+        if (settings.Repeat < 1)
+        {
+            throw new ArgumentException($"--repeat must be at least 1, got {settings.Repeat}.");
+        }
+
         int n = settings.Clients;
         int k, t;
         string paramSource;
@@ -129,7 +136,24 @@ public static class SecAggBenchmark
         string loadAfter = LoadAverage();
         long allocated = GC.GetTotalAllocatedBytes() - before;
 
-        bool verified = outcome.Completed && VerifySum(outcome, inputs, settings.Bits);
+        // Repeated measured rounds: the same seed, so the same graph, dropouts and keys; each one verified too.
+        var walls = new List<double> { wall.Elapsed.TotalSeconds };
+        var cpus = new List<double> { cpuSeconds };
+        bool repeatsVerified = true;
+        for (int again = 1; again < settings.Repeat; again++)
+        {
+            using var againRng = DeterministicRandomSource.FromTestSeed(settings.Seed);
+            var againPlan = DropoutPlan.Random(n, settings.Dropout, DropPoint.AfterShareKeys, againRng);
+            TimeSpan againCpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var againWall = Stopwatch.StartNew();
+            SecAggOutcome repeated = InProcessRound.Run(config, inputs, new RoundOptions { Dropouts = againPlan, Random = againRng });
+            againWall.Stop();
+            cpus.Add((Process.GetCurrentProcess().TotalProcessorTime - againCpu).TotalSeconds);
+            walls.Add(againWall.Elapsed.TotalSeconds);
+            repeatsVerified &= repeated.Completed && VerifySum(repeated, inputs, settings.Bits);
+        }
+
+        bool verified = outcome.Completed && VerifySum(outcome, inputs, settings.Bits) && repeatsVerified;
         SecAggMetrics m = outcome.Metrics;
         int dropped = n - outcome.Contributors.Count;
         double survivingNeighbours = dropped == 0 ? 0 : (double)k * outcome.Contributors.Count / (n - 1);
@@ -191,6 +215,11 @@ public static class SecAggBenchmark
         double? totalFloor = clientFloor is null || serverFloor is null ? null : (n * clientFloor.Value) + (serverFloor.Value * cores);
         sb.AppendLine(CultureInfo.InvariantCulture, $"process CPU time for the round: {cpuSeconds:0.00} s vs summed floor {totalFloor ?? 0:0.00} s (n·client floor + coordinator floor·cores) → ratio {Ratio(cpuSeconds, totalFloor)}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"machine load average (1/5/15 min) before: {loadBefore}; after: {loadAfter} ({Environment.ProcessorCount} cores; wall-time ratios are inflated when the load exceeds the cores, openssl speed reports CPU time)");
+        if (settings.Repeat > 1)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"{settings.Repeat} measured rounds: wall median {Median(walls):0.000} s (min {walls.Min():0.000}, max {walls.Max():0.000}); process CPU median {Median(cpus):0.000} s (min {cpus.Min():0.000}, max {cpus.Max():0.000}); the figures above are the first round's");
+        }
+
         output(sb.ToString().TrimEnd());
 
         JsonObject? malicious = settings.Malicious ? MaliciousComparison(settings, config, plan, inputs, wall.Elapsed.TotalSeconds, cpuSeconds, floor, output) : null;
@@ -213,6 +242,11 @@ public static class SecAggBenchmark
             ["sumVerified"] = verified,
             ["contributors"] = outcome.Contributors.Count,
             ["wallSeconds"] = wall.Elapsed.TotalSeconds,
+            ["repeat"] = settings.Repeat,
+            ["wallSecondsPerRepeat"] = new JsonArray([.. walls.Select(w => (JsonNode?)w)]),
+            ["wallSecondsMedian"] = Median(walls),
+            ["processCpuSecondsPerRepeat"] = new JsonArray([.. cpus.Select(c => (JsonNode?)c)]),
+            ["processCpuSecondsMedian"] = Median(cpus),
             ["clientMeanSecondsPerPhase"] = new JsonObject(m.ClientTimeMean.OrderBy(kv => kv.Key).Select(kv => KeyValuePair.Create(kv.Key.ToString(), (JsonNode?)kv.Value.TotalSeconds))),
             ["clientTotalSecondsPerPhase"] = new JsonObject(m.ClientTimeTotal.OrderBy(kv => kv.Key).Select(kv => KeyValuePair.Create(kv.Key.ToString(), (JsonNode?)kv.Value.TotalSeconds))),
             ["coordinatorSecondsPerPhase"] = new JsonObject(m.CoordinatorTime.OrderBy(kv => kv.Key).Select(kv => KeyValuePair.Create(kv.Key.ToString(), (JsonNode?)kv.Value.TotalSeconds))),
@@ -254,6 +288,13 @@ public static class SecAggBenchmark
             ["loadAverageBefore"] = loadBefore,
             ["loadAverageAfter"] = loadAfter,
         };
+    }
+
+    private static double Median(List<double> values)
+    {
+        double[] sorted = [.. values.Order()];
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
     /// <summary>Writes the JSON report.</summary>

@@ -193,6 +193,7 @@ public sealed class ExitCodeTests
         { "coordinator --insecure-dev --port 70000", "error: Coordinator:Port: '70000' is out of range: must be in [0, 65535]." },
         { "coordinator --insecure-dev --max-rounds -1", "error: Coordinator:Rounds:MaxRounds: '-1' is out of range: must be ≥ 0." },
         { "bench secagg --clients 1 --dim 4", "Invalid settings: " },
+        { "bench secagg --clients 3 --dim 4 --repeat 0", "Invalid settings: --repeat must be at least 1, got 0." },
         { "bench network --clients 2 --dim 4", "Invalid settings: --clients must be at least 3." },
         { "bench network --clients 3 --dim 0", "Invalid settings: --dim must be at least 1." },
         { "bench network --clients 3 --dim 4 --dropout 0.5", "Invalid settings: --dropout must be in [0, 0.5)." },

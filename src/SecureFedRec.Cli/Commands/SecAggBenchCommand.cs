@@ -23,10 +23,15 @@ internal static class SecAggBenchCommand
             Description = "Seed of the round's deterministic randomness (dropouts, keys, relabelling): another seed draws another graph and dropout set.",
             DefaultValueFactory = _ => SecAggBenchSettings.DefaultSeed,
         };
+        var repeat = new Option<int>("--repeat")
+        {
+            Description = "Measured rounds (same seed): the first gives the per-phase figures, all give the median/min/max wall and CPU time.",
+            DefaultValueFactory = _ => 1,
+        };
         var json = new Option<string?>("--json") { Description = "Also write the report as JSON to this path." };
 
         var command = new Command("secagg", "Run one whole SecAgg round in process: per-phase client and coordinator time, bytes, peak memory, and the openssl floor.");
-        foreach (Option option in new Option[] { clients, dim, bits, dropout, graph, neighbors, threshold, threads, malicious, seed, json })
+        foreach (Option option in new Option[] { clients, dim, bits, dropout, graph, neighbors, threshold, threads, malicious, seed, repeat, json })
         {
             command.Options.Add(option);
         }
@@ -46,7 +51,7 @@ internal static class SecAggBenchCommand
 
             var settings = new SecAggBenchSettings(parseResult.GetValue(clients), parseResult.GetValue(dim), parseResult.GetValue(bits),
                 parseResult.GetValue(dropout), kind, parseResult.GetValue(neighbors), parseResult.GetValue(threshold),
-                parseResult.GetValue(threads), parseResult.GetValue(malicious), parseResult.GetValue(seed));
+                parseResult.GetValue(threads), parseResult.GetValue(malicious), parseResult.GetValue(seed), parseResult.GetValue(repeat));
             try
             {
                 var report = SecAggBenchmark.Run(settings, Console.WriteLine);
