@@ -233,27 +233,7 @@ public sealed class PythonReferenceFileTests : IClassFixture<PythonReferenceFile
 
         public static (int Code, string Output) Run(params string[] args)
         {
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            start.ArgumentList.Add(Dll);
-            foreach (string arg in args)
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            using Process process = Process.Start(start)!;
-            Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-            Task<string> stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(120_000))
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail("securefedrec did not finish within 120 s: " + string.Join(' ', args));
-            }
-
-            return (process.ExitCode, stdout.Result + stderr.Result);
+            return ChildProcess.Run("dotnet", Dll, "securefedrec", args);
         }
 
         public static string Ok(params string[] args)

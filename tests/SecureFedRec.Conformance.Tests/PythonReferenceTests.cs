@@ -167,27 +167,7 @@ public sealed partial class PythonReferenceTests
 
         public static (int Code, string Output) Run(string python, params string[] args)
         {
-            var start = new ProcessStartInfo(python)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            start.ArgumentList.Add(Script);
-            foreach (string arg in args)
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            using Process process = Process.Start(start)!;
-            Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-            Task<string> stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(120_000))
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail("sfr_ref.py did not finish within 120 s: " + string.Join(' ', args));
-            }
-
-            return (process.ExitCode, stdout.Result + stderr.Result);
+            return ChildProcess.Run(python, Script, "sfr_ref.py", args);
         }
     }
 }

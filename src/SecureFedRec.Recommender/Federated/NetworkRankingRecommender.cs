@@ -259,17 +259,7 @@ public sealed class NetworkRankingRecommender
 
         var candidates = body.Slice(items, m).ToArray().Select(c => (int)c).ToArray();
         _ = KnnCandidates.IndexOf(body.Slice(items, m), items);
-        var triangle = body.Slice(items + m, Spec.Triangle);
-        var gram = new double[m * m];
-        var t = 0;
-        for (var a = 0; a < m; a++)
-        {
-            for (var b = a; b < m; b++, t++)
-            {
-                gram[(a * m) + b] = triangle[t];
-                gram[(b * m) + a] = triangle[t];
-            }
-        }
+        var gram = ItemGramFederation.ExpandTriangle(body.Slice(items + m, Spec.Triangle), m);
 
         return new ItemGramScorer(popularity, candidates, gram, train, GramDefaults.PriorWeight);
     }

@@ -354,8 +354,8 @@ internal sealed class RankingModelRule(RankingModelSpec spec, IModelUpdateRule d
     /// <summary>
     /// Stage 0 → 1: the noised popularity sums, and the M items with the largest as the public candidates (post-processing).
     /// Stage 1 → 2: the second round's popularity block added to the first over the non-candidate items with the
-    /// signal-to-noise weight, and the un-scaled Gram triangle — the post-processing of the simulation's
-    /// <c>ItemGramFederation.Train</c>. A trained model is not changed by further rounds.
+    /// signal-to-noise weight, and the un-scaled Gram triangle: <c>ItemGramFederation.MergeSecondRound</c>, the
+    /// post-processing the simulation runs. A trained model is not changed by further rounds.
     /// </summary>
     private double[] ApplyKnn(double[] model, double[] sum)
     {
@@ -382,36 +382,9 @@ internal sealed class RankingModelRule(RankingModelSpec spec, IModelUpdateRule d
             return model;
         }
 
-        var indexOf = KnnCandidates.IndexOf(candidates, items);
         double priorScale = Math.Sqrt(GramDefaults.PriorShare), gramScale = Math.Sqrt(1 - GramDefaults.PriorShare);
-        double firstTail = 0, secondTail = 0;
-        for (var i = 0; i < items; i++)
-        {
-            if (indexOf[i] == ItemGramFederation.Other)
-            {
-                firstTail += popularity[i];
-                secondTail += sum[i];
-            }
-        }
-
-        var tailWeight = firstTail > 0 && secondTail > 0 ? secondTail / firstTail : priorScale;
-        for (var i = 0; i < items; i++)
-        {
-            if (indexOf[i] == ItemGramFederation.Other)
-            {
-                popularity[i] += tailWeight * sum[i];
-            }
-        }
-
-        var t = 0;
-        for (var a = 0; a < m; a++)
-        {
-            for (var b = a; b < m; b++, t++)
-            {
-                triangle[t] = sum[items + t] / gramScale / (a == b ? 1 : Math.Sqrt(2));
-            }
-        }
-
+        ItemGramFederation.MergeSecondRound(popularity, sum.AsSpan(0, items), sum.AsSpan(items, spec.Triangle),
+            KnnCandidates.IndexOf(candidates, items), m, priorScale, gramScale, triangle);
         spec.WriteHeader(model, RankingModelSpec.KnnTrained);
         return model;
     }

@@ -184,34 +184,10 @@ internal static class ItemGramFederation
         // item count): more signal per item under the same noise). Both have noise σ per coordinate, so the
         // signal-to-noise-optimal weight of the block is the ratio of the two signals, estimated from their sums over
         // those items (thousands of coordinates: the noise averages out); post-processing of DP outputs.
-        double firstTail = 0, secondTail = 0;
-        for (var i = 0; i < items; i++)
-        {
-            if (indexOf[i] == Other)
-            {
-                firstTail += first[i];
-                secondTail += second[i];
-            }
-        }
-
-        var tailWeight = firstTail > 0 && secondTail > 0 ? secondTail / firstTail : priorScale;
-        var popularity = new double[items];
-        for (var i = 0; i < items; i++)
-        {
-            popularity[i] = indexOf[i] == Other ? first[i] + (tailWeight * second[i]) : first[i];
-        }
-
-        var gram = new double[m * m];
-        var t = items;
-        for (var a = 0; a < m; a++)
-        {
-            for (var b = a; b < m; b++, t++)
-            {
-                var g = second[t] / gramScale / (a == b ? 1 : Math.Sqrt(2));
-                gram[(a * m) + b] = g;
-                gram[(b * m) + a] = g;
-            }
-        }
+        var popularity = first.AsSpan(0, items).ToArray();
+        var unscaled = new double[triangle];
+        MergeSecondRound(popularity, second.AsSpan(0, items), second.AsSpan(items, triangle), indexOf, m, priorScale, gramScale, unscaled);
+        var gram = ExpandTriangle(unscaled, m);
 
         if (settings.Rank > 0)
         {
@@ -252,6 +228,61 @@ internal static class ItemGramFederation
         {
             v[x.Item] = w;
         }
+    }
+
+    /// <summary>
+    /// The post-processing of the second round's DP outputs (here and in the coordinator's knn rule): the non-candidate
+    /// items' popularity <paramref name="popularity"/> (the first round's, updated in place) gains the second round's
+    /// block with the signal-to-noise weight estimated from the two sums over those items (√φ when either is not
+    /// positive), and <paramref name="triangle"/> receives the un-scaled upper triangle of the m × m Gram (row-major, a ≤ b).
+    /// </summary>
+    internal static void MergeSecondRound(Span<double> popularity, ReadOnlySpan<double> secondPopularity, ReadOnlySpan<double> secondTriangle,
+        int[] indexOf, int m, double priorScale, double gramScale, Span<double> triangle)
+    {
+        double firstTail = 0, secondTail = 0;
+        for (var i = 0; i < popularity.Length; i++)
+        {
+            if (indexOf[i] == Other)
+            {
+                firstTail += popularity[i];
+                secondTail += secondPopularity[i];
+            }
+        }
+
+        var tailWeight = firstTail > 0 && secondTail > 0 ? secondTail / firstTail : priorScale;
+        for (var i = 0; i < popularity.Length; i++)
+        {
+            if (indexOf[i] == Other)
+            {
+                popularity[i] += tailWeight * secondPopularity[i];
+            }
+        }
+
+        var t = 0;
+        for (var a = 0; a < m; a++)
+        {
+            for (var b = a; b < m; b++, t++)
+            {
+                triangle[t] = secondTriangle[t] / gramScale / (a == b ? 1 : Math.Sqrt(2));
+            }
+        }
+    }
+
+    /// <summary>The symmetric m × m matrix (row-major) of an upper triangle (row-major, a ≤ b).</summary>
+    internal static double[] ExpandTriangle(ReadOnlySpan<double> triangle, int m)
+    {
+        var gram = new double[m * m];
+        var t = 0;
+        for (var a = 0; a < m; a++)
+        {
+            for (var b = a; b < m; b++, t++)
+            {
+                gram[(a * m) + b] = triangle[t];
+                gram[(b * m) + a] = triangle[t];
+            }
+        }
+
+        return gram;
     }
 
     /// <summary>
