@@ -36,7 +36,10 @@ namespace SecureFedRec.Bench;
 /// Malicious mode (the default of every deployment: a signed roster, every client verifying it and the cohort, signed
 /// keys, the consistency check); false: the honest-but-curious round over an allow-list, opted in on both sides.
 /// </param>
-public sealed record NetworkBenchSettings(int Clients, int Dimension, double Dropout, double? PhaseSeconds, int MaxMessageBytes, int Threads = 0, bool Malicious = true)
+/// <param name="InProcess">Also run the in-process round of the same settings for the ratio (false: the networked round only,
+/// for memory measurements; the report then has no ratio).</param>
+public sealed record NetworkBenchSettings(int Clients, int Dimension, double Dropout, double? PhaseSeconds, int MaxMessageBytes, int Threads = 0, bool Malicious = true,
+    bool InProcess = true)
 {
     /// <summary>Refuses settings the benchmark cannot run.</summary>
     /// <exception cref="ArgumentException">A setting is out of range.</exception>
@@ -127,17 +130,22 @@ public static partial class NetworkBenchmark
         using var consortium = new Consortium(n, settings.Malicious);
 
         // In process first (JIT warm-up round at n = 3, d = 16, then the measured round): the same round code.
-        using (var warmUp = new Consortium(3, settings.Malicious))
+        if (settings.InProcess)
         {
+            using var warmUp = new Consortium(3, settings.Malicious);
             await RunInProcessAsync(new RoundOptions { CohortSize = 3, MinClients = 3, Dimension = 16, MaxRounds = 1, ThreatMode = mode, AllowHonestButCurious = !settings.Malicious },
                 warmUp, 0, settings.Threads, cancellationToken).ConfigureAwait(false);
         }
 
         GC.Collect();
-        (InProcessRoundResult local, RoundPlan? localPlan) = await RunInProcessAsync(rounds, consortium, dropped, settings.Threads, cancellationToken).ConfigureAwait(false);
+        (InProcessRoundResult local, RoundPlan? localPlan) = settings.InProcess
+            ? await RunInProcessAsync(rounds, consortium, dropped, settings.Threads, cancellationToken).ConfigureAwait(false)
+            : (new InProcessRoundResult([], [], [], TimeSpan.Zero), null);
         int localCompleted = local.Clients.Count(c => c.Outcome == ClientRoundOutcome.Completed);
         double localSeconds = local.Elapsed.TotalSeconds;
-        output($"in-process round: {localSeconds:F3} s, {localCompleted} of {n} clients completed, graph {localPlan?.Graph} k = {localPlan?.Degree} t = {localPlan?.Threshold}, mean {Mean(local.BytesSent):F0} B sent / {Mean(local.BytesReceived):F0} B received per client (serialized protocol messages)");
+        output(settings.InProcess
+            ? $"in-process round: {localSeconds:F3} s, {localCompleted} of {n} clients completed, graph {localPlan?.Graph} k = {localPlan?.Degree} t = {localPlan?.Threshold}, mean {Mean(local.BytesSent):F0} B sent / {Mean(local.BytesReceived):F0} B received per client (serialized protocol messages)"
+            : "in-process round: skipped (--skip-in-process)");
         GC.Collect();
 
         var report = new JsonObject
@@ -154,7 +162,7 @@ public static partial class NetworkBenchmark
             ["maxMessageBytes"] = settings.MaxMessageBytes,
             ["cores"] = Environment.ProcessorCount,
             ["loadAverageBefore"] = loadBefore,
-            ["inProcess"] = new JsonObject
+            ["inProcess"] = !settings.InProcess ? null : new JsonObject
             {
                 ["seconds"] = localSeconds,
                 ["completed"] = localCompleted,
@@ -171,8 +179,8 @@ public static partial class NetworkBenchmark
         report["network"] = networked;
         bool completed = networked["completed"]!.GetValue<int>() == n - dropped;
         double roundSeconds = networked["roundSeconds"]!.GetValue<double>();
-        bool bothCompleted = completed && localCompleted == n - dropped;
-        double? ratio = bothCompleted ? roundSeconds / localSeconds : null;
+        bool bothCompleted = completed && (!settings.InProcess || localCompleted == n - dropped);
+        double? ratio = bothCompleted && settings.InProcess ? roundSeconds / localSeconds : null;
         report["ratioNetworkToInProcess"] = ratio;
         report["completed"] = bothCompleted;
         string loadAfter = SecAggBenchmark.LoadAverage();
@@ -337,6 +345,7 @@ public static partial class NetworkBenchmark
         private readonly int _maxMessageBytes;
         private readonly List<(Phase Phase, double Seconds, int Answered, int Expected)> _phases = [];
         private readonly List<string> _log = [];
+        private readonly Dictionary<Phase, long> _peakAfter = [];
         private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private Process? _coordinator;
 
@@ -481,8 +490,18 @@ public static partial class NetworkBenchmark
                 var phaseJson = new JsonArray();
                 foreach ((Phase phase, double seconds, int answered, int expected) in phases)
                 {
-                    output($"  phase {phase,-16} {seconds,9:F3} s  ({answered} of {expected} answered)");
-                    phaseJson.Add(new JsonObject { ["phase"] = phase.ToString(), ["seconds"] = seconds, ["answered"] = answered, ["expected"] = expected });
+                    long peakKiB;
+                    lock (_log)
+                    {
+                        peakKiB = _peakAfter.GetValueOrDefault(phase, -1);
+                    }
+
+                    output($"  phase {phase,-16} {seconds,9:F3} s  ({answered} of {expected} answered); coordinator peak RSS when it closed {peakKiB / 1024.0:F1} MiB");
+                    phaseJson.Add(new JsonObject
+                    {
+                        ["phase"] = phase.ToString(), ["seconds"] = seconds, ["answered"] = answered, ["expected"] = expected,
+                        ["coordinatorPeakRssMiBAtClose"] = peakKiB < 0 ? null : peakKiB / 1024.0,
+                    });
                 }
 
                 output($"  round (sum of phases, coordinator clock) {roundSeconds:F3} s; clients' view (join to result) {clientSeconds:F3} s");
@@ -619,6 +638,7 @@ public static partial class NetworkBenchmark
                 Match m = PhaseClosedLine().Match(line);
                 if (m.Success && Enum.TryParse(m.Groups[1].Value, out Phase phase) && MeasuredPhases.Contains(phase))
                 {
+                    _peakAfter[phase] = _coordinator is { HasExited: false } running ? ReadStatusKiB(running.Id, "VmHWM:") : -1;
                     _phases.Add((phase, double.Parse(m.Groups[2].Value.Replace(',', '.'), CultureInfo.InvariantCulture),
                         int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[4].Value, CultureInfo.InvariantCulture)));
                     closed = phase;

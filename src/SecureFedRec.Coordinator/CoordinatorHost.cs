@@ -55,6 +55,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
     /// <summary>The upload admission gate (tests).</summary>
     internal UploadAdmission Uploads => _app.Services.GetRequiredService<UploadAdmission>();
 
+    /// <summary>The response admission gate (tests read its counters).</summary>
+    internal ResponseAdmission Responses => _app.Services.GetRequiredService<ResponseAdmission>();
+
     /// <summary>Loads options from an appsettings-style JSON file (section <c>Coordinator</c>), then <c>SECUREFEDREC_</c> environment variables, then <paramref name="overrides"/>.</summary>
     public static CoordinatorOptions LoadOptions(string? configPath, IEnumerable<KeyValuePair<string, string?>>? overrides = null) =>
         CoordinatorConfiguration.Load(configPath, overrides);
@@ -159,6 +162,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             builder.Services.AddSingleton(admission);
             builder.Services.AddSingleton(metrics);
             builder.Services.AddSingleton(new UploadAdmission(options.Limits.MaxBufferedUploadBytes));
+            builder.Services.AddSingleton(new ResponseAdmission(options.Limits.MaxBufferedResponseBytes));
             builder.Services.AddSingleton(sp => new RoundEngine(options, store, ledger, metrics,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFedRec.Coordinator"), time)
             { Roster = roster });

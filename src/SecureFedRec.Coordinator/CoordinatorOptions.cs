@@ -204,6 +204,15 @@ public sealed class LimitOptions
     public int MaxBufferedUploadBytes { get; set; } = 8 * 1024 * 1024;
 
     /// <summary>
+    /// Response admission: most bytes of large responses (anything above 64 KiB: a relayed key list, a model, a model
+    /// range, the roster) the coordinator writes at once (default 16 MiB). Further such responses wait, in arrival order,
+    /// until earlier ones have been handed to their connections; none is refused for it. One response larger than this is
+    /// written alone. Bounds the coordinator's stream buffers when a whole cohort fetches the same broadcast at once.
+    /// </summary>
+    [Range(1_048_576, int.MaxValue)]
+    public int MaxBufferedResponseBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
     /// HTTP/2 receive window per stream, bytes (Kestrel InitialStreamWindowSize; default 65,535, the protocol's initial
     /// value): what the coordinator buffers of a request body that is waiting for upload admission. Raise it for clients
     /// on high-latency links (upload throughput per stream is about window / round-trip time), at the cost of up to this

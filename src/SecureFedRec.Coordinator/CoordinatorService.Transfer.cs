@@ -41,8 +41,9 @@ internal sealed partial class RoundsService
 
         // Every chunk is held: verify the whole, then submit it as one message (outside the uploads' lock).
         PendingUpload upload = outcome.Upload!;
-        byte[] payload = upload.Buffer ?? throw new InvalidOperationException("An assembled upload without its buffer.");
-        byte[] digest = TransferFraming.UploadDigest(upload.RoundId, upload.Phase, upload.ChunkSize, payload);
+        byte[] buffer = upload.Buffer ?? throw new InvalidOperationException("An assembled upload without its buffer.");
+        ReadOnlyMemory<byte> payload = buffer.AsMemory(SubmitPayloads.HeaderBytes);
+        byte[] digest = TransferFraming.UploadDigest(upload.RoundId, upload.Phase, upload.ChunkSize, payload.Span);
         if (!CryptographicOperations.FixedTimeEquals(digest, upload.Digest))
         {
             uploads.Discard(caller, upload);
@@ -52,13 +53,16 @@ internal sealed partial class RoundsService
         ClientToServer message;
         try
         {
-            message = ClientToServer.Parser.ParseFrom(payload);
+            // A masked input is decoded in place (its vector aliases the buffer) and journaled as the buffer itself.
+            message = SubmitPayloads.TryParseMaskedInput(payload) ?? ClientToServer.Parser.ParseFrom(payload.Span);
         }
         catch (InvalidProtocolBufferException)
         {
             uploads.Discard(caller, upload);
             throw new RpcException(new Status(StatusCode.InvalidArgument, "payload is not a securefedrec.secagg.v1.ClientToServer message."));
         }
+
+        SecureFedRec.Rounds.Server.RoundJournalEntry.UseReceivedEncoding(message, buffer);
 
         // A store failure throws here: the upload stays assembled and the client's retry of its last chunk submits again.
         SubmitReply reply = await rounds.SubmitAsync(caller, request.RoundId, request.Phase, message, context.CancellationToken).ConfigureAwait(false);
@@ -93,7 +97,7 @@ internal sealed partial class RoundsService
     /// <inheritdoc />
     public override async Task<GetModelRangeResponse> GetModelRange(GetModelRangeRequest request, ServerCallContext context)
     {
-        SignedMessages.CallerOf(request, context);
+        string caller = SignedMessages.CallerOf(request, context);
         ModelRelease model = await rounds.GetModelAsync(request.Version, context.CancellationToken).ConfigureAwait(false)
             ?? throw new RpcException(new Status(StatusCode.NotFound, "No such model version."));
         long total = TransferFraming.ModelEncodingLength(model.Values.Length);
@@ -110,6 +114,7 @@ internal sealed partial class RoundsService
         // The response must fit the coordinator's MaxMessageBytes with its other fields: a smaller range is allowed.
         int cap = Math.Max(1, Math.Min(TransferFraming.MaxChunkBytes, Uploads(context).MaxResponseBytes - 256));
         int length = (int)Math.Min(Math.Min(request.Length == 0 ? TransferFraming.MaxChunkBytes : request.Length, cap), total - (long)request.Offset);
+        await HoldResponseAsync(context, caller, length).ConfigureAwait(false);
         byte[] data = GC.AllocateUninitializedArray<byte>(length);
         TransferFraming.EncodeModelRange(model.Values, (long)request.Offset, data);
         byte[] digest = Uploads(context).ModelDigests.GetOrAdd(model.Version, _ => new Lazy<byte[]>(() => TransferFraming.ModelDigest(model.Version, (ulong)total, feed =>

@@ -77,12 +77,19 @@ internal sealed class MembershipService(Admission admission) : MembershipService
             return Task.FromResult(new GetRosterResponse { Version = verified.Version, Digest = verified.Digest, NotModified = true });
         }
 
-        return Task.FromResult(new GetRosterResponse
+        var response = new GetRosterResponse
         {
             Roster = Wrapped(roster.FileBytes),
             Version = verified.Version,
             Digest = verified.Digest,
-        });
+        };
+        return RespondAsync(response, context);
+    }
+
+    private static async Task<GetRosterResponse> RespondAsync(GetRosterResponse response, ServerCallContext context)
+    {
+        await RoundsService.HoldResponseAsync(context, "membership", response.Roster.Length).ConfigureAwait(false);
+        return response;
     }
 
     private ByteString Wrapped(ReadOnlyMemory<byte> file)
@@ -222,11 +229,17 @@ internal sealed partial class RoundsService(IRoundService rounds, ICoordinatorSt
         ClientToServer message;
         try
         {
-            message = ClientToServer.Parser.ParseFrom(request.Payload);
+            message = SubmitPayloads.ParseMessage(request.Payload);
         }
         catch (InvalidProtocolBufferException)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "payload is not a securefedrec.secagg.v1.ClientToServer message."));
+        }
+
+        if (SubmitPayloads.BufferOf(request) is { } received)
+        {
+            // The journal writes the bytes as received (header room in front) instead of encoding a copy.
+            SecureFedRec.Rounds.Server.RoundJournalEntry.UseReceivedEncoding(message, received);
         }
 
         SubmitReply reply = await rounds.SubmitAsync(caller, request.RoundId, request.Phase, message, context.CancellationToken).ConfigureAwait(false);
@@ -246,6 +259,7 @@ internal sealed partial class RoundsService(IRoundService rounds, ICoordinatorSt
             case FetchOutcome.Ready when reply.Message is { } message:
                 response.Outcome = FetchPhaseResponse.Types.Outcome.Ready;
                 response.Payload = PayloadOf(message);
+                await HoldResponseAsync(context, caller, response.Payload.Length).ConfigureAwait(false);
                 break;
             case FetchOutcome.Pending:
                 response.Outcome = FetchPhaseResponse.Types.Outcome.Pending;
@@ -270,10 +284,10 @@ internal sealed partial class RoundsService(IRoundService rounds, ICoordinatorSt
     /// <inheritdoc />
     public override async Task<GetModelResponse> GetModel(GetModelRequest request, ServerCallContext context)
     {
-        SignedMessages.CallerOf(request, context);
+        string caller = SignedMessages.CallerOf(request, context);
         ModelRelease model = await rounds.GetModelAsync(request.Version, context.CancellationToken).ConfigureAwait(false)
             ?? throw new RpcException(new Status(StatusCode.NotFound, "No such model version."));
-        return new GetModelResponse
+        var response = new GetModelResponse
         {
             Version = model.Version,
             RoundId = model.RoundId,
@@ -281,6 +295,25 @@ internal sealed partial class RoundsService(IRoundService rounds, ICoordinatorSt
             Epsilon = model.Epsilon,
             TotalEpsilon = model.TotalEpsilon,
         };
+        await HoldResponseAsync(context, caller, response.Model.Length).ConfigureAwait(false);
+        return response;
+    }
+
+    /// <summary>
+    /// Waits for a lease of the response budget (<see cref="ResponseAdmission"/>) for a response carrying
+    /// <paramref name="bytes"/> (nothing at or below 64 KiB); the middleware releases it when the call completed.
+    /// </summary>
+    internal static ValueTask HoldResponseAsync(ServerCallContext context, string caller, long bytes)
+    {
+        if (bytes <= CoordinatorProtocol.SmallMessageBytes)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        Microsoft.AspNetCore.Http.HttpContext http = context.GetHttpContext();
+        return Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetService<ResponseAdmission>(http.RequestServices) is { } gate
+            ? gate.HoldAsync(http, caller, bytes)
+            : ValueTask.CompletedTask;
     }
 
     /// <summary>

@@ -144,6 +144,64 @@ public sealed class CoordinatorMemoryTests
     }
 
     [Fact]
+    public async Task A_response_gate_lets_one_client_hold_several_leases()
+    {
+        var gate = new UploadAdmission(1000, onePerClient: false);
+        using UploadAdmission.Lease first = await gate.AcquireAsync("a", 400, CancellationToken.None);
+        using UploadAdmission.Lease second = await gate.AcquireAsync("a", 400, CancellationToken.None);
+        ValueTask<UploadAdmission.Lease> third = gate.AcquireAsync("a", 400, CancellationToken.None);
+        Assert.False(third.IsCompleted);
+        first.Dispose();
+        using UploadAdmission.Lease lease = await third.AsTask().WaitAsync(s_soon);
+        Assert.Equal(800, gate.InUseBytes);
+    }
+
+    [Fact]
+    public void The_options_refuse_a_response_budget_below_one_mebibyte()
+    {
+        var options = new CoordinatorOptions { InsecureDev = true };
+        options.Limits.MaxBufferedResponseBytes = 1_048_575;
+        var refused = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains("MaxBufferedResponseBytes", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_round_whose_model_downloads_wait_for_response_admission_completes_for_every_client()
+    {
+        // The model of d = 200,000 (8 bytes a weight, 1.6 MB) against a 1 MiB response budget: one download is written at
+        // a time (a response larger than the budget goes alone), the others wait, and nobody fails for it.
+        const int n = 4;
+        const int d = 200_000;
+        await using var federation = new Federation(clients: n);
+        CoordinatorOptions options = federation.Options(r =>
+        {
+            r.CohortSize = n;
+            r.MinClients = n;
+            r.PhaseSeconds = 30;
+            r.Dimension = d;
+        });
+        options.MaxMessageBytes = 4 * 1024 * 1024;
+        options.Limits.MaxBufferedResponseBytes = 1024 * 1024;
+        await using CoordinatorHost host = await CoordinatorHost.StartAsync(options);
+        var clients = Enumerable.Range(0, n).Select(i => federation.Client(i, host.Address)).ToList();
+        try
+        {
+            await Task.WhenAll(clients.Select(c => c.EnrolAsync()));
+            await Task.WhenAll(clients.Select(c => c.GetModelAsync(0)));
+            ClientRoundResult[] results = await Task.WhenAll(clients.Select(c => c.RunRoundAsync(_ => new double[d])));
+            Assert.All(results, r => Assert.Equal(RoundOutcomeKind.Completed, r.Kind));
+            UploadAdmission gate = host.Responses.Gate;
+            Assert.True(gate.Counts.Admitted >= n, $"{gate.Counts.Admitted} large responses admitted");
+            Assert.InRange(gate.PeakInUseBytes, 64 * 1024, 2 * 1024 * 1024);
+            Assert.Equal(0, gate.InUseBytes);
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task An_unchanged_roster_is_answered_not_modified_and_anything_else_gets_the_file()
     {
         await using var federation = new Federation(clients: 2);

@@ -27,13 +27,20 @@ internal static class SignedMessages
     private static readonly ConditionalWeakTable<object, byte[]> s_bodyHashes = new();
 
     /// <summary>A unary method of <paramref name="descriptor"/> named <paramref name="name"/>, taking requests up to <paramref name="maxRequestBytes"/>.</summary>
-    public static Method<TRequest, TResponse> Unary<TRequest, TResponse>(ServiceDescriptor descriptor, string name, MessageParser<TRequest> parser, int maxRequestBytes)
+    /// <param name="descriptor">The service.</param>
+    /// <param name="name">The method's name.</param>
+    /// <param name="parser">The request's parser.</param>
+    /// <param name="maxRequestBytes">Largest request.</param>
+    /// <param name="parse">Decodes a request instead of <paramref name="parser"/> (throwing what it throws), or null.</param>
+    public static Method<TRequest, TResponse> Unary<TRequest, TResponse>(ServiceDescriptor descriptor, string name, MessageParser<TRequest> parser, int maxRequestBytes,
+        Func<ReadOnlySequence<byte>, TRequest>? parse = null)
         where TRequest : class, IMessage<TRequest>
         where TResponse : class, IMessage<TResponse>, new()
     {
         MethodDescriptor method = descriptor.FindMethodByName(name)
             ?? throw new ArgumentException("No method " + name + " in " + descriptor.FullName + ".", nameof(name));
-        var request = new Marshaller<TRequest>(Serialize, context => DeserializeRequest(context, parser, maxRequestBytes));
+        Func<ReadOnlySequence<byte>, TRequest> decode = parse ?? parser.ParseFrom;
+        var request = new Marshaller<TRequest>(Serialize, context => DeserializeRequest(context, decode, maxRequestBytes));
         var responseParser = new MessageParser<TResponse>(() => new TResponse());
         var response = new Marshaller<TResponse>(Serialize, context => responseParser.ParseFrom(context.PayloadAsReadOnlySequence()));
         return new Method<TRequest, TResponse>(MethodType.Unary, descriptor.FullName, method.Name, request, response);
@@ -69,7 +76,7 @@ internal static class SignedMessages
         context.Complete();
     }
 
-    private static TRequest DeserializeRequest<TRequest>(DeserializationContext context, MessageParser<TRequest> parser, int maxRequestBytes)
+    private static TRequest DeserializeRequest<TRequest>(DeserializationContext context, Func<ReadOnlySequence<byte>, TRequest> parse, int maxRequestBytes)
         where TRequest : class, IMessage<TRequest>
     {
         if (context.PayloadLength > maxRequestBytes)
@@ -82,7 +89,7 @@ internal static class SignedMessages
         TRequest message;
         try
         {
-            message = parser.ParseFrom(payload);
+            message = parse(payload);
         }
         catch (InvalidProtocolBufferException)
         {

@@ -18,7 +18,8 @@ namespace SecureFedRec.Coordinator.Grpc;
 /// MaxMessageBytes, every other coordinator.proto request up to 64 KiB; above → RESOURCE_EXHAUSTED. The prefix is only
 /// peeked at (not consumed): grpc-dotnet reads and frames the request itself. A signed request declaring more than
 /// 64 KiB (a masked input, a chunk) then waits for a lease of the upload budget (<see cref="UploadAdmission"/>) before
-/// its body is read, and holds it until it has been answered.
+/// its body is read, and holds it until it has been answered. A handler that answers with more than 64 KiB holds a lease
+/// of <see cref="ResponseAdmission"/> for it, which this middleware releases when the call has completed.
 /// </summary>
 /// <remarks>Runs after routing (it reads the gRPC endpoint's method); thread-safe.</remarks>
 internal sealed class SignedRequestMiddleware(RequestDelegate next, SignedRequestAuthenticator authenticator, CoordinatorMetrics metrics, UploadAdmission uploads, int maxSubmitBytes)
@@ -32,6 +33,19 @@ internal sealed class SignedRequestMiddleware(RequestDelegate next, SignedReques
     };
 
     public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await InvokeCoreAsync(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            // A large response's lease (ResponseAdmission) ends once its bytes have left Kestrel's stream buffer.
+            await ResponseAdmission.ReleaseAsync(context).ConfigureAwait(false);
+        }
+    }
+
+    private async Task InvokeCoreAsync(HttpContext context)
     {
         GrpcMethodMetadata? grpc = context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>();
         if (grpc is null || context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) != true)

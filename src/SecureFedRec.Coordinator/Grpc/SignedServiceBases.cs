@@ -40,9 +40,9 @@ internal abstract partial class SignedRoundsBase
         SignedMessages.Unary<JoinRoundRequest, JoinRoundResponse>(Wire.V1.Rounds.Descriptor, "JoinRound", JoinRoundRequest.Parser, CoordinatorProtocol.SmallMessageBytes);
 
     // SubmitPhase carries the masked input: its limit is the service's MaxReceiveMessageSize, which grpc-dotnet enforces
-    // from the length prefix.
+    // from the length prefix. Decoded with one copy of the payload (SubmitPayloads).
     private static readonly Method<SubmitPhaseRequest, SubmitPhaseResponse> s_submit =
-        SignedMessages.Unary<SubmitPhaseRequest, SubmitPhaseResponse>(Wire.V1.Rounds.Descriptor, "SubmitPhase", SubmitPhaseRequest.Parser, int.MaxValue);
+        SignedMessages.Unary<SubmitPhaseRequest, SubmitPhaseResponse>(Wire.V1.Rounds.Descriptor, "SubmitPhase", SubmitPhaseRequest.Parser, int.MaxValue, SubmitPayloads.ParseRequest);
 
     private static readonly Method<FetchPhaseRequest, FetchPhaseResponse> s_fetch =
         SignedMessages.Unary<FetchPhaseRequest, FetchPhaseResponse>(Wire.V1.Rounds.Descriptor, "FetchPhase", FetchPhaseRequest.Parser, CoordinatorProtocol.SmallMessageBytes);

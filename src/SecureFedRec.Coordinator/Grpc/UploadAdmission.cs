@@ -22,16 +22,21 @@ internal sealed class UploadAdmission
     private readonly Lock _gate = new();
     private readonly LinkedList<Waiter> _queue = new();
     private readonly Dictionary<string, int> _holding = new(StringComparer.Ordinal);
+    private readonly bool _onePerClient;
     private long _inUse;
     private long _peak;
     private long _admitted;
     private long _waited;
 
     /// <summary>Creates the gate with a budget of <paramref name="budgetBytes"/> declared bytes (at least 1).</summary>
-    public UploadAdmission(long budgetBytes)
+    /// <param name="budgetBytes">Most bytes held at once.</param>
+    /// <param name="onePerClient">Whether a client holds at most one lease at a time (uploads: true; responses, where
+    /// one client may fetch several model ranges at once, false).</param>
+    public UploadAdmission(long budgetBytes, bool onePerClient = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(budgetBytes, 1);
         BudgetBytes = budgetBytes;
+        _onePerClient = onePerClient;
     }
 
     /// <summary>Most declared message bytes admitted at once.</summary>
@@ -168,7 +173,7 @@ internal sealed class UploadAdmission
         {
             LinkedListNode<Waiter>? next = node.Next;
             Waiter waiter = node.Value;
-            if (_holding.ContainsKey(waiter.Client))
+            if (_onePerClient && _holding.ContainsKey(waiter.Client))
             {
                 node = next; // its own earlier upload is still in progress: the others go first
                 continue;
@@ -192,20 +197,27 @@ internal sealed class UploadAdmission
         }
     }
 
-    private bool Fits(string client, long bytes) => !_holding.ContainsKey(client) && (_inUse == 0 || _inUse + bytes <= BudgetBytes);
+    private bool Fits(string client, long bytes) => (!_onePerClient || !_holding.ContainsKey(client)) && (_inUse == 0 || _inUse + bytes <= BudgetBytes);
 
     private void Take(string client, long bytes)
     {
         _inUse += bytes;
         _peak = Math.Max(_peak, _inUse);
         _admitted++;
-        _holding[client] = 1;
+        _holding[client] = _holding.GetValueOrDefault(client) + 1;
     }
 
     private void Return(string client, long bytes)
     {
         _inUse -= bytes;
-        _holding.Remove(client);
+        if (_holding.TryGetValue(client, out int held) && held > 1)
+        {
+            _holding[client] = held - 1;
+        }
+        else
+        {
+            _holding.Remove(client);
+        }
     }
 
     /// <summary>An admitted upload; disposing it (once) returns its bytes to the budget.</summary>
@@ -245,5 +257,75 @@ internal sealed class UploadAdmission
 
         /// <summary>Set under the gate's lock when the waiter took its bytes.</summary>
         public bool Admitted { get; set; }
+    }
+}
+
+/// <summary>
+/// The coordinator's admission limit for large responses (a relayed message above 64 KiB in <c>FetchPhase</c> — the
+/// neighbourhood key list every cohort member fetches when AdvertiseKeys or RelabelReveal closes — a model in
+/// <c>GetModel</c>, a range in <c>GetModelRange</c>, a roster in <c>GetRoster</c>): at most
+/// <see cref="UploadAdmission.BudgetBytes"/> response bytes are being written at once. A handler takes a lease of its
+/// response's size (<see cref="HoldAsync"/>) before it returns the response; <see cref="SignedRequestMiddleware"/>
+/// flushes the response once grpc-dotnet has written it and then releases the lease (<see cref="ReleaseAsync"/>): the
+/// flush of a Kestrel HTTP/2 stream completes only when the stream has handed its bytes to the connection, as the
+/// client's flow-control window lets it.
+/// </summary>
+/// <remarks>
+/// Why (protocol-spec/coordinator.md §"Upload admission"): when a phase closes, every held <c>FetchPhase</c> of the cohort
+/// wakes at once and each writes the same broadcast into its own HTTP/2 stream buffer (Kestrel's pinned memory pool):
+/// at n = 1,000 with a Harary graph that is 1,000 × ~190 KB of pinned blocks held until each client has read its
+/// response. The gate bounds those buffers independently of n; waiting responses cost a task each. Thread-safe.
+/// </remarks>
+internal sealed class ResponseAdmission(long budgetBytes)
+{
+    /// <summary><c>HttpContext.Items</c> key of the call's lease (released by the middleware).</summary>
+    public static readonly object LeaseItem = new();
+
+    /// <summary>The gate (several leases per client allowed: parallel model ranges).</summary>
+    public UploadAdmission Gate { get; } = new(budgetBytes, onePerClient: false);
+
+    /// <summary>
+    /// Waits until a response of <paramref name="bytes"/> may be written (nothing for a response of at most 64 KiB) and
+    /// attaches the lease to the call; the middleware releases it when the call has completed.
+    /// </summary>
+    public async ValueTask HoldAsync(Microsoft.AspNetCore.Http.HttpContext context, string client, long bytes)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (bytes <= Wire.CoordinatorProtocol.SmallMessageBytes || context.Items.ContainsKey(LeaseItem))
+        {
+            return;
+        }
+
+        context.Items[LeaseItem] = await Gate.AcquireAsync(client, bytes, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Once the call's handler and grpc-dotnet are done (the response message is written but, for a unary call, not
+    /// flushed): flushes the response, which completes when Kestrel's HTTP/2 stream has handed every byte to the
+    /// connection, then releases the call's lease, if it took one. Never throws for a client that went away.
+    /// </summary>
+    public static async Task ReleaseAsync(Microsoft.AspNetCore.Http.HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!context.Items.Remove(LeaseItem, out object? lease) || lease is not IDisposable held)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!context.RequestAborted.IsCancellationRequested)
+            {
+                await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            // The client went away (or the response is already complete): nothing is buffered for it any more.
+        }
+        finally
+        {
+            held.Dispose();
+        }
     }
 }

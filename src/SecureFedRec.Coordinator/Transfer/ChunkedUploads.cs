@@ -63,7 +63,8 @@ internal sealed class PendingUpload
     {
         (RoundId, Phase, Total, ChunkSize, Digest, Touched) = (roundId, phase, total, chunkSize, digest, now);
         Have = new bool[TransferFraming.ChunkCount(total, chunkSize)];
-        Buffer = GC.AllocateUninitializedArray<byte>((int)total);
+        Buffer = GC.AllocateUninitializedArray<byte>(checked(Grpc.SubmitPayloads.HeaderBytes + (int)total));
+        Buffer.AsSpan(0, Grpc.SubmitPayloads.HeaderBytes).Clear();
     }
 
     public ulong RoundId { get; }
@@ -76,8 +77,14 @@ internal sealed class PendingUpload
 
     public byte[] Digest { get; }
 
-    /// <summary>The assembled bytes; null once complete (freed).</summary>
+    /// <summary>
+    /// <see cref="Grpc.SubmitPayloads.HeaderBytes"/> of room for the round journal's entry header, then the assembled
+    /// bytes (<see cref="Payload"/>); null once complete (freed: the journal entry that took it holds it until written).
+    /// </summary>
     public byte[]? Buffer { get; set; }
+
+    /// <summary>The assembled bytes (empty once complete).</summary>
+    public ReadOnlyMemory<byte> Payload => Buffer is { } b ? b.AsMemory(Grpc.SubmitPayloads.HeaderBytes) : ReadOnlyMemory<byte>.Empty;
 
     public bool[] Have { get; }
 
@@ -211,7 +218,7 @@ internal sealed class ChunkedUploads(TransferOptions options, TimeProvider time)
                 return ChunkOutcome.Refuse(TransferRefusal.OutOfWindow, $"Chunk {index}; {upload.Contiguous} are held from 0 and the window is {options.Window}.");
             }
 
-            Span<byte> slot = upload.Buffer.AsSpan(checked(index * (int)upload.ChunkSize), expected);
+            Span<byte> slot = upload.Buffer.AsSpan(checked(Grpc.SubmitPayloads.HeaderBytes + (index * (int)upload.ChunkSize)), expected);
             if (upload.Have[index])
             {
                 if (!slot.SequenceEqual(request.Data.Span))

@@ -35,16 +35,46 @@ public sealed record RoundJournalEntry(long Sequence, RoundJournalEntryKind Kind
     /// <summary>Largest number of dropped clients a close entry may list (the cohort bound of the protocol).</summary>
     private const int MaxDropped = 1 << 20;
 
+    /// <summary>Encodings as received, lent by <see cref="UseReceivedEncoding"/> (weakly: they live as long as their message).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ClientToServer, byte[]> s_received = new();
+
     /// <summary>An accepted message of <paramref name="client"/> in <paramref name="phase"/>.</summary>
+    /// <remarks>The body is the array lent by <see cref="UseReceivedEncoding"/> when there is one of the right length (its
+    /// header written in place), else a new encoding of <paramref name="message"/>.</remarks>
     public static RoundJournalEntry ForMessage(long sequence, int client, Phase phase, ClientToServer message)
     {
         ArgumentNullException.ThrowIfNull(message);
         int size = message.CalculateSize();
-        byte[] body = new byte[8 + size];
+        byte[] body;
+        if (s_received.TryGetValue(message, out byte[]? received) && received.Length == 8 + size)
+        {
+            s_received.Remove(message);
+            body = received;
+        }
+        else
+        {
+            body = new byte[8 + size];
+            message.WriteTo(body.AsSpan(8));
+        }
+
         BinaryPrimitives.WriteUInt32BigEndian(body, (uint)client);
         BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(4), (uint)phase);
-        message.WriteTo(body.AsSpan(8));
         return new RoundJournalEntry(sequence, RoundJournalEntryKind.Message, body);
+    }
+
+    /// <summary>
+    /// Lends the journal the encoding <paramref name="message"/> was parsed from, so that <see cref="ForMessage"/> makes
+    /// that array the entry's body instead of encoding a copy (a transport that received a masked input of 4·d bytes then
+    /// holds it once, not twice): <paramref name="buffer"/> is 8 bytes of room for the entry's header followed by exactly
+    /// the bytes <paramref name="message"/> was parsed from. The caller never writes the array afterwards; its first 8
+    /// bytes are the journal's. An encoding of another length than the message's (a non-canonical one) is not used.
+    /// </summary>
+    public static void UseReceivedEncoding(ClientToServer message, byte[] buffer)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(buffer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(buffer.Length, 8);
+        s_received.AddOrUpdate(message, buffer);
     }
 
     /// <summary>The close of <paramref name="closed"/> into <paramref name="next"/>, with every dropped client after it.</summary>
