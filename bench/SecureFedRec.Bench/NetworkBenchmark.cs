@@ -499,7 +499,10 @@ public static partial class NetworkBenchmark
                     output($"  phase {phase,-16} {seconds,9:F3} s  ({answered} of {expected} answered); coordinator peak RSS when it closed {peakKiB / 1024.0:F1} MiB");
                     phaseJson.Add(new JsonObject
                     {
-                        ["phase"] = phase.ToString(), ["seconds"] = seconds, ["answered"] = answered, ["expected"] = expected,
+                        ["phase"] = phase.ToString(),
+                        ["seconds"] = seconds,
+                        ["answered"] = answered,
+                        ["expected"] = expected,
                         ["coordinatorPeakRssMiBAtClose"] = peakKiB < 0 ? null : peakKiB / 1024.0,
                     });
                 }
