@@ -168,6 +168,9 @@ def main():
     ap.add_argument("--seed", type=int, default=4243)
     ap.add_argument("--wire", action="store_true", help="round-trip every message through Flower's protobuf serde")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--paired-with", help="file name of our `bench secagg` JSON measured right after this run, in the "
+                    "same exclusive slot (bench/flower/run_pair.sh passes it); scripts/measurements.py prints the two "
+                    "side by side")
     args = ap.parse_args()
 
     src, shims = bootstrap(args.flwr_src)
@@ -456,6 +459,7 @@ def main():
         "cryptography": cryptography.__version__,
         "protobuf": google.protobuf.__version__,
         "timestampUtc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "pairedWith": args.paired_with,
         "perRound": rounds,
     }
     w = out["wallSeconds"]
