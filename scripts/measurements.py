@@ -8,6 +8,7 @@ Inputs are the files written by
   securefedrec bench secagg ... --json bench/results/secagg-<params>-runN.json
   securefedrec bench network ... --json bench/results/network-<params>-runN.json
   python3 scripts/bench_sqlite_rows.py --json bench/results/sqlite-rows-runN.json
+  bench/flower/run_flower_secaggplus.py ... --json bench/results/flower-n200-d100000-k7-runN.json (bench/flower/run_pair.sh)
 Runs of the same benchmark and parameters are grouped and shown as ranges (min–max over runs) with the load average
 each run recorded. Nothing is typed in by hand: a figure not in the JSON is not in the page. --check exits 1 when the
 page on disk differs from what the JSON gives (for CI).
@@ -231,6 +232,72 @@ def sqlite_rows_section(runs):
     out.append("Load average (1/5/15 min) per run, before → after: " + "; ".join(
         f"{n}: {d.get('loadAverageBefore')} → {d.get('loadAverageAfter')}" for n, d in runs) + ".")
     return out
+def flower_section(runs, results):
+    d0 = runs[0][1]
+    datas = [d for _, d in runs]
+    out = []
+    out.append(f"Flower's own SecAgg+ code, unmodified (`SecAggPlusWorkflow` + `secaggplus_mod`, adap/flower "
+               f"{', '.join(sorted({(d.get('flwrCommit') or 'unknown')[:12] for d in datas}))}), driven for whole rounds "
+               f"in one process by the harness over a direct Grid ("
+               + ("every message round-tripped through Flower's protobuf serde both ways, no network, no polling"
+                  if d0.get("wire") else "no serialization, no network, no polling")
+               + f": a lower bound for a Flower round); n = {d0['clients']}, d = {d0['dim']}, num_shares = {d0['numShares']} "
+               f"(counting the node itself), reconstruction_threshold = {d0['reconstructionThreshold']}, "
+               f"{d0['dropped']} clients ({d0['dropout']}) dropping after share keys; one warm-up round, then "
+               f"{d0['rounds']} measured. See bench/flower/README.md. Runs: {', '.join(n for n, _ in runs)}.")
+    out.append("")
+    out.append("Ours beside it is the `bench secagg --neighbors 6 --threshold 4` run measured right after it in the same "
+               "exclusive slot (`bench/flower/run_pair.sh`): Harary k = 6 neighbours plus the node = Flower's 7.")
+    out.append("")
+    out.append("| Flower run | Flower round wall, median (min–max) | Flower process CPU, median | ours, same slot | "
+               "ours wall, median (min–max) | ours process CPU, median | **wall ratio** | **CPU ratio** | load before Flower → after ours |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for name, d in runs:
+        w, c = d["wallSeconds"], d["processCpuSeconds"]
+        ours = None
+        if d.get("pairedWith") and os.path.exists(os.path.join(results, d["pairedWith"])):
+            with open(os.path.join(results, d["pairedWith"]), encoding="utf-8") as f:
+                ours = json.load(f)
+        if ours is None:
+            out.append(f"| {name} | {fmt(w['median'], ' s')} ({fmt(w['min'])}–{fmt(w['max'], ' s')}) | "
+                       f"{fmt(c['median'], ' s')} | not paired | | | | | {fmt(d['loadAverageBefore'][0])} |")
+            continue
+        ow = ours.get("wallSecondsPerRepeat") or [ours["wallSeconds"]]
+        ow_med = ours.get("wallSecondsMedian", ours["wallSeconds"])
+        oc_med = ours.get("processCpuSecondsMedian", ours["processCpuSeconds"])
+        out.append(f"| {name} | {fmt(w['median'], ' s')} ({fmt(w['min'])}–{fmt(w['max'], ' s')}) | {fmt(c['median'], ' s')} | "
+                   f"{d['pairedWith']} | {fmt(ow_med, ' s')} ({fmt(min(ow))}–{fmt(max(ow), ' s')}) | {fmt(oc_med, ' s')} | "
+                   f"**{fmt(w['median'] / ow_med, '×')}** | **{fmt(c['median'] / oc_med, '×')}** | "
+                   f"{fmt(d['loadAverageBefore'][0])} → {ours.get('loadAverageAfter', 'n/a').split()[0]} |")
+    out.append("")
+    out.append("Flower's stages (range over runs of the per-round figures; clients = the ClientApps' time inside the stage, "
+               "server = the rest of the stage minus the transport stand-in):")
+    out.append("")
+    out.append("| stage | wall | clients | server | messages |")
+    out.append("|---|---|---|---|---|")
+    stages = OrderedDict()
+    for d in datas:
+        for r in d["perRound"]:
+            if not r["measured"]:
+                continue
+            for k, v in r["stages"].items():
+                stages.setdefault(k, []).append(v)
+    for k, vs in stages.items():
+        out.append(f"| {k} | {rng([v['wallSeconds'] for v in vs], ' s')} | {rng([v['clientsWallSeconds'] for v in vs], ' s')} | "
+                   f"{rng([v['serverWallSeconds'] for v in vs], ' s')} | {rng([v['messages'] for v in vs])} |")
+    rounds = [r for d in datas for r in d["perRound"] if r["measured"]]
+    out.append(f"| FedAvg.aggregate_fit (inside unmask) | {rng([r['aggregateFitWallSeconds'] for r in rounds], ' s')} | | | |")
+    out.append(f"| transport stand-in ({'protobuf serde both ways' if d0.get('wire') else 'deep copy of each delivered message'}) | {rng([r['transportWallSeconds'] for r in rounds], ' s')} | | | |")
+    out.append("")
+    out.append("Python / numpy / pycryptodome / cryptography / protobuf: " + "; ".join(
+        f"{n}: {d['python']} / {d['numpy']} / {d['pycryptodome']} / {d['cryptography']} / {d['protobuf']}" for n, d in runs) + ".")
+    out.append("")
+    out.append("Load average (1/5/15 min) per Flower run, before → after: " + "; ".join(
+        f"{n}: {' '.join(fmt(x) for x in d['loadAverageBefore'])} → {' '.join(fmt(x) for x in d['loadAverageAfter'])}"
+        for n, d in runs) + ".")
+    return out
+
+
 def network_command(d0):
     cap = "" if d0['maxMessageBytes'] == 4 * 1024 * 1024 else f" --max-message-bytes {d0['maxMessageBytes']}"
     # Runs before the default deadlines existed gave --phase-seconds explicitly (no phaseSecondsOption key).
@@ -290,6 +357,18 @@ def render(results):
             lines.append(f"Command: `python3 scripts/bench_sqlite_rows.py --rows {d0['rows']} --mib {d0['rowBytes'] // (1024 * 1024)}`")
             lines.append("")
             lines.extend(sqlite_rows_section(runs))
+        elif kind == "flower-secaggplus":
+            d0 = runs[0][1]
+            lines.append(f"## Flower SecAgg+ baseline, n = {d0['clients']}, d = {d0['dim']}, num_shares = {d0['numShares']}, "
+                         f"t = {d0['reconstructionThreshold']}" + (", messages through Flower's protobuf serde" if d0.get("wire") else "")
+                         + " (`bench/flower/run_flower_secaggplus.py`), beside ours")
+            lines.append("")
+            lines.append(f"Command: `{'WIRE=1 ' if d0.get('wire') else ''}SFR_SLOT_EXCLUSIVE=1 sfr-run bench/flower/run_pair.sh FLOWER_SRC FLOWER_COMMIT F O` "
+                         f"(Flower: `python3 bench/flower/run_flower_secaggplus.py --flwr-src FLOWER_SRC --clients {d0['clients']} "
+                         f"--dim {d0['dim']} --num-shares {d0['numShares']} --threshold {d0['reconstructionThreshold']} "
+                         f"--dropout {d0['dropout']} --rounds {d0['rounds']} --seed {d0['seed']}{' --wire' if d0.get('wire') else ''}`)")
+            lines.append("")
+            lines.extend(flower_section(runs, results))
         else:
             continue
         lines.append("")
