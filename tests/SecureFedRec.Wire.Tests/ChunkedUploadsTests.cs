@@ -151,7 +151,7 @@ public sealed class ChunkedUploadsTests
 
         ChunkOutcome done = uploads.Put(Caller, ChunkOf(payload, 1), () => Admitted);
         Assert.Equal((ChunkOutcomeKind.Assembled, 4), Kind(done));
-        Assert.Equal(payload, done.Upload!.Buffer);
+        Assert.Equal(payload, done.Upload!.Payload.ToArray());
 
         // A retry of the last chunk before the round took it (a store failure) is assembled again.
         Assert.Equal(ChunkOutcomeKind.Assembled, uploads.Put(Caller, ChunkOf(payload, 3), () => Admitted).Kind);
