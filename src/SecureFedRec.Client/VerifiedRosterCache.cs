@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using SecureFedRec.Roster;
 
 namespace SecureFedRec.Client;
@@ -8,14 +7,13 @@ namespace SecureFedRec.Client;
 /// <c>protocol-spec/roster.md</c> §5 (parse, syntax, suite policy, signature, authority, uniqueness) are a pure function
 /// of the file's bytes and the pinned authority, so a file that passed them once passes them again; only the steps that
 /// depend on the caller — the roster's validity at <c>now</c> (8) and rollback / equivocation against the caller's own
-/// checkpoint (9–10) — are checked again on every call, exactly as <see cref="RosterVerifier.Verify"/> checks them.
+/// checkpoint (9–10) — are checked again on every call by <see cref="RosterVerifier.Accept"/>.
 /// </summary>
 /// <remarks>
-/// <para>Keyed by the pinned authority (suite and key) and the file's SHA-256, and a hit compares the held bytes with the
-/// presented ones in full: a cached result is only ever reused for exactly the bytes it was computed from, under exactly
+/// <para>Keyed by the pinned authority (suite and key), the verifier's member-suite policy and the file's bytes, compared in full (at most
+/// four files of a few hundred KB: a compare costs less than hashing them): a cached result is only ever reused for exactly the bytes it was computed from, under exactly
 /// the authority it was verified against. Only passing verifications are kept (a refusal is recomputed every time).
-/// Only verifiers built with the default suite policy (<see cref="RosterPin.CreateVerifier"/> without a suite set, as
-/// the SDK builds them) share entries.</para>
+/// Steps 8–10 are <see cref="RosterVerifier.Accept"/>, the verifier's own code for them.</para>
 /// <para>Why: a process hosting many clients (the networked benchmark's 1,000 SDK clients; a test harness) verified the
 /// same 1,000-member roster twice per client per round, ~7 ms each; each institution in production runs its own
 /// process and verifies its roster once per file as before. Bounded: at most <see cref="Capacity"/> files. Thread-safe.</para>
@@ -37,14 +35,13 @@ internal static class VerifiedRosterCache
     internal static RosterVerification Verify(RosterVerifier verifier, ReadOnlySpan<byte> file, DateTimeOffset now, RosterCheckpoint? lastSeen)
     {
         ArgumentNullException.ThrowIfNull(verifier);
-        byte[] fileHash = SHA256.HashData(file);
         VerifiedRoster? held = null;
         lock (s_gate)
         {
             foreach (Entry e in s_entries)
             {
                 if (e.AuthoritySuite == verifier.AuthoritySuite && e.AuthorityKey.AsSpan().SequenceEqual(verifier.AuthorityPublicKey)
-                    && e.FileHash.AsSpan().SequenceEqual(fileHash) && e.File.AsSpan().SequenceEqual(file))
+                    && e.AllowedSuites.SetEquals(verifier.AllowedSuites) && e.File.AsSpan().SequenceEqual(file))
                 {
                     held = e.Roster;
                     break;
@@ -55,13 +52,13 @@ internal static class VerifiedRosterCache
         if (held is not null)
         {
             Interlocked.Increment(ref s_hits);
-            return Recheck(held, now, lastSeen);
+            return RosterVerifier.Accept(held, now, lastSeen);
         }
 
         RosterVerification result = verifier.Verify(file, now, lastSeen);
         if (result.Check.Passed && result.Roster is { } roster)
         {
-            var entry = new Entry(verifier.AuthoritySuite, verifier.AuthorityPublicKey.ToArray(), fileHash, file.ToArray(), roster);
+            var entry = new Entry(verifier.AuthoritySuite, verifier.AuthorityPublicKey.ToArray(), [.. verifier.AllowedSuites], file.ToArray(), roster);
             lock (s_gate)
             {
                 if (s_entries.Count >= Capacity)
@@ -97,38 +94,5 @@ internal static class VerifiedRosterCache
         }
     }
 
-    /// <summary>Steps 8–10 of <see cref="RosterVerifier.Verify"/> for a roster whose bytes passed steps 1–7: the same order, refusals and details.</summary>
-    private static RosterVerification Recheck(VerifiedRoster roster, DateTimeOffset now, RosterCheckpoint? lastSeen)
-    {
-        RosterContent content = roster.Content;
-        if (now < content.NotBefore)
-        {
-            return Refuse(RosterRefusal.RosterNotYetValid, $"roster version {content.Version} is valid from {RosterFile.FormatTime(content.NotBefore)}");
-        }
-
-        if (now >= content.NotAfter)
-        {
-            return Refuse(RosterRefusal.RosterExpired, $"roster version {content.Version} expired at {RosterFile.FormatTime(content.NotAfter)}");
-        }
-
-        string digest = roster.Digest;
-        if (lastSeen is not null)
-        {
-            if (content.Version < lastSeen.Version)
-            {
-                return Refuse(RosterRefusal.Rollback, $"version {content.Version} is older than the last accepted version {lastSeen.Version}");
-            }
-
-            if (content.Version == lastSeen.Version && !string.Equals(digest, lastSeen.Digest, StringComparison.Ordinal))
-            {
-                return Refuse(RosterRefusal.VersionConflict, $"version {content.Version} was accepted before with digest {lastSeen.Digest[..Math.Min(16, lastSeen.Digest.Length)]}…, this one is {digest[..16]}…");
-            }
-        }
-
-        return new RosterVerification(RosterCheck.Ok, roster);
-    }
-
-    private static RosterVerification Refuse(RosterRefusal refusal, string detail) => new(new RosterCheck(refusal, detail), null);
-
-    private sealed record Entry(Crypto.IdentitySuite AuthoritySuite, byte[] AuthorityKey, byte[] FileHash, byte[] File, VerifiedRoster Roster);
+    private sealed record Entry(Crypto.IdentitySuite AuthoritySuite, byte[] AuthorityKey, HashSet<Crypto.IdentitySuite> AllowedSuites, byte[] File, VerifiedRoster Roster);
 }

@@ -39,6 +39,9 @@ public sealed class RosterVerifier
     /// <summary>Suite of the pinned authority key.</summary>
     public IdentitySuite AuthoritySuite { get; }
 
+    /// <summary>The suites members' keys may use (step 2 of the check).</summary>
+    public IReadOnlySet<IdentitySuite> AllowedSuites => _allowedSuites;
+
     /// <summary>The pinned authority key.</summary>
     public ReadOnlySpan<byte> AuthorityPublicKey => _authorityKey;
 
@@ -109,6 +112,20 @@ public sealed class RosterVerifier
             return Refuse(check);
         }
 
+        // 8–10. Validity, rollback and equivocation: the steps that depend on the caller, not on the bytes.
+        string digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(encoded));
+        return Accept(new VerifiedRoster(content, digest), now, lastSeen);
+    }
+
+    /// <summary>Steps 8–10 of <see cref="Verify"/> for a roster whose bytes already passed steps 1–7 under this kind of
+    /// verifier: its validity at <paramref name="now"/>, then rollback and equivocation against <paramref name="lastSeen"/>
+    /// (the same refusals and details as <see cref="Verify"/>).</summary>
+    public static RosterVerification Accept(VerifiedRoster roster, DateTimeOffset now, RosterCheckpoint? lastSeen = null)
+    {
+        ArgumentNullException.ThrowIfNull(roster);
+        RosterContent content = roster.Content;
+        string digest = roster.Digest;
+
         // 8. The roster's own validity.
         if (now < content.NotBefore)
         {
@@ -121,7 +138,6 @@ public sealed class RosterVerifier
         }
 
         // 9–10. Rollback and equivocation against the last accepted roster.
-        string digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(encoded));
         if (lastSeen is not null)
         {
             if (content.Version < lastSeen.Version)
@@ -135,7 +151,7 @@ public sealed class RosterVerifier
             }
         }
 
-        return new RosterVerification(RosterCheck.Ok, new VerifiedRoster(content, digest));
+        return new RosterVerification(RosterCheck.Ok, roster);
     }
 
     private static string Short(ReadOnlySpan<byte> key) => Convert.ToHexStringLower(key[..Math.Min(8, key.Length)]) + "…";
