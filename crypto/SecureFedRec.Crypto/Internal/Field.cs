@@ -198,17 +198,7 @@ internal struct FieldElement
         e.L4 = bytes33[0];
 
         // value − p borrows iff value < p.
-        UInt128 d = (UInt128)e.L0 - 297;
-        ulong borrow = (ulong)(d >> 64) & 1;
-        d = (UInt128)e.L1 - borrow;
-        borrow = (ulong)(d >> 64) & 1;
-        d = (UInt128)e.L2 - borrow;
-        borrow = (ulong)(d >> 64) & 1;
-        d = (UInt128)e.L3 - borrow;
-        borrow = (ulong)(d >> 64) & 1;
-        d = (UInt128)e.L4 - 1 - borrow;
-        borrow = (ulong)(d >> 64) & 1;
-        return borrow == 1;
+        return SubtractP(e.L0, e.L1, e.L2, e.L3, e.L4, out _) == 1;
     }
 
     /// <summary>Writes the low 256 bits big-endian into 32 bytes (the caller checked <see cref="IsBelow2To256"/>).</summary>
@@ -430,33 +420,39 @@ internal struct FieldElement
         r[4] = (ulong)(t >> 64);
     }
 
+    /// <summary>s − p over five limbs (wrapping), branch-free; returns the borrow out: 1 iff s &lt; p.</summary>
+    private static ulong SubtractP(ulong s0, ulong s1, ulong s2, ulong s3, ulong s4, out FieldElement difference)
+    {
+        UInt128 d = (UInt128)s0 - 297;
+        difference.L0 = (ulong)d;
+        ulong borrow = (ulong)(d >> 64) & 1;
+        d = (UInt128)s1 - borrow;
+        difference.L1 = (ulong)d;
+        borrow = (ulong)(d >> 64) & 1;
+        d = (UInt128)s2 - borrow;
+        difference.L2 = (ulong)d;
+        borrow = (ulong)(d >> 64) & 1;
+        d = (UInt128)s3 - borrow;
+        difference.L3 = (ulong)d;
+        borrow = (ulong)(d >> 64) & 1;
+        d = (UInt128)s4 - 1 - borrow;
+        difference.L4 = (ulong)d;
+        return (ulong)(d >> 64) & 1;
+    }
+
     /// <summary>s mod p for 0 ≤ s &lt; 2p (five limbs): subtracts p unless that borrows, branch-free.</summary>
     private static FieldElement ReduceOnce(ulong s0, ulong s1, ulong s2, ulong s3, ulong s4)
     {
-        UInt128 d = (UInt128)s0 - 297;
-        ulong d0 = (ulong)d;
-        ulong borrow = (ulong)(d >> 64) & 1;
-        d = (UInt128)s1 - borrow;
-        ulong d1 = (ulong)d;
-        borrow = (ulong)(d >> 64) & 1;
-        d = (UInt128)s2 - borrow;
-        ulong d2 = (ulong)d;
-        borrow = (ulong)(d >> 64) & 1;
-        d = (UInt128)s3 - borrow;
-        ulong d3 = (ulong)d;
-        borrow = (ulong)(d >> 64) & 1;
-        d = (UInt128)s4 - 1 - borrow;
-        ulong d4 = (ulong)d;
-        borrow = (ulong)(d >> 64) & 1;
+        ulong borrow = SubtractP(s0, s1, s2, s3, s4, out FieldElement d);
 
         // borrow = 1: s < p, keep s; else keep s − p.
         ulong keep = 0 - borrow;
         var e = default(FieldElement);
-        e.L0 = (s0 & keep) | (d0 & ~keep);
-        e.L1 = (s1 & keep) | (d1 & ~keep);
-        e.L2 = (s2 & keep) | (d2 & ~keep);
-        e.L3 = (s3 & keep) | (d3 & ~keep);
-        e.L4 = (s4 & keep) | (d4 & ~keep);
+        e.L0 = (s0 & keep) | (d.L0 & ~keep);
+        e.L1 = (s1 & keep) | (d.L1 & ~keep);
+        e.L2 = (s2 & keep) | (d.L2 & ~keep);
+        e.L3 = (s3 & keep) | (d.L3 & ~keep);
+        e.L4 = (s4 & keep) | (d.L4 & ~keep);
         return e;
     }
 
