@@ -590,6 +590,10 @@ public static partial class NetworkBenchmark
             start.ArgumentList.Add("--config");
             start.ArgumentList.Add(config);
             start.Environment["DOTNET_gcServer"] = "0";
+            // The deployment's process-memory settings (deploy/Dockerfile, deploy/securefedrec-coordinator.service), so the
+            // peak RSS measured here is the deployed coordinator's.
+            start.Environment["MALLOC_ARENA_MAX"] = "2";
+            start.Environment["DOTNET_GCgen0size"] = "0x1000000";
             return Process.Start(start) ?? throw new InvalidOperationException("Could not start the coordinator process.");
         }
 
