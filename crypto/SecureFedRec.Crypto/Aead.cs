@@ -40,25 +40,7 @@ public static class Aead
     public static void Seal(SecretBytes key, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext, Span<byte> output, RandomSource? rng = null)
     {
         ArgumentNullException.ThrowIfNull(key);
-        ReadOnlySpan<byte> k = key.Span;
-        if (k.Length != KeyLength)
-        {
-            throw new ArgumentException("AES-256-GCM needs a 32-byte key.", nameof(key));
-        }
-
-        if (plaintext.Length > MaxPlaintextLength)
-        {
-            throw new ArgumentException($"The plaintext exceeds {MaxPlaintextLength} bytes.", nameof(plaintext));
-        }
-
-        if (output.Length != plaintext.Length + Overhead)
-        {
-            throw new ArgumentException("The output must be exactly plaintext.Length + Aead.Overhead bytes.", nameof(output));
-        }
-
-        Span<byte> nonce = output[..NonceLength];
-        (rng ?? RandomSource.System).Fill(nonce);
-        SealCore(k, nonce, associatedData, plaintext, output.Slice(NonceLength, plaintext.Length), output[(NonceLength + plaintext.Length)..]);
+        SealWithKey(key.Span, associatedData, plaintext, output, rng);
     }
 
     /// <summary>Allocating convenience: returns nonce ‖ ciphertext ‖ tag (public data).</summary>
@@ -80,8 +62,38 @@ public static class Aead
     public static bool TryOpen(SecretBytes key, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> sealedMessage, Span<byte> plaintext)
     {
         ArgumentNullException.ThrowIfNull(key);
-        ReadOnlySpan<byte> k = key.Span;
-        if (k.Length != KeyLength)
+        return TryOpenWithKey(key.Span, associatedData, sealedMessage, plaintext);
+    }
+
+    /// <summary><see cref="Seal(SecretBytes, ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte}, RandomSource?)"/> with the key
+    /// in a caller's (wiped-by-the-caller) buffer: no <see cref="SecretBytes"/> copy of the key per message.</summary>
+    internal static void SealWithKey(ReadOnlySpan<byte> key, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext, Span<byte> output, RandomSource? rng = null)
+    {
+        if (key.Length != KeyLength)
+        {
+            throw new ArgumentException("AES-256-GCM needs a 32-byte key.", nameof(key));
+        }
+
+        if (plaintext.Length > MaxPlaintextLength)
+        {
+            throw new ArgumentException($"The plaintext exceeds {MaxPlaintextLength} bytes.", nameof(plaintext));
+        }
+
+        if (output.Length != plaintext.Length + Overhead)
+        {
+            throw new ArgumentException("The output must be exactly plaintext.Length + Aead.Overhead bytes.", nameof(output));
+        }
+
+        Span<byte> nonce = output[..NonceLength];
+        (rng ?? RandomSource.System).Fill(nonce);
+        SealCore(key, nonce, associatedData, plaintext, output.Slice(NonceLength, plaintext.Length), output[(NonceLength + plaintext.Length)..]);
+    }
+
+    /// <summary><see cref="TryOpen(SecretBytes, ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with the key in a
+    /// caller's buffer (same checks, same constant-time tag verification by <see cref="AesGcm"/>).</summary>
+    internal static bool TryOpenWithKey(ReadOnlySpan<byte> key, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> sealedMessage, Span<byte> plaintext)
+    {
+        if (key.Length != KeyLength)
         {
             throw new ArgumentException("AES-256-GCM needs a 32-byte key.", nameof(key));
         }
@@ -98,7 +110,7 @@ public static class Aead
         }
 
         return OpenCore(
-            k,
+            key,
             sealedMessage[..NonceLength],
             associatedData,
             sealedMessage.Slice(NonceLength, plaintext.Length),

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Diagnostics.CodeAnalysis;
 using SecureFedRec.Crypto.Internal;
 
@@ -144,6 +145,55 @@ public abstract class KeyAgreementAlgorithm
             {
                 output.Wipe();
             }
+        }
+    }
+
+    /// <summary>Per-thread pinned scratch for the raw shared secret of <see cref="TryAgreeAndDerive"/> (wiped after every use).</summary>
+    [ThreadStatic]
+    private static byte[]? t_sharedScratch;
+
+    /// <summary>
+    /// HKDF-SHA256(ikm = DH(mine, peer), salt, info) straight into <paramref name="output"/>: the raw shared secret lives only in
+    /// a per-thread pinned buffer, wiped before this returns, so a pair derivation allocates nothing (no <see cref="SharedSecret"/>).
+    /// Same checks and failures as <see cref="TryAgree"/>; <paramref name="info"/> is an encoded <see cref="DomainLabel"/>.
+    /// </summary>
+    /// <returns>false for a malformed or invalid peer key and for an all-zero X25519 result (output then zeroed).</returns>
+    internal bool TryAgreeAndDerive(PrivateKey mine, ReadOnlySpan<byte> peerPublicKey, ReadOnlySpan<byte> salt,
+        ReadOnlySpan<byte> info, Span<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(mine);
+        if (mine.Algorithm != this)
+        {
+            throw new ArgumentException($"The private key belongs to {mine.Algorithm.Id}, not {Id}.", nameof(mine));
+        }
+
+        ObjectDisposedException.ThrowIf(mine.IsDisposed, mine);
+        if (output.Length is < 1 or > Hkdf.MaxOutputLength)
+        {
+            throw new ArgumentException($"HKDF-SHA256 output must be 1..{Hkdf.MaxOutputLength} bytes.", nameof(output));
+        }
+
+        if (peerPublicKey.Length != PublicKeyLength)
+        {
+            CryptographicOperations.ZeroMemory(output);
+            return false;
+        }
+
+        byte[] shared = t_sharedScratch ??= GC.AllocateArray<byte>(32, pinned: true);
+        try
+        {
+            if (!AgreeCore(mine, peerPublicKey, shared))
+            {
+                CryptographicOperations.ZeroMemory(output);
+                return false;
+            }
+
+            Hkdf.DeriveKeyCore(shared, salt, info, output);
+            return true;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(shared);
         }
     }
 

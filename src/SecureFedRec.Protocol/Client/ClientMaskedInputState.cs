@@ -31,11 +31,11 @@ public sealed class ClientMaskedInputState : ClientState
             return Abort(ClientAbortReason.WrongSession);
         }
 
-        var keyNeighbours = new HashSet<int>(Context.KeyNeighbours);
+        int[] keyNeighbours = Context.KeyNeighbours;
         uint previous = 0;
         foreach (EncryptedShare share in message.Shares)
         {
-            if (share.PeerId <= previous || share.PeerId > int.MaxValue || !keyNeighbours.Contains((int)share.PeerId))
+            if (share.PeerId <= previous || share.PeerId > int.MaxValue || Array.BinarySearch(keyNeighbours, (int)share.PeerId) < 0)
             {
                 return Abort(ClientAbortReason.UnknownOrDuplicateClient);
             }
@@ -49,24 +49,26 @@ public sealed class ClientMaskedInputState : ClientState
         }
 
         var received = new List<(int Sender, byte[] SeedShare, byte[] KeyShare)>(message.Shares.Count);
-        byte[] plaintext = new byte[Derivations.SharePlaintextLength];
+        Span<byte> plaintext = stackalloc byte[Derivations.SharePlaintextLength];
+        Span<byte> associatedData = stackalloc byte[Derivations.MaxShareAssociatedDataLength];
+        associatedData = associatedData[..Derivations.ShareAssociatedDataLength(Context.SessionId.Length)];
         try
         {
             foreach (EncryptedShare share in message.Shares)
             {
                 int v = (int)share.PeerId;
+                Derivations.WriteShareAssociatedData(Context.SessionId, v, ClientId, associatedData);
                 if (share.Ciphertext.Length != Derivations.ShareCiphertextLength
-                    || !Primitives.TryOpen(Context.ShareEncryptionKeys[v], Derivations.ShareAssociatedData(Context.SessionId, v, ClientId),
-                        share.Ciphertext.Span, plaintext)
+                    || !Primitives.TryOpen(Context.ShareEncryptionKeys[v], associatedData, share.Ciphertext.Span, plaintext)
                     || BinaryPrimitives.ReadUInt32BigEndian(plaintext) != (uint)v
-                    || BinaryPrimitives.ReadUInt32BigEndian(plaintext.AsSpan(4)) != (uint)ClientId)
+                    || BinaryPrimitives.ReadUInt32BigEndian(plaintext[4..]) != (uint)ClientId)
                 {
                     WipeAll(received);
                     return Abort(ClientAbortReason.BadCiphertext);
                 }
 
-                received.Add((v, plaintext.AsSpan(8, Primitives.ShareValueLength).ToArray(),
-                    plaintext.AsSpan(8 + Primitives.ShareValueLength, Primitives.ShareValueLength).ToArray()));
+                received.Add((v, plaintext.Slice(8, Primitives.ShareValueLength).ToArray(),
+                    plaintext.Slice(8 + Primitives.ShareValueLength, Primitives.ShareValueLength).ToArray()));
             }
         }
         finally
@@ -106,13 +108,16 @@ public sealed class ClientMaskedInputState : ClientState
         var streams = new List<(MaskStream Stream, bool Subtract)>(received.Count + 1);
         try
         {
-            streams.Add((MaskStream.Open(Context.SelfSeed, Derivations.SelfMaskContext(Context.SessionId, ClientId), p.Bits), false));
-            byte[] seed = new byte[Primitives.SeedLength];
+            Span<byte> maskContext = stackalloc byte[Derivations.MaxEncodedLength];
+            int contextLength = Derivations.WriteSelfMaskContext(Context.SessionId, ClientId, maskContext);
+            streams.Add((MaskStream.Open(Context.SelfSeed, maskContext[..contextLength], p.Bits), false));
+            Span<byte> seed = stackalloc byte[Primitives.SeedLength];
             try
             {
                 foreach ((int v, _, _) in received)
                 {
-                    if (!Derivations.TryPairKey(p.Suite, Context.MaskKey!, Context.PeerMaskKeys[v], Context.SessionId,
+                    ReadOnlySpan<byte> peerMaskKey = Context.NeighbourMaskKeys[Array.BinarySearch(keyNeighbours, v)].Span;
+                    if (!Derivations.TryPairKey(p.Suite, Context.MaskKey!, peerMaskKey, Context.SessionId,
                             Derivations.PairwiseSeedLabel, ClientId, v, seed))
                     {
                         WipeAll(received);
@@ -121,7 +126,8 @@ public sealed class ClientMaskedInputState : ClientState
                     }
 
                     // +PRG(s_uv) towards larger ids, −PRG(s_uv) towards smaller ones.
-                    streams.Add((MaskStream.Open(seed, Derivations.PairwiseMaskContext(Context.SessionId, ClientId, v), p.Bits), v < ClientId));
+                    contextLength = Derivations.WritePairwiseMaskContext(Context.SessionId, ClientId, v, maskContext);
+                    streams.Add((MaskStream.Open(seed, maskContext[..contextLength], p.Bits), v < ClientId));
                 }
             }
             finally

@@ -1,5 +1,4 @@
 using SecureFedRec.Crypto;
-using SecureFedRec.Protocol.Graph;
 using SecureFedRec.Protocol.Internal;
 using SecureFedRec.Protocol.Wire;
 
@@ -99,7 +98,8 @@ internal sealed class ClientContext : IDisposable
 
     public byte[] SessionId { get; set; } = [];
 
-    public NeighbourGraph? Graph { get; set; }
+    /// <summary>This client's row of the neighbour graph: its neighbours' cohort indices, sorted (the whole graph is never built).</summary>
+    public int[]? NeighbourRow { get; set; }
 
     /// <summary>Harary graphs: this client's relabelling seed r_u (32 bytes, revealed after the key list is fixed; wiped on dispose).</summary>
     public byte[] RelabelSeed { get; } = new byte[Primitives.SeedLength];
@@ -107,14 +107,15 @@ internal sealed class ClientContext : IDisposable
     /// <summary>Harary graphs: the commitment to <see cref="RelabelSeed"/> this client advertised.</summary>
     public byte[]? RelabelCommitment { get; set; }
 
-    /// <summary>Harary graphs: the complete key list received in the reveal phase (by id), kept for ShareKeys.</summary>
-    public IReadOnlyDictionary<int, AdvertisedKey>? KeyList { get; set; }
+    /// <summary>Harary graphs: the complete key list received in the reveal phase (ids strictly increasing; look up with
+    /// <see cref="ClientKeyList.Find"/>), kept for ShareKeys.</summary>
+    public IReadOnlyList<AdvertisedKey>? KeyList { get; set; }
 
     /// <summary>Neighbours of this client that are in the key list U1 (ids, increasing; self excluded).</summary>
     public int[] KeyNeighbours { get; set; } = [];
 
-    /// <summary>Mask public keys of the neighbours in U1.</summary>
-    public Dictionary<int, byte[]> PeerMaskKeys { get; } = [];
+    /// <summary>Mask public keys of the neighbours in U1, in <see cref="KeyNeighbours"/> order (views of the received key list).</summary>
+    public ReadOnlyMemory<byte>[] NeighbourMaskKeys { get; set; } = [];
 
     /// <summary>Share-encryption keys with each neighbour in U1 (32 bytes each; wiped on dispose).</summary>
     public Dictionary<int, byte[]> ShareEncryptionKeys { get; } = [];
@@ -132,7 +133,7 @@ internal sealed class ClientContext : IDisposable
     {
         int mine = P.IndexOf(Id);
         int other = P.IndexOf(id);
-        return other >= 0 && Graph is not null && Graph.AreNeighbours(mine, other);
+        return other >= 0 && other != mine && NeighbourRow is not null && Array.BinarySearch(NeighbourRow, other) >= 0;
     }
 
     public void Dispose()

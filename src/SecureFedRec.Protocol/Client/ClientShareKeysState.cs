@@ -28,7 +28,7 @@ public sealed class ClientShareKeysState : ClientState
             return Abort(ClientAbortReason.WrongSession);
         }
 
-        IReadOnlyDictionary<int, AdvertisedKey> byId;
+        IReadOnlyList<AdvertisedKey> byId;
         byte[] sessionId;
         byte[]? relabelSeed = null;
         if (p.UsesRelabelling)
@@ -54,7 +54,7 @@ public sealed class ClientShareKeysState : ClientState
                 return Abort(ClientAbortReason.MalformedMessage);
             }
 
-            if (ClientKeyList.Read(Context, message.Keys, out Dictionary<int, AdvertisedKey>? list, out byte[]? session) is { } problem)
+            if (ClientKeyList.Read(Context, message.Keys, out IReadOnlyList<AdvertisedKey>? list, out byte[]? session) is { } problem)
             {
                 return Abort(problem);
             }
@@ -63,32 +63,36 @@ public sealed class ClientShareKeysState : ClientState
             sessionId = session!;
         }
 
-        Graph.NeighbourGraph graph = p.BuildGraph(relabelSeed);
-        var neighbours = new List<int>();
-        foreach (int node in graph.NeighboursOf(p.IndexOf(ClientId)))
+        // Only this client's row of the graph (not the whole graph); rows are sorted by cohort index, so by id.
+        int[] row = Graph.NeighbourRow.Of(p.GraphKind, p.Count, p.Degree, relabelSeed, p.IndexOf(ClientId));
+        var neighbours = new List<int>(row.Length);
+        var neighbourKeys = new List<AdvertisedKey>(row.Length);
+        foreach (int node in row)
         {
             int id = p.IdAt(node);
-            if (byId.ContainsKey(id))
+            if (ClientKeyList.Find(byId, id) is { } key)
             {
                 neighbours.Add(id);
+                neighbourKeys.Add(key);
             }
         }
 
-        neighbours.Sort();
         if (neighbours.Count + 1 < p.Threshold)
         {
             return Abort(ClientAbortReason.TooFewSurvivors);
         }
 
-        var seen = new HashSet<string>(StringComparer.Ordinal)
+        // Distinct keys: every neighbour key differs from this client's two keys and from every key before it (public
+        // bytes, compared directly; k is small, so the pairwise comparison allocates nothing and costs microseconds).
+        var seen = new ReadOnlyMemory<byte>[2 + (2 * neighbours.Count)];
+        seen[0] = Context.CipherPublicKey;
+        seen[1] = Context.MaskPublicKey;
+        int seenCount = 2;
+        for (int i = 0; i < neighbours.Count; i++)
         {
-            Convert.ToHexString(Context.CipherPublicKey),
-            Convert.ToHexString(Context.MaskPublicKey),
-        };
-        foreach (int v in neighbours)
-        {
-            AdvertisedKey key = byId[v];
-            if (!seen.Add(Convert.ToHexString(key.CipherPublicKey.Span)) || !seen.Add(Convert.ToHexString(key.MaskPublicKey.Span)))
+            int v = neighbours[i];
+            AdvertisedKey key = neighbourKeys[i];
+            if (!AddDistinct(seen, ref seenCount, key.CipherPublicKey.Memory) || !AddDistinct(seen, ref seenCount, key.MaskPublicKey.Memory))
             {
                 return Abort(ClientAbortReason.MalformedMessage);
             }
@@ -109,22 +113,22 @@ public sealed class ClientShareKeysState : ClientState
             }
         }
 
-        var encryptionKeys = new Dictionary<int, byte[]>(neighbours.Count);
-        foreach (int v in neighbours)
+        var encryptionKeys = new byte[neighbours.Count][];
+        for (int i = 0; i < neighbours.Count; i++)
         {
             var k = new byte[Primitives.SeedLength];
-            if (!Derivations.TryPairKey(p.Suite, Context.CipherKey!, byId[v].CipherPublicKey.Span, sessionId,
-                    Derivations.ShareEncryptionLabel, ClientId, v, k))
+            if (!Derivations.TryPairKey(p.Suite, Context.CipherKey!, neighbourKeys[i].CipherPublicKey.Span, sessionId,
+                    Derivations.ShareEncryptionLabel, ClientId, neighbours[i], k))
             {
-                foreach (byte[] derived in encryptionKeys.Values)
+                for (int j = 0; j < i; j++)
                 {
-                    Primitives.Wipe(derived);
+                    Primitives.Wipe(encryptionKeys[j]);
                 }
 
                 return Abort(ClientAbortReason.MalformedMessage);
             }
 
-            encryptionKeys[v] = k;
+            encryptionKeys[i] = k;
         }
 
         // Holders: the neighbours in U1 and this client itself; the x-coordinate of a share is its holder's id.
@@ -145,9 +149,15 @@ public sealed class ClientShareKeysState : ClientState
         }
 
         var response = new ShareKeysResponse { RoundNumber = p.RoundNumber, ClientId = (uint)ClientId };
-        byte[] plaintext = new byte[Derivations.SharePlaintextLength];
+        int ciphertextLength = Derivations.ShareCiphertextLength;
+        // One array holds every ciphertext of the response (each share wraps its slice): one allocation instead of k.
+        byte[] sealedShares = new byte[neighbours.Count * ciphertextLength];
+        Span<byte> plaintext = stackalloc byte[Derivations.SharePlaintextLength];
+        Span<byte> associatedData = stackalloc byte[Derivations.MaxShareAssociatedDataLength];
+        associatedData = associatedData[..Derivations.ShareAssociatedDataLength(sessionId.Length)];
         try
         {
+            int sent = 0;
             for (int i = 0; i < holders.Length; i++)
             {
                 int v = holders[i];
@@ -158,13 +168,15 @@ public sealed class ClientShareKeysState : ClientState
                 }
 
                 Primitives.WriteU32(plaintext, (uint)ClientId);
-                Primitives.WriteU32(plaintext.AsSpan(4), (uint)v);
-                seedShares[i].CopyTo(plaintext.AsSpan(8));
-                keyShares[i].CopyTo(plaintext.AsSpan(8 + Primitives.ShareValueLength));
-                var sealedShare = new byte[Derivations.ShareCiphertextLength];
-                Primitives.Seal(encryptionKeys[v], Derivations.ShareAssociatedData(sessionId, ClientId, v), plaintext,
-                    sealedShare, Context.Rng);
+                Primitives.WriteU32(plaintext[4..], (uint)v);
+                seedShares[i].CopyTo(plaintext[8..]);
+                keyShares[i].CopyTo(plaintext[(8 + Primitives.ShareValueLength)..]);
+                Derivations.WriteShareAssociatedData(sessionId, ClientId, v, associatedData);
+                Memory<byte> sealedShare = sealedShares.AsMemory(sent * ciphertextLength, ciphertextLength);
+                // holders is neighbours plus this client, both sorted: the sent-th neighbour is v.
+                Primitives.Seal(encryptionKeys[sent], associatedData, plaintext, sealedShare.Span, Context.Rng);
                 response.Shares.Add(new EncryptedShare { PeerId = (uint)v, Ciphertext = UnsafeByteOperations.UnsafeWrap(sealedShare) });
+                sent++;
                 Primitives.Wipe(seedShares[i]);
                 Primitives.Wipe(keyShares[i]);
             }
@@ -175,14 +187,34 @@ public sealed class ClientShareKeysState : ClientState
         }
 
         Context.SessionId = sessionId;
-        Context.Graph = graph;
+        Context.NeighbourRow = row;
         Context.KeyNeighbours = [.. neighbours];
-        foreach (int v in neighbours)
+        var maskKeys = new ReadOnlyMemory<byte>[neighbours.Count];
+        for (int i = 0; i < neighbours.Count; i++)
         {
-            Context.PeerMaskKeys[v] = byId[v].MaskPublicKey.ToByteArray();
-            Context.ShareEncryptionKeys[v] = encryptionKeys[v];
+            maskKeys[i] = neighbourKeys[i].MaskPublicKey.Memory;
+            Context.ShareEncryptionKeys[neighbours[i]] = encryptionKeys[i];
         }
 
+        Context.NeighbourMaskKeys = maskKeys;
+
         return Next(new ClientMaskedInputState(Context), new ClientToServer { ShareKeys = response });
+    }
+
+    /// <summary>Adds <paramref name="key"/> to the first <paramref name="count"/> entries of <paramref name="seen"/> unless it
+    /// equals one of them.</summary>
+    private static bool AddDistinct(ReadOnlyMemory<byte>[] seen, ref int count, ReadOnlyMemory<byte> key)
+    {
+        ReadOnlySpan<byte> bytes = key.Span;
+        for (int i = 0; i < count; i++)
+        {
+            if (bytes.SequenceEqual(seen[i].Span))
+            {
+                return false;
+            }
+        }
+
+        seen[count++] = key;
+        return true;
     }
 }

@@ -17,6 +17,15 @@ internal static class Relabelling
     /// <summary>Returns π with π[position] = label, a uniformly shuffled permutation of 0..count-1.</summary>
     internal static int[] DerivePermutation(ReadOnlySpan<byte> seed32, int count, int degree)
     {
+        var permutation = new int[count];
+        DerivePermutation(seed32, degree, permutation);
+        return permutation;
+    }
+
+    /// <summary>Writes π into <paramref name="permutation"/> (its length is the count n), for a caller's pooled buffer.</summary>
+    internal static void DerivePermutation(ReadOnlySpan<byte> seed32, int degree, Span<int> permutation)
+    {
+        int count = permutation.Length;
         Span<byte> streamKey = stackalloc byte[32];
         Hkdf.DeriveKey(
             seed32,
@@ -24,7 +33,6 @@ internal static class Relabelling
             DomainLabel.For(Purpose).Add((uint)count).Add((uint)degree),
             streamKey);
 
-        var permutation = new int[count];
         for (int i = 0; i < count; i++)
         {
             permutation[i] = i;
@@ -39,7 +47,5 @@ internal static class Relabelling
             int j = (int)stream.NextBelow((ulong)i + 1);
             (permutation[i], permutation[j]) = (permutation[j], permutation[i]);
         }
-
-        return permutation;
     }
 }

@@ -240,9 +240,91 @@ internal static class Derivations
     /// <summary>
     /// 32-byte key: HKDF-SHA256(ikm = DH(mine, peer), salt = S, info = PairLabel(purpose, a, b)). False for an invalid peer key.
     /// </summary>
+    /// <remarks>Allocation-free: the info (<see cref="PairLabel"/>'s bytes exactly) is written on the stack and the shared
+    /// secret never leaves a per-thread pinned buffer.</remarks>
     public static bool TryPairKey(Crypto.KeyAgreementSuite suite, PrivateKey mine, ReadOnlySpan<byte> peerPublicKey,
-        ReadOnlySpan<byte> sessionId, string purpose, int a, int b, Span<byte> output) =>
-        Primitives.TryAgreeAndDerive(suite, mine, peerPublicKey, sessionId, PairLabel(purpose, a, b), output);
+        ReadOnlySpan<byte> sessionId, string purpose, int a, int b, Span<byte> output)
+    {
+        Span<byte> info = stackalloc byte[MaxEncodedLength];
+        int length = WriteEncoding(purpose, false, [], Math.Min(a, b), true, Math.Max(a, b), info);
+        return Primitives.TryAgreeAndDerive(suite, mine, peerPublicKey, sessionId, info[..length], output);
+    }
+
+    /// <summary>Room on the stack for the short encodings written by <see cref="WriteEncoding"/> (pair labels, mask contexts).</summary>
+    internal const int MaxEncodedLength = 160;
+
+    /// <summary>Largest session id <see cref="WriteShareAssociatedData"/> takes (the protocol's is a 32-byte SHA-256).</summary>
+    internal const int MaxShareAssociatedDataLength = 64 + 8;
+
+    /// <summary>Length of <see cref="ShareAssociatedData"/> for a session id of <paramref name="sessionIdLength"/> bytes.</summary>
+    internal static int ShareAssociatedDataLength(int sessionIdLength)
+    {
+        int length = sessionIdLength + 8;
+        if (length > MaxShareAssociatedDataLength)
+        {
+            throw new ArgumentException("The session id is too long.", nameof(sessionIdLength));
+        }
+
+        return length;
+    }
+
+    /// <summary>Writes <see cref="ShareAssociatedData"/>(S, sender, recipient) into <paramref name="destination"/>
+    /// (exactly <see cref="ShareAssociatedDataLength"/> bytes).</summary>
+    internal static void WriteShareAssociatedData(ReadOnlySpan<byte> sessionId, int sender, int recipient, Span<byte> destination)
+    {
+        if (destination.Length != sessionId.Length + 8)
+        {
+            throw new ArgumentException("The destination must be exactly the session id's length + 8 bytes.", nameof(destination));
+        }
+
+        sessionId.CopyTo(destination);
+        Primitives.WriteU32(destination[sessionId.Length..], (uint)sender);
+        Primitives.WriteU32(destination[(sessionId.Length + 4)..], (uint)recipient);
+    }
+
+    /// <summary>Writes <see cref="SelfMaskContext"/> into <paramref name="destination"/>; returns its length.</summary>
+    internal static int WriteSelfMaskContext(ReadOnlySpan<byte> sessionId, int clientId, Span<byte> destination) =>
+        WriteEncoding(SelfMaskContextPurpose, true, sessionId, clientId, false, 0, destination);
+
+    /// <summary>Writes <see cref="PairwiseMaskContext"/> into <paramref name="destination"/>; returns its length.</summary>
+    internal static int WritePairwiseMaskContext(ReadOnlySpan<byte> sessionId, int a, int b, Span<byte> destination) =>
+        WriteEncoding(PairwiseMaskContextPurpose, true, sessionId, Math.Min(a, b), true, Math.Max(a, b), destination);
+
+    /// <summary>
+    /// Enc(purpose[, first], u32be(x)[, u32be(y)]) into <paramref name="destination"/> — <see cref="Encoder"/>'s bytes exactly
+    /// (header, then each part as u32be(length) ‖ bytes), the bracketed parts present when their flags say so.
+    /// </summary>
+    private static int WriteEncoding(string purpose, bool hasFirst, ReadOnlySpan<byte> first, int x, bool hasY, int y,
+        Span<byte> destination)
+    {
+        byte[] header = Encoder.HeaderOf(purpose);
+        int length = header.Length + (hasFirst ? 4 + first.Length : 0) + 8 + (hasY ? 8 : 0);
+        if (length > destination.Length)
+        {
+            throw new ArgumentException("The encoding does not fit the destination.", nameof(destination));
+        }
+
+        header.CopyTo(destination);
+        int at = header.Length;
+        if (hasFirst)
+        {
+            Primitives.WriteU32(destination[at..], (uint)first.Length);
+            first.CopyTo(destination[(at + 4)..]);
+            at += 4 + first.Length;
+        }
+
+        Primitives.WriteU32(destination[at..], 4);
+        Primitives.WriteU32(destination[(at + 4)..], (uint)x);
+        at += 8;
+        if (hasY)
+        {
+            Primitives.WriteU32(destination[at..], 4);
+            Primitives.WriteU32(destination[(at + 4)..], (uint)y);
+            at += 8;
+        }
+
+        return at;
+    }
 
     /// <summary>MaskPrg context of u's self mask: Enc("secagg/self-mask", S, u32be(u)).</summary>
     public static byte[] SelfMaskContext(ReadOnlySpan<byte> sessionId, int clientId) =>

@@ -47,19 +47,21 @@ internal static class Primitives
         return true;
     }
 
-    public static void Seal(ReadOnlySpan<byte> key32, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext,
-        Span<byte> output, RandomSource rng)
-    {
-        using SecretBytes key = SecretBytes.Import(key32);
-        Aead.Seal(key, associatedData, plaintext, output, rng);
-    }
+    /// <summary>HKDF-SHA256(ikm = DH(mine, peer), salt, info = an encoded label) into <paramref name="output"/> without
+    /// allocating (the shared secret stays in a per-thread pinned buffer, wiped at once); false for an invalid peer key.</summary>
+    public static bool TryAgreeAndDerive(KeyAgreementSuite suite, PrivateKey mine, ReadOnlySpan<byte> peerPublicKey,
+        ReadOnlySpan<byte> salt, ReadOnlySpan<byte> info, Span<byte> output) =>
+        Algorithm(suite).TryAgreeAndDerive(mine, peerPublicKey, salt, info, output);
 
+    /// <summary>AES-256-GCM seal with the key read from the caller's buffer (no copy of it).</summary>
+    public static void Seal(ReadOnlySpan<byte> key32, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext,
+        Span<byte> output, RandomSource rng) =>
+        Aead.SealWithKey(key32, associatedData, plaintext, output, rng);
+
+    /// <summary>AES-256-GCM open with the key read from the caller's buffer (no copy of it).</summary>
     public static bool TryOpen(ReadOnlySpan<byte> key32, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> sealedMessage,
-        Span<byte> plaintext)
-    {
-        using SecretBytes key = SecretBytes.Import(key32);
-        return Aead.TryOpen(key, associatedData, sealedMessage, plaintext);
-    }
+        Span<byte> plaintext) =>
+        Aead.TryOpenWithKey(key32, associatedData, sealedMessage, plaintext);
 
     public static int AeadOverhead => Aead.Overhead;
 
