@@ -228,13 +228,13 @@ public sealed class DiscreteLaplace
             }
 
             ulong v = 0;
-            while (random.BernoulliExpAtMostOne(1, 1))
+            while (random.BernoulliExpOne())
             {
                 v++;
             }
 
             ulong x = checked(u + (t * v));
-            ulong y = x / s;
+            ulong y = s == 1 ? x : x / s;
             bool negative = random.NextBit();
             if (negative && y == 0)
             {

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
 namespace SecureFedRec.Crypto.Internal;
@@ -34,9 +35,9 @@ internal sealed class RandomBuffer : IDisposable
             Refill();
         }
 
-        ulong v = BinaryPrimitives.ReadUInt64LittleEndian(_buffer.AsSpan(_position, 8));
+        ulong v = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_buffer), _position));
         _position += 8;
-        return v;
+        return BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -47,68 +48,48 @@ internal sealed class RandomBuffer : IDisposable
             Refill();
         }
 
-        uint v = BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(_position, 4));
+        uint v = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_buffer), _position));
         _position += 4;
-        return v;
+        return BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
+    }
+
+    /// <summary>Consumes one 32-bit draw without using it: Below(1) draws once and always returns 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SkipUInt32()
+    {
+        if (_position > _buffer.Length - 4)
+        {
+            Refill();
+        }
+
+        _position += 4;
     }
 
     internal bool NextBit() => (NextUInt32() & 1) != 0;
 
-    /// <summary>Uniform in [0, bound), bound ≥ 1.</summary>
+    /// <summary>Uniform in [0, bound), bound ≥ 1: Lemire with one 32-bit draw per attempt when the bound fits in 32 bits,
+    /// else one 64-bit draw per attempt.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ulong Below(ulong bound)
     {
         if (bound <= uint.MaxValue)
         {
             uint b = (uint)bound;
             ulong m = (ulong)NextUInt32() * b;
-            uint low = (uint)m;
-            if (low < b)
+            if ((uint)m < b)
             {
-                uint threshold = unchecked(0u - b) % b;
-                while (low < threshold)
-                {
-                    m = (ulong)NextUInt32() * b;
-                    low = (uint)m;
-                }
+                m = BelowRetry32(m, b);
             }
 
             return m >> 32;
         }
 
-        UInt128 mm = (UInt128)NextUInt64() * bound;
-        ulong lo = (ulong)mm;
-        if (lo < bound)
-        {
-            ulong threshold = unchecked(0UL - bound) % bound;
-            while (lo < threshold)
-            {
-                mm = (UInt128)NextUInt64() * bound;
-                lo = (ulong)mm;
-            }
-        }
-
-        return (ulong)(mm >> 64);
+        return Below64(bound);
     }
 
-    /// <summary>Uniform in [0, bound), bound ≥ 1 (rejection over the bound's bit length above 64 bits).</summary>
-    internal UInt128 Below(UInt128 bound)
-    {
-        if (bound <= ulong.MaxValue)
-        {
-            return Below((ulong)bound);
-        }
-
-        int bits = 128 - (int)UInt128.LeadingZeroCount(bound);
-        UInt128 mask = bits == 128 ? UInt128.MaxValue : (UInt128.One << bits) - 1;
-        while (true)
-        {
-            UInt128 v = new UInt128(NextUInt64(), NextUInt64()) & mask;
-            if (v < bound)
-            {
-                return v;
-            }
-        }
-    }
+    /// <summary>Uniform in [0, bound), bound ≥ 1: 16 bytes per attempt above 2^64 (the first 8 the high word), masked to the
+    /// bound's bit length, rejected when not below the bound.</summary>
+    internal UInt128 Below(UInt128 bound) => bound <= ulong.MaxValue ? Below((ulong)bound) : BelowWide(bound, WideMask(bound));
 
     /// <summary>Uniform in [0, bound), bound ≥ 1.</summary>
     internal BigInteger Below(BigInteger bound)
@@ -145,42 +126,73 @@ internal sealed class RandomBuffer : IDisposable
         }
     }
 
-    /// <summary>Bernoulli(n/d) for 0 ≤ n ≤ d, d ≥ 1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool Bernoulli(UInt128 n, UInt128 d) => Below(d) < n;
-
-    /// <summary>Bernoulli(exp(−n/d)) for n ≥ 0, d ≥ 1 (CKS 2020 Algorithm 1 and its γ &gt; 1 extension).</summary>
-    internal bool BernoulliExp(UInt128 n, UInt128 d)
+    /// <summary>Bernoulli(exp(−n/d)) for n ≥ 0, d ≥ 1 (CKS 2020 Algorithm 1 and its γ &gt; 1 extension): ⌊n/d⌋ draws of
+    /// Bernoulli(exp(−1)), then Bernoulli(exp(−(n mod d)/d)). The quotient is only computed when n ≥ d.</summary>
+    internal bool BernoulliExp(ulong n, ulong d)
     {
-        UInt128 whole = n / d;
-        for (UInt128 i = 0; i < whole; i++)
+        if (n >= d)
         {
-            if (!BernoulliExpAtMostOne(1, 1))
+            ulong whole = n / d;
+            n -= whole * d;
+            for (ulong i = 0; i < whole; i++)
             {
-                return false;
+                if (!BernoulliExpOne())
+                {
+                    return false;
+                }
             }
         }
 
-        return BernoulliExpAtMostOne(n - (whole * d), d);
+        return BernoulliExpAtMostOne(n, d);
+    }
+
+    /// <summary>As <see cref="BernoulliExp(ulong, ulong)"/> with a 128-bit exponent; the same draws.</summary>
+    internal bool BernoulliExp(UInt128 n, UInt128 d)
+    {
+        if (n >= d)
+        {
+            UInt128 whole = n / d;
+            n -= whole * d;
+            for (UInt128 i = 0; i < whole; i++)
+            {
+                if (!BernoulliExpOne())
+                {
+                    return false;
+                }
+            }
+        }
+
+        return d <= ulong.MaxValue ? BernoulliExpAtMostOne((ulong)n, (ulong)d) : BernoulliExpAtMostOneWide(n, d);
     }
 
     /// <summary>Bernoulli(exp(−γ)), γ = n/d ∈ [0, 1]: K ← 1; while Bernoulli(γ/K): K ← K + 1; return K odd.
-    /// Bernoulli(γ/K) is drawn as Bernoulli(1/K) ∧ Bernoulli(n/d), which has the same law and avoids computing d·K.</summary>
-    internal bool BernoulliExpAtMostOne(UInt128 n, UInt128 d)
+    /// Bernoulli(γ/K) is drawn as Bernoulli(1/K) ∧ Bernoulli(n/d) (Below(K) = 0, then Below(d) &lt; n), which has the same
+    /// law and avoids computing d·K.</summary>
+    internal bool BernoulliExpAtMostOne(ulong n, ulong d)
     {
-        ulong k = 1;
-        while (true)
+        if (Below(d) >= n)
         {
-            if (k > 1 && Below(k) != 0)
-            {
-                break;
-            }
+            return true;
+        }
 
-            if (!Bernoulli(n, d))
-            {
-                break;
-            }
+        ulong k = 2;
+        while (Below(k) == 0 && Below(d) < n)
+        {
+            k++;
+        }
 
+        return (k & 1) == 1;
+    }
+
+    /// <summary>Bernoulli(exp(−1)): <see cref="BernoulliExpAtMostOne(ulong, ulong)"/> with n = d = 1, whose Bernoulli(1/1)
+    /// draws are consumed but need no arithmetic.</summary>
+    internal bool BernoulliExpOne()
+    {
+        SkipUInt32();
+        ulong k = 2;
+        while (Below(k) == 0)
+        {
+            SkipUInt32();
             k++;
         }
 
@@ -193,7 +205,7 @@ internal sealed class RandomBuffer : IDisposable
         BigInteger whole = BigInteger.DivRem(n, d, out BigInteger rest);
         for (BigInteger i = 0; i < whole; i++)
         {
-            if (!BernoulliExpAtMostOne(1, 1))
+            if (!BernoulliExpOne())
             {
                 return false;
             }
@@ -216,6 +228,72 @@ internal sealed class RandomBuffer : IDisposable
         }
 
         return (k & 1) == 1;
+    }
+
+    private static UInt128 WideMask(UInt128 bound)
+    {
+        int bits = 128 - (int)UInt128.LeadingZeroCount(bound);
+        return bits == 128 ? UInt128.MaxValue : (UInt128.One << bits) - 1;
+    }
+
+    /// <summary>The 128-bit case of <see cref="BernoulliExpAtMostOne(ulong, ulong)"/> (d &gt; 2^64), the bound's mask
+    /// computed once per call.</summary>
+    private bool BernoulliExpAtMostOneWide(UInt128 n, UInt128 d)
+    {
+        UInt128 mask = WideMask(d);
+        if (BelowWide(d, mask) >= n)
+        {
+            return true;
+        }
+
+        ulong k = 2;
+        while (Below(k) == 0 && BelowWide(d, mask) < n)
+        {
+            k++;
+        }
+
+        return (k & 1) == 1;
+    }
+
+    private UInt128 BelowWide(UInt128 bound, UInt128 mask)
+    {
+        while (true)
+        {
+            ulong upper = NextUInt64();
+            UInt128 v = new UInt128(upper, NextUInt64()) & mask;
+            if (v < bound)
+            {
+                return v;
+            }
+        }
+    }
+
+    private ulong BelowRetry32(ulong m, uint b)
+    {
+        uint threshold = unchecked(0u - b) % b;
+        while ((uint)m < threshold)
+        {
+            m = (ulong)NextUInt32() * b;
+        }
+
+        return m;
+    }
+
+    private ulong Below64(ulong bound)
+    {
+        UInt128 mm = (UInt128)NextUInt64() * bound;
+        ulong lo = (ulong)mm;
+        if (lo < bound)
+        {
+            ulong threshold = unchecked(0UL - bound) % bound;
+            while (lo < threshold)
+            {
+                mm = (UInt128)NextUInt64() * bound;
+                lo = (ulong)mm;
+            }
+        }
+
+        return (ulong)(mm >> 64);
     }
 
     private void Refill()
