@@ -184,6 +184,9 @@ def network_section(runs):
         out.append("| graph (networked / in process) | " + ", ".join(
             f"{d['network'].get('graph')} k = {d['network'].get('degree')} t = {d['network'].get('threshold')} / "
             f"{d['inProcess'].get('graph')} k = {d['inProcess'].get('degree')}" for d in datas) + " |")
+    if any("floor" in d for d in datas):
+        out.append("| machine floor in the same run: openssl AES-256-CTR, one core | " + ", ".join(
+            (f"{d['floor']['aes256CtrGBps']:.2f} GB/s" if d.get("floor", {}).get("aes256CtrGBps") else "not measured") for d in datas) + " |")
     out.append(f"| networked round (sum of phases, coordinator clock) | {rng([d['network']['roundSeconds'] for d in datas], ' s')} |")
     phases = OrderedDict()
     for d in datas:

@@ -47,6 +47,19 @@ public sealed class NetworkBenchSmokeTests
             Assert.True(network["meanBytesSentPerClient"]!.GetValue<double>() > 16 * 4, "a masked input of 16 words crossed the wire");
             Assert.True(network["coordinatorPeakRssMiB"]!.GetValue<double>() > 1);
             Assert.True(report["ratioNetworkToInProcess"]!.GetValue<double>() > 0);
+
+            // The same-run machine floor (openssl is installed by the prerequisites; without it the row says why).
+            JsonObject floor = report["floor"]!.AsObject();
+            Assert.False(string.IsNullOrEmpty(floor["openssl"]!.GetValue<string>()));
+            if (floor["aes256CtrGBps"] is { } aes)
+            {
+                Assert.True(aes.GetValue<double>() > 0);
+                Assert.Matches(@"machine floor in this run \(one core\): .* [0-9.]+ GB/s", output);
+            }
+            else
+            {
+                Assert.Contains("machine floor in this run: ", output, StringComparison.Ordinal);
+            }
         }
         finally
         {
