@@ -93,6 +93,26 @@ public sealed record NetworkBenchSettings(int Clients, int Dimension, double Dro
 /// </remarks>
 public static partial class NetworkBenchmark
 {
+    /// <summary>The coordinator process's environment as deployed (deploy/Dockerfile, deploy/securefedrec-coordinator.service).</summary>
+    private static readonly (string Name, string Value)[] CoordinatorEnvironment =
+    [
+        ("DOTNET_gcServer", "0"),
+        ("MALLOC_ARENA_MAX", "2"),
+        ("DOTNET_GCgen0size", "0x1000000"),
+    ];
+
+    /// <summary>The memory settings the coordinator process actually ran with (deployed defaults unless overridden).</summary>
+    private static string CoordinatorEnvironmentText()
+    {
+        IEnumerable<string> set = CoordinatorEnvironment.Select(e =>
+            e.Name + "=" + (Environment.GetEnvironmentVariable(e.Name) is { Length: > 0 } own ? own : e.Value));
+        IEnumerable<string> extra = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(k => k.StartsWith("DOTNET_GC", StringComparison.OrdinalIgnoreCase) && !CoordinatorEnvironment.Any(e => e.Name == k))
+            .Order(StringComparer.Ordinal)
+            .Select(k => k + "=" + Environment.GetEnvironmentVariable(k));
+        return string.Join(' ', set.Concat(extra));
+    }
+
     private static readonly Phase[] MeasuredPhases = [Phase.AdvertiseKeys, Phase.RelabelReveal, Phase.ShareKeys, Phase.MaskedInput, Phase.ConsistencyCheck, Phase.Unmasking];
 
     /// <summary>Runs the benchmark; returns the JSON report (also printed as text through <paramref name="output"/>).</summary>
@@ -168,6 +188,7 @@ public static partial class NetworkBenchmark
             ["phaseDeadline"] = deadline,
             ["maxMessageBytes"] = settings.MaxMessageBytes,
             ["cores"] = Environment.ProcessorCount,
+            ["coordinatorEnvironment"] = CoordinatorEnvironmentText(),
             ["loadAverageBefore"] = loadBefore,
             ["floor"] = new JsonObject
             {
@@ -428,7 +449,7 @@ public static partial class NetworkBenchmark
             File.WriteAllText(config, JsonSerializer.Serialize(new { Coordinator = coordinator }));
             _coordinator = StartCoordinator(config);
             Uri address = await WaitListeningAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
-            output($"coordinator: pid {_coordinator.Id} listening on {address}");
+            output($"coordinator: pid {_coordinator.Id} listening on {address}; memory environment {CoordinatorEnvironmentText()}");
 
             await using var relay = new LoopbackProxy(address.Port);
             var via = new Uri($"https://127.0.0.1:{relay.Port.ToString(CultureInfo.InvariantCulture)}");
@@ -603,11 +624,16 @@ public static partial class NetworkBenchmark
             start.ArgumentList.Add("coordinator");
             start.ArgumentList.Add("--config");
             start.ArgumentList.Add(config);
-            start.Environment["DOTNET_gcServer"] = "0";
             // The deployment's process-memory settings (deploy/Dockerfile, deploy/securefedrec-coordinator.service), so the
-            // peak RSS measured here is the deployed coordinator's.
-            start.Environment["MALLOC_ARENA_MAX"] = "2";
-            start.Environment["DOTNET_GCgen0size"] = "0x1000000";
+            // peak RSS measured here is the deployed coordinator's; a variable already set in this process's environment wins
+            // (to measure another setting without a rebuild).
+            foreach ((string name, string value) in CoordinatorEnvironment)
+            {
+                if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)))
+                {
+                    start.Environment[name] = value;
+                }
+            }
             return Process.Start(start) ?? throw new InvalidOperationException("Could not start the coordinator process.");
         }
 

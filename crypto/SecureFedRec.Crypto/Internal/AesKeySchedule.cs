@@ -11,11 +11,23 @@ namespace SecureFedRec.Crypto.Internal;
 /// An expanded AES key (computed once per stream with AESKEYGENASSIST, which is constant-time, or held by a .NET
 /// <see cref="System.Security.Cryptography.Aes"/> object on the portable path). Round keys live in a pinned array wiped on dispose.
 /// </summary>
+/// <remarks>
+/// The pinned round-key arrays are pooled (at most <see cref="PoolLimit"/> kept): a client opens k + 1 streams per round and
+/// the coordinator one per survivor plus k per dropped client, so without the pool every round allocates that many pinned
+/// arrays. An array is wiped before it is pooled, and taken back from this schedule exactly once (dispose is idempotent), so
+/// no two live schedules ever share one.
+/// </remarks>
 internal sealed class AesKeySchedule : IDisposable
 {
+    /// <summary>Most wiped round-key arrays kept for reuse (4096 × 264 bytes ≈ 1 MiB).</summary>
+    internal const int PoolLimit = 4096;
+
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<Vector128<byte>[]> Pool = new();
+    private static int _pooled;
+
     private readonly AesCtrBackend _backend;
     private readonly int _rounds;
-    private readonly Vector128<byte>[]? _roundKeys;
+    private Vector128<byte>[]? _roundKeys;
     private readonly System.Security.Cryptography.Aes? _portable;
 
     internal AesKeySchedule(ReadOnlySpan<byte> key, AesCtrBackend backend)
@@ -34,7 +46,7 @@ internal sealed class AesKeySchedule : IDisposable
         }
         else
         {
-            _roundKeys = GC.AllocateArray<Vector128<byte>>(15, pinned: true);
+            _roundKeys = RentRoundKeys();
             if (key.Length == 16)
             {
                 AesKeyExpansion.Expand128(key, _roundKeys);
@@ -48,12 +60,36 @@ internal sealed class AesKeySchedule : IDisposable
 
     public void Dispose()
     {
-        if (_roundKeys is not null)
+        if (System.Threading.Interlocked.Exchange(ref _roundKeys, null) is { } keys)
         {
-            CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(_roundKeys.AsSpan()));
+            CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(keys.AsSpan()));
+            ReturnRoundKeys(keys);
         }
 
         _portable?.Dispose();
+    }
+
+    private static Vector128<byte>[] RentRoundKeys()
+    {
+        if (Pool.TryDequeue(out Vector128<byte>[]? keys))
+        {
+            System.Threading.Interlocked.Decrement(ref _pooled);
+            return keys;
+        }
+
+        return GC.AllocateArray<Vector128<byte>>(15, pinned: true);
+    }
+
+    private static void ReturnRoundKeys(Vector128<byte>[] wiped)
+    {
+        if (System.Threading.Interlocked.Increment(ref _pooled) <= PoolLimit)
+        {
+            Pool.Enqueue(wiped);
+        }
+        else
+        {
+            System.Threading.Interlocked.Decrement(ref _pooled);
+        }
     }
 
     /// <summary>Writes the keystream for counter values <paramref name="counter"/>, +1, … into <paramref name="output"/> (any length).</summary>

@@ -57,13 +57,14 @@ public sealed class ClientConsistencyCheckState : ClientState
 internal static class ClientChecks
 {
     /// <summary>Reads a strictly increasing list of cohort ids; false for an unknown or repeated id.</summary>
-    public static bool TryReadIds(IEnumerable<uint> wire, SecAggParameters p,
+    public static bool TryReadIds(IReadOnlyList<uint> wire, SecAggParameters p,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out int[]? ids)
     {
-        var list = new List<int>();
+        var read = new int[wire.Count];
         uint previous = 0;
-        foreach (uint id in wire)
+        for (int i = 0; i < read.Length; i++)
         {
+            uint id = wire[i];
             if (id <= previous || id > int.MaxValue || !p.Contains((int)id))
             {
                 ids = null;
@@ -71,10 +72,10 @@ internal static class ClientChecks
             }
 
             previous = id;
-            list.Add((int)id);
+            read[i] = (int)id;
         }
 
-        ids = [.. list];
+        ids = read;
         return true;
     }
 

@@ -134,56 +134,57 @@ public sealed class ClientShareKeysState : ClientState
         // Holders: the neighbours in U1 and this client itself; the x-coordinate of a share is its holder's id.
         int[] holders = [.. neighbours, ClientId];
         Array.Sort(holders);
-        byte[] maskPrivate = new byte[Primitives.SeedLength];
-        byte[][] seedShares;
-        byte[][] keyShares;
+
+        // Both sharings are written into one rented buffer (share i of b_u at 33·i, share i of the mask key after all of
+        // those), wiped before it goes back to the pool: no per-share objects.
+        int shareBytes = Primitives.ShareValueLength * holders.Length;
+        byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent(2 * shareBytes);
+        Span<byte> shares = rented.AsSpan(0, 2 * shareBytes);
+        var response = new ShareKeysResponse { RoundNumber = p.RoundNumber, ClientId = (uint)ClientId };
+        Span<byte> plaintext = stackalloc byte[Derivations.SharePlaintextLength];
+        Span<byte> associatedData = stackalloc byte[Derivations.MaxShareAssociatedDataLength];
+        Span<byte> maskPrivate = stackalloc byte[Primitives.SeedLength];
         try
         {
             Context.MaskKey!.ExportPrivateKey(maskPrivate);
-            seedShares = Primitives.Split(Context.SelfSeed, p.Threshold, holders, Context.Rng);
-            keyShares = Primitives.Split(maskPrivate, p.Threshold, holders, Context.Rng);
-        }
-        finally
-        {
+            Primitives.SplitInto(Context.SelfSeed, p.Threshold, holders, shares[..shareBytes], Context.Rng);
+            Primitives.SplitInto(maskPrivate, p.Threshold, holders, shares[shareBytes..], Context.Rng);
             Primitives.Wipe(maskPrivate);
-        }
 
-        var response = new ShareKeysResponse { RoundNumber = p.RoundNumber, ClientId = (uint)ClientId };
-        int ciphertextLength = Derivations.ShareCiphertextLength;
-        // One array holds every ciphertext of the response (each share wraps its slice): one allocation instead of k.
-        byte[] sealedShares = new byte[neighbours.Count * ciphertextLength];
-        Span<byte> plaintext = stackalloc byte[Derivations.SharePlaintextLength];
-        Span<byte> associatedData = stackalloc byte[Derivations.MaxShareAssociatedDataLength];
-        associatedData = associatedData[..Derivations.ShareAssociatedDataLength(sessionId.Length)];
-        try
-        {
+            int ciphertextLength = Derivations.ShareCiphertextLength;
+            // One array holds every ciphertext of the response (each share wraps its slice): one allocation instead of k.
+            byte[] sealedShares = new byte[neighbours.Count * ciphertextLength];
+            associatedData = associatedData[..Derivations.ShareAssociatedDataLength(sessionId.Length)];
             int sent = 0;
             for (int i = 0; i < holders.Length; i++)
             {
                 int v = holders[i];
+                ReadOnlySpan<byte> seedShare = shares.Slice(Primitives.ShareValueLength * i, Primitives.ShareValueLength);
+                ReadOnlySpan<byte> keyShare = shares.Slice(shareBytes + (Primitives.ShareValueLength * i), Primitives.ShareValueLength);
                 if (v == ClientId)
                 {
-                    Context.HeldShares[ClientId] = (seedShares[i], keyShares[i]);
+                    Context.HeldShares[ClientId] = (seedShare.ToArray(), keyShare.ToArray());
                     continue;
                 }
 
                 Primitives.WriteU32(plaintext, (uint)ClientId);
                 Primitives.WriteU32(plaintext[4..], (uint)v);
-                seedShares[i].CopyTo(plaintext[8..]);
-                keyShares[i].CopyTo(plaintext[(8 + Primitives.ShareValueLength)..]);
+                seedShare.CopyTo(plaintext[8..]);
+                keyShare.CopyTo(plaintext[(8 + Primitives.ShareValueLength)..]);
                 Derivations.WriteShareAssociatedData(sessionId, ClientId, v, associatedData);
                 Memory<byte> sealedShare = sealedShares.AsMemory(sent * ciphertextLength, ciphertextLength);
                 // holders is neighbours plus this client, both sorted: the sent-th neighbour is v.
                 Primitives.Seal(encryptionKeys[sent], associatedData, plaintext, sealedShare.Span, Context.Rng);
                 response.Shares.Add(new EncryptedShare { PeerId = (uint)v, Ciphertext = UnsafeByteOperations.UnsafeWrap(sealedShare) });
                 sent++;
-                Primitives.Wipe(seedShares[i]);
-                Primitives.Wipe(keyShares[i]);
             }
         }
         finally
         {
+            Primitives.Wipe(maskPrivate);
             Primitives.Wipe(plaintext);
+            Primitives.Wipe(shares);
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         }
 
         Context.SessionId = sessionId;

@@ -35,8 +35,8 @@ public sealed class ClientUnmaskingState : ClientState
             return Abort(ClientAbortReason.UnknownOrDuplicateClient);
         }
 
-        var survivorSet = new HashSet<int>(survivors);
-        if (dropped.Any(survivorSet.Contains))
+        // Both lists are strictly ascending (TryReadIds), so membership is a binary search: no per-client set of n ids.
+        if (dropped.Any(d => IsIn(survivors, d)))
         {
             return Abort(ClientAbortReason.ConflictingShareRequest);
         }
@@ -54,7 +54,7 @@ public sealed class ClientUnmaskingState : ClientState
             foreach (SurvivorSignature signature in message.Signatures)
             {
                 int id = (int)Math.Min(signature.ClientId, int.MaxValue);
-                if (signature.ClientId <= previous || id == ClientId || !survivorSet.Contains(id) || !Context.IsNeighbour(id))
+                if (signature.ClientId <= previous || id == ClientId || !IsIn(survivors, id) || !Context.IsNeighbour(id))
                 {
                     return Abort(ClientAbortReason.UnknownOrDuplicateClient);
                 }
@@ -84,10 +84,9 @@ public sealed class ClientUnmaskingState : ClientState
         }
 
         // Every neighbour that sent shares must be in exactly one list; dropped neighbours must have sent shares.
-        var droppedSet = new HashSet<int>(dropped);
         foreach (int owner in Context.HeldShares.Keys)
         {
-            if (owner != ClientId && !survivorSet.Contains(owner) && !droppedSet.Contains(owner))
+            if (owner != ClientId && !IsIn(survivors, owner) && !IsIn(dropped, owner))
             {
                 return Abort(ClientAbortReason.InconsistentSurvivors);
             }
@@ -104,7 +103,7 @@ public sealed class ClientUnmaskingState : ClientState
         var response = new UnmaskingResponse { RoundNumber = p.RoundNumber, ClientId = (uint)ClientId };
         foreach ((int owner, (byte[] seedShare, byte[] keyShare)) in Context.HeldShares)
         {
-            bool survived = survivorSet.Contains(owner);
+            bool survived = IsIn(survivors, owner);
             response.Shares.Add(new RevealedShare
             {
                 OwnerId = (uint)owner,
@@ -116,4 +115,6 @@ public sealed class ClientUnmaskingState : ClientState
         Context.Dispose();
         return Next(new ClientCompletedState(Context), new ClientToServer { Unmasking = response });
     }
+
+    private static bool IsIn(int[] ascending, int id) => Array.BinarySearch(ascending, id) >= 0;
 }

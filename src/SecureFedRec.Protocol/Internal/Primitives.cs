@@ -110,6 +110,11 @@ internal static class Primitives
         return values;
     }
 
+    /// <summary>Shamir shares of a 32-byte secret for holders <paramref name="xs"/> written to <paramref name="ys"/> (33 bytes
+    /// each, in holder order) without allocating; the same randomness and shares as <see cref="Split"/>. The caller wipes ys.</summary>
+    public static void SplitInto(ReadOnlySpan<byte> secret32, int threshold, ReadOnlySpan<int> xs, Span<byte> ys, RandomSource rng) =>
+        Shamir.SplitInto(secret32, threshold, xs, ys, rng);
+
     /// <summary>Reconstructs a 32-byte secret from (x, 33-byte value) pairs.</summary>
     public static ShamirResult TryReconstruct(IReadOnlyList<(int X, byte[] Value)> shares, int threshold, Span<byte> secret32)
     {
