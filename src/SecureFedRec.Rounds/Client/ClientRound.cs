@@ -302,7 +302,8 @@ public sealed class ClientRound
         {
             ModelRelease model = await transport.GetModelAsync(contract.ModelVersion, cancellationToken).ConfigureAwait(false);
             LocalUpdate update = await _options.UpdateSource(new UpdateRequest(contract, model), cancellationToken).ConfigureAwait(false);
-            encoded = new UpdateCodec(contract).Encode(update, _options.NoiseRandom ?? RandomSource.System);
+            encoded = await ComputeThreads.RunAsync(() => new UpdateCodec(contract).Encode(update, _options.NoiseRandom ?? RandomSource.System),
+                cancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException ex)
         {
@@ -446,7 +447,8 @@ public sealed class ClientRound
         ServerToClient message = first;
         while (true)
         {
-            ClientSessionStep step = session.Handle(message);
+            ServerToClient current = message;
+            ClientSessionStep step = await ComputeThreads.RunAsync(() => session.Handle(current), cancellationToken).ConfigureAwait(false);
             switch (step.Status)
             {
                 case ClientSessionStatus.Completed:
