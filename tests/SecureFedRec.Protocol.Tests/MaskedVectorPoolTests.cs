@@ -99,6 +99,8 @@ public class MaskedVectorPoolTests
     [InlineData(20, 4, 257, 20, 0.1, ThreatMode.HonestButCurious, GraphKind.Harary, 6, 2)]
     [InlineData(20, 5, 4096 + 3, 32, 0.15, ThreatMode.Malicious, GraphKind.Harary, 8, 2)]
     [InlineData(12, 4, 33, 7, 0.25, ThreatMode.Malicious, GraphKind.Harary, 6, 3)]
+    // t > 64: the coordinator reconstructs from a rented (not stack) buffer of y values; 8 dropped clients' keys rebuilt.
+    [InlineData(80, 66, 16, 32, 0.1, ThreatMode.Malicious, GraphKind.Full, null, 2)]
     public void A_pooled_round_gives_the_same_sum_as_the_unpooled_one(int n, int t, int d, int bits, double dropout,
         ThreatMode mode, GraphKind graph, int? degree, int threads)
     {

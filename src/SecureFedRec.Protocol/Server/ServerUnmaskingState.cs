@@ -218,24 +218,46 @@ public sealed class ServerUnmaskingState : ServerState
     private bool TryReconstruct(int owner, int[] xs, LagrangeCache cache, Span<byte> secret)
     {
         List<(int X, byte[] Value)> shares = Context.Revealed[owner];
-        var holders = new List<ShamirShare>(xs.Length);
+        // The y values of the chosen holders, in the cache's x order, in one wiped buffer (no share objects per holder).
+        int length = Primitives.ShareValueLength * xs.Length;
+        byte[]? rented = length > YsOnStackBytes ? System.Buffers.ArrayPool<byte>.Shared.Rent(length) : null;
+        Span<byte> ys = (rented is not null ? rented.AsSpan() : stackalloc byte[YsOnStackBytes])[..length];
         try
         {
-            foreach (int x in xs)
+            for (int i = 0; i < xs.Length; i++)
             {
-                holders.Add(ShamirShare.Import(x, shares.Find(s => s.X == x).Value));
+                byte[]? value = null;
+                foreach ((int x, byte[] y) in shares)
+                {
+                    if (x == xs[i])
+                    {
+                        value = y;
+                        break;
+                    }
+                }
+
+                if (value is null || value.Length != Primitives.ShareValueLength)
+                {
+                    return false;
+                }
+
+                value.CopyTo(ys.Slice(Primitives.ShareValueLength * i, Primitives.ShareValueLength));
             }
 
-            return cache.TryReconstruct(holders, secret) == ShamirResult.Ok;
+            return cache.TryReconstruct(ys, secret) == ShamirResult.Ok;
         }
         finally
         {
-            foreach (ShamirShare share in holders)
+            Primitives.Wipe(ys);
+            if (rented is not null)
             {
-                share.Dispose();
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
             }
         }
     }
+
+    /// <summary>y values of up to 64 holders (t ≤ 64) reconstruct from the stack.</summary>
+    private const int YsOnStackBytes = Primitives.ShareValueLength * 64;
 
     /// <summary>
     /// One parallel pass over the owners (dropped first: their items are the longest): reconstruct the owner's secret,
