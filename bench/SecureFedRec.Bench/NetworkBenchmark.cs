@@ -101,11 +101,15 @@ public static partial class NetworkBenchmark
         ("DOTNET_GCgen0size", "0x1000000"),
     ];
 
-    /// <summary>The memory settings the coordinator process actually ran with (deployed defaults unless overridden).</summary>
+    /// <summary>The memory settings the coordinator process runs with: each deployed default unless this process's own
+    /// environment sets the variable (to measure another setting without a rebuild).</summary>
+    private static IEnumerable<(string Name, string Value)> EffectiveCoordinatorEnvironment() => CoordinatorEnvironment.Select(e =>
+        (e.Name, Environment.GetEnvironmentVariable(e.Name) is { Length: > 0 } own ? own : e.Value));
+
+    /// <summary>Those settings and any other DOTNET_GC* variable the coordinator inherits, as one line.</summary>
     private static string CoordinatorEnvironmentText()
     {
-        IEnumerable<string> set = CoordinatorEnvironment.Select(e =>
-            e.Name + "=" + (Environment.GetEnvironmentVariable(e.Name) is { Length: > 0 } own ? own : e.Value));
+        IEnumerable<string> set = EffectiveCoordinatorEnvironment().Select(e => e.Name + "=" + e.Value);
         IEnumerable<string> extra = Environment.GetEnvironmentVariables().Keys.Cast<string>()
             .Where(k => k.StartsWith("DOTNET_GC", StringComparison.OrdinalIgnoreCase) && !CoordinatorEnvironment.Any(e => e.Name == k))
             .Order(StringComparer.Ordinal)
@@ -625,14 +629,10 @@ public static partial class NetworkBenchmark
             start.ArgumentList.Add("--config");
             start.ArgumentList.Add(config);
             // The deployment's process-memory settings (deploy/Dockerfile, deploy/securefedrec-coordinator.service), so the
-            // peak RSS measured here is the deployed coordinator's; a variable already set in this process's environment wins
-            // (to measure another setting without a rebuild).
-            foreach ((string name, string value) in CoordinatorEnvironment)
+            // peak RSS measured here is the deployed coordinator's.
+            foreach ((string name, string value) in EffectiveCoordinatorEnvironment())
             {
-                if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)))
-                {
-                    start.Environment[name] = value;
-                }
+                start.Environment[name] = value;
             }
             return Process.Start(start) ?? throw new InvalidOperationException("Could not start the coordinator process.");
         }

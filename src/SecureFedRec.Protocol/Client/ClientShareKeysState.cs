@@ -149,7 +149,6 @@ public sealed class ClientShareKeysState : ClientState
             Context.MaskKey!.ExportPrivateKey(maskPrivate);
             Primitives.SplitInto(Context.SelfSeed, p.Threshold, holders, shares[..shareBytes], Context.Rng);
             Primitives.SplitInto(maskPrivate, p.Threshold, holders, shares[shareBytes..], Context.Rng);
-            Primitives.Wipe(maskPrivate);
 
             int ciphertextLength = Derivations.ShareCiphertextLength;
             // One array holds every ciphertext of the response (each share wraps its slice): one allocation instead of k.

@@ -26,6 +26,9 @@ internal static class ComputeThreads
 
     private sealed class DedicatedScheduler : TaskScheduler
     {
+        [ThreadStatic]
+        private static bool _onComputeThread;
+
         private readonly BlockingCollection<Task> _queue = [];
 
         public DedicatedScheduler(int threads)
@@ -48,13 +51,13 @@ internal static class ComputeThreads
         protected override void QueueTask(Task task) => _queue.Add(task);
 
         // Inlining would run a step on the caller's (pool) thread: only when the caller already is a compute thread.
-        protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) =>
-            Thread.CurrentThread.Name?.StartsWith("sfr-compute-", StringComparison.Ordinal) == true && TryExecuteTask(task);
+        protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) => _onComputeThread && TryExecuteTask(task);
 
         protected override IEnumerable<Task> GetScheduledTasks() => _queue.ToArray();
 
         private void Work()
         {
+            _onComputeThread = true;
             foreach (Task task in _queue.GetConsumingEnumerable())
             {
                 TryExecuteTask(task);
