@@ -140,17 +140,31 @@ public static class RosterFile
     public static string FormatTime(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
     /// <summary>Parses a time in the file's format (UTC, whole seconds); false otherwise.</summary>
+    /// <remarks>Exactly <c>yyyy-MM-ddTHH:mm:ssZ</c>: ASCII digits at fixed places, year 0001–9999, a day that exists in its
+    /// month, hours 00–23, minutes and seconds 00–59 (no leap second), the literal <c>T</c> and <c>Z</c>. The same strings as
+    /// <see cref="DateTime.TryParseExact(string, string, IFormatProvider, DateTimeStyles, out DateTime)"/> with that format,
+    /// read without it: every member of a roster has two times and every client reads every member each round.</remarks>
     public static bool TryParseTime(string? text, out DateTimeOffset time)
     {
-        if (text is { Length: 20 } && DateTime.TryParseExact(text, TimeFormat, CultureInfo.InvariantCulture,
-                DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out DateTime parsed))
+        time = default;
+        if (text is not { Length: 20 } || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':' || text[19] != 'Z')
         {
-            time = new DateTimeOffset(parsed, TimeSpan.Zero);
-            return true;
+            return false;
         }
 
-        time = default;
-        return false;
+        if (!Digits(text, 0, 4, out int year) || !Digits(text, 5, 2, out int month) || !Digits(text, 8, 2, out int day)
+            || !Digits(text, 11, 2, out int hour) || !Digits(text, 14, 2, out int minute) || !Digits(text, 17, 2, out int second))
+        {
+            return false;
+        }
+
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+        {
+            return false;
+        }
+
+        time = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.Zero);
+        return true;
     }
 
     /// <summary>Parses lowercase hex (even length); false for anything else.</summary>
@@ -176,50 +190,52 @@ public static class RosterFile
 
     private static RosterDocument Read(JsonElement root)
     {
-        Dictionary<string, JsonElement> top = Fields(root, "roster", TopFields, optional: ["signature"]);
-        string format = Text(top, "format", "roster");
+        var rosterAt = new Where("roster");
+        JsonElement[] top = Fields(root, rosterAt, TopFields, optional: ["signature"]);
+        string format = Text(top, TopFields, "format", rosterAt);
         if (format != RosterEncoding.FormatName)
         {
             throw new RosterFormatException(RosterRefusal.UnsupportedFormat, $"format: \"{Clip(format)}\" is not {RosterEncoding.FormatName}");
         }
 
-        string consortium = Text(top, "consortium", "roster");
-        JsonElement versionElement = top["version"];
+        string consortium = Text(top, TopFields, "consortium", rosterAt);
+        JsonElement versionElement = Field(top, TopFields, "version");
         if (versionElement.ValueKind != JsonValueKind.Number || !versionElement.TryGetUInt64(out ulong version) || version > MaxVersion)
         {
             throw Bad($"version: an integer in [0, {MaxVersion}]");
         }
 
-        DateTimeOffset notBefore = Time(top, "notBefore", "roster");
-        DateTimeOffset notAfter = Time(top, "notAfter", "roster");
-        Dictionary<string, JsonElement> authority = Fields(top["authority"], "authority", AuthorityFields, optional: []);
-        IdentitySuite authoritySuite = Suite(authority, "authority");
-        byte[] authorityKey = Hex(authority, "publicKey", "authority");
+        DateTimeOffset notBefore = Time(top, TopFields, "notBefore", rosterAt);
+        DateTimeOffset notAfter = Time(top, TopFields, "notAfter", rosterAt);
+        var authorityAt = new Where("authority");
+        JsonElement[] authority = Fields(Field(top, TopFields, "authority"), authorityAt, AuthorityFields, optional: []);
+        IdentitySuite authoritySuite = Suite(authority, AuthorityFields, authorityAt);
+        byte[] authorityKey = Hex(authority, AuthorityFields, "publicKey", authorityAt);
 
-        var members = new List<RosterMember>();
-        int i = 0;
-        foreach (JsonElement element in Array(top, "members"))
+        var memberElements = Array(top, "members");
+        var members = new List<RosterMember>(memberElements.Count);
+        for (int i = 0; i < memberElements.Count; i++)
         {
-            string where = $"members[{i++}]";
-            Dictionary<string, JsonElement> m = Fields(element, where, MemberFields, optional: []);
-            members.Add(new RosterMember(Text(m, "organisation", where), Text(m, "clientId", where), Suite(m, where), Hex(m, "publicKey", where),
-                Time(m, "notBefore", where), Time(m, "notAfter", where)));
+            var where = new Where("members", i);
+            JsonElement[] m = Fields(memberElements[i], where, MemberFields, optional: []);
+            members.Add(new RosterMember(Text(m, MemberFields, "organisation", where), Text(m, MemberFields, "clientId", where), Suite(m, MemberFields, where),
+                Hex(m, MemberFields, "publicKey", where), Time(m, MemberFields, "notBefore", where), Time(m, MemberFields, "notAfter", where)));
         }
 
-        var revocations = new List<RosterRevocation>();
-        i = 0;
-        foreach (JsonElement element in Array(top, "revocations"))
+        var revocationElements = Array(top, "revocations");
+        var revocations = new List<RosterRevocation>(revocationElements.Count);
+        for (int i = 0; i < revocationElements.Count; i++)
         {
-            string where = $"revocations[{i++}]";
-            Dictionary<string, JsonElement> r = Fields(element, where, RevocationFields, optional: []);
-            revocations.Add(new RosterRevocation(Text(r, "organisation", where), Text(r, "clientId", where), Suite(r, where), Hex(r, "publicKey", where),
-                Time(r, "revokedAt", where)));
+            var where = new Where("revocations", i);
+            JsonElement[] r = Fields(revocationElements[i], where, RevocationFields, optional: []);
+            revocations.Add(new RosterRevocation(Text(r, RevocationFields, "organisation", where), Text(r, RevocationFields, "clientId", where),
+                Suite(r, RevocationFields, where), Hex(r, RevocationFields, "publicKey", where), Time(r, RevocationFields, "revokedAt", where)));
         }
 
         byte[] signature = [];
-        if (top.ContainsKey("signature"))
+        if (Field(top, TopFields, "signature").ValueKind != JsonValueKind.Undefined)
         {
-            signature = Hex(top, "signature", "roster");
+            signature = Hex(top, TopFields, "signature", rosterAt);
             if (signature.Length == 0)
             {
                 throw Bad("signature: empty");
@@ -230,60 +246,73 @@ public static class RosterFile
         return new RosterDocument(content, signature);
     }
 
-    private static Dictionary<string, JsonElement> Fields(JsonElement element, string where, string[] allowed, string[] optional)
+    /// <summary>The values of an object's fields, in the order of <paramref name="allowed"/> (an absent optional field is
+    /// an undefined element). Names are compared without being materialised; a name is only turned into a string for an
+    /// error message.</summary>
+    private static JsonElement[] Fields(JsonElement element, Where where, string[] allowed, string[] optional)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
             throw Bad(where + ": not an object");
         }
 
-        var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        var fields = new JsonElement[allowed.Length];
         foreach (JsonProperty property in element.EnumerateObject())
         {
-            if (System.Array.IndexOf(allowed, property.Name) < 0)
+            int k = 0;
+            while (k < allowed.Length && !property.NameEquals(allowed[k]))
+            {
+                k++;
+            }
+
+            if (k == allowed.Length)
             {
                 throw Bad($"{where}: unknown field \"{Clip(property.Name)}\"");
             }
 
-            if (!fields.TryAdd(property.Name, property.Value))
+            if (fields[k].ValueKind != JsonValueKind.Undefined)
             {
-                throw Bad($"{where}: field \"{property.Name}\" given twice");
+                throw Bad($"{where}: field \"{allowed[k]}\" given twice");
             }
+
+            fields[k] = property.Value;
         }
 
-        foreach (string name in allowed)
+        for (int k = 0; k < allowed.Length; k++)
         {
-            if (!fields.ContainsKey(name) && System.Array.IndexOf(optional, name) < 0)
+            if (fields[k].ValueKind == JsonValueKind.Undefined && System.Array.IndexOf(optional, allowed[k]) < 0)
             {
-                throw Bad($"{where}: missing field \"{name}\"");
+                throw Bad($"{where}: missing field \"{allowed[k]}\"");
             }
         }
 
         return fields;
     }
 
-    private static string Text(Dictionary<string, JsonElement> fields, string name, string where)
+    private static JsonElement Field(JsonElement[] fields, string[] names, string name) => fields[System.Array.IndexOf(names, name)];
+
+    private static string Text(JsonElement[] fields, string[] names, string name, Where where)
     {
-        JsonElement e = fields[name];
+        JsonElement e = Field(fields, names, name);
         return e.ValueKind == JsonValueKind.String ? e.GetString()! : throw Bad($"{where}.{name}: not a string");
     }
 
-    private static DateTimeOffset Time(Dictionary<string, JsonElement> fields, string name, string where) =>
-        TryParseTime(Text(fields, name, where), out DateTimeOffset t) ? t : throw Bad($"{where}.{name}: not a time yyyy-MM-ddTHH:mm:ssZ");
+    private static DateTimeOffset Time(JsonElement[] fields, string[] names, string name, Where where) =>
+        TryParseTime(Text(fields, names, name, where), out DateTimeOffset t) ? t : throw Bad($"{where}.{name}: not a time yyyy-MM-ddTHH:mm:ssZ");
 
-    private static byte[] Hex(Dictionary<string, JsonElement> fields, string name, string where) =>
-        TryParseHex(Text(fields, name, where), out byte[] bytes) ? bytes : throw Bad($"{where}.{name}: not lowercase hex of whole bytes");
+    private static byte[] Hex(JsonElement[] fields, string[] names, string name, Where where) =>
+        TryParseHex(Text(fields, names, name, where), out byte[] bytes) ? bytes : throw Bad($"{where}.{name}: not lowercase hex of whole bytes");
 
-    private static IdentitySuite Suite(Dictionary<string, JsonElement> fields, string where)
+    private static IdentitySuite Suite(JsonElement[] fields, string[] names, Where where)
     {
-        string name = Text(fields, "suite", where);
+        string name = Text(fields, names, "suite", where);
         // An unknown suite becomes an undefined value, refused as UnsupportedSuite by RosterEncoding.Validate in document order.
         return IdentitySignature.TryParse(name, out IdentitySuite suite) ? suite : 0;
     }
 
-    private static JsonElement.ArrayEnumerator Array(Dictionary<string, JsonElement> fields, string name)
+    private static List<JsonElement> Array(JsonElement[] top, string name)
     {
-        JsonElement e = fields[name];
+        JsonElement e = Field(top, TopFields, name);
         if (e.ValueKind != JsonValueKind.Array)
         {
             throw Bad($"roster.{name}: not an array");
@@ -294,7 +323,19 @@ public static class RosterFile
             throw Bad($"roster.{name}: more than {RosterEncoding.MaxEntries} entries");
         }
 
-        return e.EnumerateArray();
+        var list = new List<JsonElement>(e.GetArrayLength());
+        foreach (JsonElement item in e.EnumerateArray())
+        {
+            list.Add(item);
+        }
+
+        return list;
+    }
+
+    /// <summary>Where a field is, for error messages only: "roster", "authority" or "members[i]" (built when a message is).</summary>
+    private readonly record struct Where(string Name, int Index = -1)
+    {
+        public override string ToString() => Index < 0 ? Name : Name + "[" + Index.ToString(CultureInfo.InvariantCulture) + "]";
     }
 
     private static string Clip(string text)
@@ -306,6 +347,23 @@ public static class RosterFile
         }
 
         return sb.ToString();
+    }
+
+    private static bool Digits(string text, int start, int count, out int value)
+    {
+        value = 0;
+        for (int i = start; i < start + count; i++)
+        {
+            char c = text[i];
+            if (c is < '0' or > '9')
+            {
+                return false;
+            }
+
+            value = (value * 10) + (c - '0');
+        }
+
+        return true;
     }
 
     private static RosterCheck Malformed(string detail) => new(RosterRefusal.Malformed, detail);

@@ -18,7 +18,7 @@ namespace SecureFedRec.Privacy.Mechanism;
 /// itself does not fit into [−2^(b−1), 2^(b−1)) (parameters not made by <see cref="DistributedDpPlanner"/>), nothing can be
 /// told apart and the sum is withheld (<see cref="DecodeFailure.ModulusTooSmallForParameters"/>).</para>
 /// Randomness: rounding and noise come from the injected <see cref="RandomSource"/> (null ⇒ <see cref="RandomSource.System"/>).
-/// Thread-safe (no mutable state); the noise vector is wiped after use.
+/// Thread-safe (no mutable state); every intermediate of an encode (clipped update, rotation, rounding, noise) is wiped after use.
 /// </summary>
 public sealed class DistributedDiscreteGaussianMechanism
 {
@@ -54,10 +54,20 @@ public sealed class DistributedDiscreteGaussianMechanism
             throw new ArgumentException($"Update length {update.Length} differs from the round's dimension {_p.Dimension}.", nameof(update));
         }
 
-        var clipped = new double[update.Length];
-        update.CopyTo(clipped);
-        ClipInPlace(clipped, _p.Clip, nameof(update));
-        return EncodeClipped(clipped, roundSeed, rng ?? RandomSource.System);
+        var clipped = ArrayPool<double>.Shared.Rent(update.Length);
+        try
+        {
+            var span = clipped.AsSpan(0, update.Length);
+            update.CopyTo(span);
+            ClipInPlace(span, _p.Clip, nameof(update));
+            return EncodeClipped(span, roundSeed, rng ?? RandomSource.System);
+        }
+        finally
+        {
+            // The clipped update is the client's data: wiped before the buffer goes back to the pool.
+            Array.Clear(clipped, 0, update.Length);
+            ArrayPool<double>.Shared.Return(clipped);
+        }
     }
 
     /// <summary>
@@ -72,25 +82,40 @@ public sealed class DistributedDiscreteGaussianMechanism
             throw new ArgumentOutOfRangeException(nameof(userClip), userClip, $"The user clip must be in (0, c = {_p.Clip}].");
         }
 
-        var total = new double[_p.Dimension];
-        var user = new double[_p.Dimension];
-        foreach (var u in userUpdates)
+        var d = _p.Dimension;
+        var totalBuffer = ArrayPool<double>.Shared.Rent(d);
+        var userBuffer = ArrayPool<double>.Shared.Rent(d);
+        try
         {
-            if (u is null || u.Length != _p.Dimension)
+            var total = totalBuffer.AsSpan(0, d);
+            var user = userBuffer.AsSpan(0, d);
+            total.Clear();
+            foreach (var u in userUpdates)
             {
-                throw new ArgumentException($"Every user update must have length {_p.Dimension}.", nameof(userUpdates));
+                if (u is null || u.Length != d)
+                {
+                    throw new ArgumentException($"Every user update must have length {d}.", nameof(userUpdates));
+                }
+
+                u.CopyTo(user);
+                ClipInPlace(user, userClip, nameof(userUpdates));
+                for (var i = 0; i < total.Length; i++)
+                {
+                    total[i] += user[i];
+                }
             }
 
-            u.CopyTo(user, 0);
-            ClipInPlace(user, userClip, nameof(userUpdates));
-            for (var i = 0; i < total.Length; i++)
-            {
-                total[i] += user[i];
-            }
+            ClipInPlace(total, _p.Clip, nameof(userUpdates));
+            return EncodeClipped(total, roundSeed, rng ?? RandomSource.System);
         }
-
-        ClipInPlace(total, _p.Clip, nameof(userUpdates));
-        return EncodeClipped(total, roundSeed, rng ?? RandomSource.System);
+        finally
+        {
+            // Users' data and the silo's total: wiped before the buffers go back to the pool.
+            Array.Clear(totalBuffer, 0, d);
+            Array.Clear(userBuffer, 0, d);
+            ArrayPool<double>.Shared.Return(totalBuffer);
+            ArrayPool<double>.Shared.Return(userBuffer);
+        }
     }
 
     /// <summary>
@@ -213,45 +238,56 @@ public sealed class DistributedDiscreteGaussianMechanism
         }
     }
 
-    private uint[] EncodeClipped(double[] clipped, ReadOnlySpan<byte> roundSeed, RandomSource rng)
+    /// <summary>Rotation, scaling, rounding and noise of an already clipped update. Every intermediate (signs, the rotated
+    /// and scaled update, the rounded vector, the noise) lives in a pooled buffer that is wiped before it is returned, so an
+    /// encode allocates only its output (D words) and leaves no copy of the update or the noise behind.</summary>
+    private uint[] EncodeClipped(ReadOnlySpan<double> clipped, ReadOnlySpan<byte> roundSeed, RandomSource rng)
     {
         var size = _p.PaddedDimension;
-        var signs = new sbyte[size];
-        HadamardRotation.DeriveSigns(roundSeed, signs);
-        var z = new double[size];
-        HadamardRotation.Forward(clipped, signs, z);
-        var inv = 1.0 / _p.Gamma;
-        for (var i = 0; i < size; i++)
-        {
-            z[i] *= inv;
-            if (!(Math.Abs(z[i]) < 4.0e18))
-            {
-                throw new PrivacyMechanismException(EncodeFailure.ScaledValueOutOfRange, $"Scaled coordinate {i} ({z[i]:G6}) does not fit a 62-bit integer; γ = {_p.Gamma:G6} is too small.");
-            }
-        }
-
-        var rounded = new long[size];
-        ConditionalRounding.Round(z, _roundedBound, rounded, rng, MaxRoundingAttempts);
-        var noise = ArrayPool<long>.Shared.Rent(size);
+        var signBuffer = ArrayPool<sbyte>.Shared.Rent(size);
+        var zBuffer = ArrayPool<double>.Shared.Rent(size);
+        var roundedBuffer = ArrayPool<long>.Shared.Rent(size);
+        var noiseBuffer = ArrayPool<long>.Shared.Rent(size);
         try
         {
-            var span = noise.AsSpan(0, size);
-            NoiseSource.Fill(_p.SigmaSquaredNumerator, _p.SigmaSquaredDenominator, span, rng);
+            var signs = signBuffer.AsSpan(0, size);
+            var z = zBuffer.AsSpan(0, size);
+            var rounded = roundedBuffer.AsSpan(0, size);
+            var noise = noiseBuffer.AsSpan(0, size);
+            HadamardRotation.DeriveSigns(roundSeed, signs);
+            HadamardRotation.Forward(clipped, signs, z);
+            var inv = 1.0 / _p.Gamma;
+            for (var i = 0; i < size; i++)
+            {
+                z[i] *= inv;
+                if (!(Math.Abs(z[i]) < 4.0e18))
+                {
+                    throw new PrivacyMechanismException(EncodeFailure.ScaledValueOutOfRange, $"Scaled coordinate {i} ({z[i]:G6}) does not fit a 62-bit integer; γ = {_p.Gamma:G6} is too small.");
+                }
+            }
+
+            ConditionalRounding.Round(z, _roundedBound, rounded, rng, MaxRoundingAttempts);
+            NoiseSource.Fill(_p.SigmaSquaredNumerator, _p.SigmaSquaredDenominator, noise, rng);
             var mask = _p.Bits == 32 ? uint.MaxValue : (1u << _p.Bits) - 1;
             var output = new uint[size];
             for (var i = 0; i < size; i++)
             {
                 // Two's-complement reduction modulo 2^b: wrap-around is the point here.
-                output[i] = unchecked((uint)(ulong)(rounded[i] + span[i])) & mask;
+                output[i] = unchecked((uint)(ulong)(rounded[i] + noise[i])) & mask;
             }
 
             return output;
         }
         finally
         {
-            Array.Clear(noise, 0, size);
-            Array.Clear(rounded);
-            ArrayPool<long>.Shared.Return(noise);
+            Array.Clear(signBuffer, 0, size);
+            Array.Clear(zBuffer, 0, size);
+            Array.Clear(roundedBuffer, 0, size);
+            Array.Clear(noiseBuffer, 0, size);
+            ArrayPool<sbyte>.Shared.Return(signBuffer);
+            ArrayPool<double>.Shared.Return(zBuffer);
+            ArrayPool<long>.Shared.Return(roundedBuffer);
+            ArrayPool<long>.Shared.Return(noiseBuffer);
         }
     }
 }

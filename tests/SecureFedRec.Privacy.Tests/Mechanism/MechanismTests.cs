@@ -45,6 +45,35 @@ public sealed class MechanismTests
     }
 
     [Fact]
+    public void An_encode_leaves_no_copy_of_the_update_or_its_noise_in_the_shared_pools()
+    {
+        // Encode rents its scratch (clipped update, rotation, rounding, noise) from ArrayPool.Shared and wipes it before
+        // returning it. The shared pool hands the array a thread returned last straight back to that thread, so the next
+        // rents here get exactly the buffers this encode returned last: the clipped update (double), the noise (long)
+        // and the signs (sbyte). Without the wipe they hold the client's update and its noise.
+        var p = TestData.Parameters(d: 1000, bits: 24, gamma: 0.01, sigmaSqNum: 400);
+        var mech = new DistributedDiscreteGaussianMechanism(p);
+        using var rng = TestData.Rng(11);
+        var update = TestData.Vector(1000, 5.0, 3);
+        _ = mech.Encode(update, TestData.Seed(2), rng);
+        var doubles = System.Buffers.ArrayPool<double>.Shared.Rent(1000);
+        var longs = System.Buffers.ArrayPool<long>.Shared.Rent(1024);
+        var signs = System.Buffers.ArrayPool<sbyte>.Shared.Rent(1024);
+        try
+        {
+            Assert.All(doubles.Take(1000), v => Assert.Equal(0.0, v));
+            Assert.All(longs.Take(1024), v => Assert.Equal(0L, v));
+            Assert.All(signs.Take(1024), v => Assert.Equal((sbyte)0, v));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(doubles);
+            System.Buffers.ArrayPool<long>.Shared.Return(longs);
+            System.Buffers.ArrayPool<sbyte>.Shared.Return(signs);
+        }
+    }
+
+    [Fact]
     public void Output_is_padded_to_a_power_of_two_and_reduced_modulo_two_to_the_b()
     {
         var p = TestData.Parameters(d: 100, bits: 12, gamma: 0.01, sigmaSqNum: 16);
