@@ -54,20 +54,11 @@ public sealed class DistributedDiscreteGaussianMechanism
             throw new ArgumentException($"Update length {update.Length} differs from the round's dimension {_p.Dimension}.", nameof(update));
         }
 
-        var clipped = ArrayPool<double>.Shared.Rent(update.Length);
-        try
-        {
-            var span = clipped.AsSpan(0, update.Length);
-            update.CopyTo(span);
-            ClipInPlace(span, _p.Clip, nameof(update));
-            return EncodeClipped(span, roundSeed, rng ?? RandomSource.System);
-        }
-        finally
-        {
-            // The clipped update is the client's data: wiped before the buffer goes back to the pool.
-            Array.Clear(clipped, 0, update.Length);
-            ArrayPool<double>.Shared.Return(clipped);
-        }
+        // The clipped update is the client's data: wiped before the buffer goes back to the pool.
+        using var clipped = new WipedRental<double>(update.Length);
+        update.CopyTo(clipped.Span);
+        ClipInPlace(clipped.Span, _p.Clip, nameof(update));
+        return EncodeClipped(clipped.Span, roundSeed, rng ?? RandomSource.System);
     }
 
     /// <summary>
@@ -83,39 +74,29 @@ public sealed class DistributedDiscreteGaussianMechanism
         }
 
         var d = _p.Dimension;
-        var totalBuffer = ArrayPool<double>.Shared.Rent(d);
-        var userBuffer = ArrayPool<double>.Shared.Rent(d);
-        try
+        // Users' data and the silo's total: wiped before the buffers go back to the pool.
+        using var totalBuffer = new WipedRental<double>(d);
+        using var userBuffer = new WipedRental<double>(d);
+        var total = totalBuffer.Span;
+        var user = userBuffer.Span;
+        total.Clear();
+        foreach (var u in userUpdates)
         {
-            var total = totalBuffer.AsSpan(0, d);
-            var user = userBuffer.AsSpan(0, d);
-            total.Clear();
-            foreach (var u in userUpdates)
+            if (u is null || u.Length != d)
             {
-                if (u is null || u.Length != d)
-                {
-                    throw new ArgumentException($"Every user update must have length {d}.", nameof(userUpdates));
-                }
-
-                u.CopyTo(user);
-                ClipInPlace(user, userClip, nameof(userUpdates));
-                for (var i = 0; i < total.Length; i++)
-                {
-                    total[i] += user[i];
-                }
+                throw new ArgumentException($"Every user update must have length {d}.", nameof(userUpdates));
             }
 
-            ClipInPlace(total, _p.Clip, nameof(userUpdates));
-            return EncodeClipped(total, roundSeed, rng ?? RandomSource.System);
+            u.CopyTo(user);
+            ClipInPlace(user, userClip, nameof(userUpdates));
+            for (var i = 0; i < total.Length; i++)
+            {
+                total[i] += user[i];
+            }
         }
-        finally
-        {
-            // Users' data and the silo's total: wiped before the buffers go back to the pool.
-            Array.Clear(totalBuffer, 0, d);
-            Array.Clear(userBuffer, 0, d);
-            ArrayPool<double>.Shared.Return(totalBuffer);
-            ArrayPool<double>.Shared.Return(userBuffer);
-        }
+
+        ClipInPlace(total, _p.Clip, nameof(userUpdates));
+        return EncodeClipped(total, roundSeed, rng ?? RandomSource.System);
     }
 
     /// <summary>
@@ -244,50 +225,61 @@ public sealed class DistributedDiscreteGaussianMechanism
     private uint[] EncodeClipped(ReadOnlySpan<double> clipped, ReadOnlySpan<byte> roundSeed, RandomSource rng)
     {
         var size = _p.PaddedDimension;
-        var signBuffer = ArrayPool<sbyte>.Shared.Rent(size);
-        var zBuffer = ArrayPool<double>.Shared.Rent(size);
-        var roundedBuffer = ArrayPool<long>.Shared.Rent(size);
-        var noiseBuffer = ArrayPool<long>.Shared.Rent(size);
-        try
+        using var signBuffer = new WipedRental<sbyte>(size);
+        using var zBuffer = new WipedRental<double>(size);
+        // Declared before the rounding so that it goes back to the pool last (disposal runs in reverse).
+        using var noiseBuffer = new WipedRental<long>(size);
+        using var roundedBuffer = new WipedRental<long>(size);
+        var signs = signBuffer.Span;
+        var z = zBuffer.Span;
+        var noise = noiseBuffer.Span;
+        var rounded = roundedBuffer.Span;
+        HadamardRotation.DeriveSigns(roundSeed, signs);
+        HadamardRotation.Forward(clipped, signs, z);
+        var inv = 1.0 / _p.Gamma;
+        for (var i = 0; i < size; i++)
         {
-            var signs = signBuffer.AsSpan(0, size);
-            var z = zBuffer.AsSpan(0, size);
-            var rounded = roundedBuffer.AsSpan(0, size);
-            var noise = noiseBuffer.AsSpan(0, size);
-            HadamardRotation.DeriveSigns(roundSeed, signs);
-            HadamardRotation.Forward(clipped, signs, z);
-            var inv = 1.0 / _p.Gamma;
-            for (var i = 0; i < size; i++)
+            z[i] *= inv;
+            if (!(Math.Abs(z[i]) < 4.0e18))
             {
-                z[i] *= inv;
-                if (!(Math.Abs(z[i]) < 4.0e18))
-                {
-                    throw new PrivacyMechanismException(EncodeFailure.ScaledValueOutOfRange, $"Scaled coordinate {i} ({z[i]:G6}) does not fit a 62-bit integer; γ = {_p.Gamma:G6} is too small.");
-                }
+                throw new PrivacyMechanismException(EncodeFailure.ScaledValueOutOfRange, $"Scaled coordinate {i} ({z[i]:G6}) does not fit a 62-bit integer; γ = {_p.Gamma:G6} is too small.");
             }
-
-            ConditionalRounding.Round(z, _roundedBound, rounded, rng, MaxRoundingAttempts);
-            NoiseSource.Fill(_p.SigmaSquaredNumerator, _p.SigmaSquaredDenominator, noise, rng);
-            var mask = _p.Bits == 32 ? uint.MaxValue : (1u << _p.Bits) - 1;
-            var output = new uint[size];
-            for (var i = 0; i < size; i++)
-            {
-                // Two's-complement reduction modulo 2^b: wrap-around is the point here.
-                output[i] = unchecked((uint)(ulong)(rounded[i] + noise[i])) & mask;
-            }
-
-            return output;
         }
-        finally
+
+        ConditionalRounding.Round(z, _roundedBound, rounded, rng, MaxRoundingAttempts);
+        NoiseSource.Fill(_p.SigmaSquaredNumerator, _p.SigmaSquaredDenominator, noise, rng);
+        var mask = _p.Bits == 32 ? uint.MaxValue : (1u << _p.Bits) - 1;
+        var output = new uint[size];
+        for (var i = 0; i < size; i++)
         {
-            Array.Clear(signBuffer, 0, size);
-            Array.Clear(zBuffer, 0, size);
-            Array.Clear(roundedBuffer, 0, size);
-            Array.Clear(noiseBuffer, 0, size);
-            ArrayPool<sbyte>.Shared.Return(signBuffer);
-            ArrayPool<double>.Shared.Return(zBuffer);
-            ArrayPool<long>.Shared.Return(roundedBuffer);
-            ArrayPool<long>.Shared.Return(noiseBuffer);
+            // Two's-complement reduction modulo 2^b: wrap-around is the point here.
+            output[i] = unchecked((uint)(ulong)(rounded[i] + noise[i])) & mask;
         }
+
+        return output;
+    }
+
+    /// <summary>A pooled buffer of exactly <c>length</c> elements, cleared before it goes back to <see cref="ArrayPool{T}.Shared"/>
+    /// (it holds the client's data or its noise).</summary>
+    private readonly struct WipedRental<T> : IDisposable
+        where T : unmanaged
+    {
+        private readonly T[] _array;
+        private readonly int _length;
+
+        public WipedRental(int length)
+        {
+            _array = ArrayPool<T>.Shared.Rent(length);
+            _length = length;
+        }
+
+        public Span<T> Span => _array.AsSpan(0, _length);
+
+        public void Dispose()
+        {
+            Array.Clear(_array, 0, _length);
+            ArrayPool<T>.Shared.Return(_array);
+        }
+
     }
 }
