@@ -191,51 +191,53 @@ public static class RosterFile
     private static RosterDocument Read(JsonElement root)
     {
         var rosterAt = new Where("roster");
-        JsonElement[] top = Fields(root, rosterAt, TopFields, optional: ["signature"]);
-        string format = Text(top, TopFields, "format", rosterAt);
+        FieldSet top = Fields(root, rosterAt, TopFields, optional: ["signature"]);
+        string format = Text(top, "format", rosterAt);
         if (format != RosterEncoding.FormatName)
         {
             throw new RosterFormatException(RosterRefusal.UnsupportedFormat, $"format: \"{Clip(format)}\" is not {RosterEncoding.FormatName}");
         }
 
-        string consortium = Text(top, TopFields, "consortium", rosterAt);
-        JsonElement versionElement = Field(top, TopFields, "version");
+        string consortium = Text(top, "consortium", rosterAt);
+        JsonElement versionElement = Field(top, "version");
         if (versionElement.ValueKind != JsonValueKind.Number || !versionElement.TryGetUInt64(out ulong version) || version > MaxVersion)
         {
             throw Bad($"version: an integer in [0, {MaxVersion}]");
         }
 
-        DateTimeOffset notBefore = Time(top, TopFields, "notBefore", rosterAt);
-        DateTimeOffset notAfter = Time(top, TopFields, "notAfter", rosterAt);
+        DateTimeOffset notBefore = Time(top, "notBefore", rosterAt);
+        DateTimeOffset notAfter = Time(top, "notAfter", rosterAt);
         var authorityAt = new Where("authority");
-        JsonElement[] authority = Fields(Field(top, TopFields, "authority"), authorityAt, AuthorityFields, optional: []);
-        IdentitySuite authoritySuite = Suite(authority, AuthorityFields, authorityAt);
-        byte[] authorityKey = Hex(authority, AuthorityFields, "publicKey", authorityAt);
+        FieldSet authority = Fields(Field(top, "authority"), authorityAt, AuthorityFields, optional: []);
+        IdentitySuite authoritySuite = Suite(authority, authorityAt);
+        byte[] authorityKey = Hex(authority, "publicKey", authorityAt);
 
-        var memberElements = Array(top, "members");
-        var members = new List<RosterMember>(memberElements.Count);
-        for (int i = 0; i < memberElements.Count; i++)
+        JsonElement memberArray = Array(top, "members");
+        var members = new List<RosterMember>(memberArray.GetArrayLength());
+        int i = 0;
+        foreach (JsonElement element in memberArray.EnumerateArray())
         {
-            var where = new Where("members", i);
-            JsonElement[] m = Fields(memberElements[i], where, MemberFields, optional: []);
-            members.Add(new RosterMember(Text(m, MemberFields, "organisation", where), Text(m, MemberFields, "clientId", where), Suite(m, MemberFields, where),
-                Hex(m, MemberFields, "publicKey", where), Time(m, MemberFields, "notBefore", where), Time(m, MemberFields, "notAfter", where)));
+            var where = new Where("members", i++);
+            FieldSet m = Fields(element, where, MemberFields, optional: []);
+            members.Add(new RosterMember(Text(m, "organisation", where), Text(m, "clientId", where), Suite(m, where),
+                Hex(m, "publicKey", where), Time(m, "notBefore", where), Time(m, "notAfter", where)));
         }
 
-        var revocationElements = Array(top, "revocations");
-        var revocations = new List<RosterRevocation>(revocationElements.Count);
-        for (int i = 0; i < revocationElements.Count; i++)
+        JsonElement revocationArray = Array(top, "revocations");
+        var revocations = new List<RosterRevocation>(revocationArray.GetArrayLength());
+        i = 0;
+        foreach (JsonElement element in revocationArray.EnumerateArray())
         {
-            var where = new Where("revocations", i);
-            JsonElement[] r = Fields(revocationElements[i], where, RevocationFields, optional: []);
-            revocations.Add(new RosterRevocation(Text(r, RevocationFields, "organisation", where), Text(r, RevocationFields, "clientId", where),
-                Suite(r, RevocationFields, where), Hex(r, RevocationFields, "publicKey", where), Time(r, RevocationFields, "revokedAt", where)));
+            var where = new Where("revocations", i++);
+            FieldSet r = Fields(element, where, RevocationFields, optional: []);
+            revocations.Add(new RosterRevocation(Text(r, "organisation", where), Text(r, "clientId", where),
+                Suite(r, where), Hex(r, "publicKey", where), Time(r, "revokedAt", where)));
         }
 
         byte[] signature = [];
-        if (Field(top, TopFields, "signature").ValueKind != JsonValueKind.Undefined)
+        if (Field(top, "signature").ValueKind != JsonValueKind.Undefined)
         {
-            signature = Hex(top, TopFields, "signature", rosterAt);
+            signature = Hex(top, "signature", rosterAt);
             if (signature.Length == 0)
             {
                 throw Bad("signature: empty");
@@ -249,7 +251,7 @@ public static class RosterFile
     /// <summary>The values of an object's fields, in the order of <paramref name="allowed"/> (an absent optional field is
     /// an undefined element). Names are compared without being materialised; a name is only turned into a string for an
     /// error message.</summary>
-    private static JsonElement[] Fields(JsonElement element, Where where, string[] allowed, string[] optional)
+    private static FieldSet Fields(JsonElement element, Where where, string[] allowed, string[] optional)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -286,33 +288,33 @@ public static class RosterFile
             }
         }
 
-        return fields;
+        return new FieldSet(allowed, fields);
     }
 
-    private static JsonElement Field(JsonElement[] fields, string[] names, string name) => fields[System.Array.IndexOf(names, name)];
+    private static JsonElement Field(FieldSet fields, string name) => fields.Values[System.Array.IndexOf(fields.Names, name)];
 
-    private static string Text(JsonElement[] fields, string[] names, string name, Where where)
+    private static string Text(FieldSet fields, string name, Where where)
     {
-        JsonElement e = Field(fields, names, name);
+        JsonElement e = Field(fields, name);
         return e.ValueKind == JsonValueKind.String ? e.GetString()! : throw Bad($"{where}.{name}: not a string");
     }
 
-    private static DateTimeOffset Time(JsonElement[] fields, string[] names, string name, Where where) =>
-        TryParseTime(Text(fields, names, name, where), out DateTimeOffset t) ? t : throw Bad($"{where}.{name}: not a time yyyy-MM-ddTHH:mm:ssZ");
+    private static DateTimeOffset Time(FieldSet fields, string name, Where where) =>
+        TryParseTime(Text(fields, name, where), out DateTimeOffset t) ? t : throw Bad($"{where}.{name}: not a time yyyy-MM-ddTHH:mm:ssZ");
 
-    private static byte[] Hex(JsonElement[] fields, string[] names, string name, Where where) =>
-        TryParseHex(Text(fields, names, name, where), out byte[] bytes) ? bytes : throw Bad($"{where}.{name}: not lowercase hex of whole bytes");
+    private static byte[] Hex(FieldSet fields, string name, Where where) =>
+        TryParseHex(Text(fields, name, where), out byte[] bytes) ? bytes : throw Bad($"{where}.{name}: not lowercase hex of whole bytes");
 
-    private static IdentitySuite Suite(JsonElement[] fields, string[] names, Where where)
+    private static IdentitySuite Suite(FieldSet fields, Where where)
     {
-        string name = Text(fields, names, "suite", where);
+        string name = Text(fields, "suite", where);
         // An unknown suite becomes an undefined value, refused as UnsupportedSuite by RosterEncoding.Validate in document order.
         return IdentitySignature.TryParse(name, out IdentitySuite suite) ? suite : 0;
     }
 
-    private static List<JsonElement> Array(JsonElement[] top, string name)
+    private static JsonElement Array(FieldSet top, string name)
     {
-        JsonElement e = Field(top, TopFields, name);
+        JsonElement e = Field(top, name);
         if (e.ValueKind != JsonValueKind.Array)
         {
             throw Bad($"roster.{name}: not an array");
@@ -323,14 +325,11 @@ public static class RosterFile
             throw Bad($"roster.{name}: more than {RosterEncoding.MaxEntries} entries");
         }
 
-        var list = new List<JsonElement>(e.GetArrayLength());
-        foreach (JsonElement item in e.EnumerateArray())
-        {
-            list.Add(item);
-        }
-
-        return list;
+        return e;
     }
+
+    /// <summary>An object's field values in the order of its allowed names (an absent optional field is undefined).</summary>
+    private readonly record struct FieldSet(string[] Names, JsonElement[] Values);
 
     /// <summary>Where a field is, for error messages only: "roster", "authority" or "members[i]" (built when a message is).</summary>
     private readonly record struct Where(string Name, int Index = -1)
