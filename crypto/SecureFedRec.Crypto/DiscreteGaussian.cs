@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Numerics;
 using SecureFedRec.Crypto.Internal;
 
@@ -11,17 +12,26 @@ namespace SecureFedRec.Crypto;
 /// <para>σ² is an exact positive rational num/den. Only uniform integers and exact rational comparisons are used; there is
 /// no floating point anywhere in the sampling path (Mironov 2012). Randomness comes from the given <see cref="RandomSource"/>
 /// (null ⇒ <see cref="RandomSource.System"/>) through a pinned buffer that is wiped after each call.</para>
-/// <para>Algorithm: t = ⌊σ⌋ + 1; repeat Y ← DiscreteLaplace(t), accept with probability exp(−(|Y| − σ²/t)²/(2σ²)).</para>
-/// <para>Fast path: the acceptance exponent is (|Y|·t·den − num)² / (2·t²·den·num); when the denominator is &lt; 2^127 it
-/// is evaluated in <see cref="UInt128"/> without allocation (this holds for every σ ≤ 10^6 with den ≤ 10^6, and any
-/// σ² with num, den &lt; 2^40); samples with |Y|·t·den ≥ 2^64 (or all samples outside the fast path) use exact
-/// <see cref="BigInteger"/> arithmetic instead, giving the same distribution. Supported: σ &lt; 2^62.
-/// Measured speed: see <c>securefedrec bench crypto</c>.</para>
+/// <para>Algorithm: t = ⌊σ⌋ + 1; repeat Y ← DiscreteLaplace(t), accept with probability exp(−(|Y| − σ²/t)²/(2σ²)).
+/// Every Bernoulli(exp(−x)) with a precomputable x (x = u/t for u &lt; t ≤ 2^16, and integer x) is drawn exactly by
+/// comparing a lazily refined uniform with exp(−x) (<see cref="ExactExp"/>): one 64-bit draw against ⌊2^64·exp(−x)⌋,
+/// more bits and exact rational bounds only when the draw equals that floor (probability 2^−64). The acceptance exponent
+/// γ = (|Y|·t·den − num)² / (2·t²·den·num) = m + r/D is split into Bernoulli(e^−m) (that comparison) and Bernoulli(e^−r/D)
+/// (CKS Algorithm 1). The distribution is CKS Algorithm 3's; the draws are not.</para>
+/// <para>Fast path: γ's denominator &lt; 2^127 is evaluated in <see cref="UInt128"/> without allocation (this holds for
+/// every σ ≤ 10^6 with den ≤ 10^6, and any σ² with num, den &lt; 2^40); samples with |Y|·t·den ≥ 2^64 (or all samples
+/// outside the fast path) use exact <see cref="BigInteger"/> arithmetic instead, giving the same distribution. Above
+/// t = 2^16 the Laplace step is CKS Algorithm 2 (no table). Supported: σ &lt; 2^62. Construction builds the t-entry table
+/// (about 1.4 ms at t = 1,001; kept per t for later samplers). Measured speed: see <c>securefedrec bench crypto</c>.</para>
 /// <para>Immutable and thread-safe (each call owns its buffer), but a <see cref="DeterministicRandomSource"/> is not.</para>
 /// </remarks>
 public sealed class DiscreteGaussian
 {
-    private static readonly UInt128 FastLimit = UInt128.One << 127;
+    /// <summary>Largest t with a table of ⌊2^64·exp(−u/t)⌋ (8·t bytes); above it the Laplace step is CKS Algorithm 2.</summary>
+    internal const ulong MaxTableScale = 1 << 16;
+
+    /// <summary>Laplace tables by t, shared by every sampler of that scale (immutable once built; at most 32 kept).</summary>
+    private static readonly ConcurrentDictionary<ulong, ulong[]> LaplaceTables = new();
 
     private readonly BigInteger _num;
     private readonly BigInteger _den;
@@ -31,6 +41,8 @@ public sealed class DiscreteGaussian
     private readonly ulong _tDen;
     private readonly ulong _num64;
     private readonly BigInteger _denominatorBig;
+    private readonly ulong[]? _laplaceFloors;
+    private readonly UInt128[]? _multiples;
 
     /// <summary>σ² = <paramref name="varianceNumerator"/> / <paramref name="varianceDenominator"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A zero part, or σ ≥ 2^62.</exception>
@@ -71,7 +83,15 @@ public sealed class DiscreteGaussian
             _denominator128 = (UInt128)_denominatorBig;
             _tDen = (ulong)tDen;
             _num64 = (ulong)_num;
+            _multiples = new UInt128[ExactExp.LastNonZeroPower + 2];
+            for (int k = 0; k < _multiples.Length; k++)
+            {
+                BigInteger multiple = k * _denominatorBig;
+                _multiples[k] = multiple <= UInt128.MaxValue ? (UInt128)multiple : UInt128.MaxValue;
+            }
         }
+
+        _laplaceFloors = _t <= MaxTableScale ? LaplaceTable(_t) : null;
     }
 
     /// <summary>σ² numerator (reduced).</summary>
@@ -111,7 +131,7 @@ public sealed class DiscreteGaussian
     {
         while (true)
         {
-            long y = DiscreteLaplace.SampleInteger(random, _t, 1);
+            long y = _laplaceFloors is null ? DiscreteLaplace.SampleInteger(random, _t, 1) : SampleLaplace(random, _laplaceFloors);
             ulong abs = (ulong)Math.Abs(y);
             if (_fast)
             {
@@ -119,7 +139,7 @@ public sealed class DiscreteGaussian
                 UInt128 diff = a >= _num64 ? a - _num64 : _num64 - a;
                 if (diff <= ulong.MaxValue)
                 {
-                    if (random.BernoulliExp(diff * diff, _denominator128))
+                    if (AcceptFast(random, diff * diff))
                     {
                         return y;
                     }
@@ -129,11 +149,92 @@ public sealed class DiscreteGaussian
             }
 
             BigInteger d = (abs * (BigInteger)_t * _den) - _num;
-            if (random.BernoulliExp(d * d, _denominatorBig))
+            if (Accept(random, d * d, _denominatorBig))
             {
                 return y;
             }
         }
+    }
+
+    /// <summary>Bernoulli(exp(−m)) ∧ Bernoulli(exp(−r/D)) for γ = n/D = m + r/D: m by comparison with the multiples k·D
+    /// (k ≤ 45, no 128-bit division), e^−m by one 64-bit draw (<see cref="ExactExp"/>), e^−(r/D) by CKS Algorithm 1.</summary>
+    private bool AcceptFast(RandomBuffer random, UInt128 n)
+    {
+        UInt128[] multiples = _multiples!;
+        int m = 0;
+        while (m <= ExactExp.LastNonZeroPower && n >= multiples[m + 1])
+        {
+            m++;
+        }
+
+        if (m > ExactExp.LastNonZeroPower)
+        {
+            return Accept(random, n, _denominator128);
+        }
+
+        if (m > 0 && !ExactExp.Less(random, random.NextUInt64(), ExactExp.PowerFloor((ulong)m), (ulong)m, 1))
+        {
+            return false;
+        }
+
+        UInt128 rest = n - multiples[m];
+        return _denominator128 <= ulong.MaxValue
+            ? random.BernoulliExpAtMostOne((ulong)rest, (ulong)_denominator128)
+            : random.BernoulliExpAtMostOneWide(rest, _denominator128);
+    }
+
+    /// <summary><see cref="AcceptFast"/> with arbitrary-size integers.</summary>
+    private static bool Accept(RandomBuffer random, BigInteger n, BigInteger d)
+    {
+        BigInteger m = BigInteger.DivRem(n, d, out BigInteger rest);
+        if (!m.IsZero && !ExactExp.PowerOfInverseE(random, m))
+        {
+            return false;
+        }
+
+        return random.BernoulliExpAtMostOne(rest, d);
+    }
+
+    /// <summary>Discrete Laplace with scale t (CKS Algorithm 2, s = 1): u uniform in [0, t) accepted with probability
+    /// exp(−u/t) by one 64-bit draw against the table; v the geometric count of <see cref="ExactExp.GeometricCount"/>;
+    /// x = u + t·v with a random sign, −0 rejected. The law of Algorithm 2; fewer draws.</summary>
+    private long SampleLaplace(RandomBuffer random, ulong[] floors)
+    {
+        while (true)
+        {
+            ulong u = random.Below(_t);
+            if (u != 0 && !ExactExp.Less(random, random.NextUInt64(), floors[u], u, _t))
+            {
+                continue;
+            }
+
+            ulong v = ExactExp.GeometricCount(random);
+            ulong x = checked(u + (_t * v));
+            bool negative = random.NextBit();
+            if (negative && x == 0)
+            {
+                continue;
+            }
+
+            long value = checked((long)x);
+            return negative ? -value : value;
+        }
+    }
+
+    private static ulong[] LaplaceTable(ulong t)
+    {
+        if (LaplaceTables.TryGetValue(t, out ulong[]? floors))
+        {
+            return floors;
+        }
+
+        floors = ExactExp.LaplaceFloors(t);
+        if (LaplaceTables.Count < 32)
+        {
+            LaplaceTables.TryAdd(t, floors);
+        }
+
+        return floors;
     }
 
     private static BigInteger IntegerSqrt(BigInteger n)

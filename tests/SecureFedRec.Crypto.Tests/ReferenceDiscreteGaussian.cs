@@ -4,11 +4,10 @@ using System.Numerics;
 namespace SecureFedRec.Crypto.Tests;
 
 /// <summary>
-/// A frozen, unoptimised transcription of CKS 2020 Algorithms 1–3 as the sampler drew them before its fast paths
-/// (every Bernoulli and bounded draw written out, the same stream consumption: 4 bytes per draw below 2^32, 8 below 2^64,
-/// 16 per rejection attempt above, a 4-byte sign). <see cref="SamplerEquivalenceTests"/> checks that the product's
-/// sampler returns exactly these values for the same stream, so its optimisations cannot change the distribution.
-/// Test code only: never used to draw noise.
+/// A frozen, unoptimised transcription of CKS 2020 Algorithms 1–3 (every Bernoulli and bounded draw written out: 4 bytes
+/// per draw below 2^32, 8 below 2^64, 16 per rejection attempt above, a 4-byte sign), as the product drew them until its
+/// Bernoulli(exp(−x)) became a lazy comparison. <see cref="SamplerEquivalenceTests"/> checks that the product's sampler
+/// and this transcription draw the same distribution. Test code only: never used to draw noise.
 /// </summary>
 internal sealed class ReferenceDiscreteGaussian
 {

@@ -60,6 +60,7 @@ public sealed class SamplerTests
     // mean ≈ 0 and variance ≈ σ².
     [Theory]
     [InlineData("100000000", "1", true)]
+    [InlineData("1000000000000", "1", true)]
     [InlineData("2500000000000000000001", "100000000000000000000", false)]
     public void Moments_match_on_both_paths(string num, string den, bool fast)
     {
@@ -87,6 +88,19 @@ public sealed class SamplerTests
         slow.Fill(samples, rng);
         (double chi, int df) = Stats.ChiSquare(samples, GaussianPmf(2.5, out long support), support);
         Assert.True(chi < Stats.ChiSquareCritical(df), $"χ² = {chi:F1} with {df} df");
+    }
+
+    // The σ² shape every planned round uses (σ ≈ 1000, denominator 2^20): the table path against the exact pmf.
+    [Fact]
+    public void Discrete_gaussian_fits_its_pmf_at_the_planner_sigma()
+    {
+        const ulong num = 1_048_576_000_777;
+        const ulong den = 1_048_576;
+        long[] samples = new long[N];
+        using var rng = DeterministicRandomSource.FromTestSeed(13);
+        new DiscreteGaussian(num, den).Fill(samples, rng);
+        (double chi, int df) = Stats.ChiSquare(samples, GaussianPmf(num / (double)den, out long support), support);
+        Assert.True(chi < Stats.ChiSquareCritical(df), $"χ² = {chi:F1} with {df} df, critical {Stats.ChiSquareCritical(df):F1}");
     }
 
     [Theory]

@@ -211,6 +211,13 @@ internal sealed class RandomBuffer : IDisposable
             }
         }
 
+        return BernoulliExpAtMostOne(rest, d);
+    }
+
+    /// <summary>Bernoulli(exp(−n/d)) for 0 ≤ n &lt; d with arbitrary-size integers: K ← 1; while Bernoulli(n/(d·K)):
+    /// K ← K + 1; return K odd (the draws of <see cref="BernoulliExpAtMostOne(ulong, ulong)"/>).</summary>
+    internal bool BernoulliExpAtMostOne(BigInteger n, BigInteger d)
+    {
         ulong k = 1;
         while (true)
         {
@@ -219,7 +226,7 @@ internal sealed class RandomBuffer : IDisposable
                 break;
             }
 
-            if (Below(d) >= rest)
+            if (Below(d) >= n)
             {
                 break;
             }
@@ -238,7 +245,7 @@ internal sealed class RandomBuffer : IDisposable
 
     /// <summary>The 128-bit case of <see cref="BernoulliExpAtMostOne(ulong, ulong)"/> (d &gt; 2^64), the bound's mask
     /// computed once per call.</summary>
-    private bool BernoulliExpAtMostOneWide(UInt128 n, UInt128 d)
+    internal bool BernoulliExpAtMostOneWide(UInt128 n, UInt128 d)
     {
         UInt128 mask = WideMask(d);
         if (BelowWide(d, mask) >= n)
