@@ -137,13 +137,24 @@ public sealed class InstitutionBlendTests
         // outweigh w = 2 here, and a held-out item outside the noisy candidates cannot be lifted by the local part.
         var partition = UserPartition.Random(Split.UserCount, 12, 1);
         var settings = new ItemGramSettings { Candidates = Planted.Items, DropoutRate = 0, LocalWeight = 2, LocalExponent = 3 };
-        var result = ItemGramFederation.Train(Split, partition, settings, new SecureRoundAggregator(new DpTarget(8, 1e-5, 2), 1, threads: 1));
-        var served = RankingEvaluator.Evaluate(ItemGramFederation.Serve(result, Split, partition, settings), Split);
-        var global = RankingEvaluator.Evaluate(result.Scorer, Split);
+        // Averaged over four noise seeds: one DP draw alone decides a 120-user hit rate by a few users either way.
+        double servedFull = 0, globalFull = 0, servedSampled = 0, globalSampled = 0;
+        const int Seeds = 4;
+        for (ulong seed = 1; seed <= Seeds; seed++)
+        {
+            var result = ItemGramFederation.Train(Split, partition, settings, new SecureRoundAggregator(new DpTarget(8, 1e-5, 2), seed, threads: 1));
+            var served = RankingEvaluator.Evaluate(ItemGramFederation.Serve(result, Split, partition, settings), Split);
+            var global = RankingEvaluator.Evaluate(result.Scorer, Split);
+            servedFull += served.FullHr10 / Seeds;
+            globalFull += global.FullHr10 / Seeds;
+            servedSampled += served.SampledHr10 / Seeds;
+            globalSampled += global.SampledHr10 / Seeds;
+        }
+
         var local = RankingEvaluator.Evaluate(InstitutionBlendScorer.LocalOnly(Split.Train, partition, Split.ItemCount, 3), Split);
-        Assert.True(served.FullHr10 > global.FullHr10 + 0.05, $"blend {served.FullHr10} vs global {global.FullHr10}");
-        Assert.True(served.FullHr10 > local.FullHr10 + 0.05, $"blend {served.FullHr10} vs local {local.FullHr10}");
-        Assert.True(served.SampledHr10 > Math.Max(global.SampledHr10, local.SampledHr10) + 0.02, $"blend {served.SampledHr10} vs global {global.SampledHr10}, local {local.SampledHr10}");
+        Assert.True(servedFull > globalFull + 0.05, $"blend {servedFull} vs global {globalFull}");
+        Assert.True(servedFull > local.FullHr10 + 0.05, $"blend {servedFull} vs local {local.FullHr10}");
+        Assert.True(servedSampled > Math.Max(globalSampled, local.SampledHr10) + 0.02, $"blend {servedSampled} vs global {globalSampled}, local {local.SampledHr10}");
     }
 
     [Theory]
