@@ -74,7 +74,7 @@ public class MalformedClientTests
                     copy.AdvertiseKeys.Keys.Signature = ByteString.CopyFrom(sig);
                     break;
                 case (Fault.AdvertiseRepeatsAnotherClientsKey, ClientToServer.MessageOneofCase.AdvertiseKeys):
-                    copy.AdvertiseKeys.Keys.MaskPublicKey = firstKey!;
+                    copy.AdvertiseKeys.Keys.MaskPublicKey = firstKey ?? throw new InvalidOperationException("client 1 has not advertised yet");
                     break;
                 case (Fault.ShareMissingOne, ClientToServer.MessageOneofCase.ShareKeys):
                     copy.ShareKeys.Shares.RemoveAt(0);
@@ -99,7 +99,8 @@ public class MalformedClientTests
         }
 
         using var rng = Crypto.DeterministicRandomSource.FromTestSeed(5);
-        SecAggOutcome outcome = InProcessRound.Run(new SecAggConfig(6, 4, 10, 12, malicious ? ThreatMode.Malicious : ThreatMode.HonestButCurious), inputs,
+        // One worker: clients then answer in id order, so client 1's key is recorded before client 3 repeats it.
+        SecAggOutcome outcome = InProcessRound.Run(new SecAggConfig(6, 4, 10, 12, malicious ? ThreatMode.Malicious : ThreatMode.HonestButCurious, Threads: 1), inputs,
             new RoundOptions { Random = rng, TamperClientMessage = Tamper });
 
         Assert.Equal(reason, outcome.Drops[bad]);
