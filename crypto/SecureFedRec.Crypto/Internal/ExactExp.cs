@@ -27,7 +27,10 @@ internal static class ExactExp
     /// <summary>⌊2^64·exp(−j)⌋ for an integer j ≥ 1 (0 for j ≥ 45).</summary>
     internal static ulong PowerFloor(ulong j) => j <= LastNonZeroPower + 1 ? PowerFloors[j] : 0;
 
-    /// <summary>Integers lo ≤ exp(−n/d)·2^bits ≤ hi (n ≥ 0, d ≥ 1, bits ≥ 1), hi − lo ≤ 3.</summary>
+    /// <summary><see cref="PowerFloor(ulong)"/> for an integer of any size.</summary>
+    private static ulong PowerFloor(BigInteger j) => j <= LastNonZeroPower + 1 ? PowerFloors[(int)j] : 0;
+
+    /// <summary>Integers lo ≤ exp(−n/d)·2^bits ≤ hi (n ≥ 0, d ≥ 1, bits ≥ 1), a few units apart (≤ 4).</summary>
     /// <remarks>x = m + r/d with m = ⌊n/d⌋. exp(−r/d) lies between the alternating Taylor partial sums S_K and S_(K+1)
     /// (K odd; the terms (r/d)^k/k! do not increase since r/d &lt; 1), and exp(−1) between its own; exp(−x) between the
     /// products, the lower with S_K ≥ 1/3 &gt; 0. K is the least odd K with (K+1)! ≥ 8·(m+1)·2^bits, so the relative
@@ -55,12 +58,8 @@ internal static class ExactExp
             factorial *= (k * (k + 1));
         }
 
-        (BigInteger fLoN, BigInteger fLoD) = Partial(r, d, k);
-        (BigInteger fHiN, BigInteger fHiD) = Partial(r, d, k + 1);
-        BigInteger loN = fLoN;
-        BigInteger loD = fLoD;
-        BigInteger hiN = fHiN;
-        BigInteger hiD = fHiD;
+        (BigInteger loN, BigInteger loD) = Partial(r, d, k);
+        (BigInteger hiN, BigInteger hiD) = Partial(r, d, k + 1);
         if (mi > 0)
         {
             (BigInteger eLoN, BigInteger eLoD) = Partial(BigInteger.One, BigInteger.One, k);
@@ -153,10 +152,10 @@ internal static class ExactExp
         }
     }
 
-    /// <summary>Bernoulli(exp(−m)) for an integer m ≥ 1 (<see cref="PowerFloor"/> and the tie path).</summary>
+    /// <summary>Bernoulli(exp(−m)) for an integer m ≥ 1 (<see cref="PowerFloor(ulong)"/> and the tie path).</summary>
     internal static bool PowerOfInverseE(RandomBuffer random, BigInteger m)
     {
-        ulong floor = m <= LastNonZeroPower + 1 ? PowerFloors[(int)m] : 0;
+        ulong floor = PowerFloor(m);
         ulong draw = random.NextUInt64();
         return draw != floor ? draw < floor : Tie(random, draw, m, BigInteger.One);
     }
@@ -199,8 +198,6 @@ internal static class ExactExp
             _prefix = first64;
             _bits = 64;
         }
-
-        internal int Bits => _bits;
 
         /// <summary>Whether V &lt; exp(−n/d), drawing further bits of V while the bounds leave it open.</summary>
         internal bool Less(RandomBuffer random, BigInteger n, BigInteger d)

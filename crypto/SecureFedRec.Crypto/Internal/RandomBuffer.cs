@@ -146,25 +146,6 @@ internal sealed class RandomBuffer : IDisposable
         return BernoulliExpAtMostOne(n, d);
     }
 
-    /// <summary>As <see cref="BernoulliExp(ulong, ulong)"/> with a 128-bit exponent; the same draws.</summary>
-    internal bool BernoulliExp(UInt128 n, UInt128 d)
-    {
-        if (n >= d)
-        {
-            UInt128 whole = n / d;
-            n -= whole * d;
-            for (UInt128 i = 0; i < whole; i++)
-            {
-                if (!BernoulliExpOne())
-                {
-                    return false;
-                }
-            }
-        }
-
-        return d <= ulong.MaxValue ? BernoulliExpAtMostOne((ulong)n, (ulong)d) : BernoulliExpAtMostOneWide(n, d);
-    }
-
     /// <summary>Bernoulli(exp(−γ)), γ = n/d ∈ [0, 1]: K ← 1; while Bernoulli(γ/K): K ← K + 1; return K odd.
     /// Bernoulli(γ/K) is drawn as Bernoulli(1/K) ∧ Bernoulli(n/d) (Below(K) = 0, then Below(d) &lt; n), which has the same
     /// law and avoids computing d·K.</summary>
@@ -197,21 +178,6 @@ internal sealed class RandomBuffer : IDisposable
         }
 
         return (k & 1) == 1;
-    }
-
-    /// <summary>Bernoulli(exp(−n/d)) with arbitrary-size integers (slow path).</summary>
-    internal bool BernoulliExp(BigInteger n, BigInteger d)
-    {
-        BigInteger whole = BigInteger.DivRem(n, d, out BigInteger rest);
-        for (BigInteger i = 0; i < whole; i++)
-        {
-            if (!BernoulliExpOne())
-            {
-                return false;
-            }
-        }
-
-        return BernoulliExpAtMostOne(rest, d);
     }
 
     /// <summary>Bernoulli(exp(−n/d)) for 0 ≤ n &lt; d with arbitrary-size integers: K ← 1; while Bernoulli(n/(d·K)):
