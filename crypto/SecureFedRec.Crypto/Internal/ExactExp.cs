@@ -28,7 +28,7 @@ internal static class ExactExp
     internal static ulong PowerFloor(ulong j) => j <= LastNonZeroPower + 1 ? PowerFloors[j] : 0;
 
     /// <summary><see cref="PowerFloor(ulong)"/> for an integer of any size.</summary>
-    private static ulong PowerFloor(BigInteger j) => j <= LastNonZeroPower + 1 ? PowerFloors[(int)j] : 0;
+    private static ulong PowerFloor(BigInteger j) => j <= ulong.MaxValue ? PowerFloor((ulong)j) : 0;
 
     /// <summary>Integers lo ≤ exp(−n/d)·2^bits ≤ hi (n ≥ 0, d ≥ 1, bits ≥ 1), a few units apart (≤ 4).</summary>
     /// <remarks>x = m + r/d with m = ⌊n/d⌋. exp(−r/d) lies between the alternating Taylor partial sums S_K and S_(K+1)
