@@ -106,12 +106,17 @@ public static partial class NetworkBenchmark
     private static IEnumerable<(string Name, string Value)> EffectiveCoordinatorEnvironment() => CoordinatorEnvironment.Select(e =>
         (e.Name, Environment.GetEnvironmentVariable(e.Name) is { Length: > 0 } own ? own : e.Value));
 
-    /// <summary>Those settings and any other DOTNET_GC* variable the coordinator inherits, as one line.</summary>
+    /// <summary>Prefixes of the runtime's and glibc's tuning variables (GC, tiering, ReadyToRun, thread pool, malloc; the
+    /// legacy COMPlus_ spelling too) that the coordinator inherits from this process and that change what it measures.</summary>
+    private static readonly string[] TuningPrefixes =
+        ["DOTNET_GC", "DOTNET_Tiered", "DOTNET_TC_", "DOTNET_OSR", "DOTNET_ReadyToRun", "DOTNET_Thread", "DOTNET_System_", "MALLOC_", "COMPlus_"];
+
+    /// <summary>Those settings and any other tuning variable (<see cref="TuningPrefixes"/>) the coordinator inherits, as one line.</summary>
     private static string CoordinatorEnvironmentText()
     {
         IEnumerable<string> set = EffectiveCoordinatorEnvironment().Select(e => e.Name + "=" + e.Value);
         IEnumerable<string> extra = Environment.GetEnvironmentVariables().Keys.Cast<string>()
-            .Where(k => k.StartsWith("DOTNET_GC", StringComparison.OrdinalIgnoreCase) && !CoordinatorEnvironment.Any(e => e.Name == k))
+            .Where(k => TuningPrefixes.Any(p => k.StartsWith(p, StringComparison.OrdinalIgnoreCase)) && !CoordinatorEnvironment.Any(e => e.Name == k))
             .Order(StringComparer.Ordinal)
             .Select(k => k + "=" + Environment.GetEnvironmentVariable(k));
         return string.Join(' ', set.Concat(extra));
