@@ -19,7 +19,8 @@ namespace SecureFedRec.Coordinator.Grpc;
 /// peeked at (not consumed): grpc-dotnet reads and frames the request itself. A signed request declaring more than
 /// 64 KiB (a masked input, a chunk) then waits for a lease of the upload budget (<see cref="UploadAdmission"/>) before
 /// its body is read, and holds it until it has been answered. A handler that answers with more than 64 KiB holds a lease
-/// of <see cref="ResponseAdmission"/> for it, which this middleware releases when the call has completed.
+/// of <see cref="ResponseAdmission"/> for it, which this middleware releases when the call has completed. Every gRPC
+/// call's body is read through <see cref="ClientAbortPipeReader"/>, so a client's reset is a status, never an error.
 /// </summary>
 /// <remarks>Runs after routing (it reads the gRPC endpoint's method); thread-safe.</remarks>
 internal sealed class SignedRequestMiddleware(RequestDelegate next, SignedRequestAuthenticator authenticator, CoordinatorMetrics metrics, UploadAdmission uploads, int maxSubmitBytes)
@@ -54,6 +55,7 @@ internal sealed class SignedRequestMiddleware(RequestDelegate next, SignedReques
             return;
         }
 
+        ClientAbortPipeReader.Install(context);
         if (!string.Equals(context.Request.Path.Value, grpc.Method.FullName, StringComparison.Ordinal))
         {
             TrailersOnly(context, StatusCode.Unimplemented, "Method is unimplemented.");
@@ -93,7 +95,23 @@ internal sealed class SignedRequestMiddleware(RequestDelegate next, SignedReques
                     ? Wire.TransferFraming.MaxChunkRequestBytes
                     : Wire.CoordinatorProtocol.SmallMessageBytes;
             PipeReader body = context.Request.BodyReader;
-            ReadResult read = await body.ReadAtLeastAsync(PrefixLength, context.RequestAborted).ConfigureAwait(false);
+            ReadResult read;
+            try
+            {
+                read = await body.ReadAtLeastAsync(PrefixLength, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (RpcException broken)
+            {
+                // The stream broke before its prefix arrived (ClientAbortPipeReader): answer its status, read nothing.
+                metrics.Rpc(grpc.Method.Name, broken.StatusCode.ToString());
+                TrailersOnly(context, broken.StatusCode, broken.Status.Detail);
+                return;
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                return; // the client went away before its prefix arrived: nothing was read, nothing to answer
+            }
+
             long? declared = DeclaredLength(read.Buffer);
             body.AdvanceTo(read.Buffer.Start, read.Buffer.Start);
             if (declared > limit)
